@@ -1,0 +1,23 @@
+// Package migrations embeds each service's goose migrations, so every service
+// binary carries (and runs) the schema it needs. Each folder is one service's
+// schema; sqlc reads the same files as the schema of its queries.
+package migrations
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed labs/*.sql
+var files embed.FS
+
+// Labs holds the migrations of the labs schema.
+var Labs = mustSub("labs")
+
+func mustSub(dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(err) // the folder is embedded above; this cannot fail at run time
+	}
+	return sub
+}

@@ -1,0 +1,94 @@
+// Command gateway runs the REST edge of co2-calculator: /api/v1 transcoded
+// to the services' Connect APIs, plus /health, /ready, /docs, /openapi.json
+// and /metrics.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/gateway"
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/logging"
+	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
+)
+
+const serviceName = "gateway"
+
+// Config is everything the gateway reads from its environment.
+type Config struct {
+	ListenAddr string `env:"LISTEN_ADDR, default=:8000"`
+	LabsURL    string `env:"LABS_URL, default=http://127.0.0.1:8001"`
+	// CORSOrigins are the browser origins allowed to call the API,
+	// comma-separated (for example https://co2.example.org).
+	CORSOrigins []string `env:"CORS_ORIGINS"`
+	// ReadyTimeout bounds /ready's health checks of the upstreams.
+	ReadyTimeout time.Duration `env:"READY_TIMEOUT, default=2s"`
+	Log          logging.Config
+	Server       server.Config
+	Telemetry    telemetry.Config
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, stdout io.Writer) error {
+	var cfg Config
+	if err := config.Load(ctx, &cfg); err != nil {
+		return err
+	}
+	logger, err := logging.New(stdout, serviceName, cfg.Log)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting", "config", cfg)
+	metrics, shutdownTelemetry, err := telemetry.Setup(ctx, serviceName, cfg.Telemetry)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+
+	labsURL, err := upstreamURL("LABS_URL", cfg.LabsURL)
+	if err != nil {
+		return err
+	}
+	api, err := gateway.New(logger, []gateway.Upstream{
+		{Name: "labs", URL: labsURL, Services: []string{labsv1connect.LabsServiceName}},
+	}, gateway.Options{CORSOrigins: cfg.CORSOrigins, ReadyTimeout: cfg.ReadyTimeout})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.Handle("/", api)
+
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	return server.ServeHTTP(ctx, cfg.Server, logger, ln, mux, nil)
+}
+
+func upstreamURL(variable, value string) (*url.URL, error) {
+	parsed, err := url.Parse(value)
+	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return nil, fmt.Errorf("%s %q: want a base URL such as http://labs:8001", variable, value)
+	}
+	return parsed, nil
+}

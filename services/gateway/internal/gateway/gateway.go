@@ -1,0 +1,167 @@
+// Package gateway is the REST edge of the system: /api/v1 is transcoded to
+// Connect by vanguard from the google.api.http annotations and proxied to the
+// owning service; the gateway also serves health, readiness, the API
+// reference and CORS.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/vanguard"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/apidocs"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
+)
+
+// Upstream is one service behind the gateway.
+type Upstream struct {
+	// Name is how /ready reports it, for example "labs".
+	Name string
+	// URL is its base URL, for example http://labs:8001.
+	URL *url.URL
+	// Services are the Connect services it serves (full proto names).
+	Services []string
+}
+
+// Options tune the gateway.
+type Options struct {
+	CORSOrigins  []string
+	ReadyTimeout time.Duration
+}
+
+// New returns the gateway's handler.
+func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handler, error) {
+	transport := otelhttp.NewTransport(rpcclient.Transport())
+	var services []*vanguard.Service
+	for _, upstream := range upstreams {
+		proxy := newProxy(logger, upstream, transport)
+		for _, name := range upstream.Services {
+			services = append(services, vanguard.NewService(name, proxy,
+				vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
+				vanguard.WithTargetCodecs(vanguard.CodecProto),
+			))
+		}
+	}
+	transcoder, err := vanguard.NewTranscoder(services)
+	if err != nil {
+		return nil, fmt.Errorf("REST transcoder: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", apiHeaders(clientErrors(transcoder)))
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /ready", readiness(upstreams, options.ReadyTimeout))
+	apidocs.Register(mux)
+
+	var handler http.Handler = mux
+	handler = corsHandler(options.CORSOrigins).Handler(handler)
+	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return r.Method + " " + r.URL.Path
+	}))
+	return handler, nil
+}
+
+// newProxy forwards transcoded Connect requests to upstream over h2c. When
+// the upstream cannot be reached the client gets 503 (Unavailable), not 502.
+func newProxy(logger *slog.Logger, upstream Upstream, transport http.RoundTripper) http.Handler {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(upstream.URL)
+			r.SetXForwarded()
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.WarnContext(r.Context(), "upstream unreachable", "upstream", upstream.Name, "error", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"code":    "unavailable",
+				"message": fmt.Sprintf("the %s service is unavailable; try again shortly", upstream.Name),
+			})
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		markProxied(r)
+		// The proxy aborts (panics with http.ErrAbortHandler) when a copy
+		// fails, for instance when the transcoder stops a body it could not
+		// decode; returning instead lets the transcoder send its error.
+		defer func() {
+			if recovered := recover(); recovered != nil && recovered != http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as the proxy panics with it
+				panic(recovered)
+			}
+		}()
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// apiHeaders marks API responses as never cached and never sniffed, and
+// reads a request body sent without a JSON content type as JSON: the API
+// takes no form posts, and `curl -d '{...}'` labels its body
+// application/x-www-form-urlencoded.
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		switch contentType := r.Header.Get("Content-Type"); {
+		case r.Body == nil || r.Body == http.NoBody:
+		case contentType == "", strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
+			r.Header.Set("Content-Type", "application/json")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readiness answers 200 when every upstream's grpchealth says SERVING.
+func readiness(upstreams []Upstream, timeout time.Duration) http.Handler {
+	httpClient := rpcclient.HTTPClient()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		statuses := make(map[string]string, len(upstreams))
+		ready := true
+		for _, upstream := range upstreams {
+			status := checkUpstream(ctx, httpClient, upstream)
+			statuses[upstream.Name] = status
+			ready = ready && status == grpchealth.StatusServing.String()
+		}
+		code, overall := http.StatusOK, "ready"
+		if !ready {
+			code, overall = http.StatusServiceUnavailable, "not ready"
+		}
+		writeJSON(w, code, map[string]any{"status": overall, "upstreams": statuses})
+	})
+}
+
+func checkUpstream(ctx context.Context, httpClient *http.Client, upstream Upstream) string {
+	client := grpchealth.NewClient(httpClient, strings.TrimSuffix(upstream.URL.String(), "/"))
+	for _, service := range upstream.Services {
+		res, err := client.Check(ctx, &grpchealth.CheckRequest{Service: service})
+		if err != nil {
+			return "UNREACHABLE: " + err.Error()
+		}
+		if res.Status != grpchealth.StatusServing {
+			return res.Status.String()
+		}
+	}
+	return grpchealth.StatusServing.String()
+}
+
+func writeJSON(w http.ResponseWriter, code int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}

@@ -1,0 +1,356 @@
+// Package labsbus holds the rules of the lab register: what a valid lab is,
+// the hierarchy without cycles, archiving, and paging through labs.
+package labsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
+)
+
+// Lab is a research lab as stored.
+type Lab struct {
+	ID          uuid.UUID
+	Code        string
+	Name        string
+	Description string
+	ParentID    *uuid.UUID
+	Country     string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ArchivedAt  *time.Time
+}
+
+// Fields are the mutable fields of a lab as a client sends them.
+type Fields struct {
+	Code        string
+	Name        string
+	Description string
+	ParentID    string
+	Country     string
+}
+
+// ListFilter narrows a list of labs.
+type ListFilter struct {
+	ParentID        *uuid.UUID
+	NameContains    string
+	IncludeArchived bool
+}
+
+// Store is what the business layer needs from storage. It decides nothing:
+// every rule is here.
+type Store interface {
+	// InTx runs fn with a store bound to one transaction.
+	InTx(ctx context.Context, fn func(Store) error) error
+	Create(ctx context.Context, lab Lab) (Lab, error)
+	// Get returns ErrNotFound for an unknown id; GetForUpdate also locks the row.
+	Get(ctx context.Context, id uuid.UUID) (Lab, error)
+	GetForUpdate(ctx context.Context, id uuid.UUID) (Lab, error)
+	// List returns up to limit labs in code order after afterCode (the
+	// lower-cased code of the previous page's last lab, "" for the first).
+	List(ctx context.Context, filter ListFilter, afterCode string, limit int32) ([]Lab, error)
+	Update(ctx context.Context, lab Lab) (Lab, error)
+	SetArchivedAt(ctx context.Context, id uuid.UUID, at *time.Time) (Lab, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	CountSubLabs(ctx context.Context, id uuid.UUID) (active, total int64, err error)
+	// IsInSubtree reports whether candidate is root or one of its descendants.
+	IsInSubtree(ctx context.Context, root, candidate uuid.UUID) (bool, error)
+	// LockHierarchy serialises parent changes until the transaction ends.
+	LockHierarchy(ctx context.Context) error
+}
+
+// Errors a Store returns.
+var (
+	ErrNotFound  = errors.New("lab not found")
+	ErrCodeTaken = errors.New("lab code taken")
+)
+
+// Business is the lab register.
+type Business struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns the register over store.
+func New(store Store) *Business {
+	return &Business{store: store, now: time.Now}
+}
+
+// Create registers a lab.
+func (b *Business) Create(ctx context.Context, fields Fields) (Lab, error) {
+	lab, err := b.validated(Lab{}, fields, allPaths)
+	if err != nil {
+		return Lab{}, err
+	}
+	var created Lab
+	err = b.store.InTx(ctx, func(tx Store) error {
+		if lab.ParentID != nil {
+			if err := tx.LockHierarchy(ctx); err != nil {
+				return err
+			}
+			if err := checkParent(ctx, tx, *lab.ParentID); err != nil {
+				return err
+			}
+		}
+		created, err = tx.Create(ctx, lab)
+		return codeTaken(err, lab.Code)
+	})
+	return created, err
+}
+
+// Get returns one lab, archived or not.
+func (b *Business) Get(ctx context.Context, id string) (Lab, error) {
+	labID, err := parseID("id", id)
+	if err != nil {
+		return Lab{}, err
+	}
+	lab, err := b.store.Get(ctx, labID)
+	return lab, notFound(err, id)
+}
+
+// ListQuery asks for one page of labs.
+type ListQuery struct {
+	PageSize        int32
+	PageToken       string
+	ParentID        string
+	NameContains    string
+	IncludeArchived bool
+}
+
+// Page is one page of labs and the token of the next ("" on the last).
+type Page struct {
+	Labs          []Lab
+	NextPageToken string
+}
+
+type listCursor struct {
+	AfterCode string `json:"a"`
+}
+
+// List returns a page of labs in code order.
+func (b *Business) List(ctx context.Context, query ListQuery) (Page, error) {
+	size, err := pagetoken.Size(query.PageSize)
+	if err != nil {
+		return Page{}, err
+	}
+	filter := ListFilter{NameContains: query.NameContains, IncludeArchived: query.IncludeArchived}
+	if query.ParentID != "" {
+		parentID, err := parseID("parent_id", query.ParentID)
+		if err != nil {
+			return Page{}, err
+		}
+		filter.ParentID = &parentID
+	}
+	filterKey := fmt.Sprintf("%v|%q|%v", query.ParentID, query.NameContains, query.IncludeArchived)
+	var cursor listCursor
+	if _, err := pagetoken.Decode(query.PageToken, filterKey, &cursor); err != nil {
+		return Page{}, err
+	}
+	// One more than the page tells whether a next page exists.
+	labs, err := b.store.List(ctx, filter, cursor.AfterCode, size+1)
+	if err != nil {
+		return Page{}, fmt.Errorf("list labs: %w", err)
+	}
+	page := Page{Labs: labs}
+	if int32(len(labs)) > size {
+		page.Labs = labs[:size]
+		last := page.Labs[size-1]
+		page.NextPageToken, err = pagetoken.Encode(listCursor{AfterCode: lowerCode(last.Code)}, filterKey)
+		if err != nil {
+			return Page{}, err
+		}
+	}
+	return page, nil
+}
+
+// Replace sets every mutable field of a lab.
+func (b *Business) Replace(ctx context.Context, id string, fields Fields) (Lab, error) {
+	return b.update(ctx, id, fields, allPaths)
+}
+
+// Update changes the fields named in paths (code, name, description,
+// parent_id, country). With no paths it changes the fields that are not
+// empty in fields.
+func (b *Business) Update(ctx context.Context, id string, fields Fields, paths []string) (Lab, error) {
+	if len(paths) == 0 {
+		paths = nonEmptyPaths(fields)
+		if len(paths) == 0 {
+			return Lab{}, apperr.Invalid("update_mask", "nothing to change: send the fields to change, or name them in update_mask (%s)", pathList)
+		}
+	}
+	var unknown apperr.Violations
+	for _, path := range paths {
+		if !isMutablePath(path) {
+			unknown.Add("update_mask", "%q is not a field that can be changed; use %s", path, pathList)
+		}
+	}
+	if err := unknown.Err(); err != nil {
+		return Lab{}, err
+	}
+	return b.update(ctx, id, fields, paths)
+}
+
+func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string) (Lab, error) {
+	labID, err := parseID("id", id)
+	if err != nil {
+		return Lab{}, err
+	}
+	var updated Lab
+	err = b.store.InTx(ctx, func(tx Store) error {
+		if err := tx.LockHierarchy(ctx); err != nil {
+			return err
+		}
+		current, err := tx.GetForUpdate(ctx, labID)
+		if err != nil {
+			return notFound(err, id)
+		}
+		if current.ArchivedAt != nil {
+			return apperr.FailedPrecondition("lab %s is archived: unarchive it (POST /api/v1/labs/%s:unarchive) before changing it", current.Code, current.ID)
+		}
+		lab, err := b.validated(current, fields, paths)
+		if err != nil {
+			return err
+		}
+		if lab.ParentID != nil && !sameParent(current.ParentID, lab.ParentID) {
+			if err := checkParent(ctx, tx, *lab.ParentID); err != nil {
+				return err
+			}
+			cycle, err := tx.IsInSubtree(ctx, lab.ID, *lab.ParentID)
+			if err != nil {
+				return err
+			}
+			if cycle {
+				return apperr.Invalid("parent_id", "lab %s is %s itself or one of its sub-labs: a lab cannot be its own ancestor", lab.ParentID, current.Code)
+			}
+		}
+		updated, err = tx.Update(ctx, lab)
+		return codeTaken(err, lab.Code)
+	})
+	return updated, err
+}
+
+// Delete archives a lab, or with purge removes it for good. Archiving is
+// refused while the lab has sub-labs that are not archived; purging while it
+// has any sub-lab.
+func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, error) {
+	labID, err := parseID("id", id)
+	if err != nil {
+		return Lab{}, err
+	}
+	var result Lab
+	err = b.store.InTx(ctx, func(tx Store) error {
+		if err := tx.LockHierarchy(ctx); err != nil {
+			return err
+		}
+		lab, err := tx.GetForUpdate(ctx, labID)
+		if err != nil {
+			return notFound(err, id)
+		}
+		active, total, err := tx.CountSubLabs(ctx, labID)
+		if err != nil {
+			return err
+		}
+		if purge {
+			if total > 0 {
+				return apperr.FailedPrecondition("lab %s still has %d sub-lab(s), archived ones included: remove them first", lab.Code, total)
+			}
+			result = lab
+			return tx.Delete(ctx, labID)
+		}
+		if active > 0 {
+			return apperr.FailedPrecondition("lab %s still has %d sub-lab(s) that are not archived: archive or move them first", lab.Code, active)
+		}
+		if lab.ArchivedAt != nil {
+			result = lab
+			return nil
+		}
+		now := b.now()
+		result, err = tx.SetArchivedAt(ctx, labID, &now)
+		return err
+	})
+	return result, err
+}
+
+// Unarchive brings an archived lab back, unless its parent is archived.
+func (b *Business) Unarchive(ctx context.Context, id string) (Lab, error) {
+	labID, err := parseID("id", id)
+	if err != nil {
+		return Lab{}, err
+	}
+	var result Lab
+	err = b.store.InTx(ctx, func(tx Store) error {
+		if err := tx.LockHierarchy(ctx); err != nil {
+			return err
+		}
+		lab, err := tx.GetForUpdate(ctx, labID)
+		if err != nil {
+			return notFound(err, id)
+		}
+		if lab.ArchivedAt == nil {
+			result = lab
+			return nil
+		}
+		if lab.ParentID != nil {
+			parent, err := tx.Get(ctx, *lab.ParentID)
+			if err != nil {
+				return err
+			}
+			if parent.ArchivedAt != nil {
+				return apperr.FailedPrecondition("the parent lab %s is archived: unarchive it first", parent.Code)
+			}
+		}
+		result, err = tx.SetArchivedAt(ctx, labID, nil)
+		return err
+	})
+	return result, err
+}
+
+// checkParent refuses a parent that does not exist or is archived.
+func checkParent(ctx context.Context, tx Store, parentID uuid.UUID) error {
+	parent, err := tx.Get(ctx, parentID)
+	if errors.Is(err, ErrNotFound) {
+		return apperr.Invalid("parent_id", "no lab has id %s", parentID)
+	}
+	if err != nil {
+		return err
+	}
+	if parent.ArchivedAt != nil {
+		return apperr.Invalid("parent_id", "lab %s is archived and cannot take sub-labs", parent.Code)
+	}
+	return nil
+}
+
+func parseID(field, value string) (uuid.UUID, error) {
+	id, err := uuid.Parse(value)
+	if err != nil {
+		return uuid.UUID{}, apperr.Invalid(field, "%q is not a lab id (a UUID such as 7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11)", value)
+	}
+	return id, nil
+}
+
+func notFound(err error, id string) error {
+	if errors.Is(err, ErrNotFound) {
+		return apperr.NotFound("no lab has id %s", id)
+	}
+	return err
+}
+
+func codeTaken(err error, code string) error {
+	if errors.Is(err, ErrCodeTaken) {
+		return apperr.AlreadyExists("a lab with code %q already exists (codes are compared case-insensitively)", code)
+	}
+	return err
+}
+
+func sameParent(a, b *uuid.UUID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

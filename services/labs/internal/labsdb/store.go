@@ -1,0 +1,132 @@
+// Package labsdb stores labs in the labs schema; the queries are generated
+// by sqlc from queries/*.sql.
+package labsdb
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
+)
+
+// Store implements labsbus.Store on PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *Queries
+}
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, queries: New(pool)}
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(labsbus.Store) error) error {
+	if s.pool == nil {
+		return fn(s) // already inside a transaction
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return fn(&Store{queries: s.queries.WithTx(tx)})
+	})
+}
+
+func (s *Store) Create(ctx context.Context, lab labsbus.Lab) (labsbus.Lab, error) {
+	row, err := s.queries.CreateLab(ctx, CreateLabParams{
+		Code: lab.Code, Name: lab.Name, Description: lab.Description, ParentID: lab.ParentID, Country: lab.Country,
+	})
+	return toLab(row), translate(err)
+}
+
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (labsbus.Lab, error) {
+	row, err := s.queries.GetLab(ctx, id)
+	return toLab(row), translate(err)
+}
+
+func (s *Store) GetForUpdate(ctx context.Context, id uuid.UUID) (labsbus.Lab, error) {
+	row, err := s.queries.GetLabForUpdate(ctx, id)
+	return toLab(row), translate(err)
+}
+
+func (s *Store) List(ctx context.Context, filter labsbus.ListFilter, afterCode string, limit int32) ([]labsbus.Lab, error) {
+	params := ListLabsParams{ParentID: filter.ParentID, IncludeArchived: filter.IncludeArchived, PageLimit: limit}
+	if filter.NameContains != "" {
+		pattern := "%" + likeEscaper.Replace(filter.NameContains) + "%"
+		params.NamePattern = &pattern
+	}
+	if afterCode != "" {
+		params.AfterCode = &afterCode
+	}
+	rows, err := s.queries.ListLabs(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	labs := make([]labsbus.Lab, len(rows))
+	for i, row := range rows {
+		labs[i] = toLab(row)
+	}
+	return labs, nil
+}
+
+func (s *Store) Update(ctx context.Context, lab labsbus.Lab) (labsbus.Lab, error) {
+	row, err := s.queries.UpdateLab(ctx, UpdateLabParams{
+		ID: lab.ID, Code: lab.Code, Name: lab.Name, Description: lab.Description, ParentID: lab.ParentID, Country: lab.Country,
+	})
+	return toLab(row), translate(err)
+}
+
+func (s *Store) SetArchivedAt(ctx context.Context, id uuid.UUID, at *time.Time) (labsbus.Lab, error) {
+	row, err := s.queries.SetArchivedAt(ctx, SetArchivedAtParams{ID: id, ArchivedAt: at})
+	return toLab(row), translate(err)
+}
+
+func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
+	deleted, err := s.queries.DeleteLab(ctx, id)
+	if err == nil && deleted == 0 {
+		return labsbus.ErrNotFound
+	}
+	return translate(err)
+}
+
+func (s *Store) CountSubLabs(ctx context.Context, id uuid.UUID) (int64, int64, error) {
+	row, err := s.queries.CountSubLabs(ctx, &id)
+	return row.Active, row.Total, err
+}
+
+func (s *Store) IsInSubtree(ctx context.Context, root, candidate uuid.UUID) (bool, error) {
+	return s.queries.IsInSubtree(ctx, IsInSubtreeParams{Root: root, Candidate: candidate})
+}
+
+func (s *Store) LockHierarchy(ctx context.Context) error {
+	return s.queries.LockHierarchy(ctx)
+}
+
+// likeEscaper makes user text match literally inside ILIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func translate(err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return labsbus.ErrNotFound
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "labs_code_key":
+		return labsbus.ErrCodeTaken
+	default:
+		return err
+	}
+}
+
+func toLab(row LabsLab) labsbus.Lab {
+	return labsbus.Lab{
+		ID: row.ID, Code: row.Code, Name: row.Name, Description: row.Description, ParentID: row.ParentID,
+		Country: row.Country, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, ArchivedAt: row.ArchivedAt,
+	}
+}
