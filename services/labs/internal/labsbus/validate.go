@@ -69,6 +69,8 @@ func (b *Business) validated(current Lab, fields Fields, paths []string) (Lab, e
 			lab.Country = strings.ToUpper(strings.TrimSpace(fields.Country))
 			if lab.Country == "" {
 				violations.Add("country", "required: an ISO 3166-1 alpha-2 code such as CH, FR or DE")
+			} else if official, alias := reservedAliases[lab.Country]; alias {
+				violations.Add("country", "%q is not an ISO 3166-1 alpha-2 country code: use %s", fields.Country, official)
 			} else if !isCountry(lab.Country) {
 				violations.Add("country", "%q is not an ISO 3166-1 alpha-2 country code (such as CH, FR or DE)", fields.Country)
 			}
@@ -80,8 +82,13 @@ func (b *Business) validated(current Lab, fields Fields, paths []string) (Lab, e
 	return lab, nil
 }
 
+// reservedAliases are codes ISO 3166-1 reserves for another country's
+// common name; the country's own code is the one to store.
+var reservedAliases = map[string]string{"UK": "GB", "EL": "GR"}
+
 // isCountry accepts exactly the two-letter codes ISO 3166-1 assigns to
-// countries (not reserved or macro-region codes such as EU, UK or ZZ).
+// countries (not macro-regions or private-use codes such as EU or ZZ),
+// plus XK, the user-assigned code in general use for Kosovo.
 func isCountry(code string) bool {
 	if len(code) != 2 {
 		return false

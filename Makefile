@@ -1,0 +1,104 @@
+# co2-calculator — run `make` for the list of targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+
+# Every developer tool is pinned: the tools/go.mod `tool` directives (buf,
+# protoc plugins, sqlc, goose, gotestsum) and the versions below.
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOLS := github.com/bufbuild/buf/cmd/buf \
+	google.golang.org/protobuf/cmd/protoc-gen-go \
+	connectrpc.com/connect/cmd/protoc-gen-connect-go \
+	github.com/sudorandom/protoc-gen-connect-openapi \
+	github.com/sqlc-dev/sqlc/cmd/sqlc \
+	github.com/pressly/goose/v3/cmd/goose \
+	gotest.tools/gotestsum
+
+# Modules of the workspace and the services with sqlc queries.
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
+SQLC_SERVICES := $(patsubst services/%/sqlc.yaml,%,$(wildcard services/*/sqlc.yaml))
+MIGRATED_SERVICES := $(patsubst migrations/%/,%,$(dir $(wildcard migrations/*/*.sql)))
+
+# PostgreSQL and Redis: DB_URL / REDIS_URL when they answer, else the
+# machine's 127.0.0.1:5432 / :6379, else project-local servers.
+DEVSTACK_ENV = eval "$$(go run ./tools/devstack env)"
+# The same, with DB_URL naming the system's own database (as under make run).
+DEVSTACK_APP_ENV = eval "$$(go run ./tools/devstack app-env)"
+
+.PHONY: help
+help: ## Show this list
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: install
+install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into .bin/
+	go mod download
+
+$(BIN)/.tools-stamp: tools/go.mod tools/go.sum
+	@mkdir -p $(BIN)
+	cd tools && go build -o $(BIN)/ $(TOOLS)
+	@touch $@
+
+$(BIN)/golangci-lint:
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: generate
+generate: $(BIN)/.tools-stamp ## Regenerate everything generated: protobuf/Connect Go, OpenAPI, sqlc, docs assets
+	buf generate
+	@for service in $(SQLC_SERVICES); do (cd services/$$service && sqlc generate) || exit 1; done
+	tools/docsassets/fetch.sh
+
+.PHONY: check-generated
+check-generated: generate ## Fail when the committed generated code differs from `make generate`
+	@if [ -n "$$(git status --porcelain -- proto services migrations)" ]; then \
+		git status --porcelain -- proto services migrations; git --no-pager diff --stat; \
+		echo "generated code is stale: run make generate and commit the result" >&2; exit 1; fi
+
+.PHONY: run
+run: ## Run the whole system on this machine (Ctrl-C stops it)
+	go run ./tools/devstack run
+
+.PHONY: test
+test: $(BIN)/.tools-stamp ## Run every module's tests against real PostgreSQL and Redis
+	go vet $(addsuffix /...,$(MODULES))
+	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 $(addsuffix /...,$(MODULES))
+
+.PHONY: lint
+lint: $(BIN)/.tools-stamp $(BIN)/golangci-lint ## golangci-lint on every module, buf lint on proto/
+	golangci-lint run $(addsuffix /...,$(MODULES))
+	buf lint
+
+.PHONY: breaking
+breaking: $(BIN)/.tools-stamp ## Check proto/ against main for breaking changes
+	buf breaking --against '.git#branch=main'
+
+.PHONY: format
+format: $(BIN)/.tools-stamp $(BIN)/golangci-lint ## Format Go and proto sources
+	golangci-lint fmt $(addsuffix /...,$(MODULES))
+	buf format -w
+
+.PHONY: db-migrate
+db-migrate: ## Apply pending migrations (all services, or service=NAME)
+	$(DEVSTACK_APP_ENV) && \
+	for service in $(or $(service),$(MIGRATED_SERVICES)); do go run ./services/$$service/cmd/$$service migrate up || exit 1; done
+
+.PHONY: db-downgrade
+db-downgrade: ## Roll back the last migration of service=NAME
+	@test -n "$(service)" || (echo "usage: make db-downgrade service=labs" >&2; exit 2)
+	$(DEVSTACK_APP_ENV) && go run ./services/$(service)/cmd/$(service) migrate down
+
+.PHONY: db-status
+db-status: ## Show the migrations of every service and whether they are applied
+	$(DEVSTACK_APP_ENV) && \
+	for service in $(MIGRATED_SERVICES); do go run ./services/$$service/cmd/$$service migrate status || exit 1; done
+
+.PHONY: db-revision
+db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs message="add x"
+	@test -n "$(service)" -a -n "$(message)" || (echo 'usage: make db-revision service=labs message="add x"' >&2; exit 2)
+	goose -s -dir migrations/$(service) create "$$(echo '$(message)' | tr ' A-Z' '_a-z')" sql
+
+.PHONY: stop
+stop: ## Stop the project-local PostgreSQL and Redis (if make run or make test started them)
+	go run ./tools/devstack stop

@@ -1,0 +1,166 @@
+package stack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Service is a service binary of the project.
+type Service struct {
+	// Name is the binary's name, for example "labs".
+	Name string
+	// Package is its main package, relative to the repository root.
+	Package string
+	// Schema is the schema it migrates, "" when it has none.
+	Schema string
+}
+
+// Services are the project's services, in start order (the gateway last).
+var Services = []Service{
+	{Name: "labs", Package: "./services/labs/cmd/labs", Schema: "labs"},
+	{Name: "gateway", Package: "./services/gateway/cmd/gateway"},
+}
+
+// Build compiles the services into binDir.
+func Build(ctx context.Context, root, binDir string, services []Service) error {
+	args := []string{"build", "-o", binDir + string(filepath.Separator)}
+	for _, service := range services {
+		args = append(args, service.Package)
+	}
+	build := exec.CommandContext(ctx, "go", args...)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Migrate runs `<binary> migrate up` for every service that has a schema.
+func Migrate(ctx context.Context, binDir string, services []Service, env []string, out io.Writer) error {
+	for _, service := range services {
+		if service.Schema == "" {
+			continue
+		}
+		migrate := exec.CommandContext(ctx, filepath.Join(binDir, service.Name), "migrate", "up")
+		migrate.Env = append(os.Environ(), env...)
+		migrate.Stdout, migrate.Stderr = out, out
+		if err := migrate.Run(); err != nil {
+			return fmt.Errorf("%s migrate up: %w", service.Name, err)
+		}
+	}
+	return nil
+}
+
+// Process is a running service.
+type Process struct {
+	Name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// Start runs binary with the given environment added to this process's,
+// copying each line it prints to out prefixed with its name.
+func Start(name, binary string, args, env []string, out io.Writer) (*Process, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	process := &Process{Name: name, cmd: cmd, done: make(chan struct{})}
+	var copied sync.WaitGroup
+	copied.Add(1)
+	go func() {
+		defer copied.Done()
+		scanner := bufio.NewScanner(pipe)
+		scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+		for scanner.Scan() {
+			fmt.Fprintf(out, "%-8s| %s\n", name, scanner.Text())
+		}
+	}()
+	go func() {
+		copied.Wait()
+		process.err = cmd.Wait()
+		close(process.done)
+	}()
+	return process, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is how the process ended, once Done is closed.
+func (p *Process) Err() error { return p.err }
+
+// Stop asks the process to end (SIGTERM) and kills it after grace.
+func (p *Process) Stop(grace time.Duration) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	var exitErr *exec.ExitError
+	if errors.As(p.err, &exitErr) && !exitErr.Exited() {
+		return nil // ended by the signal
+	}
+	return p.err
+}
+
+// WaitHTTP waits until url answers 200, the process exits, or timeout.
+func WaitHTTP(ctx context.Context, url string, timeout time.Duration, process *Process) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		request, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		response, err := http.DefaultClient.Do(request)
+		if err == nil {
+			response.Body.Close()
+			if response.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s answered %s", url, response.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", url, last)
+		case <-process.Done():
+			return fmt.Errorf("%s exited while starting: %v", process.Name, process.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// FreeAddr returns a loopback address with a port nobody listens on now.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
