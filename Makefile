@@ -3,6 +3,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Settings from .env (see .env.example) reach every command below.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
+endif
+
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 

@@ -15,6 +15,8 @@ import (
 type Config struct {
 	// Level is debug, info, warn or error.
 	Level string `env:"LOG_LEVEL, default=info"`
+	// Debug turns on debug logging whatever LOG_LEVEL says.
+	Debug bool `env:"DEBUG, default=false"`
 }
 
 // New returns a JSON logger writing to w at the configured level. Every
@@ -24,6 +26,9 @@ func New(w io.Writer, service string, cfg Config) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.TrimSpace(cfg.Level))); err != nil {
 		return nil, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", cfg.Level)
+	}
+	if cfg.Debug {
+		level = slog.LevelDebug
 	}
 	handler := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
 	return slog.New(traceHandler{handler}).With("service", service), nil

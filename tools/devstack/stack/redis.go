@@ -11,6 +11,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+func init() {
+	// A refused ping is an expected answer here, not something to log.
+	redis.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // LocalRedisPort is where the project-local Redis listens.
 const LocalRedisPort = 56379
 
@@ -76,6 +85,7 @@ func pingRedis(ctx context.Context, redisURL string) error {
 		return fmt.Errorf("REDIS_URL %q: %w", redisURL, err)
 	}
 	options.DialTimeout = 2 * time.Second
+	options.MaxRetries = -1 // one answer is enough; retries only add log lines
 	client := redis.NewClient(options)
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
