@@ -99,7 +99,7 @@ Ctrl-C stops everything.
 		for _, process := range processes {
 			select {
 			case <-process.Done():
-				return fmt.Errorf("%s stopped: %v", process.Name, process.Err())
+				return fmt.Errorf("%s stopped: %w", process.Name, process.Err())
 			default:
 			}
 		}

@@ -149,7 +149,7 @@ func WaitHTTP(ctx context.Context, url string, timeout time.Duration, process *P
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s: %w", url, last)
 		case <-process.Done():
-			return fmt.Errorf("%s exited while starting: %v", process.Name, process.Err())
+			return fmt.Errorf("%s exited while starting: %w", process.Name, process.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -48,7 +48,7 @@ func EnsureRedis(ctx context.Context, root string, log func(string)) (string, er
 	server, err := exec.LookPath("redis-server")
 	if err != nil {
 		if err := aptInstall(ctx, log, "redis-server"); err != nil {
-			return "", fmt.Errorf("Redis is needed and not installed: %w", err)
+			return "", fmt.Errorf("redis is needed and not installed: %w", err)
 		}
 		if server, err = exec.LookPath("redis-server"); err != nil {
 			return "", err
