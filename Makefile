@@ -105,6 +105,10 @@ db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs
 	@test -n "$(service)" -a -n "$(message)" || (echo 'usage: make db-revision service=labs message="add x"' >&2; exit 2)
 	goose -s -dir migrations/$(service) create "$$(echo '$(message)' | tr ' A-Z' '_a-z')" sql
 
+.PHONY: token
+token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider
+	@go run ./tools/devstack token $(or $(user),admin)
+
 .PHONY: stop
 stop: ## Stop the project-local PostgreSQL and Redis (if make run or make test started them)
 	go run ./tools/devstack stop

@@ -7,6 +7,8 @@
 //	                `export DB_URL=... REDIS_URL=...` for the tests (make test)
 //	devstack app-env  the same, with DB_URL naming the system's own database
 //	                (created when missing), for the db-* make targets
+//	devstack token NAME  print an access token for dev user NAME (admin,
+//	                auditor, manager, member, outsider) from the running Dex
 //	devstack stop   stop the project-local PostgreSQL and Redis, if started
 package main
 
@@ -31,8 +33,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
-		return fmt.Errorf("usage: devstack run|env|app-env|stop")
+	if len(args) == 0 {
+		return fmt.Errorf("usage: devstack run|env|app-env|token NAME|stop")
 	}
 	root, err := stack.Root()
 	if err != nil {
@@ -58,6 +60,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "run":
 		return runSystem(ctx, root, stdout, log)
+	case "token":
+		if len(args) != 2 || args[1] == "" {
+			return fmt.Errorf("usage: devstack token NAME (admin, auditor, manager, member, outsider)")
+		}
+		issuer := "http://127.0.0.1:5556/dex"
+		if addr := os.Getenv("DEX_ADDR"); addr != "" {
+			issuer = "http://" + addr + "/dex"
+		}
+		token, err := stack.Token(ctx, issuer, args[1]+"@example.com", stack.DevPassword)
+		if err != nil {
+			return fmt.Errorf("%w (is make run running?)", err)
+		}
+		fmt.Fprintln(stdout, token)
+		return nil
 	case "stop":
 		if err := stack.StopLocalPostgres(ctx, root); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,16 @@ func runSystem(ctx context.Context, root string, stdout io.Writer, log func(stri
 		listenAddrs["gateway"] = addr
 	}
 
+	dexAddr := "127.0.0.1:5556"
+	if addr := os.Getenv("DEX_ADDR"); addr != "" {
+		dexAddr = addr
+	}
+	dex, err := stack.StartDex(ctx, root, filepath.Join(stack.StateDir(root), "dex"), dexAddr, stdout, log)
+	if err != nil {
+		return err
+	}
+	defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
+
 	binDir := filepath.Join(stack.StateDir(root), "bin")
 	log("building the services")
 	if err := stack.Build(ctx, root, binDir, stack.Services); err != nil {
@@ -60,7 +71,8 @@ func runSystem(ctx context.Context, root string, stdout io.Writer, log func(stri
 	defer stopAll()
 	for _, service := range stack.Services {
 		addr := listenAddrs[service.Name]
-		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, append(env, "LISTEN_ADDR="+addr), stdout)
+		serviceEnv := append(append(append([]string{}, env...), stack.ServiceEnv(dex, service)...), "LISTEN_ADDR="+addr)
+		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, serviceEnv, stdout)
 		if err != nil {
 			return err
 		}
@@ -73,7 +85,7 @@ func runSystem(ctx context.Context, root string, stdout io.Writer, log func(stri
 	if err := stack.WaitHTTP(ctx, gateway+"/ready", 30*time.Second, processes[len(processes)-1]); err != nil {
 		return err
 	}
-	if err := seedDemoLab(ctx, gateway); err != nil {
+	if err := seedDemoLab(ctx, gateway, dex.IssuerURL); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, `
@@ -83,13 +95,19 @@ co2-calculator is running.
   API reference  %[1]s/docs
   OpenAPI        %[1]s/openapi.json
   health, ready  %[1]s/health, %[1]s/ready
+  OIDC issuer    %[2]s (Dex)
 
-Try:
-  curl -s %[1]s/api/v1/labs
-  curl -s -X POST %[1]s/api/v1/labs -d '{"code":"ENAC-LAB1","name":"Lab 1","country":"CH"}'
+Every /api/v1 call needs a token. Dev users, password %[3]q: admin, auditor,
+manager (lab_manager of DEMO-LAB), member (lab_member of DEMO-LAB), outsider.
+
+Try, in another terminal:
+  TOKEN=$(make -s token user=admin)
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/v1/labs
+  curl -s -H "Authorization: Bearer $TOKEN" -X POST %[1]s/api/v1/labs -d '{"code":"ENAC-LAB1","name":"Lab 1","country":"CH"}'
+  curl -s -H "Authorization: Bearer $(make -s token user=member)" %[1]s/api/v1/me
 
 Ctrl-C stops everything.
-`, gateway)
+`, gateway, dex.IssuerURL, stack.DevPassword)
 
 	select {
 	case <-ctx.Done():
@@ -117,24 +135,91 @@ func appDatabase(ctx context.Context, serverURL string) (string, error) {
 	return stack.EnsureDatabase(ctx, serverURL, "co2")
 }
 
-// seedDemoLab registers the demo lab unless it exists already.
-func seedDemoLab(ctx context.Context, gateway string) error {
-	body := `{"code":"DEMO-LAB","name":"Demo lab","description":"Created by make run","country":"CH"}`
-	request, err := http.NewRequestWithContext(ctx, http.MethodPost, gateway+"/api/v1/labs", bytes.NewBufferString(body))
+// seedDemoLab registers the demo lab, with the dev manager and member on
+// it, unless it exists already.
+func seedDemoLab(ctx context.Context, gateway, issuerURL string) error {
+	token, err := stack.Token(ctx, issuerURL, "admin@example.com", stack.DevPassword)
 	if err != nil {
 		return err
 	}
-	request.Header.Set("Content-Type", "application/json")
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return fmt.Errorf("seed the demo lab: %w", err)
+	var lab struct {
+		ID string `json:"id"`
 	}
-	defer response.Body.Close()
-	if response.StatusCode != http.StatusOK && response.StatusCode != http.StatusConflict {
-		answer, _ := io.ReadAll(response.Body)
-		return fmt.Errorf("seed the demo lab: %s: %s", response.Status, answer)
+	status, err := postJSON(ctx, gateway+"/api/v1/labs", token,
+		`{"code":"DEMO-LAB","name":"Demo lab","description":"Created by make run","country":"CH"}`, &lab)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusConflict {
+		// Seeded by an earlier run on this database: find it, and make sure
+		// the dev users still hold their roles.
+		if lab.ID, err = findDemoLab(ctx, gateway, token); err != nil {
+			return err
+		}
+	}
+	for _, member := range []string{
+		`{"email":"manager@example.com","role":"lab_manager"}`,
+		`{"email":"member@example.com","role":"lab_member"}`,
+	} {
+		if _, err := postJSON(ctx, gateway+"/api/v1/labs/"+lab.ID+"/members", token, member, nil); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func findDemoLab(ctx context.Context, gateway, token string) (string, error) {
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, gateway+"/api/v1/labs?include_archived=true&name_contains=Demo%20lab&page_size=500", nil)
+	if err != nil {
+		return "", err
+	}
+	request.Header.Set("Authorization", "Bearer "+token)
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return "", err
+	}
+	defer response.Body.Close()
+	var page struct {
+		Labs []struct {
+			ID   string `json:"id"`
+			Code string `json:"code"`
+		} `json:"labs"`
+	}
+	if err := json.NewDecoder(response.Body).Decode(&page); err != nil {
+		return "", fmt.Errorf("find the demo lab: %w", err)
+	}
+	for _, lab := range page.Labs {
+		if strings.EqualFold(lab.Code, "DEMO-LAB") {
+			return lab.ID, nil
+		}
+	}
+	return "", errors.New("the demo lab's code is taken by a lab named otherwise: rename it or use another database")
+}
+
+// postJSON posts body with token and decodes a 200 answer into out; a 409
+// is returned as a status, anything else as an error.
+func postJSON(ctx context.Context, url, token, body string, out any) (int, error) {
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(body))
+	if err != nil {
+		return 0, err
+	}
+	request.Header.Set("Content-Type", "application/json")
+	request.Header.Set("Authorization", "Bearer "+token)
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return 0, fmt.Errorf("seed: %w", err)
+	}
+	defer response.Body.Close()
+	answer, _ := io.ReadAll(response.Body)
+	switch {
+	case response.StatusCode == http.StatusConflict:
+		return response.StatusCode, nil
+	case response.StatusCode != http.StatusOK:
+		return response.StatusCode, fmt.Errorf("seed %s: %s: %s", url, response.Status, answer)
+	case out != nil:
+		return response.StatusCode, json.Unmarshal(answer, out)
+	}
+	return response.StatusCode, nil
 }
 
 func firstExit(processes []*stack.Process) <-chan struct{} {

@@ -100,7 +100,7 @@ func TestAnUpstreamOutageIsReportedNotHidden(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "labs") {
 		t.Fatalf("/ready with labs down: %d %s", status, body)
 	}
-	status, answer := call(t, "GET", sys.Gateway+"/api/v1/labs", "")
+	status, answer := call(t, "admin", "GET", sys.Gateway+"/api/v1/labs", "")
 	if status != http.StatusServiceUnavailable || !strings.Contains(answer["message"].(string), "labs service is unavailable") {
 		t.Fatalf("API with labs down: %d %v", status, answer)
 	}

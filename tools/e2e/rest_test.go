@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// call sends a REST request the way curl does (a JSON body without a
-// content type) and decodes the JSON answer.
-func call(t *testing.T, method, url, body string) (int, map[string]any) {
+// call sends a REST request as user (a dev user's name, or "" for none)
+// the way curl does (a JSON body without a content type) and decodes the
+// JSON answer.
+func call(t *testing.T, user, method, url, body string) (int, map[string]any) {
 	t.Helper()
 	var reader io.Reader
 	if body != "" {
@@ -20,6 +21,9 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	request, err := http.NewRequest(method, url, reader)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if user != "" {
+		request.Header.Set("Authorization", "Bearer "+tokens[user])
 	}
 	response, err := http.DefaultClient.Do(request)
 	if err != nil {
@@ -37,9 +41,10 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 	return response.StatusCode, decoded
 }
 
+// mustCall is call as the admin, failing unless the status is wantStatus.
 func mustCall(t *testing.T, wantStatus int, method, url, body string) map[string]any {
 	t.Helper()
-	status, answer := call(t, method, url, body)
+	status, answer := call(t, "admin", method, url, body)
 	if status != wantStatus {
 		t.Fatalf("%s %s %s: status %d, want %d: %v", method, url, body, status, wantStatus, answer)
 	}
@@ -175,7 +180,7 @@ func TestRESTErrorsNameWhatToFix(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, answer := call(t, tc.method, api+tc.path, tc.body)
+			status, answer := call(t, "admin", tc.method, api+tc.path, tc.body)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %v", status, tc.status, answer)
 			}

@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,11 +19,18 @@ import (
 	"github.com/co2-calculator/co2-calculator/tools/devstack/stack"
 )
 
-var binDir string
+var (
+	binDir string
+	dex    *stack.Dex
+	// tokens are access tokens of the dev users, by name.
+	tokens = map[string]string{}
+)
 
+// TestMain builds the services and starts one Dex for the whole package.
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "co2-e2e-bin-")
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "co2-e2e-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -30,13 +38,28 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		root, err := stack.Root()
 		if err == nil {
-			err = stack.Build(context.Background(), root, dir, stack.Services)
+			err = stack.Build(ctx, root, filepath.Join(dir, "bin"), stack.Services)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "build the services:", err)
 			return 1
 		}
-		binDir = dir
+		binDir = filepath.Join(dir, "bin")
+		addr, err := stack.FreeAddr()
+		if err == nil {
+			dex, err = stack.StartDex(ctx, root, filepath.Join(dir, "dex"), addr, io.Discard, func(line string) { fmt.Fprintln(os.Stderr, line) })
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "start Dex:", err)
+			return 1
+		}
+		defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
+		for _, user := range stack.DevUsers {
+			if tokens[user.Name], err = stack.Token(ctx, dex.IssuerURL, user.Email(), stack.DevPassword); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
 		return m.Run()
 	}())
 }
@@ -44,6 +67,7 @@ func TestMain(m *testing.M) {
 // system is one running co2-calculator.
 type system struct {
 	Gateway   string
+	Labs      string // the labs service's own address, for internal calls
 	processes map[string]*stack.Process
 	logs      *lockedBuffer
 }
@@ -67,9 +91,11 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		"LABS_URL=http://" + addrs["labs"],
 		"LOG_LEVEL=debug",
 		"SHUTDOWN_TIMEOUT=5s",
+		// Each system counts its own rate limits.
+		"RATE_LIMIT_PREFIX=e2e:" + t.Name() + ":" + addrs["gateway"] + ":",
 	}, extraEnv...)
 
-	sys := &system{Gateway: "http://" + addrs["gateway"], processes: map[string]*stack.Process{}, logs: &lockedBuffer{}}
+	sys := &system{Gateway: "http://" + addrs["gateway"], Labs: "http://" + addrs["labs"], processes: map[string]*stack.Process{}, logs: &lockedBuffer{}}
 	t.Cleanup(func() {
 		for _, process := range sys.processes {
 			if err := process.Stop(10 * time.Second); err != nil {
@@ -86,8 +112,8 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		t.Fatal(err)
 	}
 	for _, service := range stack.Services {
-		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil,
-			append(env, "LISTEN_ADDR="+addrs[service.Name]), sys.logs)
+		serviceEnv := append(append(stack.ServiceEnv(dex, service), env...), "LISTEN_ADDR="+addrs[service.Name])
+		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, serviceEnv, sys.logs)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ WHERE (sqlc.narg('parent_id')::uuid IS NULL OR parent_id = sqlc.narg('parent_id'
   AND (sqlc.narg('name_pattern')::text IS NULL OR name ILIKE sqlc.narg('name_pattern'))
   AND (sqlc.arg('include_archived')::boolean OR archived_at IS NULL)
   AND (sqlc.narg('after_code')::text IS NULL OR lower(code) > sqlc.narg('after_code'))
+  AND (sqlc.narg('lab_ids')::uuid[] IS NULL OR id = ANY(sqlc.narg('lab_ids')::uuid[]))
 ORDER BY lower(code)
 LIMIT sqlc.arg('page_limit');
 
@@ -51,3 +52,47 @@ SELECT EXISTS (SELECT 1 FROM subtree WHERE subtree.id = sqlc.arg('candidate')::u
 -- name: LockHierarchy :exec
 -- Serialises changes of parent so two concurrent moves cannot make a cycle.
 SELECT pg_advisory_xact_lock(hashtext('labs.hierarchy'));
+
+-- name: ListMembers :many
+SELECT * FROM labs.memberships
+WHERE lab_id = $1
+ORDER BY role, coalesce(nullif(email, ''), subject);
+
+-- name: UpsertMemberBySubject :one
+INSERT INTO labs.memberships (lab_id, subject, email, role, created_by)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (lab_id, subject) WHERE subject <> ''
+DO UPDATE SET role = EXCLUDED.role, email = EXCLUDED.email, updated_at = now()
+RETURNING *;
+
+-- name: UpsertMemberByEmail :one
+INSERT INTO labs.memberships (lab_id, email, role, created_by)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (lab_id, email) WHERE subject = ''
+DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+RETURNING *;
+
+-- name: DeleteMember :execrows
+-- Removes the member named by subject or by email.
+DELETE FROM labs.memberships
+WHERE lab_id = sqlc.arg('lab_id') AND (subject = sqlc.arg('name') OR (email <> '' AND email = lower(sqlc.arg('name'))));
+
+-- name: EffectiveGrants :many
+-- The lab roles a person holds: on the labs they are a member of and, by
+-- inheritance, on every sub-lab below them. Email matches only count when
+-- the caller's email is verified (the caller passes '' otherwise).
+WITH RECURSIVE direct AS (
+    SELECT m.lab_id, m.role FROM labs.memberships m
+    WHERE (m.subject <> '' AND m.subject = sqlc.arg('subject'))
+       OR (sqlc.arg('email')::text <> '' AND m.email = sqlc.arg('email')::text)
+), tree AS (
+    SELECT l.id AS lab_id, d.role, l.id AS granted_on FROM labs.labs l JOIN direct d ON l.id = d.lab_id
+    UNION
+    SELECT child.id, tree.role, tree.granted_on FROM labs.labs child JOIN tree ON child.parent_id = tree.lab_id
+)
+SELECT tree.lab_id, tree.role, tree.granted_on, l.code, l.name
+FROM tree JOIN labs.labs l ON l.id = tree.lab_id
+ORDER BY l.code, tree.role;
+
+-- name: GetLabsByIDs :many
+SELECT * FROM labs.labs WHERE id = ANY(sqlc.arg('ids')::uuid[]) ORDER BY lower(code);

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
@@ -28,24 +29,39 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn/authntest"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
 )
 
-// startLabs serves the labs service on a loopback port and returns its base
-// URL; it stops when the test ends.
-func startLabs(t *testing.T) string {
+// startLabs serves the labs service on a loopback port, trusting a test
+// OIDC issuer, and returns its base URL and the issuer; it stops when the
+// test ends.
+func startLabs(t *testing.T) (string, *authntest.Issuer) {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
-	options, err := srv.HandlerOptions()
+	issuer := authntest.NewIssuer(t)
+	verifier, err := authn.NewVerifier(context.Background(), authn.Config{
+		IssuerURL: issuer.URL, Audience: authntest.Audience, RolesClaim: "groups", ClockSkew: time.Minute, DiscoveryTimeout: 5 * time.Second,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labsbus.New(labsdb.NewStore(pool))), options...)
+	store := labsdb.NewStore(pool)
+	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
+	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
+	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labs), options...)
 	srv.Mount(labsv1connect.LabsServiceName, path, handler)
+	path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
+	srv.Mount(labsv1connect.LabsInternalServiceName, path, handler)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,18 +76,23 @@ func startLabs(t *testing.T) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), issuer
+}
+
+// as is a client option sending a token for subject with the given roles.
+func as(t *testing.T, issuer *authntest.Issuer, subject string, roles ...string) connect.ClientOption {
+	return connect.WithInterceptors(authn.ClientInterceptor(authn.Static(issuer.Token(t, subject, roles...))))
 }
 
 func TestConnectClientsSpeakBothProtocols(t *testing.T) {
-	baseURL := startLabs(t)
+	baseURL, issuer := startLabs(t)
 	ctx := context.Background()
 	for name, protocol := range map[string]connect.ClientOption{
 		"connect": connect.WithProtoJSON(),
 		"grpc":    connect.WithGRPC(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			client := labsv1connect.NewLabsServiceClient(rpcclient.HTTPClient(), baseURL, protocol)
+			client := labsv1connect.NewLabsServiceClient(rpcclient.HTTPClient(), baseURL, protocol, as(t, issuer, "admin-1", "admin"))
 			code := "CONNECT-" + name
 			created, err := client.CreateLab(ctx, connect.NewRequest(&labsv1.CreateLabRequest{
 				Lab: &labsv1.Lab{Code: code, Name: "Lab over " + name, Country: "ch"},
@@ -119,13 +140,16 @@ func TestConnectClientsSpeakBothProtocols(t *testing.T) {
 }
 
 func TestGRPCClient(t *testing.T) {
-	baseURL := startLabs(t)
+	baseURL, issuer := startLabs(t)
 	conn, err := grpc.NewClient(baseURL[len("http://"):], grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ctx := context.Background()
+	if err := conn.Invoke(context.Background(), labsv1connect.LabsServiceListLabsProcedure, &labsv1.ListLabsRequest{}, &labsv1.ListLabsResponse{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("without a token: %v", err)
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+issuer.Token(t, "admin-1", "admin"))
 
 	// The generated Connect stubs carry no grpc-go client, so call by method
 	// name: what any gRPC client in any language does.
@@ -149,8 +173,33 @@ func TestGRPCClient(t *testing.T) {
 	}
 }
 
+func TestCallsWithoutAValidTokenAreRefused(t *testing.T) {
+	baseURL, issuer := startLabs(t)
+	for name, option := range map[string]connect.ClientOption{
+		"no token":      connect.WithInterceptors(),
+		"foreign token": connect.WithInterceptors(authn.ClientInterceptor(authn.Static(authntest.NewIssuer(t).Token(t, "admin-1", "admin")))),
+	} {
+		client := labsv1connect.NewLabsServiceClient(rpcclient.HTTPClient(), baseURL, option)
+		_, err := client.ListLabs(context.Background(), connect.NewRequest(&labsv1.ListLabsRequest{}))
+		var connectErr *connect.Error
+		if !errors.As(err, &connectErr) || connectErr.Code() != connect.CodeUnauthenticated || connectErr.Meta().Get("WWW-Authenticate") == "" {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+
+	// Internal calls take the service role, and the service role nothing else.
+	internal := labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), baseURL, as(t, issuer, "svc-calc", "service"))
+	if _, err := internal.BatchGetLabs(context.Background(), connect.NewRequest(&labsv1.BatchGetLabsRequest{})); err != nil {
+		t.Fatalf("service calling an internal RPC: %v", err)
+	}
+	asAdmin := labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), baseURL, as(t, issuer, "admin-1", "admin"))
+	if _, err := asAdmin.BatchGetLabs(context.Background(), connect.NewRequest(&labsv1.BatchGetLabsRequest{})); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("admin calling an internal RPC: %v", err)
+	}
+}
+
 func TestHealthAndReflection(t *testing.T) {
-	baseURL := startLabs(t)
+	baseURL, _ := startLabs(t)
 	health := grpchealth.NewClient(rpcclient.HTTPClient(), baseURL)
 	for _, service := range []string{"", labsv1connect.LabsServiceName} {
 		res, err := health.Check(context.Background(), &grpchealth.CheckRequest{Service: service})
@@ -187,7 +236,7 @@ func TestHealthAndReflection(t *testing.T) {
 	for _, service := range answer.GetListServicesResponse().GetService() {
 		listed = append(listed, service.GetName())
 	}
-	if len(listed) != 1 || listed[0] != labsv1connect.LabsServiceName {
+	if len(listed) != 2 || listed[0] != labsv1connect.LabsServiceName || listed[1] != labsv1connect.LabsInternalServiceName {
 		t.Fatalf("reflection lists %v", listed)
 	}
 }

@@ -32,6 +32,21 @@ var Services = []Service{
 	{Name: "gateway", Package: "./services/gateway/cmd/gateway"},
 }
 
+// ServiceEnv is the environment of service: where the OIDC issuer is, and
+// the service account it logs in with to act on its own.
+func ServiceEnv(dex *Dex, service Service) []string {
+	return []string{
+		"OAUTH_ISSUER_URL=" + dex.IssuerURL,
+		"OAUTH_AUDIENCE=" + Audience,
+		"OAUTH_ROLES_CLAIM=groups",
+		"OAUTH_SERVICE_GRANT=password",
+		"OAUTH_CLIENT_ID=" + ServicesClient,
+		"OAUTH_CLIENT_SECRET=" + dex.ServicesSecret,
+		"OAUTH_SERVICE_USERNAME=svc-" + service.Name + "@co2.internal",
+		"OAUTH_SERVICE_PASSWORD=" + dex.ServicePassword,
+	}
+}
+
 // Build compiles the services into binDir.
 func Build(ctx context.Context, root, binDir string, services []Service) error {
 	args := []string{"build", "-o", binDir + string(filepath.Separator)}

@@ -15,8 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/gateway"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/logging"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
@@ -34,9 +37,24 @@ type Config struct {
 	CORSOrigins []string `env:"CORS_ORIGINS"`
 	// ReadyTimeout bounds /ready's health checks of the upstreams.
 	ReadyTimeout time.Duration `env:"READY_TIMEOUT, default=2s"`
-	Log          logging.Config
-	Server       server.Config
-	Telemetry    telemetry.Config
+	// RedisURL holds the rate-limit counters shared by every replica.
+	RedisURL config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
+	// Rate limits per route class, as requests/period; 0/1m turns one off.
+	// Authenticated callers are counted per subject, others per address.
+	RateLimitRead      gateway.RateLimit `env:"RATE_LIMIT_READ, default=600/1m"`
+	RateLimitWrite     gateway.RateLimit `env:"RATE_LIMIT_WRITE, default=120/1m"`
+	RateLimitUpload    gateway.RateLimit `env:"RATE_LIMIT_UPLOAD, default=10/1m"`
+	RateLimitAnonymous gateway.RateLimit `env:"RATE_LIMIT_ANONYMOUS, default=60/1m"`
+	RateLimitPrefix    string            `env:"RATE_LIMIT_PREFIX, default=co2:ratelimit:"`
+	// MaxBodyBytes bounds JSON request bodies (413 beyond).
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=1048576"`
+	// TrustProxy takes the client address from X-Forwarded-For (behind an
+	// ingress), for the per-address limit.
+	TrustProxy bool `env:"TRUST_PROXY, default=false"`
+	Auth       authn.Config
+	Log        logging.Config
+	Server     server.Config
+	Telemetry  telemetry.Config
 }
 
 func main() {
@@ -68,9 +86,31 @@ func run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return err
+	}
+	redisOptions, err := redis.ParseURL(cfg.RedisURL.Reveal())
+	if err != nil {
+		return fmt.Errorf("REDIS_URL %s: %w", cfg.RedisURL, err)
+	}
+	redisClient := redis.NewClient(redisOptions)
+	defer redisClient.Close()
+
 	api, err := gateway.New(logger, []gateway.Upstream{
 		{Name: "labs", URL: labsURL, Services: []string{labsv1connect.LabsServiceName}},
-	}, gateway.Options{CORSOrigins: cfg.CORSOrigins, ReadyTimeout: cfg.ReadyTimeout})
+	}, gateway.Options{
+		CORSOrigins:  cfg.CORSOrigins,
+		ReadyTimeout: cfg.ReadyTimeout,
+		Verifier:     verifier,
+		Redis:        redisClient,
+		RateLimits: gateway.RateLimits{
+			Read: cfg.RateLimitRead, Write: cfg.RateLimitWrite, Upload: cfg.RateLimitUpload, Anonymous: cfg.RateLimitAnonymous,
+		},
+		RateLimitPrefix: cfg.RateLimitPrefix,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		TrustProxy:      cfg.TrustProxy,
+	})
 	if err != nil {
 		return err
 	}

@@ -26,11 +26,16 @@ func markProxied(r *http.Request) {
 	}
 }
 
-func clientErrors(next http.Handler) http.Handler {
+func clientErrors(maxBodyBytes int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxied := new(atomic.Bool)
 		writer := &decodeErrorWriter{ResponseWriter: w, proxied: proxied}
 		next.ServeHTTP(writer, r.WithContext(context.WithValue(r.Context(), proxiedKey{}, proxied)))
+		if bodyTooLarge(r) && writer.rewriting {
+			writer.rewriting = false
+			writeTooLarge(w, maxBodyBytes)
+			return
+		}
 		writer.finish()
 	})
 }

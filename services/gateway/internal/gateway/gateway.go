@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,9 +18,11 @@ import (
 
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/vanguard"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/apidocs"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 )
 
@@ -37,6 +40,16 @@ type Upstream struct {
 type Options struct {
 	CORSOrigins  []string
 	ReadyTimeout time.Duration
+	// Verifier checks the bearer token of every /api/v1 request.
+	Verifier *authn.Verifier
+	// Redis holds the rate-limit counters; nil turns rate limits off.
+	Redis           *redis.Client
+	RateLimits      RateLimits
+	RateLimitPrefix string
+	// MaxBodyBytes bounds a JSON request body (413 beyond).
+	MaxBodyBytes int64
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
 }
 
 // New returns the gateway's handler.
@@ -57,15 +70,24 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		return nil, fmt.Errorf("REST transcoder: %w", err)
 	}
 
+	if options.Verifier == nil {
+		return nil, errors.New("the gateway needs a token verifier")
+	}
+	guard := &edge{
+		verifier:     options.Verifier,
+		limiter:      newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
+		maxBodyBytes: options.MaxBodyBytes,
+		trustProxy:   options.TrustProxy,
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", apiHeaders(clientErrors(transcoder)))
+	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, transcoder))))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /ready", readiness(upstreams, options.ReadyTimeout))
 	apidocs.Register(mux)
 
-	var handler http.Handler = mux
+	handler := securityHeaders(mux)
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
 	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
@@ -107,19 +129,30 @@ func newProxy(logger *slog.Logger, upstream Upstream, transport http.RoundTrippe
 	})
 }
 
-// apiHeaders marks API responses as never cached and never sniffed, and
+// apiHeaders marks API responses as never cached, and
 // reads a request body sent without a JSON content type as JSON: the API
 // takes no form posts, and `curl -d '{...}'` labels its body
 // application/x-www-form-urlencoded.
 func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		switch contentType := r.Header.Get("Content-Type"); {
 		case r.Body == nil || r.Body == http.NoBody:
 		case contentType == "", strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
 			r.Header.Set("Content-Type", "application/json")
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders are set on every answer: no MIME sniffing, no framing, no
+// referrer leaks.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := w.Header()
+		header.Set("X-Content-Type-Options", "nosniff")
+		header.Set("X-Frame-Options", "DENY")
+		header.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/logging"
 	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
@@ -38,6 +40,7 @@ type Config struct {
 	DB         pg.Config
 	Server     server.Config
 	Telemetry  telemetry.Config
+	Auth       authn.Config
 }
 
 func main() {
@@ -88,13 +91,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer pool.Close()
 
-	srv := server.New(cfg.Server, logger, metrics)
-	srv.SetReadiness(pool.Ping)
-	options, err := srv.HandlerOptions()
+	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
 	if err != nil {
 		return err
 	}
-	path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labsbus.New(labsdb.NewStore(pool))), options...)
+	store := labsdb.NewStore(pool)
+	// Labs reads memberships from its own tables on every request: no cache,
+	// so a revoked role stops counting here at once.
+	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
+
+	srv := server.New(cfg.Server, logger, metrics)
+	srv.SetReadiness(pool.Ping)
+	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
+	if err != nil {
+		return err
+	}
+	path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labs), options...)
 	srv.Mount(labsv1connect.LabsServiceName, path, handler)
+	path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
+	srv.Mount(labsv1connect.LabsInternalServiceName, path, handler)
 	return srv.ListenAndServe(ctx, cfg.ListenAddr)
 }

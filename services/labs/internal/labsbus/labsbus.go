@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
 
@@ -41,6 +42,8 @@ type ListFilter struct {
 	ParentID        *uuid.UUID
 	NameContains    string
 	IncludeArchived bool
+	// LabIDs, when not nil, are the only labs the caller may see.
+	LabIDs []uuid.UUID
 }
 
 // Store is what the business layer needs from storage. It decides nothing:
@@ -63,6 +66,10 @@ type Store interface {
 	IsInSubtree(ctx context.Context, root, candidate uuid.UUID) (bool, error)
 	// LockHierarchy serialises parent changes until the transaction ends.
 	LockHierarchy(ctx context.Context) error
+	// GetByIDs returns the labs among ids that exist.
+	GetByIDs(ctx context.Context, ids []uuid.UUID) ([]Lab, error)
+
+	MemberStore
 }
 
 // Errors a Store returns.
@@ -71,21 +78,32 @@ var (
 	ErrCodeTaken = errors.New("lab code taken")
 )
 
-// Business is the lab register.
+// Business is the lab register. Every method authorizes its caller:
+// a lab outside the caller's reach is "not found", a lab they may see but
+// not change is "permission denied".
 type Business struct {
 	store Store
+	authz *authz.Authorizer
 	now   func() time.Time
 }
 
-// New returns the register over store.
-func New(store Store) *Business {
-	return &Business{store: store, now: time.Now}
+// New returns the register over store, authorizing with authorizer.
+func New(store Store, authorizer *authz.Authorizer) *Business {
+	return &Business{store: store, authz: authorizer, now: time.Now}
 }
 
-// Create registers a lab.
+// Create registers a lab. A top-level lab takes an admin; a sub-lab, the
+// right to edit its parent.
 func (b *Business) Create(ctx context.Context, fields Fields) (Lab, error) {
+	access, err := b.authz.For(ctx)
+	if err != nil {
+		return Lab{}, err
+	}
 	lab, err := b.validated(Lab{}, fields, allPaths)
 	if err != nil {
+		return Lab{}, err
+	}
+	if err := requireParentRights(access, lab.ParentID); err != nil {
 		return Lab{}, err
 	}
 	var created Lab
@@ -104,14 +122,43 @@ func (b *Business) Create(ctx context.Context, fields Fields) (Lab, error) {
 	return created, err
 }
 
+// requireParentRights: placing a lab under parent takes the right to edit
+// the parent; placing it at the top, an admin. A parent the caller cannot
+// see is reported as not existing.
+func requireParentRights(access *authz.Access, parent *uuid.UUID) error {
+	if parent == nil {
+		if access.CanEverywhere(authz.Administer) {
+			return nil
+		}
+		return apperr.PermissionDenied("only an admin may create or move a top-level lab: give parent_id, a lab you manage")
+	}
+	return access.Require(parent.String(), authz.Edit, apperr.Invalid("parent_id", "no lab has id %s", parent))
+}
+
 // Get returns one lab, archived or not.
 func (b *Business) Get(ctx context.Context, id string) (Lab, error) {
-	labID, err := parseID("id", id)
+	labID, _, err := b.authorize(ctx, id, authz.View)
 	if err != nil {
 		return Lab{}, err
 	}
 	lab, err := b.store.Get(ctx, labID)
 	return lab, notFound(err, id)
+}
+
+// authorize parses a lab id and checks the caller may do action on it.
+func (b *Business) authorize(ctx context.Context, id string, action authz.Action) (uuid.UUID, *authz.Access, error) {
+	access, err := b.authz.For(ctx)
+	if err != nil {
+		return uuid.UUID{}, nil, err
+	}
+	labID, err := parseID("id", id)
+	if err != nil {
+		return uuid.UUID{}, nil, err
+	}
+	if err := access.Require(labID.String(), action, apperr.NotFound("no lab has id %s", id)); err != nil {
+		return uuid.UUID{}, nil, err
+	}
+	return labID, access, nil
 }
 
 // ListQuery asks for one page of labs.
@@ -133,8 +180,12 @@ type listCursor struct {
 	AfterCode string `json:"a"`
 }
 
-// List returns a page of labs in code order.
+// List returns a page of the labs the caller may see, in code order.
 func (b *Business) List(ctx context.Context, query ListQuery) (Page, error) {
+	access, err := b.authz.For(ctx)
+	if err != nil {
+		return Page{}, err
+	}
 	size, err := pagetoken.Size(query.PageSize)
 	if err != nil {
 		return Page{}, err
@@ -146,6 +197,14 @@ func (b *Business) List(ctx context.Context, query ListQuery) (Page, error) {
 			return Page{}, err
 		}
 		filter.ParentID = &parentID
+	}
+	if all, visible := access.LabsWith(authz.View); !all {
+		filter.LabIDs = make([]uuid.UUID, 0, len(visible))
+		for _, id := range visible {
+			if labID, err := uuid.Parse(id); err == nil {
+				filter.LabIDs = append(filter.LabIDs, labID)
+			}
+		}
 	}
 	filterKey := fmt.Sprintf("%v|%q|%v", query.ParentID, query.NameContains, query.IncludeArchived)
 	var cursor listCursor
@@ -197,7 +256,7 @@ func (b *Business) Update(ctx context.Context, id string, fields Fields, paths [
 }
 
 func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string) (Lab, error) {
-	labID, err := parseID("id", id)
+	labID, access, err := b.authorize(ctx, id, authz.Edit)
 	if err != nil {
 		return Lab{}, err
 	}
@@ -217,6 +276,11 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 		if err != nil {
 			return err
 		}
+		if !sameParent(current.ParentID, lab.ParentID) {
+			if err := requireParentRights(access, lab.ParentID); err != nil {
+				return err
+			}
+		}
 		if lab.ParentID != nil && !sameParent(current.ParentID, lab.ParentID) {
 			if err := checkParent(ctx, tx, *lab.ParentID); err != nil {
 				return err
@@ -235,11 +299,11 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 	return updated, err
 }
 
-// Delete archives a lab, or with purge removes it for good. Archiving is
+// Delete archives a lab, or with purge removes it for good (admins only). Archiving is
 // refused while the lab has sub-labs that are not archived; purging while it
 // has any sub-lab.
 func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, error) {
-	labID, err := parseID("id", id)
+	labID, _, err := b.authorize(ctx, id, authz.Administer)
 	if err != nil {
 		return Lab{}, err
 	}
@@ -277,9 +341,10 @@ func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, erro
 	return result, err
 }
 
-// Unarchive brings an archived lab back, unless its parent is archived.
+// Unarchive brings an archived lab back, unless its parent is archived
+// (admins only).
 func (b *Business) Unarchive(ctx context.Context, id string) (Lab, error) {
-	labID, err := parseID("id", id)
+	labID, _, err := b.authorize(ctx, id, authz.Administer)
 	if err != nil {
 		return Lab{}, err
 	}
@@ -354,3 +419,29 @@ func sameParent(a, b *uuid.UUID) bool {
 	}
 	return *a == *b
 }
+
+// BatchGet returns the labs among ids that exist, for services acting on
+// their own (the service role).
+func (b *Business) BatchGet(ctx context.Context, ids []string) ([]Lab, error) {
+	access, err := b.authz.For(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !access.CanEverywhere(authz.CallInternal) {
+		return nil, apperr.PermissionDenied("internal calls take a service identity")
+	}
+	if len(ids) > maxBatch {
+		return nil, apperr.Invalid("ids", "at most %d ids per call (got %d)", maxBatch, len(ids))
+	}
+	labIDs := make([]uuid.UUID, 0, len(ids))
+	for _, id := range ids {
+		labID, err := parseID("ids", id)
+		if err != nil {
+			return nil, err
+		}
+		labIDs = append(labIDs, labID)
+	}
+	return b.store.GetByIDs(ctx, labIDs)
+}
+
+const maxBatch = 1000

@@ -14,18 +14,29 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
+
+// adminCtx is a request by an admin, who may do anything: the tests of the
+// rules themselves run as one.
+var adminCtx = as(authn.Principal{Subject: "admin-1", Roles: []string{authn.RoleAdmin}})
+
+func as(principal authn.Principal) context.Context {
+	return authn.WithPrincipal(context.Background(), principal)
+}
 
 func newRegister(t *testing.T) *labsbus.Business {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
-	return labsbus.New(labsdb.NewStore(pool))
+	store := labsdb.NewStore(pool)
+	return labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
 }
 
 func mustCreate(t *testing.T, labs *labsbus.Business, fields labsbus.Fields) labsbus.Lab {
 	t.Helper()
-	lab, err := labs.Create(context.Background(), fields)
+	lab, err := labs.Create(adminCtx, fields)
 	if err != nil {
 		t.Fatalf("create %+v: %v", fields, err)
 	}
@@ -53,7 +64,7 @@ func TestCreateStoresANormalisedLab(t *testing.T) {
 	if lab.Code != "ENAC-LAB1" || lab.Name != "Lab 1" || lab.Country != "CH" || lab.ParentID != nil || lab.ArchivedAt != nil {
 		t.Fatalf("created %+v", lab)
 	}
-	got, err := labs.Get(context.Background(), lab.ID.String())
+	got, err := labs.Get(adminCtx, lab.ID.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +91,12 @@ func TestCreateReportsEveryInvalidField(t *testing.T) {
 		{labsbus.Fields{Code: "A", Name: "x", Country: "CH", ParentID: "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11"}, []string{"parent_id"}},
 	}
 	for _, tc := range cases {
-		_, err := labs.Create(context.Background(), tc.fields)
+		_, err := labs.Create(adminCtx, tc.fields)
 		if got := wantCode(t, err, connect.CodeInvalidArgument); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%+v: violations on %v, want %v (%v)", tc.fields, got, tc.want, err)
 		}
 	}
-	page, err := labs.List(context.Background(), labsbus.ListQuery{IncludeArchived: true})
+	page, err := labs.List(adminCtx, labsbus.ListQuery{IncludeArchived: true})
 	if err != nil || len(page.Labs) != 0 {
 		t.Fatalf("nothing should be stored: %v %v", page.Labs, err)
 	}
@@ -94,30 +105,30 @@ func TestCreateReportsEveryInvalidField(t *testing.T) {
 func TestCodesAreUniqueWhateverTheirCase(t *testing.T) {
 	labs := newRegister(t)
 	mustCreate(t, labs, labsbus.Fields{Code: "ENAC-LAB1", Name: "Lab 1", Country: "CH"})
-	_, err := labs.Create(context.Background(), labsbus.Fields{Code: "enac-lab1", Name: "Other", Country: "FR"})
+	_, err := labs.Create(adminCtx, labsbus.Fields{Code: "enac-lab1", Name: "Other", Country: "FR"})
 	wantCode(t, err, connect.CodeAlreadyExists)
 
 	other := mustCreate(t, labs, labsbus.Fields{Code: "ENAC-LAB2", Name: "Lab 2", Country: "CH"})
-	_, err = labs.Update(context.Background(), other.ID.String(), labsbus.Fields{Code: "Enac-Lab1"}, []string{"code"})
+	_, err = labs.Update(adminCtx, other.ID.String(), labsbus.Fields{Code: "Enac-Lab1"}, []string{"code"})
 	wantCode(t, err, connect.CodeAlreadyExists)
 }
 
 func TestUnknownAndMalformedIDs(t *testing.T) {
 	labs := newRegister(t)
-	_, err := labs.Get(context.Background(), "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11")
+	_, err := labs.Get(adminCtx, "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11")
 	wantCode(t, err, connect.CodeNotFound)
-	_, err = labs.Get(context.Background(), "42")
+	_, err = labs.Get(adminCtx, "42")
 	if fields := wantCode(t, err, connect.CodeInvalidArgument); fmt.Sprint(fields) != "[id]" {
 		t.Fatalf("violations on %v", fields)
 	}
-	_, err = labs.Delete(context.Background(), "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11", false)
+	_, err = labs.Delete(adminCtx, "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11", false)
 	wantCode(t, err, connect.CodeNotFound)
-	_, err = labs.Replace(context.Background(), "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11", labsbus.Fields{Code: "A", Name: "x", Country: "CH"})
+	_, err = labs.Replace(adminCtx, "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11", labsbus.Fields{Code: "A", Name: "x", Country: "CH"})
 	wantCode(t, err, connect.CodeNotFound)
 }
 
 func TestReplaceClearsWhatIsLeftOutAndUpdateChangesOnlyTheMask(t *testing.T) {
-	ctx := context.Background()
+	ctx := adminCtx
 	labs := newRegister(t)
 	parent := mustCreate(t, labs, labsbus.Fields{Code: "ENAC", Name: "School", Country: "CH"})
 	lab := mustCreate(t, labs, labsbus.Fields{Code: "LAB", Name: "Lab", Description: "old", ParentID: parent.ID.String(), Country: "CH"})
@@ -164,7 +175,7 @@ func TestReplaceClearsWhatIsLeftOutAndUpdateChangesOnlyTheMask(t *testing.T) {
 }
 
 func TestTheHierarchyHasNoCycles(t *testing.T) {
-	ctx := context.Background()
+	ctx := adminCtx
 	labs := newRegister(t)
 	school := mustCreate(t, labs, labsbus.Fields{Code: "SCHOOL", Name: "School", Country: "CH"})
 	institute := mustCreate(t, labs, labsbus.Fields{Code: "INST", Name: "Institute", ParentID: school.ID.String(), Country: "CH"})
@@ -185,7 +196,7 @@ func TestTheHierarchyHasNoCycles(t *testing.T) {
 }
 
 func TestConcurrentMovesCannotMakeACycle(t *testing.T) {
-	ctx := context.Background()
+	ctx := adminCtx
 	labs := newRegister(t)
 	a := mustCreate(t, labs, labsbus.Fields{Code: "A", Name: "A", Country: "CH"})
 	b := mustCreate(t, labs, labsbus.Fields{Code: "B", Name: "B", Country: "CH"})
@@ -205,7 +216,7 @@ func TestConcurrentMovesCannotMakeACycle(t *testing.T) {
 }
 
 func TestArchivingAndPurging(t *testing.T) {
-	ctx := context.Background()
+	ctx := adminCtx
 	labs := newRegister(t)
 	parent := mustCreate(t, labs, labsbus.Fields{Code: "P", Name: "Parent", Country: "CH"})
 	child := mustCreate(t, labs, labsbus.Fields{Code: "C", Name: "Child", ParentID: parent.ID.String(), Country: "CH"})
@@ -253,7 +264,7 @@ func TestArchivingAndPurging(t *testing.T) {
 }
 
 func TestListPagesThroughFilteredLabs(t *testing.T) {
-	ctx := context.Background()
+	ctx := adminCtx
 	labs := newRegister(t)
 	school := mustCreate(t, labs, labsbus.Fields{Code: "SCHOOL", Name: "School of water", Country: "CH"})
 	for i := range 7 {

@@ -79,6 +79,82 @@ func (q *Queries) DeleteLab(ctx context.Context, id uuid.UUID) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const deleteMember = `-- name: DeleteMember :execrows
+DELETE FROM labs.memberships
+WHERE lab_id = $1 AND (subject = $2 OR (email <> '' AND email = lower($2)))
+`
+
+type DeleteMemberParams struct {
+	LabID uuid.UUID
+	Name  string
+}
+
+// Removes the member named by subject or by email.
+func (q *Queries) DeleteMember(ctx context.Context, arg DeleteMemberParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteMember, arg.LabID, arg.Name)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const effectiveGrants = `-- name: EffectiveGrants :many
+WITH RECURSIVE direct AS (
+    SELECT m.lab_id, m.role FROM labs.memberships m
+    WHERE (m.subject <> '' AND m.subject = $1)
+       OR ($2::text <> '' AND m.email = $2::text)
+), tree AS (
+    SELECT l.id AS lab_id, d.role, l.id AS granted_on FROM labs.labs l JOIN direct d ON l.id = d.lab_id
+    UNION
+    SELECT child.id, tree.role, tree.granted_on FROM labs.labs child JOIN tree ON child.parent_id = tree.lab_id
+)
+SELECT tree.lab_id, tree.role, tree.granted_on, l.code, l.name
+FROM tree JOIN labs.labs l ON l.id = tree.lab_id
+ORDER BY l.code, tree.role
+`
+
+type EffectiveGrantsParams struct {
+	Subject string
+	Email   string
+}
+
+type EffectiveGrantsRow struct {
+	LabID     uuid.UUID
+	Role      string
+	GrantedOn uuid.UUID
+	Code      string
+	Name      string
+}
+
+// The lab roles a person holds: on the labs they are a member of and, by
+// inheritance, on every sub-lab below them. Email matches only count when
+// the caller's email is verified (the caller passes ” otherwise).
+func (q *Queries) EffectiveGrants(ctx context.Context, arg EffectiveGrantsParams) ([]EffectiveGrantsRow, error) {
+	rows, err := q.db.Query(ctx, effectiveGrants, arg.Subject, arg.Email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []EffectiveGrantsRow
+	for rows.Next() {
+		var i EffectiveGrantsRow
+		if err := rows.Scan(
+			&i.LabID,
+			&i.Role,
+			&i.GrantedOn,
+			&i.Code,
+			&i.Name,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getLab = `-- name: GetLab :one
 SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs WHERE id = $1
 `
@@ -121,6 +197,40 @@ func (q *Queries) GetLabForUpdate(ctx context.Context, id uuid.UUID) (LabsLab, e
 	return i, err
 }
 
+const getLabsByIDs = `-- name: GetLabsByIDs :many
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs WHERE id = ANY($1::uuid[]) ORDER BY lower(code)
+`
+
+func (q *Queries) GetLabsByIDs(ctx context.Context, ids []uuid.UUID) ([]LabsLab, error) {
+	rows, err := q.db.Query(ctx, getLabsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LabsLab
+	for rows.Next() {
+		var i LabsLab
+		if err := rows.Scan(
+			&i.ID,
+			&i.Code,
+			&i.Name,
+			&i.Description,
+			&i.ParentID,
+			&i.Country,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ArchivedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const isInSubtree = `-- name: IsInSubtree :one
 WITH RECURSIVE subtree AS (
     SELECT l.id FROM labs.labs l WHERE l.id = $2::uuid
@@ -149,8 +259,9 @@ WHERE ($1::uuid IS NULL OR parent_id = $1)
   AND ($2::text IS NULL OR name ILIKE $2)
   AND ($3::boolean OR archived_at IS NULL)
   AND ($4::text IS NULL OR lower(code) > $4)
+  AND ($5::uuid[] IS NULL OR id = ANY($5::uuid[]))
 ORDER BY lower(code)
-LIMIT $5
+LIMIT $6
 `
 
 type ListLabsParams struct {
@@ -158,6 +269,7 @@ type ListLabsParams struct {
 	NamePattern     *string
 	IncludeArchived bool
 	AfterCode       *string
+	LabIds          []uuid.UUID
 	PageLimit       int32
 }
 
@@ -168,6 +280,7 @@ func (q *Queries) ListLabs(ctx context.Context, arg ListLabsParams) ([]LabsLab, 
 		arg.NamePattern,
 		arg.IncludeArchived,
 		arg.AfterCode,
+		arg.LabIds,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -187,6 +300,40 @@ func (q *Queries) ListLabs(ctx context.Context, arg ListLabsParams) ([]LabsLab, 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ArchivedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listMembers = `-- name: ListMembers :many
+SELECT lab_id, subject, email, role, created_at, updated_at, created_by FROM labs.memberships
+WHERE lab_id = $1
+ORDER BY role, coalesce(nullif(email, ''), subject)
+`
+
+func (q *Queries) ListMembers(ctx context.Context, labID uuid.UUID) ([]LabsMembership, error) {
+	rows, err := q.db.Query(ctx, listMembers, labID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LabsMembership
+	for rows.Next() {
+		var i LabsMembership
+		if err := rows.Scan(
+			&i.LabID,
+			&i.Subject,
+			&i.Email,
+			&i.Role,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -273,6 +420,78 @@ func (q *Queries) UpdateLab(ctx context.Context, arg UpdateLabParams) (LabsLab, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+	)
+	return i, err
+}
+
+const upsertMemberByEmail = `-- name: UpsertMemberByEmail :one
+INSERT INTO labs.memberships (lab_id, email, role, created_by)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (lab_id, email) WHERE subject = ''
+DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+RETURNING lab_id, subject, email, role, created_at, updated_at, created_by
+`
+
+type UpsertMemberByEmailParams struct {
+	LabID     uuid.UUID
+	Email     string
+	Role      string
+	CreatedBy string
+}
+
+func (q *Queries) UpsertMemberByEmail(ctx context.Context, arg UpsertMemberByEmailParams) (LabsMembership, error) {
+	row := q.db.QueryRow(ctx, upsertMemberByEmail,
+		arg.LabID,
+		arg.Email,
+		arg.Role,
+		arg.CreatedBy,
+	)
+	var i LabsMembership
+	err := row.Scan(
+		&i.LabID,
+		&i.Subject,
+		&i.Email,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.CreatedBy,
+	)
+	return i, err
+}
+
+const upsertMemberBySubject = `-- name: UpsertMemberBySubject :one
+INSERT INTO labs.memberships (lab_id, subject, email, role, created_by)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (lab_id, subject) WHERE subject <> ''
+DO UPDATE SET role = EXCLUDED.role, email = EXCLUDED.email, updated_at = now()
+RETURNING lab_id, subject, email, role, created_at, updated_at, created_by
+`
+
+type UpsertMemberBySubjectParams struct {
+	LabID     uuid.UUID
+	Subject   string
+	Email     string
+	Role      string
+	CreatedBy string
+}
+
+func (q *Queries) UpsertMemberBySubject(ctx context.Context, arg UpsertMemberBySubjectParams) (LabsMembership, error) {
+	row := q.db.QueryRow(ctx, upsertMemberBySubject,
+		arg.LabID,
+		arg.Subject,
+		arg.Email,
+		arg.Role,
+		arg.CreatedBy,
+	)
+	var i LabsMembership
+	err := row.Scan(
+		&i.LabID,
+		&i.Subject,
+		&i.Email,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.CreatedBy,
 	)
 	return i, err
 }

@@ -21,3 +21,13 @@ type LabsLab struct {
 	UpdatedAt   time.Time
 	ArchivedAt  *time.Time
 }
+
+type LabsMembership struct {
+	LabID     uuid.UUID
+	Subject   string
+	Email     string
+	Role      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	CreatedBy string
+}

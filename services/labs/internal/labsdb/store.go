@@ -55,7 +55,7 @@ func (s *Store) GetForUpdate(ctx context.Context, id uuid.UUID) (labsbus.Lab, er
 }
 
 func (s *Store) List(ctx context.Context, filter labsbus.ListFilter, afterCode string, limit int32) ([]labsbus.Lab, error) {
-	params := ListLabsParams{ParentID: filter.ParentID, IncludeArchived: filter.IncludeArchived, PageLimit: limit}
+	params := ListLabsParams{ParentID: filter.ParentID, IncludeArchived: filter.IncludeArchived, LabIds: filter.LabIDs, PageLimit: limit}
 	if filter.NameContains != "" {
 		pattern := "%" + likeEscaper.Replace(filter.NameContains) + "%"
 		params.NamePattern = &pattern
@@ -105,6 +105,72 @@ func (s *Store) IsInSubtree(ctx context.Context, root, candidate uuid.UUID) (boo
 
 func (s *Store) LockHierarchy(ctx context.Context) error {
 	return s.queries.LockHierarchy(ctx)
+}
+
+func (s *Store) GetByIDs(ctx context.Context, ids []uuid.UUID) ([]labsbus.Lab, error) {
+	rows, err := s.queries.GetLabsByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	labs := make([]labsbus.Lab, len(rows))
+	for i, row := range rows {
+		labs[i] = toLab(row)
+	}
+	return labs, nil
+}
+
+func (s *Store) ListMembers(ctx context.Context, labID uuid.UUID) ([]labsbus.Member, error) {
+	rows, err := s.queries.ListMembers(ctx, labID)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]labsbus.Member, len(rows))
+	for i, row := range rows {
+		members[i] = toMember(row)
+	}
+	return members, nil
+}
+
+func (s *Store) UpsertMember(ctx context.Context, member labsbus.Member) (labsbus.Member, error) {
+	var row LabsMembership
+	var err error
+	if member.Subject != "" {
+		row, err = s.queries.UpsertMemberBySubject(ctx, UpsertMemberBySubjectParams{
+			LabID: member.LabID, Subject: member.Subject, Email: member.Email, Role: member.Role, CreatedBy: member.CreatedBy,
+		})
+	} else {
+		row, err = s.queries.UpsertMemberByEmail(ctx, UpsertMemberByEmailParams{
+			LabID: member.LabID, Email: member.Email, Role: member.Role, CreatedBy: member.CreatedBy,
+		})
+	}
+	return toMember(row), err
+}
+
+func (s *Store) DeleteMember(ctx context.Context, labID uuid.UUID, name string) error {
+	deleted, err := s.queries.DeleteMember(ctx, DeleteMemberParams{LabID: labID, Name: name})
+	if err == nil && deleted == 0 {
+		return labsbus.ErrNotFound
+	}
+	return err
+}
+
+func (s *Store) EffectiveGrants(ctx context.Context, subject, email string) ([]labsbus.LabGrant, error) {
+	rows, err := s.queries.EffectiveGrants(ctx, EffectiveGrantsParams{Subject: subject, Email: email})
+	if err != nil {
+		return nil, err
+	}
+	grants := make([]labsbus.LabGrant, len(rows))
+	for i, row := range rows {
+		grants[i] = labsbus.LabGrant{LabID: row.LabID, LabCode: row.Code, LabName: row.Name, Role: row.Role, GrantedOn: row.GrantedOn}
+	}
+	return grants, nil
+}
+
+func toMember(row LabsMembership) labsbus.Member {
+	return labsbus.Member{
+		LabID: row.LabID, Subject: row.Subject, Email: row.Email, Role: row.Role,
+		CreatedAt: row.CreatedAt, CreatedBy: row.CreatedBy,
+	}
 }
 
 // likeEscaper makes user text match literally inside ILIKE.

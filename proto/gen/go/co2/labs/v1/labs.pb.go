@@ -841,6 +841,548 @@ func (x *UnarchiveLabResponse) GetLab() *Lab {
 	return nil
 }
 
+// Someone holding a role on a lab.
+type Member struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OIDC subject; empty for someone named by email who has not been
+	// seen yet.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Email address, lower-cased. A verified email in a token matches it.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// lab_manager or lab_member.
+	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
+	// Output only.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Output only. The subject who granted the role.
+	CreatedBy     string `protobuf:"bytes,5,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Member) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Member) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Member) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Member) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Member) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+type ListMembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersRequest) Reset() {
+	*x = ListMembersRequest{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersRequest) ProtoMessage() {}
+
+func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListMembersRequest) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListMembersRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+type ListMembersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembersResponse) Reset() {
+	*x = ListMembersResponse{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembersResponse) ProtoMessage() {}
+
+func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListMembersResponse) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListMembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+type AddMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Member        *Member                `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberRequest) Reset() {
+	*x = AddMemberRequest{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberRequest) ProtoMessage() {}
+
+func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddMemberRequest) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AddMemberRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *AddMemberRequest) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+type AddMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberResponse) Reset() {
+	*x = AddMemberResponse{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberResponse) ProtoMessage() {}
+
+func (x *AddMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddMemberResponse) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AddMemberResponse) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+type RemoveMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	// The member's subject or email.
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RemoveMemberRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type RemoveMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResponse) Reset() {
+	*x = RemoveMemberResponse{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResponse) ProtoMessage() {}
+
+func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{21}
+}
+
+type GetMeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMeRequest) Reset() {
+	*x = GetMeRequest{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMeRequest) ProtoMessage() {}
+
+func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMeRequest.ProtoReflect.Descriptor instead.
+func (*GetMeRequest) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{22}
+}
+
+type GetMeResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Subject string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Email   string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// Global roles: admin, auditor, service.
+	Roles []string `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	// Every lab the caller holds a role on.
+	Labs          []*LabAccess `protobuf:"bytes,4,rep,name=labs,proto3" json:"labs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMeResponse) Reset() {
+	*x = GetMeResponse{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMeResponse) ProtoMessage() {}
+
+func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMeResponse.ProtoReflect.Descriptor instead.
+func (*GetMeResponse) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetMeResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *GetMeResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *GetMeResponse) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *GetMeResponse) GetLabs() []*LabAccess {
+	if x != nil {
+		return x.Labs
+	}
+	return nil
+}
+
+// A role the caller holds on a lab.
+type LabAccess struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	LabId   string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	LabCode string                 `protobuf:"bytes,2,opt,name=lab_code,json=labCode,proto3" json:"lab_code,omitempty"`
+	LabName string                 `protobuf:"bytes,3,opt,name=lab_name,json=labName,proto3" json:"lab_name,omitempty"`
+	// lab_manager or lab_member.
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// The lab the role was granted on: this lab, or the ancestor it is
+	// inherited from.
+	GrantedOnLabId string `protobuf:"bytes,5,opt,name=granted_on_lab_id,json=grantedOnLabId,proto3" json:"granted_on_lab_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LabAccess) Reset() {
+	*x = LabAccess{}
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabAccess) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabAccess) ProtoMessage() {}
+
+func (x *LabAccess) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_labs_v1_labs_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabAccess.ProtoReflect.Descriptor instead.
+func (*LabAccess) Descriptor() ([]byte, []int) {
+	return file_co2_labs_v1_labs_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LabAccess) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *LabAccess) GetLabCode() string {
+	if x != nil {
+		return x.LabCode
+	}
+	return ""
+}
+
+func (x *LabAccess) GetLabName() string {
+	if x != nil {
+		return x.LabName
+	}
+	return ""
+}
+
+func (x *LabAccess) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *LabAccess) GetGrantedOnLabId() string {
+	if x != nil {
+		return x.GrantedOnLabId
+	}
+	return ""
+}
+
 var File_co2_labs_v1_labs_proto protoreflect.FileDescriptor
 
 const file_co2_labs_v1_labs_proto_rawDesc = "" +
@@ -897,7 +1439,40 @@ const file_co2_labs_v1_labs_proto_rawDesc = "" +
 	"\x13UnarchiveLabRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\":\n" +
 	"\x14UnarchiveLabResponse\x12\"\n" +
-	"\x03lab\x18\x01 \x01(\v2\x10.co2.labs.v1.LabR\x03lab2\x95\x06\n" +
+	"\x03lab\x18\x01 \x01(\v2\x10.co2.labs.v1.LabR\x03lab\"\xa6\x01\n" +
+	"\x06Member\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x05 \x01(\tR\tcreatedBy\"+\n" +
+	"\x12ListMembersRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\"D\n" +
+	"\x13ListMembersResponse\x12-\n" +
+	"\amembers\x18\x01 \x03(\v2\x13.co2.labs.v1.MemberR\amembers\"V\n" +
+	"\x10AddMemberRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12+\n" +
+	"\x06member\x18\x02 \x01(\v2\x13.co2.labs.v1.MemberR\x06member\"@\n" +
+	"\x11AddMemberResponse\x12+\n" +
+	"\x06member\x18\x01 \x01(\v2\x13.co2.labs.v1.MemberR\x06member\"F\n" +
+	"\x13RemoveMemberRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\"\x16\n" +
+	"\x14RemoveMemberResponse\"\x0e\n" +
+	"\fGetMeRequest\"\x81\x01\n" +
+	"\rGetMeResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles\x12*\n" +
+	"\x04labs\x18\x04 \x03(\v2\x16.co2.labs.v1.LabAccessR\x04labs\"\x97\x01\n" +
+	"\tLabAccess\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x19\n" +
+	"\blab_code\x18\x02 \x01(\tR\alabCode\x12\x19\n" +
+	"\blab_name\x18\x03 \x01(\tR\alabName\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12)\n" +
+	"\x11granted_on_lab_id\x18\x05 \x01(\tR\x0egrantedOnLabId2\xf3\t\n" +
 	"\vLabsService\x12j\n" +
 	"\tCreateLab\x12\x1d.co2.labs.v1.CreateLabRequest\x1a\x1e.co2.labs.v1.CreateLabResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x03labb\x03lab\"\f/api/v1/labs\x12d\n" +
 	"\x06GetLab\x12\x1a.co2.labs.v1.GetLabRequest\x1a\x1b.co2.labs.v1.GetLabResponse\"!\x82\xd3\xe4\x93\x02\x18b\x03lab\x12\x11/api/v1/labs/{id}\x90\x02\x01\x12`\n" +
@@ -906,7 +1481,12 @@ const file_co2_labs_v1_labs_proto_rawDesc = "" +
 	"ReplaceLab\x12\x1e.co2.labs.v1.ReplaceLabRequest\x1a\x1f.co2.labs.v1.ReplaceLabResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x03labb\x03lab\x1a\x11/api/v1/labs/{id}\x12o\n" +
 	"\tUpdateLab\x12\x1d.co2.labs.v1.UpdateLabRequest\x1a\x1e.co2.labs.v1.UpdateLabResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x03labb\x03lab2\x11/api/v1/labs/{id}\x12j\n" +
 	"\tDeleteLab\x12\x1d.co2.labs.v1.DeleteLabRequest\x1a\x1e.co2.labs.v1.DeleteLabResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x03lab*\x11/api/v1/labs/{id}\x12\x80\x01\n" +
-	"\fUnarchiveLab\x12 .co2.labs.v1.UnarchiveLabRequest\x1a!.co2.labs.v1.UnarchiveLabResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x03lab\"\x1b/api/v1/labs/{id}:unarchiveBJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1;labsv1b\x06proto3"
+	"\fUnarchiveLab\x12 .co2.labs.v1.UnarchiveLabRequest\x1a!.co2.labs.v1.UnarchiveLabResponse\"+\x82\xd3\xe4\x93\x02%:\x01*b\x03lab\"\x1b/api/v1/labs/{id}:unarchive\x12z\n" +
+	"\vListMembers\x12\x1f.co2.labs.v1.ListMembersRequest\x1a .co2.labs.v1.ListMembersResponse\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/labs/{lab_id}/members\x90\x02\x01\x12\x81\x01\n" +
+	"\tAddMember\x12\x1d.co2.labs.v1.AddMemberRequest\x1a\x1e.co2.labs.v1.AddMemberResponse\"5\x82\xd3\xe4\x93\x02/:\x06memberb\x06member\"\x1d/api/v1/labs/{lab_id}/members\x12\x84\x01\n" +
+	"\fRemoveMember\x12 .co2.labs.v1.RemoveMemberRequest\x1a!.co2.labs.v1.RemoveMemberResponse\"/\x82\xd3\xe4\x93\x02)*'/api/v1/labs/{lab_id}/members/{subject}\x12U\n" +
+	"\x05GetMe\x12\x19.co2.labs.v1.GetMeRequest\x1a\x1a.co2.labs.v1.GetMeResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/api/v1/me\x90\x02\x01BJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1;labsv1b\x06proto3"
 
 var (
 	file_co2_labs_v1_labs_proto_rawDescOnce sync.Once
@@ -920,7 +1500,7 @@ func file_co2_labs_v1_labs_proto_rawDescGZIP() []byte {
 	return file_co2_labs_v1_labs_proto_rawDescData
 }
 
-var file_co2_labs_v1_labs_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_co2_labs_v1_labs_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_co2_labs_v1_labs_proto_goTypes = []any{
 	(*Lab)(nil),                   // 0: co2.labs.v1.Lab
 	(*CreateLabRequest)(nil),      // 1: co2.labs.v1.CreateLabRequest
@@ -937,13 +1517,23 @@ var file_co2_labs_v1_labs_proto_goTypes = []any{
 	(*DeleteLabResponse)(nil),     // 12: co2.labs.v1.DeleteLabResponse
 	(*UnarchiveLabRequest)(nil),   // 13: co2.labs.v1.UnarchiveLabRequest
 	(*UnarchiveLabResponse)(nil),  // 14: co2.labs.v1.UnarchiveLabResponse
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 16: google.protobuf.FieldMask
+	(*Member)(nil),                // 15: co2.labs.v1.Member
+	(*ListMembersRequest)(nil),    // 16: co2.labs.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),   // 17: co2.labs.v1.ListMembersResponse
+	(*AddMemberRequest)(nil),      // 18: co2.labs.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),     // 19: co2.labs.v1.AddMemberResponse
+	(*RemoveMemberRequest)(nil),   // 20: co2.labs.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),  // 21: co2.labs.v1.RemoveMemberResponse
+	(*GetMeRequest)(nil),          // 22: co2.labs.v1.GetMeRequest
+	(*GetMeResponse)(nil),         // 23: co2.labs.v1.GetMeResponse
+	(*LabAccess)(nil),             // 24: co2.labs.v1.LabAccess
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 26: google.protobuf.FieldMask
 }
 var file_co2_labs_v1_labs_proto_depIdxs = []int32{
-	15, // 0: co2.labs.v1.Lab.created_at:type_name -> google.protobuf.Timestamp
-	15, // 1: co2.labs.v1.Lab.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 2: co2.labs.v1.Lab.archived_at:type_name -> google.protobuf.Timestamp
+	25, // 0: co2.labs.v1.Lab.created_at:type_name -> google.protobuf.Timestamp
+	25, // 1: co2.labs.v1.Lab.updated_at:type_name -> google.protobuf.Timestamp
+	25, // 2: co2.labs.v1.Lab.archived_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: co2.labs.v1.CreateLabRequest.lab:type_name -> co2.labs.v1.Lab
 	0,  // 4: co2.labs.v1.CreateLabResponse.lab:type_name -> co2.labs.v1.Lab
 	0,  // 5: co2.labs.v1.GetLabResponse.lab:type_name -> co2.labs.v1.Lab
@@ -951,29 +1541,42 @@ var file_co2_labs_v1_labs_proto_depIdxs = []int32{
 	0,  // 7: co2.labs.v1.ReplaceLabRequest.lab:type_name -> co2.labs.v1.Lab
 	0,  // 8: co2.labs.v1.ReplaceLabResponse.lab:type_name -> co2.labs.v1.Lab
 	0,  // 9: co2.labs.v1.UpdateLabRequest.lab:type_name -> co2.labs.v1.Lab
-	16, // 10: co2.labs.v1.UpdateLabRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 10: co2.labs.v1.UpdateLabRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 11: co2.labs.v1.UpdateLabResponse.lab:type_name -> co2.labs.v1.Lab
 	0,  // 12: co2.labs.v1.DeleteLabResponse.lab:type_name -> co2.labs.v1.Lab
 	0,  // 13: co2.labs.v1.UnarchiveLabResponse.lab:type_name -> co2.labs.v1.Lab
-	1,  // 14: co2.labs.v1.LabsService.CreateLab:input_type -> co2.labs.v1.CreateLabRequest
-	3,  // 15: co2.labs.v1.LabsService.GetLab:input_type -> co2.labs.v1.GetLabRequest
-	5,  // 16: co2.labs.v1.LabsService.ListLabs:input_type -> co2.labs.v1.ListLabsRequest
-	7,  // 17: co2.labs.v1.LabsService.ReplaceLab:input_type -> co2.labs.v1.ReplaceLabRequest
-	9,  // 18: co2.labs.v1.LabsService.UpdateLab:input_type -> co2.labs.v1.UpdateLabRequest
-	11, // 19: co2.labs.v1.LabsService.DeleteLab:input_type -> co2.labs.v1.DeleteLabRequest
-	13, // 20: co2.labs.v1.LabsService.UnarchiveLab:input_type -> co2.labs.v1.UnarchiveLabRequest
-	2,  // 21: co2.labs.v1.LabsService.CreateLab:output_type -> co2.labs.v1.CreateLabResponse
-	4,  // 22: co2.labs.v1.LabsService.GetLab:output_type -> co2.labs.v1.GetLabResponse
-	6,  // 23: co2.labs.v1.LabsService.ListLabs:output_type -> co2.labs.v1.ListLabsResponse
-	8,  // 24: co2.labs.v1.LabsService.ReplaceLab:output_type -> co2.labs.v1.ReplaceLabResponse
-	10, // 25: co2.labs.v1.LabsService.UpdateLab:output_type -> co2.labs.v1.UpdateLabResponse
-	12, // 26: co2.labs.v1.LabsService.DeleteLab:output_type -> co2.labs.v1.DeleteLabResponse
-	14, // 27: co2.labs.v1.LabsService.UnarchiveLab:output_type -> co2.labs.v1.UnarchiveLabResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	25, // 14: co2.labs.v1.Member.created_at:type_name -> google.protobuf.Timestamp
+	15, // 15: co2.labs.v1.ListMembersResponse.members:type_name -> co2.labs.v1.Member
+	15, // 16: co2.labs.v1.AddMemberRequest.member:type_name -> co2.labs.v1.Member
+	15, // 17: co2.labs.v1.AddMemberResponse.member:type_name -> co2.labs.v1.Member
+	24, // 18: co2.labs.v1.GetMeResponse.labs:type_name -> co2.labs.v1.LabAccess
+	1,  // 19: co2.labs.v1.LabsService.CreateLab:input_type -> co2.labs.v1.CreateLabRequest
+	3,  // 20: co2.labs.v1.LabsService.GetLab:input_type -> co2.labs.v1.GetLabRequest
+	5,  // 21: co2.labs.v1.LabsService.ListLabs:input_type -> co2.labs.v1.ListLabsRequest
+	7,  // 22: co2.labs.v1.LabsService.ReplaceLab:input_type -> co2.labs.v1.ReplaceLabRequest
+	9,  // 23: co2.labs.v1.LabsService.UpdateLab:input_type -> co2.labs.v1.UpdateLabRequest
+	11, // 24: co2.labs.v1.LabsService.DeleteLab:input_type -> co2.labs.v1.DeleteLabRequest
+	13, // 25: co2.labs.v1.LabsService.UnarchiveLab:input_type -> co2.labs.v1.UnarchiveLabRequest
+	16, // 26: co2.labs.v1.LabsService.ListMembers:input_type -> co2.labs.v1.ListMembersRequest
+	18, // 27: co2.labs.v1.LabsService.AddMember:input_type -> co2.labs.v1.AddMemberRequest
+	20, // 28: co2.labs.v1.LabsService.RemoveMember:input_type -> co2.labs.v1.RemoveMemberRequest
+	22, // 29: co2.labs.v1.LabsService.GetMe:input_type -> co2.labs.v1.GetMeRequest
+	2,  // 30: co2.labs.v1.LabsService.CreateLab:output_type -> co2.labs.v1.CreateLabResponse
+	4,  // 31: co2.labs.v1.LabsService.GetLab:output_type -> co2.labs.v1.GetLabResponse
+	6,  // 32: co2.labs.v1.LabsService.ListLabs:output_type -> co2.labs.v1.ListLabsResponse
+	8,  // 33: co2.labs.v1.LabsService.ReplaceLab:output_type -> co2.labs.v1.ReplaceLabResponse
+	10, // 34: co2.labs.v1.LabsService.UpdateLab:output_type -> co2.labs.v1.UpdateLabResponse
+	12, // 35: co2.labs.v1.LabsService.DeleteLab:output_type -> co2.labs.v1.DeleteLabResponse
+	14, // 36: co2.labs.v1.LabsService.UnarchiveLab:output_type -> co2.labs.v1.UnarchiveLabResponse
+	17, // 37: co2.labs.v1.LabsService.ListMembers:output_type -> co2.labs.v1.ListMembersResponse
+	19, // 38: co2.labs.v1.LabsService.AddMember:output_type -> co2.labs.v1.AddMemberResponse
+	21, // 39: co2.labs.v1.LabsService.RemoveMember:output_type -> co2.labs.v1.RemoveMemberResponse
+	23, // 40: co2.labs.v1.LabsService.GetMe:output_type -> co2.labs.v1.GetMeResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_co2_labs_v1_labs_proto_init() }
@@ -987,7 +1590,7 @@ func file_co2_labs_v1_labs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_labs_v1_labs_proto_rawDesc), len(file_co2_labs_v1_labs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

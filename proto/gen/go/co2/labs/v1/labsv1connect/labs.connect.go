@@ -48,6 +48,15 @@ const (
 	// LabsServiceUnarchiveLabProcedure is the fully-qualified name of the LabsService's UnarchiveLab
 	// RPC.
 	LabsServiceUnarchiveLabProcedure = "/co2.labs.v1.LabsService/UnarchiveLab"
+	// LabsServiceListMembersProcedure is the fully-qualified name of the LabsService's ListMembers RPC.
+	LabsServiceListMembersProcedure = "/co2.labs.v1.LabsService/ListMembers"
+	// LabsServiceAddMemberProcedure is the fully-qualified name of the LabsService's AddMember RPC.
+	LabsServiceAddMemberProcedure = "/co2.labs.v1.LabsService/AddMember"
+	// LabsServiceRemoveMemberProcedure is the fully-qualified name of the LabsService's RemoveMember
+	// RPC.
+	LabsServiceRemoveMemberProcedure = "/co2.labs.v1.LabsService/RemoveMember"
+	// LabsServiceGetMeProcedure is the fully-qualified name of the LabsService's GetMe RPC.
+	LabsServiceGetMeProcedure = "/co2.labs.v1.LabsService/GetMe"
 )
 
 // LabsServiceClient is a client for the co2.labs.v1.LabsService service.
@@ -73,6 +82,18 @@ type LabsServiceClient interface {
 	DeleteLab(context.Context, *connect.Request[v1.DeleteLabRequest]) (*connect.Response[v1.DeleteLabResponse], error)
 	// Brings an archived lab back. Refused while its parent is archived.
 	UnarchiveLab(context.Context, *connect.Request[v1.UnarchiveLabRequest]) (*connect.Response[v1.UnarchiveLabResponse], error)
+	// Lists the people holding a role on a lab (not those who inherit one
+	// from a parent lab).
+	ListMembers(context.Context, *connect.Request[v1.ListMembersRequest]) (*connect.Response[v1.ListMembersResponse], error)
+	// Gives someone a role on a lab (and so on its sub-labs), or changes the
+	// role they hold. Name them by subject (the "sub" of their token, shown by
+	// GET /api/v1/me) or by email address.
+	AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error)
+	// Takes a role away; {subject} is the member's subject or email.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
+	// The caller: subject, email, global roles and every lab they hold a role
+	// on, directly or inherited from a parent lab.
+	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
 }
 
 // NewLabsServiceClient constructs a client for the co2.labs.v1.LabsService service. By default, it
@@ -130,6 +151,32 @@ func NewLabsServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(labsServiceMethods.ByName("UnarchiveLab")),
 			connect.WithClientOptions(opts...),
 		),
+		listMembers: connect.NewClient[v1.ListMembersRequest, v1.ListMembersResponse](
+			httpClient,
+			baseURL+LabsServiceListMembersProcedure,
+			connect.WithSchema(labsServiceMethods.ByName("ListMembers")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		addMember: connect.NewClient[v1.AddMemberRequest, v1.AddMemberResponse](
+			httpClient,
+			baseURL+LabsServiceAddMemberProcedure,
+			connect.WithSchema(labsServiceMethods.ByName("AddMember")),
+			connect.WithClientOptions(opts...),
+		),
+		removeMember: connect.NewClient[v1.RemoveMemberRequest, v1.RemoveMemberResponse](
+			httpClient,
+			baseURL+LabsServiceRemoveMemberProcedure,
+			connect.WithSchema(labsServiceMethods.ByName("RemoveMember")),
+			connect.WithClientOptions(opts...),
+		),
+		getMe: connect.NewClient[v1.GetMeRequest, v1.GetMeResponse](
+			httpClient,
+			baseURL+LabsServiceGetMeProcedure,
+			connect.WithSchema(labsServiceMethods.ByName("GetMe")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -142,6 +189,10 @@ type labsServiceClient struct {
 	updateLab    *connect.Client[v1.UpdateLabRequest, v1.UpdateLabResponse]
 	deleteLab    *connect.Client[v1.DeleteLabRequest, v1.DeleteLabResponse]
 	unarchiveLab *connect.Client[v1.UnarchiveLabRequest, v1.UnarchiveLabResponse]
+	listMembers  *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
+	addMember    *connect.Client[v1.AddMemberRequest, v1.AddMemberResponse]
+	removeMember *connect.Client[v1.RemoveMemberRequest, v1.RemoveMemberResponse]
+	getMe        *connect.Client[v1.GetMeRequest, v1.GetMeResponse]
 }
 
 // CreateLab calls co2.labs.v1.LabsService.CreateLab.
@@ -179,6 +230,26 @@ func (c *labsServiceClient) UnarchiveLab(ctx context.Context, req *connect.Reque
 	return c.unarchiveLab.CallUnary(ctx, req)
 }
 
+// ListMembers calls co2.labs.v1.LabsService.ListMembers.
+func (c *labsServiceClient) ListMembers(ctx context.Context, req *connect.Request[v1.ListMembersRequest]) (*connect.Response[v1.ListMembersResponse], error) {
+	return c.listMembers.CallUnary(ctx, req)
+}
+
+// AddMember calls co2.labs.v1.LabsService.AddMember.
+func (c *labsServiceClient) AddMember(ctx context.Context, req *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error) {
+	return c.addMember.CallUnary(ctx, req)
+}
+
+// RemoveMember calls co2.labs.v1.LabsService.RemoveMember.
+func (c *labsServiceClient) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return c.removeMember.CallUnary(ctx, req)
+}
+
+// GetMe calls co2.labs.v1.LabsService.GetMe.
+func (c *labsServiceClient) GetMe(ctx context.Context, req *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error) {
+	return c.getMe.CallUnary(ctx, req)
+}
+
 // LabsServiceHandler is an implementation of the co2.labs.v1.LabsService service.
 type LabsServiceHandler interface {
 	// Registers a new lab. The code must be unique (case-insensitively).
@@ -202,6 +273,18 @@ type LabsServiceHandler interface {
 	DeleteLab(context.Context, *connect.Request[v1.DeleteLabRequest]) (*connect.Response[v1.DeleteLabResponse], error)
 	// Brings an archived lab back. Refused while its parent is archived.
 	UnarchiveLab(context.Context, *connect.Request[v1.UnarchiveLabRequest]) (*connect.Response[v1.UnarchiveLabResponse], error)
+	// Lists the people holding a role on a lab (not those who inherit one
+	// from a parent lab).
+	ListMembers(context.Context, *connect.Request[v1.ListMembersRequest]) (*connect.Response[v1.ListMembersResponse], error)
+	// Gives someone a role on a lab (and so on its sub-labs), or changes the
+	// role they hold. Name them by subject (the "sub" of their token, shown by
+	// GET /api/v1/me) or by email address.
+	AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error)
+	// Takes a role away; {subject} is the member's subject or email.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
+	// The caller: subject, email, global roles and every lab they hold a role
+	// on, directly or inherited from a parent lab.
+	GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error)
 }
 
 // NewLabsServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -255,6 +338,32 @@ func NewLabsServiceHandler(svc LabsServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(labsServiceMethods.ByName("UnarchiveLab")),
 		connect.WithHandlerOptions(opts...),
 	)
+	labsServiceListMembersHandler := connect.NewUnaryHandler(
+		LabsServiceListMembersProcedure,
+		svc.ListMembers,
+		connect.WithSchema(labsServiceMethods.ByName("ListMembers")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	labsServiceAddMemberHandler := connect.NewUnaryHandler(
+		LabsServiceAddMemberProcedure,
+		svc.AddMember,
+		connect.WithSchema(labsServiceMethods.ByName("AddMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	labsServiceRemoveMemberHandler := connect.NewUnaryHandler(
+		LabsServiceRemoveMemberProcedure,
+		svc.RemoveMember,
+		connect.WithSchema(labsServiceMethods.ByName("RemoveMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	labsServiceGetMeHandler := connect.NewUnaryHandler(
+		LabsServiceGetMeProcedure,
+		svc.GetMe,
+		connect.WithSchema(labsServiceMethods.ByName("GetMe")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/co2.labs.v1.LabsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LabsServiceCreateLabProcedure:
@@ -271,6 +380,14 @@ func NewLabsServiceHandler(svc LabsServiceHandler, opts ...connect.HandlerOption
 			labsServiceDeleteLabHandler.ServeHTTP(w, r)
 		case LabsServiceUnarchiveLabProcedure:
 			labsServiceUnarchiveLabHandler.ServeHTTP(w, r)
+		case LabsServiceListMembersProcedure:
+			labsServiceListMembersHandler.ServeHTTP(w, r)
+		case LabsServiceAddMemberProcedure:
+			labsServiceAddMemberHandler.ServeHTTP(w, r)
+		case LabsServiceRemoveMemberProcedure:
+			labsServiceRemoveMemberHandler.ServeHTTP(w, r)
+		case LabsServiceGetMeProcedure:
+			labsServiceGetMeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -306,4 +423,20 @@ func (UnimplementedLabsServiceHandler) DeleteLab(context.Context, *connect.Reque
 
 func (UnimplementedLabsServiceHandler) UnarchiveLab(context.Context, *connect.Request[v1.UnarchiveLabRequest]) (*connect.Response[v1.UnarchiveLabResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.labs.v1.LabsService.UnarchiveLab is not implemented"))
+}
+
+func (UnimplementedLabsServiceHandler) ListMembers(context.Context, *connect.Request[v1.ListMembersRequest]) (*connect.Response[v1.ListMembersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.labs.v1.LabsService.ListMembers is not implemented"))
+}
+
+func (UnimplementedLabsServiceHandler) AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.labs.v1.LabsService.AddMember is not implemented"))
+}
+
+func (UnimplementedLabsServiceHandler) RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.labs.v1.LabsService.RemoveMember is not implemented"))
+}
+
+func (UnimplementedLabsServiceHandler) GetMe(context.Context, *connect.Request[v1.GetMeRequest]) (*connect.Response[v1.GetMeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.labs.v1.LabsService.GetMe is not implemented"))
 }

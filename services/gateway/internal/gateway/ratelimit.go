@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// RateLimit is a request budget: Requests per Period, for example "600/1m".
+// Zero requests turns the limit off.
+type RateLimit struct {
+	Requests int
+	Period   time.Duration
+}
+
+// UnmarshalText reads "N/period" such as 600/1m or 10/1m.
+func (r *RateLimit) UnmarshalText(text []byte) error {
+	requests, period, found := strings.Cut(string(text), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(requests))
+	if !found || err != nil || n < 0 {
+		return fmt.Errorf("%q: want requests/period such as 600/1m", text)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(period))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q: want requests/period such as 600/1m", text)
+	}
+	*r = RateLimit{Requests: n, Period: d}
+	return nil
+}
+
+func (r RateLimit) String() string { return fmt.Sprintf("%d/%s", r.Requests, r.Period) }
+
+// Route classes, each with its own budget.
+const (
+	classRead      = "read"
+	classWrite     = "write"
+	classUpload    = "upload"
+	classAnonymous = "anonymous"
+)
+
+// RateLimits are the budgets per route class. Authenticated callers are
+// counted per subject, unauthenticated ones per client address.
+type RateLimits struct {
+	Read      RateLimit
+	Write     RateLimit
+	Upload    RateLimit
+	Anonymous RateLimit
+}
+
+func (l RateLimits) of(class string) RateLimit {
+	switch class {
+	case classRead:
+		return l.Read
+	case classWrite:
+		return l.Write
+	case classUpload:
+		return l.Upload
+	default:
+		return l.Anonymous
+	}
+}
+
+// limiter counts requests in Redis, so gateway replicas share one budget
+// (GCRA, from the go-redis team's redis_rate).
+type limiter struct {
+	limiter *redis_rate.Limiter
+	limits  RateLimits
+	prefix  string
+	logger  *slog.Logger
+}
+
+func newLimiter(client *redis.Client, limits RateLimits, prefix string, logger *slog.Logger) *limiter {
+	if client == nil {
+		return nil
+	}
+	return &limiter{limiter: redis_rate.NewLimiter(client), limits: limits, prefix: prefix, logger: logger}
+}
+
+// allow counts one request of class by key and sets the RateLimit-* headers.
+// It answers false, after writing 429 with Retry-After, when the budget is
+// spent. When Redis cannot be reached the request is let through (and
+// logged): rate limiting protects the system, it must not take it down.
+func (l *limiter) allow(ctx context.Context, w http.ResponseWriter, class, key string) bool {
+	if l == nil {
+		return true
+	}
+	limit := l.limits.of(class)
+	if limit.Requests == 0 {
+		return true
+	}
+	result, err := l.limiter.Allow(ctx, l.prefix+class+":"+key, redis_rate.Limit{Rate: limit.Requests, Burst: limit.Requests, Period: limit.Period})
+	if err != nil {
+		l.logger.WarnContext(ctx, "rate limit not counted: Redis unavailable", "error", err)
+		return true
+	}
+	header := w.Header()
+	header.Set("RateLimit-Limit", strconv.Itoa(limit.Requests))
+	header.Set("RateLimit-Remaining", strconv.Itoa(result.Remaining))
+	header.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(result.ResetAfter)))
+	if result.Allowed > 0 {
+		return true
+	}
+	retryAfter := ceilSeconds(result.RetryAfter)
+	header.Set("Retry-After", strconv.Itoa(retryAfter))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{
+		"code":    8, // google.rpc.Code RESOURCE_EXHAUSTED
+		"message": fmt.Sprintf("too many %s requests: at most %s; retry in %d s", class, limit, retryAfter),
+		"details": []any{},
+	})
+	return false
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int(math.Max(1, math.Ceil(d.Seconds())))
+}

@@ -1,0 +1,196 @@
+// Package authn verifies OIDC bearer tokens (issuer discovery, cached JWKS
+// with rotation, audience, RS256/ES256, a small clock skew) and turns them
+// into the Principal every service authorizes. The gateway and every service
+// verify with this same code: no request is trusted for where it comes from.
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Global roles a token can carry.
+const (
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+	// RoleService is a service acting on its own (workers); it may call
+	// internal RPCs and nothing else.
+	RoleService = "service"
+)
+
+// Config is the authentication part of every service's configuration.
+type Config struct {
+	// IssuerURL is the OIDC issuer; its discovery document names the JWKS.
+	IssuerURL string `env:"OAUTH_ISSUER_URL, default=http://127.0.0.1:5556/dex"`
+	// Audience must be in every token's aud claim.
+	Audience string `env:"OAUTH_AUDIENCE, default=co2-api"`
+	// RolesClaim is the claim holding global roles (admin, auditor,
+	// service): a list of strings or one string, for example groups (Dex,
+	// Keycloak with a group mapper) or roles (Entra ID app roles).
+	RolesClaim string `env:"OAUTH_ROLES_CLAIM, default=groups"`
+	// AdminSubjects and AdminEmails make these callers admins whatever
+	// their token says, to bootstrap a new installation.
+	AdminSubjects []string `env:"ADMIN_SUBJECTS"`
+	AdminEmails   []string `env:"ADMIN_EMAILS"`
+	// ClockSkew is how far the issuer's clock and ours may disagree.
+	ClockSkew time.Duration `env:"OAUTH_CLOCK_SKEW, default=30s"`
+	// DiscoveryTimeout bounds how long a process waits at start for the
+	// issuer to answer.
+	DiscoveryTimeout time.Duration `env:"OAUTH_DISCOVERY_TIMEOUT, default=60s"`
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	Subject       string
+	Email         string
+	EmailVerified bool
+	// Roles are the global roles: admin, auditor, service.
+	Roles []string
+}
+
+// HasRole reports whether the principal holds a global role.
+func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// ErrUnauthenticated wraps every reason a token is refused.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Verifier checks bearer tokens.
+type Verifier struct {
+	cfg      Config
+	verifier *oidc.IDTokenVerifier
+	now      func() time.Time
+}
+
+// NewVerifier discovers the issuer, retrying until DiscoveryTimeout so
+// services may start before it.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.IssuerURL == "" || cfg.Audience == "" {
+		return nil, errors.New("OAUTH_ISSUER_URL and OAUTH_AUDIENCE are required")
+	}
+	deadline := time.Now().Add(cfg.DiscoveryTimeout)
+	// The provider keeps this context to fetch rotated keys later.
+	keysCtx := context.WithoutCancel(ctx)
+	for {
+		provider, err := oidc.NewProvider(keysCtx, cfg.IssuerURL)
+		if err == nil {
+			return &Verifier{
+				cfg: cfg,
+				verifier: provider.Verifier(&oidc.Config{
+					ClientID:             cfg.Audience,
+					SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
+					// Expiry and not-before are checked below with the
+					// configured skew (the library allows none on expiry and
+					// five minutes on not-before).
+					SkipExpiryCheck: true,
+				}),
+				now: time.Now,
+			}, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("OIDC discovery at %s (OAUTH_ISSUER_URL): %w", cfg.IssuerURL, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// tokenClaims are the claims read besides those the library checks.
+type tokenClaims struct {
+	Email         string `json:"email"`
+	EmailVerified *bool  `json:"email_verified"`
+	Expiry        *int64 `json:"exp"`
+	NotBefore     *int64 `json:"nbf"`
+}
+
+// Verify checks a raw bearer token and returns its principal. Every failure
+// wraps ErrUnauthenticated and says why.
+func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, error) {
+	token, err := v.verifier.Verify(ctx, rawToken)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %s", ErrUnauthenticated, strings.TrimPrefix(err.Error(), "oidc: "))
+	}
+	var claims tokenClaims
+	var all map[string]json.RawMessage
+	if err := token.Claims(&claims); err != nil {
+		return Principal{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
+	}
+	if err := token.Claims(&all); err != nil {
+		return Principal{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
+	}
+	now := v.now()
+	switch {
+	case claims.Expiry == nil:
+		return Principal{}, fmt.Errorf("%w: the token has no expiry", ErrUnauthenticated)
+	case now.Add(-v.cfg.ClockSkew).After(time.Unix(*claims.Expiry, 0)):
+		return Principal{}, fmt.Errorf("%w: the token expired at %s", ErrUnauthenticated, time.Unix(*claims.Expiry, 0).UTC().Format(time.RFC3339))
+	case claims.NotBefore != nil && now.Add(v.cfg.ClockSkew).Before(time.Unix(*claims.NotBefore, 0)):
+		return Principal{}, fmt.Errorf("%w: the token is not valid before %s", ErrUnauthenticated, time.Unix(*claims.NotBefore, 0).UTC().Format(time.RFC3339))
+	}
+
+	principal := Principal{
+		Subject:       token.Subject,
+		Email:         strings.ToLower(claims.Email),
+		EmailVerified: claims.EmailVerified == nil || *claims.EmailVerified,
+	}
+	for _, role := range rolesIn(all[v.cfg.RolesClaim]) {
+		if role == RoleAdmin || role == RoleAuditor || role == RoleService {
+			principal.Roles = append(principal.Roles, role)
+		}
+	}
+	if slices.Contains(v.cfg.AdminSubjects, principal.Subject) ||
+		(principal.Email != "" && principal.EmailVerified && containsFold(v.cfg.AdminEmails, principal.Email)) {
+		principal.Roles = append(principal.Roles, RoleAdmin)
+	}
+	slices.Sort(principal.Roles)
+	principal.Roles = slices.Compact(principal.Roles)
+	return principal, nil
+}
+
+// rolesIn reads a roles claim that is a list of strings or one string.
+func rolesIn(raw json.RawMessage) []string {
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return strings.Fields(one)
+	}
+	return nil
+}
+
+func containsFold(list []string, value string) bool {
+	return slices.ContainsFunc(list, func(item string) bool { return strings.EqualFold(strings.TrimSpace(item), value) })
+}
+
+// BearerToken returns the token of an Authorization header, or "".
+func BearerToken(header string) string {
+	scheme, token, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying principal.
+func WithPrincipal(ctx context.Context, principal Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, principal)
+}
+
+// FromContext returns the caller of the request ctx belongs to.
+func FromContext(ctx context.Context) (Principal, bool) {
+	principal, ok := ctx.Value(principalKey{}).(Principal)
+	return principal, ok
+}
