@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -77,11 +78,20 @@ type Dex struct {
 	ServicePassword string
 }
 
-// DexBinary builds the pinned Dex into .bin/dex unless it is there.
+// DexBinary builds the pinned Dex into .bin/dex unless the one there was
+// built from the same tools/dex/go.mod.
 func DexBinary(ctx context.Context, root string, log func(string)) (string, error) {
 	binary := filepath.Join(root, ".bin", "dex")
-	if _, err := os.Stat(binary); err == nil {
-		return binary, nil
+	pin, err := os.ReadFile(filepath.Join(root, "tools", "dex", "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(pin)
+	stamp := binary + ".gomod-sha256"
+	if built, err := os.ReadFile(stamp); err == nil && string(built) == hex.EncodeToString(sum[:]) {
+		if _, err := os.Stat(binary); err == nil {
+			return binary, nil
+		}
 	}
 	logf(log, "building Dex (the dev OIDC provider) from tools/dex/go.mod; this takes a minute the first time")
 	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "github.com/dexidp/dex/cmd/dex")
@@ -90,7 +100,7 @@ func DexBinary(ctx context.Context, root string, log func(string)) (string, erro
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build Dex: %w\n%s", err, out)
 	}
-	return binary, nil
+	return binary, os.WriteFile(stamp, []byte(hex.EncodeToString(sum[:])), 0o644)
 }
 
 // StartDex runs Dex on addr (host:port) with its config in dir.

@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/go-jose/go-jose/v4"
+
+	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn/authntest"
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
+	"github.com/co2-calculator/co2-calculator/tools/devstack/stack"
+)
+
+// raw sends a request with exactly the Authorization header given and
+// returns the status and headers.
+func raw(t *testing.T, method, url, authorization, body string) (int, http.Header) {
+	t.Helper()
+	request, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authorization != "" {
+		request.Header.Set("Authorization", authorization)
+	}
+	if body != "" {
+		request.Header.Set("Content-Type", "application/json")
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	_, _ = io.Copy(io.Discard, response.Body)
+	return response.StatusCode, response.Header
+}
+
+// dexKey returns the kid and public key Dex signs with now.
+func dexKey(t *testing.T) (string, *rsa.PublicKey) {
+	t.Helper()
+	response, err := http.Get(dex.IssuerURL + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	var keys jose.JSONWebKeySet
+	if err := json.NewDecoder(response.Body).Decode(&keys); err != nil || len(keys.Keys) == 0 {
+		t.Fatalf("Dex keys: %v", err)
+	}
+	key, ok := keys.Keys[0].Key.(*rsa.PublicKey)
+	if !ok {
+		t.Fatalf("Dex key %T", keys.Keys[0].Key)
+	}
+	return keys.Keys[0].KeyID, key
+}
+
+func decodeSegment(t *testing.T, segment string) map[string]any {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(segment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := map[string]any{}
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	return decoded
+}
+
+func encodeSegment(value any) string {
+	raw, _ := json.Marshal(value)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func TestJWTAttacksAreRefusedEverywhere(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_ANONYMOUS=100000/1m")
+	kid, publicKey := dexKey(t)
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	parts := strings.Split(tokens["member"], ".")
+	header, claims := decodeSegment(t, parts[0]), decodeSegment(t, parts[1])
+	escalated := map[string]any{}
+	for key, value := range claims {
+		escalated[key] = value
+	}
+	escalated["groups"] = []string{"admin"}
+
+	// A token of Dex's, but for another audience: the CLI client without the
+	// API's audience scope.
+	form := strings.NewReader("grant_type=password&client_id=co2-cli&username=admin%40example.com&password=" + stack.DevPassword + "&scope=openid%20email%20groups")
+	response, err := http.Post(dex.IssuerURL+"/token", "application/x-www-form-urlencoded", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var otherAudience struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(response.Body).Decode(&otherAudience)
+	response.Body.Close()
+
+	hs256 := func() string {
+		h := encodeSegment(map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"})
+		input := h + "." + parts[1]
+		mac := hmac.New(sha256.New, publicKey.N.Bytes())
+		mac.Write([]byte(input))
+		return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}()
+	now := time.Now()
+	attacks := []struct{ name, authorization string }{
+		{"missing header", ""},
+		{"not a bearer scheme", "Basic YWRtaW46cGFzc3dvcmQ="},
+		{"malformed", "Bearer not.a.jwt"},
+		{"alg none", "Bearer " + encodeSegment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + parts[1] + "."},
+		{"HS256 keyed with the issuer's public key", "Bearer " + hs256},
+		{"wrong audience", "Bearer " + otherAudience.AccessToken},
+		{"tampered payload", "Bearer " + parts[0] + "." + encodeSegment(escalated) + "." + parts[2]},
+		{"unknown kid", "Bearer " + authntest.Sign(t, stranger, jose.RS256, "no-such-kid", claims)},
+		{"signed by a key the issuer never published", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, claims)},
+		{"expired (forged)", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, with(claims, "exp", now.Add(-time.Hour).Unix()))},
+		{"wrong issuer (forged)", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, with(claims, "iss", "https://evil.example.com"))},
+	}
+	if header["alg"] != "RS256" || otherAudience.AccessToken == "" {
+		t.Fatalf("fixtures: header %v, other-audience token %q", header, otherAudience.AccessToken)
+	}
+	for _, attack := range attacks {
+		t.Run(attack.name, func(t *testing.T) {
+			// Through the gateway...
+			status, headers := raw(t, "GET", sys.Gateway+"/api/v1/labs", attack.authorization, "")
+			if status != http.StatusUnauthorized || !strings.HasPrefix(headers.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("gateway: %d %v", status, headers.Get("WWW-Authenticate"))
+			}
+			// ...and straight at the service: it trusts no one for where
+			// they call from.
+			status, headers = raw(t, "POST", sys.Labs+labsv1connect.LabsServiceListLabsProcedure, attack.authorization, "{}")
+			if status != http.StatusUnauthorized || !strings.HasPrefix(headers.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("labs: %d %v", status, headers.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	// The genuine token passes both.
+	if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/labs", "Bearer "+tokens["member"], ""); status != http.StatusOK {
+		t.Fatalf("the genuine token: %d", status)
+	}
+}
+
+func with(claims map[string]any, key string, value any) map[string]any {
+	changed := map[string]any{}
+	for k, v := range claims {
+		changed[k] = v
+	}
+	changed[key] = value
+	return changed
+}
+
+func TestServiceIdentityReachesOnlyInternalCalls(t *testing.T) {
+	sys := startSystem(t)
+	ctx := context.Background()
+	serviceToken, err := authn.ServiceToken(ctx, authn.Config{IssuerURL: dex.IssuerURL, Audience: stack.Audience}, authn.ServiceConfig{
+		Grant: "password", ClientID: stack.ServicesClient, ClientSecret: config.Secret(dex.ServicesSecret),
+		Username: "svc-calc@co2.internal", Password: config.Secret(dex.ServicePassword),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"SVC-LAB","name":"Lab","country":"FR"}`)
+
+	asService := connect.WithInterceptors(authn.ClientInterceptor(serviceToken))
+	internal := labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), sys.Labs, asService)
+	got, err := internal.BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{Ids: []string{lab["id"].(string)}}))
+	if err != nil || len(got.Msg.GetLabs()) != 1 || got.Msg.GetLabs()[0].GetCountry() != "FR" {
+		t.Fatalf("service calling labs: %v %v", got, err)
+	}
+	// A person's token, even an admin's, is refused there.
+	asAdmin := connect.WithInterceptors(authn.ClientInterceptor(authn.Static(tokens["admin"])))
+	_, err = labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), sys.Labs, asAdmin).
+		BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{}))
+	if connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("admin calling an internal RPC: %v", err)
+	}
+	// The service role sees no lab through the public API...
+	token, _ := serviceToken(ctx)
+	if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/labs/"+lab["id"].(string), "Bearer "+token, ""); status != http.StatusNotFound {
+		t.Fatalf("service reading a lab through the gateway: %d", status)
+	}
+	// ...and the gateway does not route internal calls at all.
+	for _, path := range []string{labsv1connect.LabsInternalServiceBatchGetLabsProcedure, "/api/v1" + labsv1connect.LabsInternalServiceBatchGetLabsProcedure} {
+		if status, _ := raw(t, "POST", sys.Gateway+path, "Bearer "+token, "{}"); status != http.StatusNotFound {
+			t.Fatalf("internal call through the gateway at %s: %d", path, status)
+		}
+	}
+}
+
+func TestRateLimitsThenRecovery(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_READ=3/2s", "RATE_LIMIT_ANONYMOUS=2/2s")
+	url := sys.Gateway + "/api/v1/me"
+	remaining := 3
+	for i := range 3 {
+		status, headers := raw(t, "GET", url, "Bearer "+tokens["member"], "")
+		left, err := strconv.Atoi(headers.Get("RateLimit-Remaining"))
+		if status != http.StatusOK || headers.Get("RateLimit-Limit") != "3" || err != nil || left > remaining {
+			t.Fatalf("request %d: %d %v", i+1, status, headers)
+		}
+		remaining = left
+	}
+	status, headers := raw(t, "GET", url, "Bearer "+tokens["member"], "")
+	retryAfter, _ := strconv.Atoi(headers.Get("Retry-After"))
+	if status != http.StatusTooManyRequests || retryAfter < 1 || headers.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("over the budget: %d %v", status, headers)
+	}
+	// Another caller has a budget of their own.
+	if status, _ := raw(t, "GET", url, "Bearer "+tokens["manager"], ""); status != http.StatusOK {
+		t.Fatalf("another caller: %d", status)
+	}
+	time.Sleep(time.Duration(retryAfter) * time.Second)
+	if status, _ := raw(t, "GET", url, "Bearer "+tokens["member"], ""); status != http.StatusOK {
+		t.Fatalf("after Retry-After: %d", status)
+	}
+
+	// Unauthenticated requests are counted per address.
+	for range 2 {
+		if status, _ := raw(t, "GET", url, "", ""); status != http.StatusUnauthorized {
+			t.Fatalf("anonymous: %d", status)
+		}
+	}
+	if status, headers := raw(t, "GET", url, "", ""); status != http.StatusTooManyRequests || headers.Get("Retry-After") == "" {
+		t.Fatalf("anonymous over the budget: %d %v", status, headers)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	sys := startSystem(t, "MAX_BODY_BYTES=1024")
+	big := `{"code":"BIG","name":"Big","country":"CH","description":"` + strings.Repeat("x", 2048) + `"}`
+	if status, _ := raw(t, "POST", sys.Gateway+"/api/v1/labs", "Bearer "+tokens["admin"], big); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("with a length: %d", status)
+	}
+	// The same body streamed without a length.
+	request, _ := http.NewRequest(http.MethodPost, sys.Gateway+"/api/v1/labs", io.MultiReader(strings.NewReader(big)))
+	request.ContentLength = -1
+	request.Header.Set("Authorization", "Bearer "+tokens["admin"])
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	response.Body.Close()
+	if response.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked: %d", response.StatusCode)
+	}
+	// Nothing was stored; a body within the limit passes.
+	if codes := labCodes(mustCall(t, 200, "GET", sys.Gateway+"/api/v1/labs", "")); len(codes) != 0 {
+		t.Fatalf("stored %v", codes)
+	}
+	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"SMALL","name":"Small","country":"CH"}`)
+}
