@@ -64,14 +64,7 @@ func (s *Store) List(ctx context.Context, filter labsbus.ListFilter, afterCode s
 		params.AfterCode = &afterCode
 	}
 	rows, err := s.queries.ListLabs(ctx, params)
-	if err != nil {
-		return nil, err
-	}
-	labs := make([]labsbus.Lab, len(rows))
-	for i, row := range rows {
-		labs[i] = toLab(row)
-	}
-	return labs, nil
+	return mapRows(rows, toLab), err
 }
 
 func (s *Store) Update(ctx context.Context, lab labsbus.Lab) (labsbus.Lab, error) {
@@ -109,26 +102,12 @@ func (s *Store) LockHierarchy(ctx context.Context) error {
 
 func (s *Store) GetByIDs(ctx context.Context, ids []uuid.UUID) ([]labsbus.Lab, error) {
 	rows, err := s.queries.GetLabsByIDs(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	labs := make([]labsbus.Lab, len(rows))
-	for i, row := range rows {
-		labs[i] = toLab(row)
-	}
-	return labs, nil
+	return mapRows(rows, toLab), err
 }
 
 func (s *Store) ListMembers(ctx context.Context, labID uuid.UUID) ([]labsbus.Member, error) {
 	rows, err := s.queries.ListMembers(ctx, labID)
-	if err != nil {
-		return nil, err
-	}
-	members := make([]labsbus.Member, len(rows))
-	for i, row := range rows {
-		members[i] = toMember(row)
-	}
-	return members, nil
+	return mapRows(rows, toMember), err
 }
 
 func (s *Store) UpsertMember(ctx context.Context, member labsbus.Member) (labsbus.Member, error) {
@@ -156,14 +135,21 @@ func (s *Store) DeleteMember(ctx context.Context, labID uuid.UUID, name string) 
 
 func (s *Store) EffectiveGrants(ctx context.Context, subject, email string) ([]labsbus.LabGrant, error) {
 	rows, err := s.queries.EffectiveGrants(ctx, EffectiveGrantsParams{Subject: subject, Email: email})
-	if err != nil {
-		return nil, err
+	return mapRows(rows, func(row EffectiveGrantsRow) labsbus.LabGrant {
+		return labsbus.LabGrant{LabID: row.LabID, LabCode: row.Code, LabName: row.Name, Role: row.Role, GrantedOn: row.GrantedOn}
+	}), err
+}
+
+// mapRows turns query rows into business values (nil rows stay nil).
+func mapRows[Row, Value any](rows []Row, convert func(Row) Value) []Value {
+	if rows == nil {
+		return nil
 	}
-	grants := make([]labsbus.LabGrant, len(rows))
+	values := make([]Value, len(rows))
 	for i, row := range rows {
-		grants[i] = labsbus.LabGrant{LabID: row.LabID, LabCode: row.Code, LabName: row.Name, Role: row.Role, GrantedOn: row.GrantedOn}
+		values[i] = convert(row)
 	}
-	return grants, nil
+	return values
 }
 
 func toMember(row LabsMembership) labsbus.Member {
