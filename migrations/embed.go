@@ -8,11 +8,15 @@ import (
 	"io/fs"
 )
 
-//go:embed labs/*.sql
+//go:embed labs/*.sql ingest/*.sql calc/*.sql
 var files embed.FS
 
-// Labs holds the migrations of the labs schema.
-var Labs = mustSub("labs")
+// The migrations of each service's schema.
+var (
+	Labs   = mustSub("labs")
+	Ingest = mustSub("ingest")
+	Calc   = mustSub("calc")
+)
 
 func mustSub(dir string) fs.FS {
 	sub, err := fs.Sub(files, dir)

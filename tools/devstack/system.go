@@ -20,6 +20,8 @@ import (
 // changed with GATEWAY_ADDR.
 var listenAddrs = map[string]string{
 	"labs":    "127.0.0.1:8001",
+	"ingest":  "127.0.0.1:8002",
+	"calc":    "127.0.0.1:8003",
 	"gateway": ":8000",
 }
 
@@ -55,7 +57,7 @@ func runSystem(ctx context.Context, root string, stdout io.Writer, log func(stri
 	if err := stack.Build(ctx, root, binDir, stack.Services); err != nil {
 		return err
 	}
-	env := []string{"DB_URL=" + dbURL, "REDIS_URL=" + redisURL, "LABS_URL=http://" + listenAddrs["labs"]}
+	env := append([]string{"DB_URL=" + dbURL, "REDIS_URL=" + redisURL}, stack.UpstreamEnv(listenAddrs)...)
 	if err := stack.Migrate(ctx, binDir, stack.Services, env, stdout); err != nil {
 		return err
 	}

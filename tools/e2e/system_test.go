@@ -77,7 +77,10 @@ type system struct {
 // ends, and the processes' output is shown if it failed.
 func startSystem(t *testing.T, extraEnv ...string) *system {
 	t.Helper()
-	dbURL := pgtest.NewDatabase(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
+	dbURL := pgtest.NewDatabase(t,
+		pgtest.Schema{Name: "labs", Migrations: migrations.Labs},
+		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
+		pgtest.Schema{Name: "calc", Migrations: migrations.Calc})
 	addrs := map[string]string{}
 	for _, service := range stack.Services {
 		addr, err := stack.FreeAddr()
@@ -86,14 +89,15 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		}
 		addrs[service.Name] = addr
 	}
-	env := append([]string{
+	env := append(append([]string{
 		"DB_URL=" + dbURL,
-		"LABS_URL=http://" + addrs["labs"],
+		// Each system has its own queue: workers of one never take another's jobs.
+		"IMPORT_QUEUE=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + addrs["gateway"],
 		"LOG_LEVEL=debug",
 		"SHUTDOWN_TIMEOUT=5s",
 		// Each system counts its own rate limits.
 		"RATE_LIMIT_PREFIX=e2e:" + t.Name() + ":" + addrs["gateway"] + ":",
-	}, extraEnv...)
+	}, stack.UpstreamEnv(addrs)...), extraEnv...)
 
 	sys := &system{Gateway: "http://" + addrs["gateway"], Labs: "http://" + addrs["labs"], processes: map[string]*stack.Process{}, logs: &lockedBuffer{}}
 	t.Cleanup(func() {

@@ -29,7 +29,18 @@ type Service struct {
 // Services are the project's services, in start order (the gateway last).
 var Services = []Service{
 	{Name: "labs", Package: "./services/labs/cmd/labs", Schema: "labs"},
+	{Name: "ingest", Package: "./services/ingest/cmd/ingest", Schema: "ingest"},
+	{Name: "calc", Package: "./services/calc/cmd/calc", Schema: "calc"},
 	{Name: "gateway", Package: "./services/gateway/cmd/gateway"},
+}
+
+// UpstreamEnv tells every process where the services are, by name.
+func UpstreamEnv(addrs map[string]string) []string {
+	return []string{
+		"LABS_URL=http://" + addrs["labs"],
+		"INGEST_URL=http://" + addrs["ingest"],
+		"CALC_URL=http://" + addrs["calc"],
+	}
 }
 
 // ServiceEnv is the environment of service: where the OIDC issuer is, and

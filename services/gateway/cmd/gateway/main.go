@@ -17,6 +17,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/gateway"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
@@ -32,6 +34,8 @@ const serviceName = "gateway"
 type Config struct {
 	ListenAddr string `env:"LISTEN_ADDR, default=:8000"`
 	LabsURL    string `env:"LABS_URL, default=http://127.0.0.1:8001"`
+	IngestURL  string `env:"INGEST_URL, default=http://127.0.0.1:8002"`
+	CalcURL    string `env:"CALC_URL, default=http://127.0.0.1:8003"`
 	// CORSOrigins are the browser origins allowed to call the API,
 	// comma-separated (for example https://co2.example.org).
 	CORSOrigins []string `env:"CORS_ORIGINS"`
@@ -48,6 +52,8 @@ type Config struct {
 	RateLimitPrefix    string            `env:"RATE_LIMIT_PREFIX, default=co2:ratelimit:"`
 	// MaxBodyBytes bounds JSON request bodies (413 beyond).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=1048576"`
+	// MaxUploadBytes bounds CSV uploads (413 beyond).
+	MaxUploadBytes int64 `env:"MAX_UPLOAD_BYTES, default=536870912"`
 	// TrustProxy takes the client address from X-Forwarded-For (behind an
 	// ingress), for the per-address limit.
 	TrustProxy bool `env:"TRUST_PROXY, default=false"`
@@ -82,9 +88,20 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 
-	labsURL, err := upstreamURL("LABS_URL", cfg.LabsURL)
-	if err != nil {
-		return err
+	var upstreams []gateway.Upstream
+	for _, upstream := range []struct {
+		name, variable, url string
+		services            []string
+	}{
+		{"labs", "LABS_URL", cfg.LabsURL, []string{labsv1connect.LabsServiceName}},
+		{"ingest", "INGEST_URL", cfg.IngestURL, []string{ingestv1connect.ImportServiceName}},
+		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName}},
+	} {
+		parsed, err := upstreamURL(upstream.variable, upstream.url)
+		if err != nil {
+			return err
+		}
+		upstreams = append(upstreams, gateway.Upstream{Name: upstream.name, URL: parsed, Services: upstream.services})
 	}
 	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
 	if err != nil {
@@ -97,9 +114,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 	redisClient := redis.NewClient(redisOptions)
 	defer redisClient.Close()
 
-	api, err := gateway.New(logger, []gateway.Upstream{
-		{Name: "labs", URL: labsURL, Services: []string{labsv1connect.LabsServiceName}},
-	}, gateway.Options{
+	api, err := gateway.New(logger, upstreams, gateway.Options{
 		CORSOrigins:  cfg.CORSOrigins,
 		ReadyTimeout: cfg.ReadyTimeout,
 		Verifier:     verifier,
@@ -109,6 +124,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 		},
 		RateLimitPrefix: cfg.RateLimitPrefix,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
+		MaxUploadBytes:  cfg.MaxUploadBytes,
 		TrustProxy:      cfg.TrustProxy,
 	})
 	if err != nil {

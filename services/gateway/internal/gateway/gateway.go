@@ -48,6 +48,8 @@ type Options struct {
 	RateLimitPrefix string
 	// MaxBodyBytes bounds a JSON request body (413 beyond).
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds an uploaded file (413 beyond).
+	MaxUploadBytes int64
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 }
@@ -81,6 +83,19 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, transcoder))))
+	for _, upstream := range upstreams {
+		if upstream.Name != "ingest" {
+			continue
+		}
+		clientOptions, err := rpcclient.Options()
+		if err != nil {
+			return nil, err
+		}
+		uploads := *guard
+		uploads.maxBodyBytes = options.MaxUploadBytes
+		upload := newUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
+		mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
+	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -1,0 +1,188 @@
+// Command calc runs the calc service: the kinds of activity data and their
+// templates over Connect, and the asynq workers that process import jobs.
+//
+//	calc [serve]
+//	calc migrate up|down|status
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel"
+
+	"github.com/co2-calculator/co2-calculator/migrations"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/logging"
+	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
+	"github.com/co2-calculator/co2-calculator/services/platform/pg"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
+	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
+	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
+)
+
+const (
+	serviceName = "calc"
+	schema      = "calc"
+)
+
+// Config is everything the calc service reads from its environment.
+type Config struct {
+	ListenAddr string           `env:"LISTEN_ADDR, default=:8003"`
+	RedisURL   config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
+	LabsURL    string           `env:"LABS_URL, default=http://127.0.0.1:8001"`
+	IngestURL  string           `env:"INGEST_URL, default=http://127.0.0.1:8002"`
+	// WorkerConcurrency is how many import jobs this process runs at once;
+	// 0 runs no worker (API only).
+	WorkerConcurrency int `env:"WORKER_CONCURRENCY, default=2"`
+	Queue             tasks.QueueConfig
+	Importer          calcbus.ImporterConfig
+	Log               logging.Config
+	DB                pg.Config
+	Server            server.Config
+	Telemetry         telemetry.Config
+	Auth              authn.Config
+	ServiceAuth       authn.ServiceConfig
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "calc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	if err := config.Load(ctx, &cfg); err != nil {
+		return err
+	}
+	logger, err := logging.New(stdout, serviceName, cfg.Log)
+	if err != nil {
+		return err
+	}
+	command := "serve"
+	if len(args) > 0 {
+		command = args[0]
+	}
+	switch {
+	case command == "migrate" && len(args) == 2:
+		pool, err := pg.Open(ctx, cfg.DB)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return migrate.Run(ctx, pool, schema, migrations.Calc, args[1], stdout)
+	case command != "serve" || len(args) > 1:
+		return fmt.Errorf("usage: calc [serve] | calc migrate %s", migrate.Commands)
+	}
+
+	logger.Info("starting", "config", cfg)
+	metrics, shutdownTelemetry, err := telemetry.Setup(ctx, serviceName, cfg.Telemetry)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+
+	pool, err := pg.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return err
+	}
+	store := calcdb.NewStore(pool)
+	factorCache := calcbus.NewFactorCache(store)
+	if err := factorCache.LoadDefault(ctx); err != nil {
+		return err
+	}
+
+	if cfg.WorkerConcurrency > 0 {
+		stopWorkers, err := startWorkers(ctx, cfg, logger, store, factorCache)
+		if err != nil {
+			return err
+		}
+		defer stopWorkers()
+	}
+
+	srv := server.New(cfg.Server, logger, metrics)
+	srv.SetReadiness(pool.Ping)
+	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
+	if err != nil {
+		return err
+	}
+	path, handler := calcv1connect.NewTemplateServiceHandler(calcapi.Templates{}, options...)
+	srv.Mount(calcv1connect.TemplateServiceName, path, handler)
+	return srv.ListenAndServe(ctx, cfg.ListenAddr)
+}
+
+// startWorkers runs the asynq server that consumes import tasks.
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *calcdb.Store, factorCache *calcbus.FactorCache) (func(), error) {
+	serviceToken, err := authn.ServiceToken(ctx, cfg.Auth, cfg.ServiceAuth)
+	if err != nil {
+		return nil, err
+	}
+	clientOptions, err := rpcclient.Options()
+	if err != nil {
+		return nil, err
+	}
+	clientOptions = append(clientOptions, connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
+	httpClient := rpcclient.HTTPClient()
+	hostname, _ := os.Hostname()
+	worker := fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
+
+	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
+		clients.NewLabs(httpClient, cfg.LabsURL, clientOptions...), factorCache, worker, cfg.Importer)
+
+	redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	workers := asynq.NewServer(redisOpt, asynq.Config{
+		Concurrency:     cfg.WorkerConcurrency,
+		Queues:          map[string]int{cfg.Queue.Name: 1},
+		LogLevel:        asynq.WarnLevel,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout,
+	})
+	mux := asynq.NewServeMux()
+	tracer := otel.Tracer("co2-calculator/calc")
+	mux.HandleFunc(tasks.TypeImportProcess, func(ctx context.Context, task *asynq.Task) error {
+		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeImportProcess)
+		defer span.End()
+		var payload tasks.ImportProcess
+		if err := json.Unmarshal(task.Payload(), &payload); err != nil {
+			logger.ErrorContext(ctx, "malformed import task dropped", "error", err)
+			return nil
+		}
+		if err := importer.Process(ctx, payload.JobID); err != nil {
+			// The job stays queued; the poller hands it out again.
+			logger.WarnContext(ctx, "import not started", "job", payload.JobID, "error", err)
+		}
+		return nil
+	})
+	if err := workers.Start(mux); err != nil {
+		return nil, fmt.Errorf("start workers: %w", err)
+	}
+	logger.Info("workers started", "worker", worker, "concurrency", cfg.WorkerConcurrency)
+	return workers.Shutdown, nil
+}

@@ -1,0 +1,85 @@
+// Package calcbus holds the calculator's rules: how an import job's rows
+// become activities and emissions, written once whatever happens to the
+// worker, and the factors they are computed with.
+package calcbus
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+)
+
+// ActivityRow is an activity as written.
+type ActivityRow struct {
+	ID       uuid.UUID
+	LabID    uuid.UUID
+	Year     int32
+	Module   string
+	Kind     string
+	Source   string
+	ImportID *uuid.UUID
+	RowNo    *int64
+	// Inputs is the activity's inputs as a JSON object.
+	Inputs []byte
+}
+
+// EmissionRow is an emission as written.
+type EmissionRow struct {
+	ActivityID     uuid.UUID
+	Variant        string
+	LabID          uuid.UUID
+	Year           int32
+	Module         string
+	EmissionType   string
+	Scope          int16
+	Quantity       float64
+	QuantityUnit   string
+	KgCO2e         float64
+	FactorID       uuid.UUID
+	FactorVersion  string
+	UncertaintyPct float64
+}
+
+// Counts are an import's row counts.
+type Counts struct {
+	Total, OK, Rejected int64
+}
+
+// Rollup is a total per lab, year, module, scope and variant.
+type Rollup struct {
+	Module        string
+	Scope         int16
+	Variant       string
+	KgCO2e        float64
+	UncertaintyKg float64
+	Entries       int64
+	UpdatedAt     time.Time
+}
+
+// Store is what the calculator needs from storage.
+type Store interface {
+	// ApplyImport runs fn in one transaction that holds importID. When the
+	// import was applied before, fn does not run and applied is false, with
+	// the counts recorded then.
+	ApplyImport(ctx context.Context, importID uuid.UUID, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
+	// Factors returns the factors of a dataset version.
+	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
+	// EnsureFactors adds the factors a dataset lacks (existing ones stay).
+	EnsureFactors(ctx context.Context, all []factors.Factor) error
+	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]Rollup, error)
+}
+
+// ImportTx writes one import.
+type ImportTx interface {
+	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
+	// their emissions (mode replace).
+	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) error
+	// CopyActivities streams activities in; next returns nil at the end.
+	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
+	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
+	// RecomputeRollups rebuilds a lab/year/module's totals.
+	RecomputeRollups(ctx context.Context, labID uuid.UUID, year int32, module string) error
+}

@@ -1,0 +1,424 @@
+package calcbus
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
+)
+
+// Job is an import job as a worker sees it.
+type Job struct {
+	ID     uuid.UUID
+	LabID  uuid.UUID
+	Year   int32
+	Kind   string
+	Mode   string
+	Module string
+}
+
+// Outcome is what a worker reports at the end of a job.
+type Outcome struct {
+	Result  string
+	Message string
+	Counts  Counts
+	Errors  []RowError
+}
+
+// RowError is why a row was rejected.
+type RowError struct {
+	Row     int64
+	Column  string
+	Message string
+}
+
+// Results.
+const (
+	ResultSuccess = "SUCCESS"
+	ResultWarning = "WARNING"
+	ResultError   = "ERROR"
+)
+
+// Jobs is the ingest service's side of a job: leases, the file, the outcome.
+type Jobs interface {
+	// Claim returns ErrNotClaimable when the job is not for this worker.
+	Claim(ctx context.Context, jobID, worker string) (Job, time.Duration, error)
+	// Heartbeat returns ErrLeaseLost once the job is no longer this worker's.
+	Heartbeat(ctx context.Context, jobID, worker string, rowsProcessed int64) (cancelled bool, err error)
+	ReadFile(ctx context.Context, jobID, worker string) (io.ReadCloser, error)
+	Finish(ctx context.Context, jobID, worker string, outcome Outcome) error
+}
+
+// Labs tells a lab's country (for electricity factors).
+type Labs interface {
+	Country(ctx context.Context, labID uuid.UUID) (string, error)
+}
+
+// Errors of Jobs.
+var (
+	ErrNotClaimable = errors.New("the job cannot be claimed")
+	ErrLeaseLost    = errors.New("the job's lease was lost")
+	errCancelled    = errors.New("the import was cancelled")
+)
+
+// ImporterConfig tunes workers.
+type ImporterConfig struct {
+	// ErrorsKept is how many rejected rows a job reports in detail.
+	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
+	// ProgressEvery is how many rows pass between progress reports.
+	ProgressEvery int64 `env:"IMPORT_PROGRESS_EVERY, default=50000"`
+	// TempDir holds the emissions of a job between its two COPYs.
+	TempDir string `env:"IMPORT_TEMP_DIR"`
+}
+
+// Importer processes import jobs.
+type Importer struct {
+	logger  *slog.Logger
+	store   Store
+	jobs    Jobs
+	labs    Labs
+	factors *FactorCache
+	worker  string
+	cfg     ImporterConfig
+}
+
+// NewImporter returns an importer identified as worker.
+func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorCache *FactorCache, worker string, cfg ImporterConfig) *Importer {
+	return &Importer{logger: logger, store: store, jobs: jobs, labs: labs, factors: factorCache, worker: worker, cfg: cfg}
+}
+
+// Process runs one job to its end. It returns an error only when the job
+// could not even be claimed for a reason worth retrying; everything else is
+// reported on the job itself (the poller requeues jobs whose worker died).
+func (im *Importer) Process(ctx context.Context, jobID string) error {
+	job, lease, err := im.jobs.Claim(ctx, jobID, im.worker)
+	if errors.Is(err, ErrNotClaimable) {
+		im.logger.InfoContext(ctx, "job not claimable; dropping the task", "job", jobID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", jobID, err)
+	}
+	log := im.logger.With("job", jobID, "kind", job.Kind, "lab", job.LabID)
+	log.InfoContext(ctx, "import started")
+
+	work, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var processed atomic.Int64
+	go im.keepLease(work, stop, jobID, lease, &processed)
+
+	outcome, err := im.run(work, job, &processed)
+	if cause := context.Cause(work); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	switch {
+	case errors.Is(err, ErrLeaseLost):
+		log.WarnContext(ctx, "lease lost: another worker has the job; nothing written")
+		return nil
+	case errors.Is(err, errCancelled):
+		outcome = Outcome{Result: ResultError, Message: "cancelled; nothing was written"}
+	case err != nil:
+		log.ErrorContext(ctx, "import failed", "error", err)
+		outcome = Outcome{Result: ResultError, Message: err.Error()}
+	}
+	if err := im.jobs.Finish(context.WithoutCancel(ctx), jobID, im.worker, outcome); err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			log.WarnContext(ctx, "finished, but the lease was lost meanwhile: the next worker finds the import applied")
+			return nil
+		}
+		return fmt.Errorf("finish %s: %w", jobID, err)
+	}
+	log.InfoContext(ctx, "import finished", "result", outcome.Result, "rows_ok", outcome.Counts.OK, "rows_rejected", outcome.Counts.Rejected)
+	return nil
+}
+
+// keepLease heartbeats a third of the lease apart, reporting progress, and
+// stops the work when the lease is lost or the job cancelled.
+func (im *Importer) keepLease(ctx context.Context, stop context.CancelCauseFunc, jobID string, lease time.Duration, processed *atomic.Int64) {
+	interval := max(lease/3, 100*time.Millisecond)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			cancelled, err := im.jobs.Heartbeat(ctx, jobID, im.worker, processed.Load())
+			switch {
+			case errors.Is(err, ErrLeaseLost):
+				stop(ErrLeaseLost)
+				return
+			case err != nil:
+				im.logger.WarnContext(ctx, "heartbeat failed; retrying", "job", jobID, "error", err)
+			case cancelled:
+				stop(errCancelled)
+				return
+			}
+		}
+	}
+}
+
+func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (Outcome, error) {
+	kind, ok := kinds.Lookup(job.Kind)
+	if !ok {
+		return Outcome{}, fmt.Errorf("unknown kind %q", job.Kind)
+	}
+	country, err := im.labs.Country(ctx, job.LabID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
+	}
+	factorSet, err := im.factors.Active(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet}
+
+	var outcome Outcome
+	applied, previous, err := im.store.ApplyImport(ctx, job.ID, func(tx ImportTx) (Counts, error) {
+		file, err := im.jobs.ReadFile(ctx, job.ID.String(), im.worker)
+		if err != nil {
+			return Counts{}, err
+		}
+		defer file.Close()
+		if job.Mode == "replace" {
+			if err := tx.DeleteCSVRows(ctx, job.LabID, job.Year, job.Kind); err != nil {
+				return Counts{}, err
+			}
+		}
+		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed)
+		if err != nil {
+			return Counts{}, err
+		}
+		if err := tx.RecomputeRollups(ctx, job.LabID, job.Year, kind.Module); err != nil {
+			return Counts{}, err
+		}
+		// Last check before commit: still ours, not cancelled.
+		cancelled, err := im.jobs.Heartbeat(ctx, job.ID.String(), im.worker, counts.Total)
+		if err != nil {
+			return Counts{}, err
+		}
+		if cancelled {
+			return Counts{}, errCancelled
+		}
+		outcome.Errors = rowErrors
+		return counts, nil
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !applied {
+		outcome.Counts = previous
+		outcome.Errors = nil
+		outcome.Result, outcome.Message = resultOf(previous)
+		outcome.Message += " (written by an earlier attempt)"
+		return outcome, nil
+	}
+	outcome.Counts = Counts{Total: previous.Total, OK: previous.OK, Rejected: previous.Rejected}
+	outcome.Result, outcome.Message = resultOf(outcome.Counts)
+	return outcome, nil
+}
+
+func resultOf(counts Counts) (string, string) {
+	switch {
+	case counts.Total == 0:
+		return ResultSuccess, "the file has no data rows"
+	case counts.Rejected == 0:
+		return ResultSuccess, fmt.Sprintf("%d rows imported", counts.OK)
+	case counts.OK == 0:
+		return ResultError, fmt.Sprintf("all %d rows rejected; see the errors", counts.Rejected)
+	default:
+		return ResultWarning, fmt.Sprintf("%d rows imported, %d rejected; see the errors", counts.OK, counts.Rejected)
+	}
+}
+
+// write streams the file's rows into activities, spooling their emissions
+// to a temporary file, then streams the emissions in: memory stays flat
+// whatever the file's size.
+func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64) (Counts, []RowError, error) {
+	reader, err := csvfile.NewReader(file)
+	if err != nil {
+		return Counts{}, nil, fmt.Errorf("the file cannot be read: %w", err)
+	}
+	if missing := reader.Header().Missing(kind.Required()); len(missing) > 0 {
+		return Counts{}, nil, fmt.Errorf("the header lacks the required column(s) %v", missing)
+	}
+	spool, err := os.CreateTemp(im.cfg.TempDir, "co2-emissions-*")
+	if err != nil {
+		return Counts{}, nil, err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	spooled := bufio.NewWriterSize(spool, 1<<20)
+
+	var counts Counts
+	var rowErrors []RowError
+	reject := func(line int64, column, message string) {
+		counts.Rejected++
+		if len(rowErrors) < im.cfg.ErrorsKept {
+			rowErrors = append(rowErrors, RowError{Row: line, Column: column, Message: message})
+		}
+	}
+	columns := reader.Header().Columns
+	importID := job.ID
+	var inputs []byte
+	nextActivity := func() (*ActivityRow, error) {
+		for {
+			record, err := reader.Next()
+			if errors.Is(err, io.EOF) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			counts.Total++
+			if counts.Total%im.cfg.ProgressEvery == 0 {
+				processed.Store(counts.Total)
+			}
+			if record.Err != nil {
+				reject(record.Line, "", record.Err.Error())
+				continue
+			}
+			activity, err := kind.Compute(kinds.NewRow(columns, record.Fields), env)
+			var fieldErr *kinds.FieldError
+			var missingFactor *kinds.MissingFactorError
+			switch {
+			case errors.As(err, &fieldErr):
+				reject(record.Line, fieldErr.Column, fieldErr.Message)
+				continue
+			case errors.As(err, &missingFactor):
+				return nil, missingFactor
+			case err != nil:
+				return nil, err
+			}
+			counts.OK++
+			id := uuid.Must(uuid.NewV7())
+			for _, emission := range activity.Emissions {
+				if err := spoolEmission(spooled, id, emission); err != nil {
+					return nil, err
+				}
+			}
+			inputs = appendInputs(inputs[:0], activity.Inputs)
+			line := record.Line
+			return &ActivityRow{
+				ID: id, LabID: job.LabID, Year: job.Year, Module: kind.Module, Kind: kind.Name,
+				Source: "csv", ImportID: &importID, RowNo: &line, Inputs: inputs,
+			}, nil
+		}
+	}
+	if _, err := tx.CopyActivities(ctx, nextActivity); err != nil {
+		return Counts{}, nil, err
+	}
+	processed.Store(counts.Total)
+	if err := spooled.Flush(); err != nil {
+		return Counts{}, nil, err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return Counts{}, nil, err
+	}
+	unspool := bufio.NewReaderSize(spool, 1<<20)
+	var row EmissionRow
+	nextEmission := func() (*EmissionRow, error) {
+		if err := readEmission(unspool, &row); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		row.LabID, row.Year, row.Module = job.LabID, job.Year, kind.Module
+		return &row, nil
+	}
+	if _, err := tx.CopyEmissions(ctx, nextEmission); err != nil {
+		return Counts{}, nil, err
+	}
+	return counts, rowErrors, nil
+}
+
+// The spool holds emissions in a compact binary form: activity id, factor
+// id, scope, three floats, then variant, emission type, unit and factor
+// version as length-prefixed strings.
+func spoolEmission(w *bufio.Writer, activityID uuid.UUID, emission kinds.Emission) error {
+	var fixed [16 + 16 + 2 + 8*3]byte
+	copy(fixed[0:16], activityID[:])
+	copy(fixed[16:32], emission.Factor.ID[:])
+	binary.LittleEndian.PutUint16(fixed[32:34], uint16(emission.Scope))
+	binary.LittleEndian.PutUint64(fixed[34:42], math.Float64bits(emission.Quantity))
+	binary.LittleEndian.PutUint64(fixed[42:50], math.Float64bits(emission.KgCO2e))
+	binary.LittleEndian.PutUint64(fixed[50:58], math.Float64bits(emission.Factor.UncertaintyPct))
+	if _, err := w.Write(fixed[:]); err != nil {
+		return err
+	}
+	for _, text := range []string{emission.Variant, emission.EmissionType, emission.QuantityUnit, emission.Factor.Version} {
+		if err := w.WriteByte(byte(len(text))); err != nil {
+			return err
+		}
+		if _, err := w.WriteString(text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readEmission(r *bufio.Reader, row *EmissionRow) error {
+	var fixed [16 + 16 + 2 + 8*3]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil {
+		return err
+	}
+	copy(row.ActivityID[:], fixed[0:16])
+	copy(row.FactorID[:], fixed[16:32])
+	row.Scope = int16(binary.LittleEndian.Uint16(fixed[32:34]))
+	row.Quantity = math.Float64frombits(binary.LittleEndian.Uint64(fixed[34:42]))
+	row.KgCO2e = math.Float64frombits(binary.LittleEndian.Uint64(fixed[42:50]))
+	row.UncertaintyPct = math.Float64frombits(binary.LittleEndian.Uint64(fixed[50:58]))
+	texts := make([]string, 4)
+	for i := range texts {
+		n, err := r.ReadByte()
+		if err != nil {
+			return err
+		}
+		buffer := make([]byte, n)
+		if _, err := io.ReadFull(r, buffer); err != nil {
+			return err
+		}
+		texts[i] = string(buffer)
+	}
+	row.Variant, row.EmissionType, row.QuantityUnit, row.FactorVersion = texts[0], texts[1], texts[2], texts[3]
+	return nil
+}
+
+// appendInputs writes inputs as a JSON object, in order.
+func appendInputs(buffer []byte, inputs []kinds.Input) []byte {
+	buffer = append(buffer, '{')
+	for i, input := range inputs {
+		if i > 0 {
+			buffer = append(buffer, ',')
+		}
+		buffer = strconv.AppendQuote(buffer, input.Name)
+		buffer = append(buffer, ':')
+		switch value := input.Value.(type) {
+		case string:
+			buffer = appendJSONString(buffer, value)
+		case int64:
+			buffer = strconv.AppendInt(buffer, value, 10)
+		case float64:
+			buffer = strconv.AppendFloat(buffer, value, 'g', -1, 64)
+		case bool:
+			buffer = strconv.AppendBool(buffer, value)
+		default:
+			buffer = appendJSONString(buffer, fmt.Sprint(value))
+		}
+	}
+	return append(buffer, '}')
+}

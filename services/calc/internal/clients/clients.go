@@ -1,0 +1,130 @@
+// Package clients are the calc workers' Connect clients of the other
+// services, called with the service's own token.
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+)
+
+// Jobs implements calcbus.Jobs over ingest's ImportWorkerService.
+type Jobs struct {
+	client ingestv1connect.ImportWorkerServiceClient
+}
+
+// NewJobs returns a client of ingest at baseURL.
+func NewJobs(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *Jobs {
+	return &Jobs{client: ingestv1connect.NewImportWorkerServiceClient(httpClient, baseURL, options...)}
+}
+
+// lost turns ingest's "not yours" into the business error.
+func lost(err error, sentinel error) error {
+	if connect.CodeOf(err) == connect.CodeFailedPrecondition {
+		return fmt.Errorf("%w: %w", sentinel, err)
+	}
+	return err
+}
+
+func (j *Jobs) Claim(ctx context.Context, jobID, worker string) (calcbus.Job, time.Duration, error) {
+	res, err := j.client.ClaimJob(ctx, connect.NewRequest(&ingestv1.ClaimJobRequest{JobId: jobID, WorkerId: worker}))
+	if err != nil {
+		return calcbus.Job{}, 0, lost(err, calcbus.ErrNotClaimable)
+	}
+	job := res.Msg.GetJob()
+	id, err := uuid.Parse(job.GetId())
+	if err != nil {
+		return calcbus.Job{}, 0, err
+	}
+	labID, err := uuid.Parse(job.GetLabId())
+	if err != nil {
+		return calcbus.Job{}, 0, err
+	}
+	return calcbus.Job{ID: id, LabID: labID, Year: job.GetYear(), Kind: job.GetKind(), Mode: job.GetMode(), Module: job.GetModule()},
+		time.Duration(res.Msg.GetLeaseSeconds()) * time.Second, nil
+}
+
+func (j *Jobs) Heartbeat(ctx context.Context, jobID, worker string, rowsProcessed int64) (bool, error) {
+	res, err := j.client.ReportProgress(ctx, connect.NewRequest(&ingestv1.ReportProgressRequest{JobId: jobID, WorkerId: worker, RowsProcessed: rowsProcessed}))
+	if err != nil {
+		return false, lost(err, calcbus.ErrLeaseLost)
+	}
+	return res.Msg.GetCancelRequested(), nil
+}
+
+func (j *Jobs) ReadFile(ctx context.Context, jobID, worker string) (io.ReadCloser, error) {
+	stream, err := j.client.ReadFile(ctx, connect.NewRequest(&ingestv1.ReadFileRequest{JobId: jobID, WorkerId: worker}))
+	if err != nil {
+		return nil, lost(err, calcbus.ErrLeaseLost)
+	}
+	return &fileReader{stream: stream}, nil
+}
+
+// fileReader reads a ReadFile stream as bytes.
+type fileReader struct {
+	stream  *connect.ServerStreamForClient[ingestv1.ReadFileResponse]
+	pending []byte
+}
+
+func (f *fileReader) Read(p []byte) (int, error) {
+	for len(f.pending) == 0 {
+		if !f.stream.Receive() {
+			if err := f.stream.Err(); err != nil {
+				return 0, lost(err, calcbus.ErrLeaseLost)
+			}
+			return 0, io.EOF
+		}
+		f.pending = f.stream.Msg().GetChunk()
+	}
+	n := copy(p, f.pending)
+	f.pending = f.pending[n:]
+	return n, nil
+}
+
+func (f *fileReader) Close() error { return f.stream.Close() }
+
+func (j *Jobs) Finish(ctx context.Context, jobID, worker string, outcome calcbus.Outcome) error {
+	req := &ingestv1.FinishJobRequest{
+		JobId: jobID, WorkerId: worker, Result: outcome.Result, StatusMessage: outcome.Message,
+		RowsTotal: outcome.Counts.Total, RowsOk: outcome.Counts.OK, RowsRejected: outcome.Counts.Rejected,
+	}
+	for _, rowErr := range outcome.Errors {
+		req.Errors = append(req.Errors, &ingestv1.RowError{Row: rowErr.Row, Column: rowErr.Column, Message: rowErr.Message})
+	}
+	_, err := j.client.FinishJob(ctx, connect.NewRequest(req))
+	return lost(err, calcbus.ErrLeaseLost)
+}
+
+// Labs implements calcbus.Labs over labs' LabsInternalService.
+type Labs struct {
+	client labsv1connect.LabsInternalServiceClient
+}
+
+// NewLabs returns a client of labs at baseURL.
+func NewLabs(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *Labs {
+	return &Labs{client: labsv1connect.NewLabsInternalServiceClient(httpClient, baseURL, options...)}
+}
+
+// Country returns the lab's ISO 3166-1 alpha-2 country.
+func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
+	res, err := l.client.BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{Ids: []string{labID.String()}}))
+	if err != nil {
+		return "", err
+	}
+	if len(res.Msg.GetLabs()) == 0 {
+		return "", errors.New("the lab no longer exists")
+	}
+	return res.Msg.GetLabs()[0].GetCountry(), nil
+}

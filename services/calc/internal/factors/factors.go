@@ -1,0 +1,151 @@
+// Package factors holds emission factors: the bundled default dataset (a
+// data file with every row's source and licence), and the lookup that picks
+// the factor for an activity.
+package factors
+
+import (
+	_ "embed"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Factor is one emission factor: kg CO2e per unit.
+type Factor struct {
+	ID               uuid.UUID
+	Dataset          string
+	Version          string
+	Kind             string
+	EmissionType     string
+	Classification   string
+	Region           string
+	Year             int32
+	Value            float64
+	Unit             string
+	Source           string
+	Licence          string
+	GWPSet           string
+	Boundary         string
+	RadiativeForcing *bool
+	UncertaintyPct   float64
+}
+
+// Key is a factor's identity within a dataset version, without its year.
+type Key struct {
+	Kind, EmissionType, Classification, Region string
+}
+
+//go:embed default.csv
+var defaultCSV string
+
+// Default parses the bundled default dataset.
+func Default() ([]Factor, error) {
+	return Parse(strings.NewReader(defaultCSV))
+}
+
+var header = []string{"dataset", "version", "kind", "emission_type", "classification", "region", "year", "value", "unit", "source", "licence", "gwp_set", "boundary", "radiative_forcing", "uncertainty_pct"}
+
+// Parse reads a factor dataset in the bundled file's format.
+func Parse(r io.Reader) ([]Factor, error) {
+	reader := csv.NewReader(r)
+	first, err := reader.Read()
+	if err != nil {
+		return nil, fmt.Errorf("factor dataset header: %w", err)
+	}
+	if strings.Join(first, ",") != strings.Join(header, ",") {
+		return nil, fmt.Errorf("factor dataset header %v, want %v", first, header)
+	}
+	var all []Factor
+	for line := 2; ; line++ {
+		record, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return all, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("factor dataset line %d: %w", line, err)
+		}
+		year, err := strconv.Atoi(record[6])
+		if err != nil {
+			return nil, fmt.Errorf("factor dataset line %d: year %q", line, record[6])
+		}
+		value, err := strconv.ParseFloat(record[7], 64)
+		if err != nil || value < 0 {
+			return nil, fmt.Errorf("factor dataset line %d: value %q", line, record[7])
+		}
+		uncertainty, err := strconv.ParseFloat(record[14], 64)
+		if err != nil || uncertainty < 0 {
+			return nil, fmt.Errorf("factor dataset line %d: uncertainty %q", line, record[14])
+		}
+		factor := Factor{
+			Dataset: record[0], Version: record[1], Kind: record[2], EmissionType: record[3], Classification: record[4],
+			Region: record[5], Year: int32(year), Value: value, Unit: record[8], Source: record[9], Licence: record[10],
+			GWPSet: record[11], Boundary: record[12], UncertaintyPct: uncertainty,
+		}
+		if record[13] != "" {
+			rf := record[13] == "true"
+			factor.RadiativeForcing = &rf
+		}
+		all = append(all, factor)
+	}
+}
+
+// Set answers lookups over the factors of one dataset version.
+type Set struct {
+	byKey map[Key][]Factor
+}
+
+// NewSet indexes factors.
+func NewSet(all []Factor) *Set {
+	set := &Set{byKey: map[Key][]Factor{}}
+	for _, factor := range all {
+		key := Key{factor.Kind, factor.EmissionType, factor.Classification, factor.Region}
+		set.byKey[key] = append(set.byKey[key], factor)
+	}
+	return set
+}
+
+// Lookup returns the factor of key for year: that year's, else the latest
+// before it, else the earliest after it (a dataset rarely has every year).
+func (s *Set) Lookup(key Key, year int32) (Factor, bool) {
+	var before, after *Factor
+	candidates := s.byKey[key]
+	for i := range candidates {
+		factor := &candidates[i]
+		switch {
+		case factor.Year == year:
+			return *factor, true
+		case factor.Year < year:
+			if before == nil || factor.Year > before.Year {
+				before = factor
+			}
+		default:
+			if after == nil || factor.Year < after.Year {
+				after = factor
+			}
+		}
+	}
+	switch {
+	case before != nil:
+		return *before, true
+	case after != nil:
+		return *after, true
+	default:
+		return Factor{}, false
+	}
+}
+
+// Regions lists the regions key has factors for, without the region.
+func (s *Set) Regions(key Key) []string {
+	var regions []string
+	for candidate := range s.byKey {
+		if candidate.Kind == key.Kind && candidate.EmissionType == key.EmissionType && candidate.Classification == key.Classification {
+			regions = append(regions, candidate.Region)
+		}
+	}
+	return regions
+}

@@ -1,0 +1,269 @@
+// Package kinds is the registry of the kinds of activity data the
+// calculator takes. A kind says which module it belongs to, its CSV
+// columns, an example row, and how a row becomes inputs and emissions. The
+// import pipeline and the single-entry path only ever go through this
+// registry, so a new kind is a new file here.
+package kinds
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+)
+
+// Column types.
+const (
+	TypeText    = "text"
+	TypeNumber  = "number"
+	TypeInteger = "integer"
+	TypeBoolean = "boolean"
+)
+
+// Column is one column of a kind's CSV.
+type Column struct {
+	Name        string
+	Type        string
+	Unit        string
+	Required    bool
+	Description string
+}
+
+// Kind is one kind of activity data.
+type Kind struct {
+	Name        string
+	Module      string
+	Description string
+	Columns     []Column
+	// Example is one realistic row, in column order, that imports cleanly.
+	Example []string
+	compute func(row Row, env Env) (Activity, error)
+}
+
+// Env is what a row is computed against.
+type Env struct {
+	Year       int32
+	LabCountry string
+	Factors    *factors.Set
+}
+
+// Input is one value of an activity as recorded for audit.
+type Input struct {
+	Name  string
+	Value any
+}
+
+// Activity is a row understood: its inputs and what it emits.
+type Activity struct {
+	Inputs    []Input
+	Emissions []Emission
+}
+
+// Emission is what an activity emits of one type. Variant "" is the figure
+// reported in totals; other variants stand beside it.
+type Emission struct {
+	Variant      string
+	EmissionType string
+	Scope        int16
+	Quantity     float64
+	QuantityUnit string
+	KgCO2e       float64
+	Factor       factors.Factor
+}
+
+// FieldError says what is wrong with one column of a row.
+type FieldError struct {
+	Column  string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Column + ": " + e.Message }
+
+// MissingFactorError is a factor the dataset lacks: no row of the job can
+// be computed, which is the job's error rather than the rows'.
+type MissingFactorError struct {
+	Key  factors.Key
+	Year int32
+}
+
+func (e *MissingFactorError) Error() string {
+	return fmt.Sprintf("the factor dataset has no %s factor (%s) for region %q", e.Key.EmissionType, e.Key.Classification, e.Key.Region)
+}
+
+var registry = map[string]*Kind{}
+
+func register(kind *Kind) {
+	if len(kind.Example) != len(kind.Columns) {
+		panic(fmt.Sprintf("kind %s: the example has %d values for %d columns", kind.Name, len(kind.Example), len(kind.Columns)))
+	}
+	registry[kind.Name] = kind
+}
+
+// Lookup returns a kind by name.
+func Lookup(name string) (*Kind, bool) {
+	kind, ok := registry[strings.ToLower(strings.TrimSpace(name))]
+	return kind, ok
+}
+
+// All returns every kind, by module then name.
+func All() []*Kind {
+	all := make([]*Kind, 0, len(registry))
+	for _, kind := range registry {
+		all = append(all, kind)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Module != all[j].Module {
+			return all[i].Module < all[j].Module
+		}
+		return all[i].Name < all[j].Name
+	})
+	return all
+}
+
+// Names lists the kinds' names.
+func Names() string {
+	names := make([]string, 0, len(registry))
+	for name := range registry {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// Required lists the names of the required columns.
+func (k *Kind) Required() []string {
+	var names []string
+	for _, column := range k.Columns {
+		if column.Required {
+			names = append(names, column.Name)
+		}
+	}
+	return names
+}
+
+// CSV is the kind's template: the header and the example row.
+func (k *Kind) CSV() string {
+	names := make([]string, len(k.Columns))
+	for i, column := range k.Columns {
+		names[i] = column.Name
+	}
+	return strings.Join(names, ",") + "\n" + quoteAll(k.Example) + "\n"
+}
+
+func quoteAll(values []string) string {
+	out := make([]string, len(values))
+	for i, value := range values {
+		if strings.ContainsAny(value, ",\"\n") {
+			value = `"` + strings.ReplaceAll(value, `"`, `""`) + `"`
+		}
+		out[i] = value
+	}
+	return strings.Join(out, ",")
+}
+
+// Compute turns a row into an activity, or says what is wrong with it: a
+// *FieldError, or a *MissingFactorError.
+func (k *Kind) Compute(row Row, env Env) (Activity, error) {
+	return k.compute(row, env)
+}
+
+// Row is a row's values by column name.
+type Row map[string]string
+
+// NewRow pairs a header with a record's fields.
+func NewRow(columns, fields []string) Row {
+	row := make(Row, len(columns))
+	for i, column := range columns {
+		if i < len(fields) {
+			row[strings.ToLower(column)] = strings.TrimSpace(fields[i])
+		}
+	}
+	return row
+}
+
+func (r Row) text(column string, required bool) (string, error) {
+	value := r[column]
+	if value == "" && required {
+		return "", &FieldError{column, "required"}
+	}
+	return value, nil
+}
+
+// number reads a decimal number; a comma is read as the decimal point when
+// there is no dot (spreadsheets in many locales write 1,5).
+func (r Row) number(column string, required bool, fallback, lowest, highest float64) (float64, error) {
+	value := r[column]
+	if value == "" {
+		if required {
+			return 0, &FieldError{column, "required"}
+		}
+		return fallback, nil
+	}
+	if !strings.Contains(value, ".") {
+		value = strings.Replace(value, ",", ".", 1)
+	}
+	number, err := strconv.ParseFloat(value, 64)
+	if err != nil || number != number { // NaN
+		return 0, &FieldError{column, fmt.Sprintf("%q is not a number", r[column])}
+	}
+	if number < lowest || number > highest {
+		return 0, &FieldError{column, fmt.Sprintf("%s is out of range: from %g to %g", r[column], lowest, highest)}
+	}
+	return number, nil
+}
+
+func (r Row) integer(column string, fallback, lowest, highest int64) (int64, error) {
+	value := r[column]
+	if value == "" {
+		return fallback, nil
+	}
+	number, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		return 0, &FieldError{column, fmt.Sprintf("%q is not a whole number", value)}
+	}
+	if number < lowest || number > highest {
+		return 0, &FieldError{column, fmt.Sprintf("%d is out of range: from %d to %d", number, lowest, highest)}
+	}
+	return number, nil
+}
+
+func (r Row) boolean(column string, fallback bool) (bool, error) {
+	switch strings.ToLower(r[column]) {
+	case "":
+		return fallback, nil
+	case "true", "yes", "y", "1":
+		return true, nil
+	case "false", "no", "n", "0":
+		return false, nil
+	default:
+		return false, &FieldError{column, fmt.Sprintf("%q is not yes or no", r[column])}
+	}
+}
+
+func (r Row) choice(column string, fallback string, choices ...string) (string, error) {
+	value := strings.ToLower(r[column])
+	if value == "" {
+		if fallback == "" {
+			return "", &FieldError{column, "required: one of " + strings.Join(choices, ", ")}
+		}
+		return fallback, nil
+	}
+	for _, choice := range choices {
+		if value == choice {
+			return value, nil
+		}
+	}
+	return "", &FieldError{column, fmt.Sprintf("%q is not one of %s", r[column], strings.Join(choices, ", "))}
+}
+
+// firstError returns the first non-nil error.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+-- name: InsertFactor :exec
+INSERT INTO calc.factors (dataset, version, kind, emission_type, classification, region, year, value, unit,
+                          source, licence, gwp_set, boundary, radiative_forcing, uncertainty_pct)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (dataset, version, kind, emission_type, classification, region, year) DO NOTHING;
+
+-- name: ListFactors :many
+SELECT * FROM calc.factors WHERE dataset = $1 AND version = $2;
+
+-- name: ClaimImport :one
+-- Takes the import for this transaction; a second transaction waits here
+-- until the first ends, then finds it applied.
+INSERT INTO calc.applied_imports (import_id, rows_total, rows_ok, rows_rejected)
+VALUES ($1, 0, 0, 0)
+ON CONFLICT (import_id) DO NOTHING
+RETURNING import_id;
+
+-- name: GetAppliedImport :one
+SELECT * FROM calc.applied_imports WHERE import_id = $1;
+
+-- name: RecordAppliedImport :exec
+UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, applied_at = now()
+WHERE import_id = $1;
+
+-- name: DeleteCSVEmissions :exec
+DELETE FROM calc.emissions e
+USING calc.activities a
+WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv';
+
+-- name: DeleteCSVActivities :exec
+DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';
+
+-- name: DeleteRollups :exec
+DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND module = $3;
+
+-- name: InsertRollups :exec
+-- Totals per scope and variant; the uncertainty of a total is the
+-- root-sum-square of its emissions' absolute uncertainties.
+INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
+SELECT e.lab_id, e.year, e.module, e.scope, e.variant, sum(e.kg_co2e), sqrt(sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)), count(*)
+FROM calc.emissions e
+WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
+GROUP BY e.lab_id, e.year, e.module, e.scope, e.variant;
+
+-- name: ListRollups :many
+SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant;

@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"connectrpc.com/connect"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+)
+
+// uploadChunkBytes is the size of the pieces an upload is streamed in.
+const uploadChunkBytes = 256 * 1024
+
+// uploader turns POST /api/v1/labs/{id}/imports into a Connect client
+// stream to ingest, chunk by chunk as the body arrives, so no process holds
+// the file. The body is the CSV itself (text/csv or any non-multipart type)
+// or a multipart/form-data form with a file part.
+type uploader struct {
+	ingest   ingestv1connect.ImportServiceClient
+	maxBytes int64
+	logger   *slog.Logger
+}
+
+func newUploader(httpClient connect.HTTPClient, ingestURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
+	options = append(options, connect.WithInterceptors(authn.ClientInterceptor(func(ctx context.Context) (string, error) {
+		return bearerOf(ctx)
+	})))
+	return &uploader{ingest: ingestv1connect.NewImportServiceClient(httpClient, ingestURL, options...), maxBytes: maxBytes, logger: logger}
+}
+
+type bearerKey struct{}
+
+func bearerOf(ctx context.Context) (string, error) {
+	token, _ := ctx.Value(bearerKey{}).(string)
+	if token == "" {
+		return "", errors.New("no bearer token")
+	}
+	return token, nil
+}
+
+func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	year, err := strconv.Atoi(query.Get("year"))
+	if err != nil {
+		writeStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: give the reporting year as ?year=YYYY (got %q)", query.Get("year"))))
+		return
+	}
+	if r.ContentLength > u.maxBytes {
+		writeTooLarge(w, u.maxBytes)
+		return
+	}
+	file, filename, err := fileOf(r)
+	if err != nil {
+		writeStatus(w, connect.NewError(connect.CodeInvalidArgument, err))
+		return
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), bearerKey{}, authn.BearerToken(r.Header.Get("Authorization"))))
+	defer cancel()
+	stream := u.ingest.UploadImport(ctx)
+	send := func(req *ingestv1.UploadImportRequest) bool { return stream.Send(req) == nil }
+	ok := send(&ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
+		LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
+	}}})
+	buffer := make([]byte, uploadChunkBytes)
+	var total int64
+	for ok {
+		n, readErr := io.ReadFull(file, buffer)
+		total += int64(n)
+		if total > u.maxBytes {
+			cancel()
+			writeTooLarge(w, u.maxBytes)
+			return
+		}
+		if n > 0 {
+			ok = send(&ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: buffer[:n]}})
+		}
+		if readErr != nil {
+			if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) {
+				cancel()
+				u.logger.InfoContext(ctx, "upload body broke off", "error", readErr)
+				writeStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("the upload broke off: %w", readErr)))
+				return
+			}
+			break
+		}
+	}
+	// When ingest refused early (a bad header), sending stopped and this
+	// returns its error.
+	res, err := stream.CloseAndReceive()
+	if err != nil {
+		writeStatus(w, err)
+		return
+	}
+	body, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(res.Msg)
+	if err != nil {
+		writeStatus(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", res.Msg.GetStatusUrl())
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(body)
+}
+
+// fileOf returns the uploaded file: the body, or a multipart form's "file"
+// part, read as it streams in.
+func fileOf(r *http.Request) (io.Reader, string, error) {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "multipart/form-data" {
+		return r.Body, r.URL.Query().Get("filename"), nil
+	}
+	form, err := r.MultipartReader()
+	if err != nil {
+		return nil, "", fmt.Errorf("the multipart form cannot be read: %w", err)
+	}
+	for {
+		part, err := form.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, "", errors.New("the multipart form has no part named file: send the CSV as file=@data.csv")
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("the multipart form cannot be read: %w", err)
+		}
+		if part.FormName() == "file" {
+			return part, part.FileName(), nil
+		}
+	}
+}
+
+// writeStatus answers a Connect error the way the REST surface does:
+// google.rpc.Status JSON with the HTTP status of its code.
+func writeStatus(w http.ResponseWriter, err error) {
+	connectErr := new(connect.Error)
+	if !errors.As(err, &connectErr) {
+		connectErr = connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	}
+	status := &spb.Status{Code: int32(connectErr.Code()), Message: connectErr.Message()}
+	for _, detail := range connectErr.Details() {
+		status.Details = append(status.Details, &anypb.Any{TypeUrl: "type.googleapis.com/" + detail.Type(), Value: detail.Bytes()})
+	}
+	body, marshalErr := protojson.Marshal(status)
+	if marshalErr != nil {
+		body = []byte(`{"code":13,"message":"internal error"}`)
+	}
+	if connectErr.Code() == connect.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", authn.Challenge)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus(connectErr.Code()))
+	_, _ = w.Write(body)
+}
+
+// httpStatus is the HTTP status of a Connect code (the mapping of the
+// google.api.http transcoding rules).
+func httpStatus(code connect.Code) int {
+	switch code {
+	case connect.CodeCanceled:
+		return 499
+	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeOutOfRange:
+		return http.StatusBadRequest
+	case connect.CodeDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case connect.CodeNotFound:
+		return http.StatusNotFound
+	case connect.CodeAlreadyExists, connect.CodeAborted:
+		return http.StatusConflict
+	case connect.CodePermissionDenied:
+		return http.StatusForbidden
+	case connect.CodeResourceExhausted:
+		return http.StatusTooManyRequests
+	case connect.CodeUnimplemented:
+		return http.StatusNotImplemented
+	case connect.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case connect.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	default:
+		return http.StatusInternalServerError
+	}
+}

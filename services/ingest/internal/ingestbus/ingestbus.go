@@ -1,0 +1,202 @@
+// Package ingestbus holds the rules of imports: what an upload must look
+// like, who may import into which lab, the job's state machine, the leases
+// workers hold, and the safety net that requeues lost work.
+package ingestbus
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+)
+
+// Job states and results.
+const (
+	StateNotStarted = "NOT_STARTED"
+	StateQueued     = "QUEUED"
+	StateRunning    = "RUNNING"
+	StateFinished   = "FINISHED"
+
+	ResultSuccess = "SUCCESS"
+	ResultWarning = "WARNING"
+	ResultError   = "ERROR"
+)
+
+// Job is an import job as stored.
+type Job struct {
+	ID              uuid.UUID
+	LabID           uuid.UUID
+	Year            int32
+	Kind            string
+	Module          string
+	TargetType      string
+	Method          string
+	Mode            string
+	State           string
+	Result          string
+	StatusMessage   string
+	RowsTotal       int64
+	RowsOK          int64
+	RowsRejected    int64
+	RowsProcessed   int64
+	Filename        string
+	FileSize        int64
+	FileSHA256      string
+	Attempts        int32
+	MaxAttempts     int32
+	LockedBy        string
+	CancelRequested bool
+	CreatedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	// FirstErrors is filled by Get: the first rejected rows.
+	FirstErrors []RowError
+}
+
+// RowError is why a row was rejected.
+type RowError struct {
+	Row     int64
+	Column  string
+	Message string
+}
+
+// Template is what ingest needs to know of a kind to check an upload.
+type Template struct {
+	Kind     string
+	Module   string
+	Required []string
+}
+
+// Templates tells the kinds the calculator takes (calc owns them).
+type Templates interface {
+	// Template returns ErrUnknownKind, wrapped with the known kinds, for a
+	// kind that does not exist.
+	Template(ctx context.Context, kind string) (Template, error)
+}
+
+// ErrUnknownKind is a kind the calculator does not take.
+var ErrUnknownKind = errors.New("unknown kind")
+
+// Queue wakes a worker up for a job. Enqueueing a job already queued is not
+// an error.
+type Queue interface {
+	Enqueue(ctx context.Context, jobID uuid.UUID) error
+}
+
+// Store keeps jobs, their files and row errors.
+type Store interface {
+	InTx(ctx context.Context, fn func(Store) error) error
+	CreateJob(ctx context.Context, job Job) error
+	AddFileChunk(ctx context.Context, jobID uuid.UUID, seq int32, data []byte) error
+	QueueUploadedJob(ctx context.Context, jobID uuid.UUID, size int64, sha256 string) error
+	// GetJob returns ErrNotFound for an unknown id.
+	GetJob(ctx context.Context, id uuid.UUID) (Job, error)
+	ListJobs(ctx context.Context, labID uuid.UUID, before *JobCursor, limit int32) ([]Job, error)
+	ListRowErrors(ctx context.Context, jobID uuid.UUID, afterSeq int32, limit int32) ([]RowError, []int32, error)
+	// ClaimJob returns ErrNotFound when the job cannot be claimed.
+	ClaimJob(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) (Job, error)
+	// Heartbeat returns ErrNotFound when the worker no longer holds the job.
+	Heartbeat(ctx context.Context, id uuid.UUID, worker string, lease time.Duration, rowsProcessed int64) (cancelRequested bool, err error)
+	ReadFileChunks(ctx context.Context, jobID uuid.UUID, afterSeq int32, limit int32) ([][]byte, []int32, error)
+	// FinishJob returns ErrNotFound when the worker no longer holds the job.
+	FinishJob(ctx context.Context, id uuid.UUID, worker string, outcome Outcome) error
+	ReplaceRowErrors(ctx context.Context, jobID uuid.UUID, rowErrors []RowError) error
+	// CancelJob returns ErrNotFound when the job is finished already.
+	CancelJob(ctx context.Context, id uuid.UUID, message string) (Job, error)
+	// RetryJob returns ErrNotFound unless the job is finished.
+	RetryJob(ctx context.Context, id uuid.UUID) (Job, error)
+	QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]uuid.UUID, error)
+	TouchQueued(ctx context.Context, ids []uuid.UUID) error
+	ExpiredLeases(ctx context.Context, batch int32) ([]Job, error)
+	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error
+	FailExpired(ctx context.Context, id uuid.UUID, message string) error
+}
+
+// JobCursor is where a page of jobs starts.
+type JobCursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        uuid.UUID `json:"i"`
+}
+
+// ErrNotFound is what a Store returns for a missing (or unavailable) row.
+var ErrNotFound = errors.New("not found")
+
+// Config tunes imports.
+type Config struct {
+	// MaxAttempts is how many times a job is tried before it fails.
+	MaxAttempts int32 `env:"IMPORT_MAX_ATTEMPTS, default=3"`
+	// Lease is how long a worker holds a job without a heartbeat.
+	Lease time.Duration `env:"IMPORT_LEASE, default=30s"`
+	// MaxUploadBytes bounds an uploaded file.
+	MaxUploadBytes int64 `env:"MAX_UPLOAD_BYTES, default=536870912"`
+	// ErrorsKept is how many rejected rows are kept per job (all are counted).
+	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
+	// ChunkBytes is the size of the pieces a file is stored and read in.
+	ChunkBytes int `env:"IMPORT_CHUNK_BYTES, default=1048576"`
+}
+
+// Business is the import register.
+type Business struct {
+	logger    *slog.Logger
+	store     Store
+	authz     *authz.Authorizer
+	templates Templates
+	queue     Queue
+	cfg       Config
+}
+
+// New returns the import register.
+func New(logger *slog.Logger, store Store, authorizer *authz.Authorizer, templates Templates, queue Queue, cfg Config) *Business {
+	return &Business{logger: logger, store: store, authz: authorizer, templates: templates, queue: queue, cfg: cfg}
+}
+
+// Get returns a job with its first rejected rows.
+func (b *Business) Get(ctx context.Context, id string) (Job, error) {
+	job, _, err := b.authorizedJob(ctx, id, authz.View)
+	if err != nil {
+		return Job{}, err
+	}
+	job.FirstErrors, _, err = b.store.ListRowErrors(ctx, job.ID, 0, 10)
+	return job, err
+}
+
+// authorizedJob loads a job and checks the caller may do action on its lab.
+func (b *Business) authorizedJob(ctx context.Context, id string, action authz.Action) (Job, *authz.Access, error) {
+	access, err := b.authz.For(ctx)
+	if err != nil {
+		return Job{}, nil, err
+	}
+	notFound := apperr.NotFound("no import has id %s", id)
+	jobID, err := uuid.Parse(id)
+	if err != nil {
+		return Job{}, nil, apperr.Invalid("id", "%q is not an import id (a UUID)", id)
+	}
+	job, err := b.store.GetJob(ctx, jobID)
+	if errors.Is(err, ErrNotFound) {
+		return Job{}, nil, notFound
+	}
+	if err != nil {
+		return Job{}, nil, err
+	}
+	if err := access.Require(job.LabID.String(), action, notFound); err != nil {
+		return Job{}, nil, err
+	}
+	return job, access, nil
+}
+
+// readChunk reads up to len(buffer) bytes, less only at the end.
+func readChunk(r io.Reader, buffer []byte) (int, error) {
+	n, err := io.ReadFull(r, buffer)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return n, io.EOF
+	}
+	return n, err
+}

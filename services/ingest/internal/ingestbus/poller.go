@@ -1,0 +1,83 @@
+package ingestbus
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// PollerConfig tunes the safety net.
+type PollerConfig struct {
+	// Interval is how often the poller looks.
+	Interval time.Duration `env:"POLL_INTERVAL, default=10s"`
+	// Batch is how many jobs one look handles at most.
+	Batch int32 `env:"POLL_BATCH, default=100"`
+}
+
+// Poll is one pass of the safety net, safe with several ingest replicas
+// (rows are taken with SKIP LOCKED): queued jobs waiting longer than a poll
+// interval are queued again, in case their task was lost (enqueueing a job
+// whose task still exists does nothing); running jobs whose lease expired go
+// back to the queue while attempts remain, and fail when none do.
+func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
+	var toQueue []string
+	err := b.store.InTx(ctx, func(tx Store) error {
+		due, err := tx.QueuedJobsDue(ctx, cfg.Interval, cfg.Batch)
+		if err != nil {
+			return err
+		}
+		for _, id := range due {
+			if err := b.queue.Enqueue(ctx, id); err != nil {
+				return fmt.Errorf("requeue %s: %w", id, err)
+			}
+		}
+		if err := tx.TouchQueued(ctx, due); err != nil {
+			return err
+		}
+		expired, err := tx.ExpiredLeases(ctx, cfg.Batch)
+		if err != nil {
+			return err
+		}
+		for _, job := range expired {
+			switch {
+			case job.CancelRequested:
+				err = tx.FailExpired(ctx, job.ID, "cancelled (the worker stopped before it could say so)")
+			case job.Attempts < job.MaxAttempts:
+				err = tx.RequeueExpired(ctx, job.ID, fmt.Sprintf("the lease of worker %s expired; retrying (attempt %d of %d)", job.LockedBy, job.Attempts+1, job.MaxAttempts))
+				toQueue = append(toQueue, job.ID.String())
+			default:
+				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker's lease expired each time (last worker: %s)", job.Attempts, job.LockedBy))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range toQueue {
+		jobID, _ := parseJobID(id)
+		if err := b.queue.Enqueue(ctx, jobID); err != nil {
+			b.logger.WarnContext(ctx, "enqueue failed; the next poll retries", "job", id, "error", err)
+		}
+	}
+	return nil
+}
+
+// RunPoller polls every interval until ctx ends.
+func (b *Business) RunPoller(ctx context.Context, cfg PollerConfig) {
+	ticker := time.NewTicker(cfg.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if err := b.Poll(ctx, cfg); err != nil && ctx.Err() == nil {
+				b.logger.ErrorContext(ctx, "poll failed", "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,112 @@
+-- name: CreateJob :exec
+INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, filename, max_attempts, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', $7, $8, $9);
+
+-- name: AddFileChunk :exec
+INSERT INTO ingest.import_file_chunks (job_id, seq, data) VALUES ($1, $2, $3);
+
+-- name: QueueUploadedJob :exec
+UPDATE ingest.data_ingestion_jobs
+SET state = 'QUEUED', file_size = $2, file_sha256 = $3, run_after = now(), updated_at = now()
+WHERE id = $1;
+
+-- name: GetJob :one
+SELECT * FROM ingest.data_ingestion_jobs WHERE id = $1;
+
+-- name: ListJobs :many
+SELECT * FROM ingest.data_ingestion_jobs
+WHERE lab_id = sqlc.arg('lab_id')
+  AND (sqlc.narg('before_created')::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg('before_created')::timestamptz, sqlc.narg('before_id')::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg('page_limit');
+
+-- name: ListRowErrors :many
+SELECT row_no, col, message, seq FROM ingest.import_row_errors
+WHERE job_id = $1 AND seq > $2
+ORDER BY seq
+LIMIT $3;
+
+-- name: ClaimJob :one
+-- Takes a queued job, or a running one whose lease ended, for worker.
+UPDATE ingest.data_ingestion_jobs
+SET state = 'RUNNING', locked_by = sqlc.arg('worker'), locked_until = now() + make_interval(secs => sqlc.arg('lease_seconds')::float8),
+    heartbeat_at = now(), attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
+WHERE id = sqlc.arg('id')
+  AND NOT cancel_requested
+  AND attempts < max_attempts
+  AND (state = 'QUEUED' OR (state = 'RUNNING' AND locked_until < now()))
+RETURNING *;
+
+-- name: Heartbeat :one
+UPDATE ingest.data_ingestion_jobs
+SET locked_until = now() + make_interval(secs => sqlc.arg('lease_seconds')::float8), heartbeat_at = now(), updated_at = now(),
+    rows_processed = greatest(rows_processed, sqlc.arg('rows_processed'))
+WHERE id = sqlc.arg('id') AND state = 'RUNNING' AND locked_by = sqlc.arg('worker')
+RETURNING cancel_requested;
+
+-- name: FinishJob :execrows
+UPDATE ingest.data_ingestion_jobs
+SET state = 'FINISHED', result = sqlc.arg('result'), status_message = sqlc.arg('status_message'),
+    rows_total = sqlc.arg('rows_total'), rows_ok = sqlc.arg('rows_ok'), rows_rejected = sqlc.arg('rows_rejected'),
+    rows_processed = sqlc.arg('rows_total'), locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
+WHERE id = sqlc.arg('id') AND state = 'RUNNING' AND locked_by = sqlc.arg('worker');
+
+-- name: DeleteRowErrors :exec
+DELETE FROM ingest.import_row_errors WHERE job_id = $1;
+
+-- name: AddRowErrors :copyfrom
+INSERT INTO ingest.import_row_errors (job_id, seq, row_no, col, message) VALUES ($1, $2, $3, $4, $5);
+
+-- name: ReadFileChunks :many
+SELECT seq, data FROM ingest.import_file_chunks WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: CancelJob :one
+-- A job not running yet finishes as cancelled; a running one is asked to stop.
+UPDATE ingest.data_ingestion_jobs
+SET cancel_requested = true,
+    state = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN 'FINISHED' ELSE state END,
+    result = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN 'ERROR' ELSE result END,
+    status_message = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN sqlc.arg('message') ELSE status_message END,
+    finished_at = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN now() ELSE finished_at END,
+    updated_at = now()
+WHERE id = sqlc.arg('id') AND state <> 'FINISHED'
+RETURNING *;
+
+-- name: RetryJob :one
+UPDATE ingest.data_ingestion_jobs
+SET state = 'QUEUED', result = '', status_message = '', cancel_requested = false,
+    rows_total = 0, rows_ok = 0, rows_rejected = 0, rows_processed = 0,
+    attempts = 0, run_after = now(), started_at = NULL, finished_at = NULL, updated_at = now()
+WHERE id = $1 AND state = 'FINISHED'
+RETURNING *;
+
+-- name: QueuedJobsDue :many
+-- Queued jobs waiting longer than the grace period: their task may be lost.
+SELECT id FROM ingest.data_ingestion_jobs
+WHERE state = 'QUEUED' AND updated_at < now() - make_interval(secs => sqlc.arg('grace_seconds')::float8)
+ORDER BY run_after
+LIMIT sqlc.arg('batch')
+FOR UPDATE SKIP LOCKED;
+
+-- name: TouchQueued :exec
+UPDATE ingest.data_ingestion_jobs SET updated_at = now() WHERE id = ANY(sqlc.arg('ids')::uuid[]);
+
+-- name: ExpiredLeases :many
+SELECT id, attempts, max_attempts, cancel_requested, locked_by FROM ingest.data_ingestion_jobs
+WHERE state = 'RUNNING' AND locked_until < now()
+ORDER BY locked_until
+LIMIT sqlc.arg('batch')
+FOR UPDATE SKIP LOCKED;
+
+-- name: RequeueExpired :exec
+UPDATE ingest.data_ingestion_jobs
+SET state = 'QUEUED', locked_by = '', locked_until = NULL, run_after = now(), updated_at = now(),
+    status_message = sqlc.arg('message')
+WHERE id = sqlc.arg('id');
+
+-- name: FailExpired :exec
+UPDATE ingest.data_ingestion_jobs
+SET state = 'FINISHED', result = 'ERROR', status_message = sqlc.arg('message'),
+    locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
+WHERE id = sqlc.arg('id');

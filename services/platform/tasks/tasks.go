@@ -1,0 +1,58 @@
+// Package tasks names the asynq tasks services hand each other through
+// Redis, with their payloads, and carries the trace context in task headers
+// so one trace runs from the REST call to the worker.
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+)
+
+// TypeImportProcess asks a calc worker to process an import job.
+const TypeImportProcess = "import:process"
+
+// QueueConfig names the asynq queue import tasks wait in; ingest and calc
+// must agree on it. Separate installations sharing one Redis use separate
+// names.
+type QueueConfig struct {
+	Name string `env:"IMPORT_QUEUE, default=imports"`
+}
+
+// ImportProcess is the payload of TypeImportProcess.
+type ImportProcess struct {
+	JobID string `json:"job_id"`
+}
+
+// NewImportProcess builds the task for job: its TaskID is the job id, so
+// the same job is never queued twice at once.
+func NewImportProcess(ctx context.Context, queue, jobID string) (*asynq.Task, error) {
+	payload, err := json.Marshal(ImportProcess{JobID: jobID})
+	if err != nil {
+		return nil, err
+	}
+	headers := map[string]string{}
+	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(headers))
+	return asynq.NewTaskWithHeaders(TypeImportProcess, payload, headers, asynq.TaskID(jobID), asynq.Queue(queue), asynq.MaxRetry(0)), nil
+}
+
+// ContextOf returns ctx joined to the trace the task was enqueued in.
+func ContextOf(ctx context.Context, task *asynq.Task) context.Context {
+	return otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier(task.Headers()))
+}
+
+// RedisOpt turns REDIS_URL into asynq's connection options.
+func RedisOpt(redisURL config.SecretURL) (asynq.RedisClientOpt, error) {
+	options, err := redis.ParseURL(redisURL.Reveal())
+	if err != nil {
+		return asynq.RedisClientOpt{}, fmt.Errorf("REDIS_URL %s: %w", redisURL, err)
+	}
+	return asynq.RedisClientOpt{Addr: options.Addr, Username: options.Username, Password: options.Password, DB: options.DB, TLSConfig: options.TLSConfig}, nil
+}
