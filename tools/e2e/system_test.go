@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -68,7 +69,10 @@ func TestMain(m *testing.M) {
 type system struct {
 	Gateway   string
 	Labs      string // the labs service's own address, for internal calls
+	DBURL     string
 	processes map[string]*stack.Process
+	env       map[string][]string
+	addrs     map[string]string
 	logs      *lockedBuffer
 }
 
@@ -99,7 +103,10 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		"RATE_LIMIT_PREFIX=e2e:" + t.Name() + ":" + addrs["gateway"] + ":",
 	}, stack.UpstreamEnv(addrs)...), extraEnv...)
 
-	sys := &system{Gateway: "http://" + addrs["gateway"], Labs: "http://" + addrs["labs"], processes: map[string]*stack.Process{}, logs: &lockedBuffer{}}
+	sys := &system{
+		Gateway: "http://" + addrs["gateway"], Labs: "http://" + addrs["labs"], DBURL: dbURL,
+		processes: map[string]*stack.Process{}, env: map[string][]string{}, addrs: addrs, logs: &lockedBuffer{},
+	}
 	t.Cleanup(func() {
 		for _, process := range sys.processes {
 			if err := process.Stop(10 * time.Second); err != nil {
@@ -116,21 +123,30 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		t.Fatal(err)
 	}
 	for _, service := range stack.Services {
-		serviceEnv := append(append(stack.ServiceEnv(dex, service), env...), "LISTEN_ADDR="+addrs[service.Name])
-		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, serviceEnv, sys.logs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sys.processes[service.Name] = process
-		if err := stack.WaitHTTP(context.Background(), "http://"+addrs[service.Name]+"/health", 30*time.Second, process); err != nil {
-			t.Fatal(err)
-		}
+		sys.env[service.Name] = append(append(stack.ServiceEnv(dex, service), env...), "LISTEN_ADDR="+addrs[service.Name])
+		sys.start(t, service.Name)
 	}
 	if err := stack.WaitHTTP(context.Background(), sys.Gateway+"/ready", 30*time.Second, sys.processes["gateway"]); err != nil {
 		t.Fatal(err)
 	}
 	return sys
 }
+
+// start runs a service with its environment plus extraEnv, and waits for it.
+func (s *system) start(t *testing.T, name string, extraEnv ...string) {
+	t.Helper()
+	process, err := stack.Start(name, filepath.Join(binDir, name), nil, append(append([]string{}, s.env[name]...), extraEnv...), s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.processes[name] = process
+	if err := stack.WaitHTTP(context.Background(), "http://"+s.addrs[name]+"/health", 30*time.Second, process); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kill ends a service at once, as a crash would.
+func (s *system) kill(name string) { s.processes[name].Kill() }
 
 // stop ends one service, as an outage would.
 func (s *system) stop(t *testing.T, name string) {
@@ -156,3 +172,5 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func jsonUnmarshal(raw []byte, out any) error { return json.Unmarshal(raw, out) }

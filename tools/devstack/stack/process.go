@@ -155,6 +155,12 @@ func (p *Process) Stop(grace time.Duration) error {
 	return p.err
 }
 
+// Kill ends the process at once (SIGKILL), as a crash would.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // WaitHTTP waits until url answers 200, the process exits, or timeout.
 func WaitHTTP(ctx context.Context, url string, timeout time.Duration, process *Process) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)

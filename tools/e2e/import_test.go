@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// upload posts a CSV the way a user does, as text/csv (or as a multipart
+// form when multipartForm is set).
+func upload(t *testing.T, sys *system, user, labID, query, csv string, multipartForm bool) (int, map[string]any) {
+	t.Helper()
+	var body io.Reader = strings.NewReader(csv)
+	contentType := "text/csv"
+	if multipartForm {
+		var form bytes.Buffer
+		writer := multipart.NewWriter(&form)
+		part, _ := writer.CreateFormFile("file", "data.csv")
+		_, _ = part.Write([]byte(csv))
+		_ = writer.Close()
+		body, contentType = &form, writer.FormDataContentType()
+	}
+	request, _ := http.NewRequest(http.MethodPost, sys.Gateway+"/api/v1/labs/"+labID+"/imports?"+query, body)
+	request.Header.Set("Content-Type", contentType)
+	request.Header.Set("Authorization", "Bearer "+tokens[user])
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	answer := map[string]any{}
+	raw, _ := io.ReadAll(response.Body)
+	_ = jsonUnmarshal(raw, &answer)
+	if response.StatusCode == http.StatusAccepted && response.Header.Get("Location") == "" {
+		t.Fatal("202 without a Location")
+	}
+	return response.StatusCode, answer
+}
+
+// waitFinished polls an import's status until it is FINISHED.
+func waitFinished(t *testing.T, sys *system, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		status := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", "")
+		if status["state"] == "FINISHED" {
+			return status
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import %s not finished: %v", id, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func importID(t *testing.T, answer map[string]any) string {
+	t.Helper()
+	imp, ok := answer["import"].(map[string]any)
+	if !ok {
+		t.Fatalf("no import in %v", answer)
+	}
+	return imp["id"].(string)
+}
+
+// queryFloat runs a query returning one number against the system's database.
+func queryFloat(t *testing.T, sys *system, sql string, args ...any) float64 {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), sys.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var value *float64
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&value); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	if value == nil {
+		return 0
+	}
+	return *value
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+const equipmentHeader = "equipment_name,category,quantity,active_hours_per_week,active_power_w,standby_hours_per_week,standby_power_w\n"
+
+func TestImportComputesExactEmissions(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-CH","name":"Lab in Switzerland","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs/"+lab+"/members", `{"email":"member@example.com","role":"lab_member"}`)
+
+	// A member imports, with a BOM and ';' as a spreadsheet writes them.
+	csv := "\xEF\xBB\xBF" + strings.ReplaceAll(equipmentHeader, ",", ";") +
+		"Ultra-low freezer;scientific;1;168;350;0;0\r\n" +
+		"Desktop PC;it;10;40;60;128;2\r\n"
+	status, answer := upload(t, sys, "member", lab, "kind=equipment&year=2025&mode=append", csv, false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	done := waitFinished(t, sys, importID(t, answer))
+	if done["result"] != "SUCCESS" || done["rowsOk"] != "2" || done["rowsRejected"] != "0" || done["attempts"] != 1.0 {
+		t.Fatalf("equipment import: %v", done)
+	}
+	// By hand: kWh = quantity × (active h × W + standby h × W) × 52 / 1000,
+	// times 0.097 kg/kWh (Swiss consumption mix, the lab's country).
+	freezer := 1 * (168*350 + 0*0) * 52 / 1000.0 * 0.097
+	pcs := 10 * (40*60 + 128*2) * 52 / 1000.0 * 0.097
+	got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND year = 2025 AND module = 'equipment' AND scope = 2 AND variant = ''", lab)
+	if !near(got, freezer+pcs) {
+		t.Fatalf("equipment rollup %.10f kg, by hand %.10f", got, freezer+pcs)
+	}
+	if version := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND factor_version = '2026.1' AND factor_id IS NOT NULL", lab); version != 2 {
+		t.Fatalf("emissions with their factor recorded: %v", version)
+	}
+
+	// A flight file, as a multipart form: Geneva–London, two round trips.
+	status, answer = upload(t, sys, "member", lab, "kind=plane&year=2025", "departure,arrival,trips,cabin_class,round_trip\nGVA,LHR,2,economy,yes\n", true)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	done = waitFinished(t, sys, importID(t, answer))
+	if done["result"] != "SUCCESS" || done["rowsOk"] != "1" {
+		t.Fatalf("plane import: %v", done)
+	}
+	// By hand: haversine between the bundled coordinates, + 95 km, short-haul
+	// (under 3700 km, two countries), × 4 legs × the BEIS economy factor.
+	const radians = math.Pi / 180
+	lat1, lon1, lat2, lon2 := 46.2381*radians, 6.1090*radians, 51.4706*radians, -0.4619*radians
+	h := math.Pow(math.Sin((lat2-lat1)/2), 2) + math.Cos(lat1)*math.Cos(lat2)*math.Pow(math.Sin((lon2-lon1)/2), 2)
+	km := 2*6371*math.Asin(math.Sqrt(h)) + 95
+	withRF, withoutRF := km*4*0.15102, km*4*0.07984
+	if got := queryFloat(t, sys, "SELECT kg_co2e FROM calc.rollups WHERE lab_id = $1 AND module = 'professional_travel' AND variant = ''", lab); !near(got, withRF) {
+		t.Fatalf("flights with RF %.10f, by hand %.10f", got, withRF)
+	}
+	if got := queryFloat(t, sys, "SELECT kg_co2e FROM calc.rollups WHERE lab_id = $1 AND module = 'professional_travel' AND variant = 'without_rf'", lab); !near(got, withoutRF) {
+		t.Fatalf("flights without RF %.10f, by hand %.10f", got, withoutRF)
+	}
+
+	// The lab's imports, newest first.
+	list := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/labs/"+lab+"/imports", "")
+	imports, _ := list["imports"].([]any)
+	if len(imports) != 2 || imports[0].(map[string]any)["kind"] != "plane" {
+		t.Fatalf("imports: %v", list)
+	}
+}
+
+func TestRejectedRowsAreReportedWithRowColumnAndMessage(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-GB","name":"Lab in Britain","country":"GB"}`)["id"].(string)
+	csv := equipmentHeader +
+		"Freezer,scientific,1,168,350,0,0\n" + // line 2: fine
+		"Oven,scientific,1,200,10,0,0\n" + // line 3: too many hours
+		"Laser,scientific,1,10,-5,0,0\n" + // line 4: negative power
+		"Printer,office,1,10,50,0,0\n" + // line 5: unknown category
+		"Ragged,it,1\n" + // line 6: too few fields
+		"Lamp,other,1,100,10,100,1\n" + // line 7: 200 hours a week
+		"\"Quoted, with\nnewline\",it,2,10,100,0,0\n" // lines 8-9: fine
+	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2024", csv, false)
+	id := importID(t, answer)
+	done := waitFinished(t, sys, id)
+	if done["result"] != "WARNING" || done["rowsTotal"] != "7" || done["rowsOk"] != "2" || done["rowsRejected"] != "5" {
+		t.Fatalf("import: %v", done)
+	}
+	errors := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/errors?page_size=2", "")
+	page1, _ := errors["errors"].([]any)
+	token, _ := errors["nextPageToken"].(string)
+	page2, _ := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/errors?page_size=10&page_token="+token, "")["errors"].([]any)
+	var got []string
+	for _, rowErr := range append(page1, page2...) {
+		e := rowErr.(map[string]any)
+		got = append(got, fmt.Sprintf("%v:%v", e["row"], e["column"]))
+	}
+	want := "[3:active_hours_per_week 4:active_power_w 5:category 6: 7:standby_hours_per_week]"
+	if fmt.Sprint(got) != want || token == "" {
+		t.Fatalf("errors %v, want %s", got, want)
+	}
+	// GB electricity (BEIS 2021) for the two good rows.
+	byHand := (168*350/1000.0*52 + 2*10*100/1000.0*52) * 0.21233
+	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.emissions WHERE lab_id = $1", lab); !near(got, byHand) {
+		t.Fatalf("kg %.10f, by hand %.10f", got, byHand)
+	}
+}
+
+func TestUploadsWithABadHeaderAreRefusedWithNothingStored(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-FR","name":"Lab in France","country":"FR"}`)["id"].(string)
+	cases := []struct {
+		name, query, csv string
+		status           int
+		says             string
+	}{
+		{"unknown kind", "kind=boat&year=2025", equipmentHeader, 400, "equipment, plane"},
+		{"no kind", "year=2025", equipmentHeader, 400, "kind"},
+		{"bad year", "kind=equipment&year=1890", equipmentHeader, 400, "year"},
+		{"no year", "kind=equipment", equipmentHeader, 400, "year"},
+		{"bad mode", "kind=equipment&year=2025&mode=merge", equipmentHeader, 400, "mode"},
+		{"missing columns", "kind=equipment&year=2025", "equipment_name,category\nA,it\n", 400, "active_hours_per_week, active_power_w"},
+		{"not UTF-8", "kind=equipment&year=2025", "equipment_name,cat\xe9gory\n", 400, "UTF-8"},
+		{"not UTF-8 further down", "kind=equipment&year=2025", equipmentHeader + "Fr\xe9ezer,it,1,1,1,0,0\n", 400, "line 2"},
+		{"empty", "kind=equipment&year=2025", "", 400, "empty"},
+		{"outsider", "kind=equipment&year=2025", equipmentHeader, 404, "no lab"},
+		{"auditor", "kind=equipment&year=2025", equipmentHeader, 403, "adding activity data"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "admin"
+			if tc.name == "outsider" || tc.name == "auditor" {
+				user = tc.name
+			}
+			status, answer := upload(t, sys, user, lab, tc.query, tc.csv, false)
+			if status != tc.status || !strings.Contains(fmt.Sprint(answer["message"]), tc.says) {
+				t.Fatalf("%d %v, want %d saying %q", status, answer, tc.status, tc.says)
+			}
+		})
+	}
+	if imports, _ := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/labs/"+lab+"/imports", "")["imports"].([]any); len(imports) != 0 {
+		t.Fatalf("stored: %v", imports)
+	}
+	if chunks := queryFloat(t, sys, "SELECT count(*) FROM ingest.import_file_chunks"); chunks != 0 {
+		t.Fatalf("%v file chunks stored", chunks)
+	}
+}
+
+func TestReplaceReplacesAndAppendAdds(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-R","name":"Lab","country":"CH"}`)["id"].(string)
+	run := func(mode, csv string) {
+		_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025&mode="+mode, csv, false)
+		if done := waitFinished(t, sys, importID(t, answer)); done["result"] != "SUCCESS" {
+			t.Fatalf("%s: %v", mode, done)
+		}
+	}
+	entries := func() float64 {
+		return queryFloat(t, sys, "SELECT sum(entries) FROM calc.rollups WHERE lab_id = $1 AND year = 2025", lab)
+	}
+	twoRows := equipmentHeader + "A,it,1,10,10,0,0\nB,it,1,10,10,0,0\n"
+	run("append", twoRows)
+	run("append", twoRows)
+	if got := entries(); got != 4 {
+		t.Fatalf("after two appends: %v entries", got)
+	}
+	run("replace", equipmentHeader+"C,it,1,10,10,0,0\n")
+	if got := entries(); got != 1 {
+		t.Fatalf("after replace: %v entries", got)
+	}
+	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.activities WHERE lab_id = $1", lab); got != 1 {
+		t.Fatalf("activities after replace: %v", got)
+	}
+}
+
+func TestCancelAndRetry(t *testing.T) {
+	// No workers: jobs stay queued until cancelled.
+	sys := startSystem(t, "WORKER_CONCURRENCY=0")
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-C","name":"Lab","country":"CH"}`)["id"].(string)
+	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentHeader+"A,it,1,10,10,0,0\n", false)
+	id := importID(t, answer)
+	if state := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", "")["state"]; state != "QUEUED" {
+		t.Fatalf("state %v", state)
+	}
+	cancelled := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/imports/"+id+":cancel", "")
+	if cancelled["state"] != "FINISHED" || cancelled["result"] != "ERROR" || !strings.Contains(cancelled["statusMessage"].(string), "cancelled") {
+		t.Fatalf("cancelled: %v", cancelled)
+	}
+	mustCall(t, 400, "POST", sys.Gateway+"/api/v1/imports/"+id+":cancel", "")
+	if retried := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/imports/"+id+":retry", ""); retried["state"] != "QUEUED" || retried["result"] != "" {
+		t.Fatalf("retried: %v", retried)
+	}
+	mustCall(t, 400, "POST", sys.Gateway+"/api/v1/imports/"+id+":retry", "")
+	// Workers arrive: the retried job runs.
+	sys.stop(t, "calc")
+	sys.start(t, "calc", "WORKER_CONCURRENCY=2")
+	if done := waitFinished(t, sys, id); done["result"] != "SUCCESS" {
+		t.Fatalf("after retry: %v", done)
+	}
+	// Someone outside the lab learns nothing of it.
+	status, _ := call(t, "outsider", "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", "")
+	if status != http.StatusNotFound {
+		t.Fatalf("outsider: %d", status)
+	}
+}
