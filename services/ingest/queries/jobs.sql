@@ -83,7 +83,7 @@ RETURNING *;
 
 -- name: QueuedJobsDue :many
 -- Queued jobs waiting longer than the grace period: their task may be lost.
-SELECT id FROM ingest.data_ingestion_jobs
+SELECT id, attempts FROM ingest.data_ingestion_jobs
 WHERE state = 'QUEUED' AND updated_at < now() - make_interval(secs => sqlc.arg('grace_seconds')::float8)
 ORDER BY run_after
 LIMIT sqlc.arg('batch')

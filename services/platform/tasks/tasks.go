@@ -31,16 +31,26 @@ type ImportProcess struct {
 	JobID string `json:"job_id"`
 }
 
-// NewImportProcess builds the task for job: its TaskID is the job id, so
-// the same job is never queued twice at once.
-func NewImportProcess(ctx context.Context, queue, jobID string) (*asynq.Task, error) {
+// NewImportProcess builds the task for an attempt at a job. Its TaskID is
+// the job id (with the attempt number after the first), so one attempt is
+// never queued twice at once, while a new attempt is not blocked by the
+// task of a worker that died holding the previous one.
+func NewImportProcess(ctx context.Context, queue, jobID string, attempt int32) (*asynq.Task, error) {
 	payload, err := json.Marshal(ImportProcess{JobID: jobID})
 	if err != nil {
 		return nil, err
 	}
 	headers := map[string]string{}
 	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(headers))
-	return asynq.NewTaskWithHeaders(TypeImportProcess, payload, headers, asynq.TaskID(jobID), asynq.Queue(queue), asynq.MaxRetry(0)), nil
+	return asynq.NewTaskWithHeaders(TypeImportProcess, payload, headers, asynq.TaskID(ImportTaskID(jobID, attempt)), asynq.Queue(queue), asynq.MaxRetry(0)), nil
+}
+
+// ImportTaskID is the TaskID of an attempt at a job.
+func ImportTaskID(jobID string, attempt int32) string {
+	if attempt == 0 {
+		return jobID
+	}
+	return fmt.Sprintf("%s#%d", jobID, attempt)
 }
 
 // ContextOf returns ctx joined to the trace the task was enqueued in.

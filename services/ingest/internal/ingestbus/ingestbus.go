@@ -85,10 +85,11 @@ type Templates interface {
 // ErrUnknownKind is a kind the calculator does not take.
 var ErrUnknownKind = errors.New("unknown kind")
 
-// Queue wakes a worker up for a job. Enqueueing a job already queued is not
-// an error.
+// Queue wakes a worker up for an attempt at a job (attempt counts the
+// attempts made so far). Enqueueing an attempt already queued is not an
+// error.
 type Queue interface {
-	Enqueue(ctx context.Context, jobID uuid.UUID) error
+	Enqueue(ctx context.Context, jobID uuid.UUID, attempt int32) error
 }
 
 // Store keeps jobs, their files and row errors.
@@ -113,7 +114,8 @@ type Store interface {
 	CancelJob(ctx context.Context, id uuid.UUID, message string) (Job, error)
 	// RetryJob returns ErrNotFound unless the job is finished.
 	RetryJob(ctx context.Context, id uuid.UUID) (Job, error)
-	QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]uuid.UUID, error)
+	// QueuedJobsDue returns queued jobs (id and attempts made) waiting longer than grace.
+	QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]Job, error)
 	TouchQueued(ctx context.Context, ids []uuid.UUID) error
 	ExpiredLeases(ctx context.Context, batch int32) ([]Job, error)
 	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error

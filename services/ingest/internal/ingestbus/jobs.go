@@ -120,7 +120,7 @@ func (b *Business) Retry(ctx context.Context, id string) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	if err := b.queue.Enqueue(ctx, job.ID); err != nil {
+	if err := b.queue.Enqueue(ctx, job.ID, 0); err != nil {
 		b.logger.WarnContext(ctx, "enqueue failed; the poller will queue the job", "job", job.ID, "error", err)
 	}
 	return retried, nil

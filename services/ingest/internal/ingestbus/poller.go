@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // PollerConfig tunes the safety net.
@@ -20,19 +22,24 @@ type PollerConfig struct {
 // whose task still exists does nothing); running jobs whose lease expired go
 // back to the queue while attempts remain, and fail when none do.
 func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
-	var toQueue []string
+	var toQueue []Job
 	err := b.store.InTx(ctx, func(tx Store) error {
 		due, err := tx.QueuedJobsDue(ctx, cfg.Interval, cfg.Batch)
 		if err != nil {
 			return err
 		}
-		for _, id := range due {
-			if err := b.queue.Enqueue(ctx, id); err != nil {
-				return fmt.Errorf("requeue %s: %w", id, err)
+		ids := make([]uuid.UUID, len(due))
+		for i, job := range due {
+			if err := b.queue.Enqueue(ctx, job.ID, job.Attempts); err != nil {
+				return fmt.Errorf("requeue %s: %w", job.ID, err)
 			}
+			ids[i] = job.ID
 		}
-		if err := tx.TouchQueued(ctx, due); err != nil {
+		if err := tx.TouchQueued(ctx, ids); err != nil {
 			return err
+		}
+		if len(due) > 0 {
+			b.logger.DebugContext(ctx, "queued jobs requeued", "jobs", len(due))
 		}
 		expired, err := tx.ExpiredLeases(ctx, cfg.Batch)
 		if err != nil {
@@ -44,7 +51,7 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 				err = tx.FailExpired(ctx, job.ID, "cancelled (the worker stopped before it could say so)")
 			case job.Attempts < job.MaxAttempts:
 				err = tx.RequeueExpired(ctx, job.ID, fmt.Sprintf("the lease of worker %s expired; retrying (attempt %d of %d)", job.LockedBy, job.Attempts+1, job.MaxAttempts))
-				toQueue = append(toQueue, job.ID.String())
+				toQueue = append(toQueue, job)
 			default:
 				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker's lease expired each time (last worker: %s)", job.Attempts, job.LockedBy))
 			}
@@ -57,10 +64,9 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range toQueue {
-		jobID, _ := parseJobID(id)
-		if err := b.queue.Enqueue(ctx, jobID); err != nil {
-			b.logger.WarnContext(ctx, "enqueue failed; the next poll retries", "job", id, "error", err)
+	for _, job := range toQueue {
+		if err := b.queue.Enqueue(ctx, job.ID, job.Attempts); err != nil {
+			b.logger.WarnContext(ctx, "enqueue failed; the next poll retries", "job", job.ID, "error", err)
 		}
 	}
 	return nil

@@ -90,7 +90,7 @@ func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (J
 	if err != nil {
 		return Job{}, err
 	}
-	if err := b.queue.Enqueue(ctx, job.ID); err != nil {
+	if err := b.queue.Enqueue(ctx, job.ID, 0); err != nil {
 		b.logger.WarnContext(ctx, "enqueue failed; the poller will queue the job", "job", job.ID, "error", err)
 	}
 	return b.store.GetJob(ctx, job.ID)

@@ -485,7 +485,7 @@ func (q *Queries) QueueUploadedJob(ctx context.Context, arg QueueUploadedJobPara
 }
 
 const queuedJobsDue = `-- name: QueuedJobsDue :many
-SELECT id FROM ingest.data_ingestion_jobs
+SELECT id, attempts FROM ingest.data_ingestion_jobs
 WHERE state = 'QUEUED' AND updated_at < now() - make_interval(secs => $1::float8)
 ORDER BY run_after
 LIMIT $2
@@ -497,20 +497,25 @@ type QueuedJobsDueParams struct {
 	Batch        int32
 }
 
+type QueuedJobsDueRow struct {
+	ID       uuid.UUID
+	Attempts int32
+}
+
 // Queued jobs waiting longer than the grace period: their task may be lost.
-func (q *Queries) QueuedJobsDue(ctx context.Context, arg QueuedJobsDueParams) ([]uuid.UUID, error) {
+func (q *Queries) QueuedJobsDue(ctx context.Context, arg QueuedJobsDueParams) ([]QueuedJobsDueRow, error) {
 	rows, err := q.db.Query(ctx, queuedJobsDue, arg.GraceSeconds, arg.Batch)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []uuid.UUID
+	var items []QueuedJobsDueRow
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i QueuedJobsDueRow
+		if err := rows.Scan(&i.ID, &i.Attempts); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -131,8 +131,13 @@ func (s *Store) RetryJob(ctx context.Context, id uuid.UUID) (ingestbus.Job, erro
 	return toJob(row), translate(err)
 }
 
-func (s *Store) QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]uuid.UUID, error) {
-	return s.queries.QueuedJobsDue(ctx, QueuedJobsDueParams{GraceSeconds: grace.Seconds(), Batch: batch})
+func (s *Store) QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]ingestbus.Job, error) {
+	rows, err := s.queries.QueuedJobsDue(ctx, QueuedJobsDueParams{GraceSeconds: grace.Seconds(), Batch: batch})
+	jobs := make([]ingestbus.Job, len(rows))
+	for i, row := range rows {
+		jobs[i] = ingestbus.Job{ID: row.ID, Attempts: row.Attempts}
+	}
+	return jobs, err
 }
 
 func (s *Store) TouchQueued(ctx context.Context, ids []uuid.UUID) error {
