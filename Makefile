@@ -55,6 +55,7 @@ generate: $(BIN)/.tools-stamp ## Regenerate everything generated: protobuf/Conne
 	buf generate
 	@for service in $(SQLC_SERVICES); do (cd services/$$service && sqlc generate) || exit 1; done
 	tools/docsassets/fetch.sh
+	tools/airports/fetch.sh
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated code differs from `make generate`
@@ -104,6 +105,10 @@ db-status: ## Show the migrations of every service and whether they are applied
 db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs message="add x"
 	@test -n "$(service)" -a -n "$(message)" || (echo 'usage: make db-revision service=labs message="add x"' >&2; exit 2)
 	goose -s -dir migrations/$(service) create "$$(echo '$(message)' | tr ' A-Z' '_a-z')" sql
+
+.PHONY: bench-import
+bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FINISHED vs a plain COPY, peak RSS)
+	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)
 
 .PHONY: token
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider

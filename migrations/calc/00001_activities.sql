@@ -40,12 +40,13 @@ CREATE TABLE calc.activities (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX activities_target_idx ON calc.activities (lab_id, year, kind, source);
-CREATE INDEX activities_import_idx ON calc.activities (import_id) WHERE import_id IS NOT NULL;
 
 -- What an activity emits. variant '' is the figure reported in totals;
 -- others sit beside it (without_rf: flights without radiative forcing).
 CREATE TABLE calc.emissions (
-    activity_id     uuid NOT NULL REFERENCES calc.activities (id) ON DELETE CASCADE,
+    -- No foreign key: a bulk COPY checks no reference per row; emissions are
+    -- only ever written and deleted together with their activities.
+    activity_id     uuid NOT NULL,
     variant         text NOT NULL DEFAULT '',
     lab_id          uuid NOT NULL,
     year            integer NOT NULL,

@@ -45,9 +45,12 @@ func TestHealthReadinessAndAPIReference(t *testing.T) {
 		t.Fatalf("openapi version %q", spec.OpenAPI)
 	}
 	for path, methods := range map[string][]string{
-		"/api/v1/labs":                {"get", "post"},
-		"/api/v1/labs/{id}":           {"get", "put", "patch", "delete"},
-		"/api/v1/labs/{id}:unarchive": {"post"},
+		"/api/v1/labs":                  {"get", "post"},
+		"/api/v1/labs/{id}":             {"get", "put", "patch", "delete"},
+		"/api/v1/labs/{id}:unarchive":   {"post"},
+		"/api/v1/labs/{lab_id}/imports": {"get", "post"},
+		"/api/v1/imports/{id}/status":   {"get"},
+		"/api/v1/templates/{kind}":      {"get"},
 	} {
 		for _, method := range methods {
 			if _, ok := spec.Paths[path][method]; !ok {

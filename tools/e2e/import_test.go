@@ -287,3 +287,32 @@ func TestCancelAndRetry(t *testing.T) {
 		t.Fatalf("outsider: %d", status)
 	}
 }
+
+func TestEveryTemplateImportsCleanly(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"TPL","name":"Lab","country":"GB"}`)["id"].(string)
+	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs/"+lab+"/members", `{"email":"member@example.com","role":"lab_member"}`)
+	templates, _ := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/templates", "")["templates"].([]any)
+	if len(templates) < 2 {
+		t.Fatalf("templates: %v", templates)
+	}
+	for _, listed := range templates {
+		kind := listed.(map[string]any)["kind"].(string)
+		template := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/templates/"+kind, "")
+		columns, _ := template["columns"].([]any)
+		if template["module"] == "" || len(columns) == 0 {
+			t.Fatalf("%s: %v", kind, template)
+		}
+		status, answer := upload(t, sys, "member", lab, "kind="+kind+"&year=2025", template["csv"].(string), false)
+		if status != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", kind, status, answer)
+		}
+		if done := waitFinished(t, sys, importID(t, answer)); done["result"] != "SUCCESS" || done["rowsOk"] != "1" {
+			t.Fatalf("%s template: %v", kind, done)
+		}
+	}
+	status, answer := call(t, "member", "GET", sys.Gateway+"/api/v1/templates/boat", "")
+	if status != http.StatusNotFound || !strings.Contains(answer["message"].(string), "equipment") {
+		t.Fatalf("unknown kind: %d %v", status, answer)
+	}
+}

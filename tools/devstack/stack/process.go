@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -126,6 +127,25 @@ func Start(name, binary string, args, env []string, out io.Writer) (*Process, er
 		close(process.done)
 	}()
 	return process, nil
+}
+
+// PeakRSS is the most memory the process has held resident (VmHWM), in
+// bytes, read from /proc while it runs.
+func (p *Process) PeakRSS() (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if value, found := strings.CutPrefix(line, "VmHWM:"); found {
+			var kB int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(value), "%d kB", &kB); err != nil {
+				return 0, err
+			}
+			return kB * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for %s", p.Name)
 }
 
 // Done is closed when the process has exited.

@@ -202,9 +202,11 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		if err != nil {
 			return Counts{}, err
 		}
+		started := time.Now()
 		if err := tx.RecomputeRollups(ctx, job.LabID, job.Year, kind.Module); err != nil {
 			return Counts{}, err
 		}
+		im.logger.InfoContext(ctx, "rollups recomputed", "job", job.ID, "took", time.Since(started).String())
 		// Last check before commit: still ours, not cancelled.
 		cancelled, err := im.jobs.Heartbeat(ctx, job.ID.String(), im.worker, counts.Total)
 		if err != nil {
@@ -318,9 +320,11 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 			}, nil
 		}
 	}
+	started := time.Now()
 	if _, err := tx.CopyActivities(ctx, nextActivity); err != nil {
 		return Counts{}, nil, err
 	}
+	activitiesTook := time.Since(started)
 	processed.Store(counts.Total)
 	if err := spooled.Flush(); err != nil {
 		return Counts{}, nil, err
@@ -340,9 +344,12 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 		row.LabID, row.Year, row.Module = job.LabID, job.Year, kind.Module
 		return &row, nil
 	}
+	started = time.Now()
 	if _, err := tx.CopyEmissions(ctx, nextEmission); err != nil {
 		return Counts{}, nil, err
 	}
+	im.logger.InfoContext(ctx, "rows written", "job", job.ID, "rows", counts.Total,
+		"parse_compute_copy_activities", activitiesTook.String(), "copy_emissions", time.Since(started).String())
 	return counts, rowErrors, nil
 }
 

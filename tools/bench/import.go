@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/co2-calculator/co2-calculator/tools/devstack/stack"
+)
+
+func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
+	root, err := stack.Root()
+	if err != nil {
+		return err
+	}
+	log := func(line string) { fmt.Fprintln(os.Stderr, "bench:", line) }
+	server, err := stack.EnsurePostgres(ctx, root, log)
+	if err != nil {
+		return err
+	}
+	redisURL, err := stack.EnsureRedis(ctx, root, log)
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "co2-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	suffix := randomSuffix()
+	dbName := "co2bench_" + suffix
+	dbURL, err := stack.EnsureDatabase(ctx, server, dbName)
+	if err != nil {
+		return err
+	}
+	defer dropDatabase(context.WithoutCancel(ctx), server, dbName)
+
+	log("building the services")
+	binDir := filepath.Join(work, "bin")
+	if err := stack.Build(ctx, root, binDir, stack.Services); err != nil {
+		return err
+	}
+	addrs := map[string]string{}
+	for _, service := range append(stack.Services, stack.Service{Name: "dex"}) {
+		if addrs[service.Name], err = stack.FreeAddr(); err != nil {
+			return err
+		}
+	}
+	dex, err := stack.StartDex(ctx, root, filepath.Join(work, "dex"), addrs["dex"], io.Discard, log)
+	if err != nil {
+		return err
+	}
+	defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
+	env := append([]string{
+		"DB_URL=" + dbURL, "REDIS_URL=" + redisURL, "IMPORT_QUEUE=bench-" + suffix, "LOG_LEVEL=" + envOr("BENCH_LOG_LEVEL", "warn"),
+		fmt.Sprintf("WORKER_CONCURRENCY=%d", workers), "RATE_LIMIT_UPLOAD=0/1m",
+	}, stack.UpstreamEnv(addrs)...)
+	if err := stack.Migrate(ctx, binDir, stack.Services, env, io.Discard); err != nil {
+		return err
+	}
+	processes := map[string]*stack.Process{}
+	for _, service := range stack.Services {
+		serviceEnv := append(append(stack.ServiceEnv(dex, service), env...), "LISTEN_ADDR="+addrs[service.Name])
+		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, serviceEnv, os.Stderr)
+		if err != nil {
+			return err
+		}
+		defer process.Stop(20 * time.Second) //nolint:errcheck // stopping at exit
+		processes[service.Name] = process
+		if err := stack.WaitHTTP(ctx, "http://"+addrs[service.Name]+"/health", 30*time.Second, process); err != nil {
+			return err
+		}
+	}
+	gateway := "http://" + addrs["gateway"]
+	if err := stack.WaitHTTP(ctx, gateway+"/ready", 30*time.Second, processes["gateway"]); err != nil {
+		return err
+	}
+	token, err := stack.Token(ctx, dex.IssuerURL, "admin@example.com", stack.DevPassword)
+	if err != nil {
+		return err
+	}
+	var lab struct {
+		ID string `json:"id"`
+	}
+	if err := api(ctx, http.MethodPost, gateway+"/api/v1/labs", token, "application/json",
+		bytes.NewBufferString(`{"code":"BENCH","name":"Benchmark lab","country":"CH"}`), &lab); err != nil {
+		return err
+	}
+
+	csvPath := filepath.Join(work, "equipment.csv")
+	log(fmt.Sprintf("generating %d rows", rows))
+	size, err := writeEquipmentCSV(csvPath, rows)
+	if err != nil {
+		return err
+	}
+	rssBefore := peakRSS(processes)
+
+	log("uploading through the gateway")
+	file, err := os.Open(csvPath)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var uploaded struct {
+		Import struct {
+			ID string `json:"id"`
+		} `json:"import"`
+	}
+	err = api(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/labs/%s/imports?kind=equipment&year=2025&mode=replace", gateway, lab.ID), token, "text/csv", file, &uploaded)
+	file.Close()
+	if err != nil {
+		return err
+	}
+	uploadTime := time.Since(start)
+	var status struct {
+		State, Result, StatusMessage string
+		RowsOk                       string `json:"rowsOk"`
+		RowsRejected                 string `json:"rowsRejected"`
+	}
+	for {
+		if err := api(ctx, http.MethodGet, gateway+"/api/v1/imports/"+uploaded.Import.ID+"/status", token, "", nil, &status); err != nil {
+			return err
+		}
+		if status.State == "FINISHED" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	endToEnd := time.Since(start)
+	if status.Result != "SUCCESS" || status.RowsOk != fmt.Sprint(rows) {
+		return fmt.Errorf("the import ended %s: %s (%s rows ok)", status.Result, status.StatusMessage, status.RowsOk)
+	}
+	rssAfter := peakRSS(processes)
+
+	log("timing a plain COPY of the same file")
+	copyTime, err := rawCopy(ctx, dbURL, csvPath)
+	if err != nil {
+		return err
+	}
+
+	rate := float64(rows) / endToEnd.Seconds()
+	copyRate := float64(rows) / copyTime.Seconds()
+	fmt.Fprintf(out, "machine          %d cores, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(out, "rows             %d (%.1f MB, kind equipment)\n", rows, float64(size)/1e6)
+	fmt.Fprintf(out, "upload           %.2f s (the file stored, job queued)\n", uploadTime.Seconds())
+	fmt.Fprintf(out, "end to end       %.2f s  %8.0f rows/s  (upload to FINISHED, %s)\n", endToEnd.Seconds(), rate, status.Result)
+	fmt.Fprintf(out, "plain COPY       %.2f s  %8.0f rows/s  (the same CSV into a scratch table)\n", copyTime.Seconds(), copyRate)
+	fmt.Fprintf(out, "ratio            %.2f × raw COPY\n", rate/copyRate)
+	names := make([]string, 0, len(processes))
+	for name := range processes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(out, "peak RSS %-8s %6.1f MB (%6.1f MB before the upload)\n", name, float64(rssAfter[name])/1e6, float64(rssBefore[name])/1e6)
+	}
+	return nil
+}
+
+func peakRSS(processes map[string]*stack.Process) map[string]int64 {
+	peaks := map[string]int64{}
+	for name, process := range processes {
+		peaks[name], _ = process.PeakRSS()
+	}
+	return peaks
+}
+
+// rawCopy times COPY ... FROM STDIN (FORMAT csv) of the file into a scratch
+// table with a text column per CSV column: the physical anchor.
+func rawCopy(ctx context.Context, dbURL, path string) (time.Duration, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE bench_scratch (equipment_name text, category text, quantity text,
+		active_hours_per_week text, active_power_w text, standby_hours_per_week text, standby_power_w text)`); err != nil {
+		return 0, err
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	start := time.Now()
+	if _, err := conn.PgConn().CopyFrom(ctx, file, "COPY bench_scratch FROM STDIN WITH (FORMAT csv, HEADER true)"); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func api(ctx context.Context, method, url, token, contentType string, body io.Reader, out any) error {
+	request, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	request.Header.Set("Authorization", "Bearer "+token)
+	if contentType != "" {
+		request.Header.Set("Content-Type", contentType)
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	raw, _ := io.ReadAll(response.Body)
+	if response.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, url, response.Status, raw)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func dropDatabase(ctx context.Context, server, name string) {
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+}
+
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func envOr(name, fallback string) string {
+	if value := os.Getenv(name); value != "" {
+		return value
+	}
+	return fallback
+}

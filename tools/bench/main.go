@@ -1,0 +1,66 @@
+// Command bench measures co2-calculator on this machine, side by side with
+// a physical anchor, and prints the figures docs/benchmarks.md records.
+//
+//	bench import -rows 1000000
+//
+// import generates an equipment CSV, uploads it through the gateway of a
+// freshly started system, waits for the job to finish and reports rows/s end
+// to end and every process's peak RSS; in the same run it times a plain
+// COPY of the same file into a scratch table and prints the ratio.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N]")
+	}
+	flags := flag.NewFlagSet("import", flag.ContinueOnError)
+	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
+	workers := flags.Int("workers", 2, "calc worker concurrency")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	return benchImport(ctx, *rows, *workers, out)
+}
+
+// writeEquipmentCSV writes n equipment rows to path and returns its size.
+func writeEquipmentCSV(path string, n int) (int64, error) {
+	file, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	w := bufio.NewWriterSize(file, 1<<20)
+	fmt.Fprint(w, "equipment_name,category,quantity,active_hours_per_week,active_power_w,standby_hours_per_week,standby_power_w\n")
+	categories := []string{"scientific", "it", "other"}
+	for i := range n {
+		fmt.Fprintf(w, "Device %d,%s,%d,%d,%d,%d,%d\n", i, categories[i%3], 1+i%4, 10+i%50, 20+i%500, 20+i%60, 1+i%10)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	info, err := file.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}
