@@ -58,9 +58,11 @@ CREATE TABLE calc.emissions (
     kg_co2e         double precision NOT NULL,
     factor_id       uuid REFERENCES calc.factors (id),
     factor_version  text NOT NULL,
-    uncertainty_pct double precision NOT NULL DEFAULT 0,
-    PRIMARY KEY (activity_id, variant, emission_type)
+    uncertainty_pct double precision NOT NULL DEFAULT 0
 );
+-- The one index: rollups and deletions go by lab, year and module. Each
+-- index costs every COPYed row; uniqueness per activity is the writer's
+-- (one transaction per import, applied once: ADR 007).
 CREATE INDEX emissions_rollup_idx ON calc.emissions (lab_id, year, module);
 
 -- Totals per lab, year, module, scope and variant, kept current in the

@@ -66,7 +66,7 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
 	env := append([]string{
 		"DB_URL=" + dbURL, "REDIS_URL=" + redisURL, "IMPORT_QUEUE=bench-" + suffix, "LOG_LEVEL=" + envOr("BENCH_LOG_LEVEL", "warn"),
-		fmt.Sprintf("WORKER_CONCURRENCY=%d", workers), "RATE_LIMIT_UPLOAD=0/1m",
+		fmt.Sprintf("WORKER_CONCURRENCY=%d", workers), "RATE_LIMIT_UPLOAD=0/1m", "DEBUG=" + fmt.Sprint(os.Getenv("BENCH_PROFILE") != ""),
 	}, stack.UpstreamEnv(addrs)...)
 	if err := stack.Migrate(ctx, binDir, stack.Services, env, io.Discard); err != nil {
 		return err
@@ -108,6 +108,20 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	}
 	rssBefore := peakRSS(processes)
 
+	if profile := os.Getenv("BENCH_PROFILE"); profile != "" {
+		// A CPU profile of one service while it imports (DEBUG=true serves pprof).
+		go func() {
+			response, err := http.Get("http://" + addrs[profile] + "/debug/pprof/profile?seconds=8")
+			if err != nil {
+				return
+			}
+			defer response.Body.Close()
+			saved, _ := os.Create(profile + ".pprof")
+			defer saved.Close()
+			_, _ = io.Copy(saved, response.Body)
+			log("profile written to " + profile + ".pprof")
+		}()
+	}
 	log("uploading through the gateway")
 	file, err := os.Open(csvPath)
 	if err != nil {

@@ -25,7 +25,8 @@ WHERE import_id = $1;
 -- name: DeleteCSVEmissions :exec
 DELETE FROM calc.emissions e
 USING calc.activities a
-WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv';
+WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
+  AND e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv';
 
 -- name: DeleteCSVActivities :exec
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';

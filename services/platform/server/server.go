@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"connectrpc.com/connect"
@@ -27,6 +28,8 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests get to finish after
 	// SIGTERM before connections are closed.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
+	// Debug serves Go's profiler at /debug/pprof/ (never expose it publicly).
+	Debug bool `env:"DEBUG, default=false"`
 }
 
 // Server is one service's HTTP server. Mount handlers, then Serve.
@@ -49,6 +52,10 @@ func New(cfg Config, logger *slog.Logger, metrics http.Handler) *Server {
 		ready:  func(context.Context) error { return nil },
 	}
 	s.mux.Handle("GET /metrics", metrics)
+	if cfg.Debug {
+		s.mux.HandleFunc("/debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

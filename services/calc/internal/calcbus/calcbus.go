@@ -76,7 +76,7 @@ type Store interface {
 type ImportTx interface {
 	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
 	// their emissions (mode replace).
-	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) error
+	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) error
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)

@@ -194,7 +194,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		}
 		defer file.Close()
 		if job.Mode == "replace" {
-			if err := tx.DeleteCSVRows(ctx, job.LabID, job.Year, job.Kind); err != nil {
+			if err := tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
 				return Counts{}, err
 			}
 		}
@@ -412,7 +412,7 @@ func appendInputs(buffer []byte, inputs []kinds.Input) []byte {
 		if i > 0 {
 			buffer = append(buffer, ',')
 		}
-		buffer = strconv.AppendQuote(buffer, input.Name)
+		buffer = appendJSONString(buffer, input.Name)
 		buffer = append(buffer, ':')
 		switch value := input.Value.(type) {
 		case string:

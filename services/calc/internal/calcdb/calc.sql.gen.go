@@ -45,17 +45,24 @@ func (q *Queries) DeleteCSVActivities(ctx context.Context, arg DeleteCSVActiviti
 const deleteCSVEmissions = `-- name: DeleteCSVEmissions :exec
 DELETE FROM calc.emissions e
 USING calc.activities a
-WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
+WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
+  AND e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
 `
 
 type DeleteCSVEmissionsParams struct {
-	LabID uuid.UUID
-	Year  int32
-	Kind  string
+	LabID  uuid.UUID
+	Year   int32
+	Kind   string
+	Module string
 }
 
 func (q *Queries) DeleteCSVEmissions(ctx context.Context, arg DeleteCSVEmissionsParams) error {
-	_, err := q.db.Exec(ctx, deleteCSVEmissions, arg.LabID, arg.Year, arg.Kind)
+	_, err := q.db.Exec(ctx, deleteCSVEmissions,
+		arg.LabID,
+		arg.Year,
+		arg.Kind,
+		arg.Module,
+	)
 	return err
 }
 

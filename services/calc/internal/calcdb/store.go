@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
@@ -59,8 +60,8 @@ type importTx struct {
 	queries *Queries
 }
 
-func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
-	if err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind}); err != nil {
+func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) error {
+	if err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind, Module: module}); err != nil {
 		return err
 	}
 	return t.queries.DeleteCSVActivities(ctx, DeleteCSVActivitiesParams{LabID: labID, Year: year, Kind: kind})
@@ -70,7 +71,7 @@ var activityColumns = []string{"id", "lab_id", "year", "module", "kind", "source
 
 func (t *importTx) CopyActivities(ctx context.Context, next func() (*calcbus.ActivityRow, error)) (int64, error) {
 	return t.tx.CopyFrom(ctx, pgx.Identifier{"calc", "activities"}, activityColumns, &source[calcbus.ActivityRow]{next: next, values: func(row *calcbus.ActivityRow) []any {
-		return []any{row.ID, row.LabID, row.Year, row.Module, row.Kind, row.Source, row.ImportID, row.RowNo, string(row.Inputs)}
+		return []any{pgUUID(row.ID), pgUUID(row.LabID), row.Year, row.Module, row.Kind, row.Source, pgUUIDPtr(row.ImportID), row.RowNo, string(row.Inputs)}
 	}})
 }
 
@@ -78,8 +79,8 @@ var emissionColumns = []string{"activity_id", "variant", "lab_id", "year", "modu
 
 func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.EmissionRow, error)) (int64, error) {
 	return t.tx.CopyFrom(ctx, pgx.Identifier{"calc", "emissions"}, emissionColumns, &source[calcbus.EmissionRow]{next: next, values: func(row *calcbus.EmissionRow) []any {
-		return []any{row.ActivityID, row.Variant, row.LabID, row.Year, row.Module, row.EmissionType, row.Scope,
-			row.Quantity, row.QuantityUnit, row.KgCO2e, row.FactorID, row.FactorVersion, row.UncertaintyPct}
+		return []any{pgUUID(row.ActivityID), row.Variant, pgUUID(row.LabID), row.Year, row.Module, row.EmissionType, row.Scope,
+			row.Quantity, row.QuantityUnit, row.KgCO2e, pgUUID(row.FactorID), row.FactorVersion, row.UncertaintyPct}
 	}})
 }
 
@@ -88,6 +89,17 @@ func (t *importTx) RecomputeRollups(ctx context.Context, labID uuid.UUID, year i
 		return err
 	}
 	return t.queries.InsertRollups(ctx, InsertRollupsParams{LabID: labID, Year: year, Module: module})
+}
+
+// pgUUID hands pgx a UUID in its own type: its binary encoding is a copy,
+// where uuid.UUID would go through its text form.
+func pgUUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
+
+func pgUUIDPtr(id *uuid.UUID) pgtype.UUID {
+	if id == nil {
+		return pgtype.UUID{}
+	}
+	return pgUUID(*id)
 }
 
 // source adapts a pull function to pgx.CopyFromSource.
