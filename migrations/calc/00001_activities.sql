@@ -36,7 +36,7 @@ CREATE TABLE calc.activities (
     source      text NOT NULL CHECK (source IN ('csv', 'entry')),
     import_id   uuid,
     row_no      bigint,
-    inputs      jsonb NOT NULL,
+    inputs      json NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX activities_target_idx ON calc.activities (lab_id, year, kind, source);
@@ -56,7 +56,9 @@ CREATE TABLE calc.emissions (
     quantity        double precision NOT NULL,
     quantity_unit   text NOT NULL,
     kg_co2e         double precision NOT NULL,
-    factor_id       uuid REFERENCES calc.factors (id),
+    -- The factor used (factors are never deleted; no foreign key, whose
+    -- per-row check would cost a bulk COPY more than the row itself).
+    factor_id       uuid,
     factor_version  text NOT NULL,
     uncertainty_pct double precision NOT NULL DEFAULT 0
 );

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel"
 
@@ -148,6 +149,9 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 	}
 	clientOptions = append(clientOptions, connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
 	httpClient := rpcclient.HTTPClient()
+	// Activity ids come by the million: draw their randomness from a pool
+	// rather than a system call each.
+	uuid.EnableRandPool()
 	hostname, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
 
@@ -159,10 +163,12 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 		return nil, err
 	}
 	workers := asynq.NewServer(redisOpt, asynq.Config{
-		Concurrency:     cfg.WorkerConcurrency,
-		Queues:          map[string]int{cfg.Queue.Name: 1},
-		LogLevel:        asynq.WarnLevel,
-		ShutdownTimeout: cfg.Server.ShutdownTimeout,
+		Concurrency: cfg.WorkerConcurrency,
+		Queues:      map[string]int{cfg.Queue.Name: 1},
+		LogLevel:    asynq.WarnLevel,
+		// Look for new tasks often: an idle worker otherwise waits a second.
+		TaskCheckInterval: 100 * time.Millisecond,
+		ShutdownTimeout:   cfg.Server.ShutdownTimeout,
 	})
 	mux := asynq.NewServeMux()
 	tracer := otel.Tracer("co2-calculator/calc")

@@ -273,7 +273,8 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 			rowErrors = append(rowErrors, RowError{Row: line, Column: column, Message: message})
 		}
 	}
-	columns := reader.Header().Columns
+	columns := kinds.Lower(reader.Header().Columns)
+	values := make(kinds.Row, len(columns))
 	importID := job.ID
 	var inputs []byte
 	nextActivity := func() (*ActivityRow, error) {
@@ -293,7 +294,7 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 				reject(record.Line, "", record.Err.Error())
 				continue
 			}
-			activity, err := kind.Compute(kinds.NewRow(columns, record.Fields), env)
+			activity, err := kind.Compute(values.Fill(columns, record.Fields), env)
 			var fieldErr *kinds.FieldError
 			var missingFactor *kinds.MissingFactorError
 			switch {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
@@ -70,18 +69,57 @@ func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int3
 var activityColumns = []string{"id", "lab_id", "year", "module", "kind", "source", "import_id", "row_no", "inputs"}
 
 func (t *importTx) CopyActivities(ctx context.Context, next func() (*calcbus.ActivityRow, error)) (int64, error) {
-	return t.tx.CopyFrom(ctx, pgx.Identifier{"calc", "activities"}, activityColumns, &source[calcbus.ActivityRow]{next: next, values: func(row *calcbus.ActivityRow) []any {
-		return []any{pgUUID(row.ID), pgUUID(row.LabID), row.Year, row.Module, row.Kind, row.Source, pgUUIDPtr(row.ImportID), row.RowNo, string(row.Inputs)}
-	}})
+	return copyBinary(ctx, t.tx, "calc.activities", activityColumns, func(r *binaryRow) (bool, error) {
+		row, err := next()
+		if err != nil || row == nil {
+			return false, err
+		}
+		r.begin()
+		r.uuid(row.ID)
+		r.uuid(row.LabID)
+		r.int4(row.Year)
+		r.text(row.Module)
+		r.text(row.Kind)
+		r.text(row.Source)
+		if row.ImportID != nil {
+			r.uuid(*row.ImportID)
+		} else {
+			r.null()
+		}
+		if row.RowNo != nil {
+			r.int8(*row.RowNo)
+		} else {
+			r.null()
+		}
+		r.text(string(row.Inputs))
+		return true, nil
+	})
 }
 
 var emissionColumns = []string{"activity_id", "variant", "lab_id", "year", "module", "emission_type", "scope", "quantity", "quantity_unit", "kg_co2e", "factor_id", "factor_version", "uncertainty_pct"}
 
 func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.EmissionRow, error)) (int64, error) {
-	return t.tx.CopyFrom(ctx, pgx.Identifier{"calc", "emissions"}, emissionColumns, &source[calcbus.EmissionRow]{next: next, values: func(row *calcbus.EmissionRow) []any {
-		return []any{pgUUID(row.ActivityID), row.Variant, pgUUID(row.LabID), row.Year, row.Module, row.EmissionType, row.Scope,
-			row.Quantity, row.QuantityUnit, row.KgCO2e, pgUUID(row.FactorID), row.FactorVersion, row.UncertaintyPct}
-	}})
+	return copyBinary(ctx, t.tx, "calc.emissions", emissionColumns, func(r *binaryRow) (bool, error) {
+		row, err := next()
+		if err != nil || row == nil {
+			return false, err
+		}
+		r.begin()
+		r.uuid(row.ActivityID)
+		r.text(row.Variant)
+		r.uuid(row.LabID)
+		r.int4(row.Year)
+		r.text(row.Module)
+		r.text(row.EmissionType)
+		r.int2(row.Scope)
+		r.float8(row.Quantity)
+		r.text(row.QuantityUnit)
+		r.float8(row.KgCO2e)
+		r.uuid(row.FactorID)
+		r.text(row.FactorVersion)
+		r.float8(row.UncertaintyPct)
+		return true, nil
+	})
 }
 
 func (t *importTx) RecomputeRollups(ctx context.Context, labID uuid.UUID, year int32, module string) error {
@@ -90,34 +128,6 @@ func (t *importTx) RecomputeRollups(ctx context.Context, labID uuid.UUID, year i
 	}
 	return t.queries.InsertRollups(ctx, InsertRollupsParams{LabID: labID, Year: year, Module: module})
 }
-
-// pgUUID hands pgx a UUID in its own type: its binary encoding is a copy,
-// where uuid.UUID would go through its text form.
-func pgUUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
-
-func pgUUIDPtr(id *uuid.UUID) pgtype.UUID {
-	if id == nil {
-		return pgtype.UUID{}
-	}
-	return pgUUID(*id)
-}
-
-// source adapts a pull function to pgx.CopyFromSource.
-type source[Row any] struct {
-	next    func() (*Row, error)
-	values  func(*Row) []any
-	current *Row
-	err     error
-}
-
-func (s *source[Row]) Next() bool {
-	s.current, s.err = s.next()
-	return s.err == nil && s.current != nil
-}
-
-func (s *source[Row]) Values() ([]any, error) { return s.values(s.current), nil }
-
-func (s *source[Row]) Err() error { return s.err }
 
 func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
 	rows, err := s.queries.ListFactors(ctx, ListFactorsParams{Dataset: dataset, Version: version})

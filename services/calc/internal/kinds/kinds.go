@@ -174,13 +174,28 @@ type Row map[string]string
 
 // NewRow pairs a header with a record's fields.
 func NewRow(columns, fields []string) Row {
-	row := make(Row, len(columns))
-	for i, column := range columns {
+	return make(Row, len(columns)).Fill(columns, fields)
+}
+
+// Fill reuses row for the next record (the column names lower-cased
+// already, as Lower returns them).
+func (r Row) Fill(lowerColumns, fields []string) Row {
+	clear(r)
+	for i, column := range lowerColumns {
 		if i < len(fields) {
-			row[strings.ToLower(column)] = strings.TrimSpace(fields[i])
+			r[column] = strings.TrimSpace(fields[i])
 		}
 	}
-	return row
+	return r
+}
+
+// Lower returns the column names lower-cased, for Fill.
+func Lower(columns []string) []string {
+	lower := make([]string, len(columns))
+	for i, column := range columns {
+		lower[i] = strings.ToLower(column)
+	}
+	return lower
 }
 
 func (r Row) text(column string, required bool) (string, error) {
