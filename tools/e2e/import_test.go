@@ -316,3 +316,33 @@ func TestEveryTemplateImportsCleanly(t *testing.T) {
 		t.Fatalf("unknown kind: %d %v", status, answer)
 	}
 }
+
+func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"TRACE","name":"Lab","country":"CH"}`)["id"].(string)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	request, _ := http.NewRequest(http.MethodPost, sys.Gateway+"/api/v1/labs/"+lab+"/imports?kind=equipment&year=2025", strings.NewReader(equipmentHeader+"A,it,1,10,10,0,0\n"))
+	request.Header.Set("Authorization", "Bearer "+tokens["admin"])
+	request.Header.Set("Content-Type", "text/csv")
+	// The caller's trace context, as a browser or another service would send it.
+	request.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := map[string]any{}
+	raw, _ := io.ReadAll(response.Body)
+	response.Body.Close()
+	_ = jsonUnmarshal(raw, &answer)
+	waitFinished(t, sys, importID(t, answer))
+	// The worker's log lines for the job carry the same trace.
+	for _, line := range strings.Split(sys.logs.String(), "\n") {
+		if strings.HasPrefix(line, "calc") && strings.Contains(line, `"msg":"import started"`) {
+			if !strings.Contains(line, `"trace_id":"`+traceID+`"`) {
+				t.Fatalf("the worker ran in another trace: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatal("no worker log line for the import")
+}
