@@ -29,22 +29,14 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/logging"
-	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
-	"github.com/co2-calculator/co2-calculator/services/platform/pg"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
-	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
-	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
-)
-
-const (
-	serviceName = "calc"
-	schema      = "calc"
 )
 
 // Config is everything the calc service reads from its environment.
 type Config struct {
+	service.Base
 	ListenAddr string           `env:"LISTEN_ADDR, default=:8003"`
 	RedisURL   config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	LabsURL    string           `env:"LABS_URL, default=http://127.0.0.1:8001"`
@@ -54,11 +46,6 @@ type Config struct {
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY, default=2"`
 	Queue             tasks.QueueConfig
 	Importer          calcbus.ImporterConfig
-	Log               logging.Config
-	DB                pg.Config
-	Server            server.Config
-	Telemetry         telemetry.Config
-	Auth              authn.Config
 	ServiceAuth       authn.ServiceConfig
 }
 
@@ -73,73 +60,32 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	if err := config.Load(ctx, &cfg); err != nil {
-		return err
-	}
-	logger, err := logging.New(stdout, serviceName, cfg.Log)
-	if err != nil {
-		return err
-	}
-	command := "serve"
-	if len(args) > 0 {
-		command = args[0]
-	}
-	switch {
-	case command == "migrate" && len(args) == 2:
-		pool, err := pg.Open(ctx, cfg.DB)
+	return service.Run(ctx, "calc", "calc", migrations.Calc, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+		store := calcdb.NewStore(rt.Pool)
+		factorCache := calcbus.NewFactorCache(store)
+		if err := factorCache.LoadDefault(ctx); err != nil {
+			return err
+		}
+		if cfg.WorkerConcurrency > 0 {
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, store, factorCache)
+			if err != nil {
+				return err
+			}
+			defer stopWorkers()
+		}
+		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return migrate.Run(ctx, pool, schema, migrations.Calc, args[1], stdout)
-	case command != "serve" || len(args) > 1:
-		return fmt.Errorf("usage: calc [serve] | calc migrate %s", migrate.Commands)
-	}
-
-	logger.Info("starting", "config", cfg)
-	metrics, shutdownTelemetry, err := telemetry.Setup(ctx, serviceName, cfg.Telemetry)
-	if err != nil {
-		return err
-	}
-	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
-
-	pool, err := pg.Open(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return err
-	}
-	store := calcdb.NewStore(pool)
-	factorCache := calcbus.NewFactorCache(store)
-	if err := factorCache.LoadDefault(ctx); err != nil {
-		return err
-	}
-
-	if cfg.WorkerConcurrency > 0 {
-		stopWorkers, err := startWorkers(ctx, cfg, logger, store, factorCache)
-		if err != nil {
-			return err
-		}
-		defer stopWorkers()
-	}
-
-	srv := server.New(cfg.Server, logger, metrics)
-	srv.SetReadiness(pool.Ping)
-	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
-	if err != nil {
-		return err
-	}
-	path, handler := calcv1connect.NewTemplateServiceHandler(calcapi.Templates{}, options...)
-	srv.Mount(calcv1connect.TemplateServiceName, path, handler)
-	return srv.ListenAndServe(ctx, cfg.ListenAddr)
+		path, handler := calcv1connect.NewTemplateServiceHandler(calcapi.Templates{}, options...)
+		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
+		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
+	})
 }
 
 // startWorkers runs the asynq server that consumes import tasks.
 func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *calcdb.Store, factorCache *calcbus.FactorCache) (func(), error) {
-	serviceToken, err := authn.ServiceToken(ctx, cfg.Auth, cfg.ServiceAuth)
+	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
 	}

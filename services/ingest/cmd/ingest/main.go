@@ -24,22 +24,14 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/logging"
-	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
-	"github.com/co2-calculator/co2-calculator/services/platform/pg"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
-	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
-	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
-)
-
-const (
-	serviceName = "ingest"
-	schema      = "ingest"
 )
 
 // Config is everything the ingest service reads from its environment.
 type Config struct {
+	service.Base
 	ListenAddr string           `env:"LISTEN_ADDR, default=:8002"`
 	RedisURL   config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	LabsURL    string           `env:"LABS_URL, default=http://127.0.0.1:8001"`
@@ -49,11 +41,6 @@ type Config struct {
 	Queue             tasks.QueueConfig
 	Imports           ingestbus.Config
 	Poller            ingestbus.PollerConfig
-	Log               logging.Config
-	DB                pg.Config
-	Server            server.Config
-	Telemetry         telemetry.Config
-	Auth              authn.Config
 	Authz             authz.Config
 }
 
@@ -68,71 +55,32 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	if err := config.Load(ctx, &cfg); err != nil {
-		return err
-	}
-	logger, err := logging.New(stdout, serviceName, cfg.Log)
-	if err != nil {
-		return err
-	}
-	command := "serve"
-	if len(args) > 0 {
-		command = args[0]
-	}
-	switch {
-	case command == "migrate" && len(args) == 2:
-		pool, err := pg.Open(ctx, cfg.DB)
+	return service.Run(ctx, "ingest", "ingest", migrations.Ingest, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+		redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return migrate.Run(ctx, pool, schema, migrations.Ingest, args[1], stdout)
-	case command != "serve" || len(args) > 1:
-		return fmt.Errorf("usage: ingest [serve] | ingest migrate %s", migrate.Commands)
-	}
+		jobQueue := queue.New(redisOpt, cfg.Queue.Name)
+		defer jobQueue.Close()
+		clientOptions, err := rpcclient.Options()
+		if err != nil {
+			return err
+		}
+		httpClient := rpcclient.HTTPClient()
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
+			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), jobQueue, cfg.Imports)
 
-	logger.Info("starting", "config", cfg)
-	metrics, shutdownTelemetry, err := telemetry.Setup(ctx, serviceName, cfg.Telemetry)
-	if err != nil {
-		return err
-	}
-	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+		go imports.RunPoller(ctx, cfg.Poller)
 
-	pool, err := pg.Open(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return err
-	}
-	redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	jobQueue := queue.New(redisOpt, cfg.Queue.Name)
-	defer jobQueue.Close()
-	clientOptions, err := rpcclient.Options()
-	if err != nil {
-		return err
-	}
-	httpClient := rpcclient.HTTPClient()
-	authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
-	imports := ingestbus.New(logger, ingestdb.NewStore(pool), authorizer,
-		templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), jobQueue, cfg.Imports)
-
-	go imports.RunPoller(ctx, cfg.Poller)
-
-	srv := server.New(cfg.Server, logger, metrics)
-	srv.SetReadiness(pool.Ping)
-	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
-	if err != nil {
-		return err
-	}
-	path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
-	srv.Mount(ingestv1connect.ImportServiceName, path, handler)
-	path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(imports), options...)
-	srv.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
-	return srv.ListenAndServe(ctx, cfg.ListenAddr)
+		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
+		if err != nil {
+			return err
+		}
+		path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
+		rt.Server.Mount(ingestv1connect.ImportServiceName, path, handler)
+		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(imports), options...)
+		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
+		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
+	})
 }

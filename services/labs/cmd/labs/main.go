@@ -1,5 +1,5 @@
-// Command labs runs the labs service (the register of labs) or its schema
-// migrations:
+// Command labs runs the labs service (the register of labs, their members
+// and roles) or its schema migrations:
 //
 //	labs [serve]
 //	labs migrate up|down|status
@@ -20,27 +20,13 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/logging"
-	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
-	"github.com/co2-calculator/co2-calculator/services/platform/pg"
-	"github.com/co2-calculator/co2-calculator/services/platform/server"
-	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
-)
-
-const (
-	serviceName = "labs"
-	schema      = "labs"
+	"github.com/co2-calculator/co2-calculator/services/platform/service"
 )
 
 // Config is everything the labs service reads from its environment.
 type Config struct {
+	service.Base
 	ListenAddr string `env:"LISTEN_ADDR, default=:8001"`
-	Log        logging.Config
-	DB         pg.Config
-	Server     server.Config
-	Telemetry  telemetry.Config
-	Auth       authn.Config
 }
 
 func main() {
@@ -54,61 +40,20 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	if err := config.Load(ctx, &cfg); err != nil {
-		return err
-	}
-	logger, err := logging.New(stdout, serviceName, cfg.Log)
-	if err != nil {
-		return err
-	}
+	return service.Run(ctx, "labs", "labs", migrations.Labs, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+		store := labsdb.NewStore(rt.Pool)
+		// Labs reads memberships from its own tables on every request: no
+		// cache, so a revoked role stops counting here at once.
+		labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
 
-	command := "serve"
-	if len(args) > 0 {
-		command = args[0]
-	}
-	switch {
-	case command == "migrate" && len(args) == 2:
-		pool, err := pg.Open(ctx, cfg.DB)
+		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return migrate.Run(ctx, pool, schema, migrations.Labs, args[1], stdout)
-	case command != "serve" || len(args) > 1:
-		return fmt.Errorf("usage: labs [serve] | labs migrate %s", migrate.Commands)
-	}
-
-	logger.Info("starting", "config", cfg)
-	metrics, shutdownTelemetry, err := telemetry.Setup(ctx, serviceName, cfg.Telemetry)
-	if err != nil {
-		return err
-	}
-	defer shutdownTelemetry(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
-
-	pool, err := pg.Open(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-
-	verifier, err := authn.NewVerifier(ctx, cfg.Auth)
-	if err != nil {
-		return err
-	}
-	store := labsdb.NewStore(pool)
-	// Labs reads memberships from its own tables on every request: no cache,
-	// so a revoked role stops counting here at once.
-	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
-
-	srv := server.New(cfg.Server, logger, metrics)
-	srv.SetReadiness(pool.Ping)
-	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
-	if err != nil {
-		return err
-	}
-	path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labs), options...)
-	srv.Mount(labsv1connect.LabsServiceName, path, handler)
-	path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
-	srv.Mount(labsv1connect.LabsInternalServiceName, path, handler)
-	return srv.ListenAndServe(ctx, cfg.ListenAddr)
+		path, handler := labsv1connect.NewLabsServiceHandler(labsapi.New(labs), options...)
+		rt.Server.Mount(labsv1connect.LabsServiceName, path, handler)
+		path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
+		rt.Server.Mount(labsv1connect.LabsInternalServiceName, path, handler)
+		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
+	})
 }
