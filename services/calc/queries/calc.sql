@@ -34,14 +34,18 @@ DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND so
 -- name: DeleteRollups :exec
 DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND module = $3;
 
--- name: InsertRollups :exec
--- Totals per scope and variant; the uncertainty of a total is the
--- root-sum-square of its emissions' absolute uncertainties.
-INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
-SELECT e.lab_id, e.year, e.module, e.scope, e.variant, sum(e.kg_co2e), sqrt(sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)), count(*)
+-- name: SumEmissions :many
+-- A lab/year/module's totals as sums the writer can add to: kg, the sum of
+-- squared absolute uncertainties, entries.
+SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
+       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
 FROM calc.emissions e
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
-GROUP BY e.lab_id, e.year, e.module, e.scope, e.variant;
+GROUP BY e.scope, e.variant;
+
+-- name: InsertRollup :exec
+INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: ListRollups :many
 SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant;

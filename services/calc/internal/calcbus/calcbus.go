@@ -80,6 +80,40 @@ type ImportTx interface {
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
-	// RecomputeRollups rebuilds a lab/year/module's totals.
-	RecomputeRollups(ctx context.Context, labID uuid.UUID, year int32, module string) error
+	// SumEmissions totals a lab/year/module's emissions as they stand.
+	SumEmissions(ctx context.Context, labID uuid.UUID, year int32, module string) (RollupSums, error)
+	// WriteRollups replaces a lab/year/module's rollups with sums.
+	WriteRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums RollupSums) error
+}
+
+// RollupKey is a rollup's place within a lab/year/module.
+type RollupKey struct {
+	Scope   int16
+	Variant string
+}
+
+// RollupSum accumulates a rollup: the uncertainty of a total is the
+// root-sum-square of its emissions' absolute uncertainties, so the squares
+// are what add up.
+type RollupSum struct {
+	KgCO2e        float64
+	UncertaintySq float64
+	Entries       int64
+}
+
+// RollupSums are a lab/year/module's rollups being summed.
+type RollupSums map[RollupKey]*RollupSum
+
+// Add counts one emission in.
+func (s RollupSums) Add(scope int16, variant string, kg, uncertaintyPct float64) {
+	key := RollupKey{scope, variant}
+	sum := s[key]
+	if sum == nil {
+		sum = &RollupSum{}
+		s[key] = sum
+	}
+	absolute := kg * uncertaintyPct / 100
+	sum.KgCO2e += kg
+	sum.UncertaintySq += absolute * absolute
+	sum.Entries++
 }

@@ -198,15 +198,20 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 				return Counts{}, err
 			}
 		}
-		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed)
+		// The module's totals: what stays, plus what this import adds as
+		// it streams in.
+		sums, err := tx.SumEmissions(ctx, job.LabID, job.Year, kind.Module)
 		if err != nil {
 			return Counts{}, err
 		}
-		started := time.Now()
-		if err := tx.RecomputeRollups(ctx, job.LabID, job.Year, kind.Module); err != nil {
+		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed, sums)
+		if err != nil {
 			return Counts{}, err
 		}
-		im.logger.InfoContext(ctx, "rollups recomputed", "job", job.ID, "took", time.Since(started).String())
+		if err := tx.WriteRollups(ctx, job.LabID, job.Year, kind.Module, sums); err != nil {
+			return Counts{}, err
+		}
+
 		// Last check before commit: still ours, not cancelled.
 		cancelled, err := im.jobs.Heartbeat(ctx, job.ID.String(), im.worker, counts.Total)
 		if err != nil {
@@ -249,7 +254,7 @@ func resultOf(counts Counts) (string, string) {
 // write streams the file's rows into activities, spooling their emissions
 // to a temporary file, then streams the emissions in: memory stays flat
 // whatever the file's size.
-func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64) (Counts, []RowError, error) {
+func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64, sums RollupSums) (Counts, []RowError, error) {
 	reader, err := csvfile.NewReader(file)
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("the file cannot be read: %w", err)
@@ -312,6 +317,7 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 				if err := spoolEmission(spooled, id, emission); err != nil {
 					return nil, err
 				}
+				sums.Add(emission.Scope, emission.Variant, emission.KgCO2e, emission.Factor.UncertaintyPct)
 			}
 			inputs = appendInputs(inputs[:0], activity.Inputs)
 			line := record.Line

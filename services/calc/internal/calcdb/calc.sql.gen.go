@@ -144,24 +144,33 @@ func (q *Queries) InsertFactor(ctx context.Context, arg InsertFactorParams) erro
 	return err
 }
 
-const insertRollups = `-- name: InsertRollups :exec
+const insertRollup = `-- name: InsertRollup :exec
 INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
-SELECT e.lab_id, e.year, e.module, e.scope, e.variant, sum(e.kg_co2e), sqrt(sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)), count(*)
-FROM calc.emissions e
-WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
-GROUP BY e.lab_id, e.year, e.module, e.scope, e.variant
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 `
 
-type InsertRollupsParams struct {
-	LabID  uuid.UUID
-	Year   int32
-	Module string
+type InsertRollupParams struct {
+	LabID         uuid.UUID
+	Year          int32
+	Module        string
+	Scope         int16
+	Variant       string
+	KgCo2e        float64
+	UncertaintyKg float64
+	Entries       int64
 }
 
-// Totals per scope and variant; the uncertainty of a total is the
-// root-sum-square of its emissions' absolute uncertainties.
-func (q *Queries) InsertRollups(ctx context.Context, arg InsertRollupsParams) error {
-	_, err := q.db.Exec(ctx, insertRollups, arg.LabID, arg.Year, arg.Module)
+func (q *Queries) InsertRollup(ctx context.Context, arg InsertRollupParams) error {
+	_, err := q.db.Exec(ctx, insertRollup,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Scope,
+		arg.Variant,
+		arg.KgCo2e,
+		arg.UncertaintyKg,
+		arg.Entries,
+	)
 	return err
 }
 
@@ -270,4 +279,54 @@ func (q *Queries) RecordAppliedImport(ctx context.Context, arg RecordAppliedImpo
 		arg.RowsRejected,
 	)
 	return err
+}
+
+const sumEmissions = `-- name: SumEmissions :many
+SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
+       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
+FROM calc.emissions e
+WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
+GROUP BY e.scope, e.variant
+`
+
+type SumEmissionsParams struct {
+	LabID  uuid.UUID
+	Year   int32
+	Module string
+}
+
+type SumEmissionsRow struct {
+	Scope         int16
+	Variant       string
+	KgCo2e        float64
+	UncertaintySq float64
+	Entries       int64
+}
+
+// A lab/year/module's totals as sums the writer can add to: kg, the sum of
+// squared absolute uncertainties, entries.
+func (q *Queries) SumEmissions(ctx context.Context, arg SumEmissionsParams) ([]SumEmissionsRow, error) {
+	rows, err := q.db.Query(ctx, sumEmissions, arg.LabID, arg.Year, arg.Module)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SumEmissionsRow
+	for rows.Next() {
+		var i SumEmissionsRow
+		if err := rows.Scan(
+			&i.Scope,
+			&i.Variant,
+			&i.KgCo2e,
+			&i.UncertaintySq,
+			&i.Entries,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

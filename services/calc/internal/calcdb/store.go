@@ -5,6 +5,7 @@ package calcdb
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -122,11 +123,30 @@ func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.Emis
 	})
 }
 
-func (t *importTx) RecomputeRollups(ctx context.Context, labID uuid.UUID, year int32, module string) error {
+func (t *importTx) SumEmissions(ctx context.Context, labID uuid.UUID, year int32, module string) (calcbus.RollupSums, error) {
+	rows, err := t.queries.SumEmissions(ctx, SumEmissionsParams{LabID: labID, Year: year, Module: module})
+	sums := calcbus.RollupSums{}
+	for _, row := range rows {
+		sums[calcbus.RollupKey{Scope: row.Scope, Variant: row.Variant}] = &calcbus.RollupSum{
+			KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+		}
+	}
+	return sums, err
+}
+
+func (t *importTx) WriteRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums calcbus.RollupSums) error {
 	if err := t.queries.DeleteRollups(ctx, DeleteRollupsParams{LabID: labID, Year: year, Module: module}); err != nil {
 		return err
 	}
-	return t.queries.InsertRollups(ctx, InsertRollupsParams{LabID: labID, Year: year, Module: module})
+	for key, sum := range sums {
+		if err := t.queries.InsertRollup(ctx, InsertRollupParams{
+			LabID: labID, Year: year, Module: module, Scope: key.Scope, Variant: key.Variant,
+			KgCo2e: sum.KgCO2e, UncertaintyKg: math.Sqrt(sum.UncertaintySq), Entries: sum.Entries,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
