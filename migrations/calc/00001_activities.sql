@@ -62,10 +62,13 @@ CREATE TABLE calc.emissions (
     factor_version  text NOT NULL,
     uncertainty_pct double precision NOT NULL DEFAULT 0
 );
--- The one index: rollups and deletions go by lab, year and module. Each
--- index costs every COPYed row; uniqueness per activity is the writer's
--- (one transaction per import, applied once: ADR 007).
+-- Two indexes only (each costs every COPYed row): rollups and deletions go
+-- by lab, year and module; single entries by activity. Uniqueness per
+-- activity is the writer's (one transaction per import, applied once:
+-- ADR 007).
 CREATE INDEX emissions_rollup_idx ON calc.emissions (lab_id, year, module);
+-- An activity's emissions, for the single-entry path and listings.
+CREATE INDEX emissions_activity_idx ON calc.emissions (activity_id);
 
 -- Totals per lab, year, module, scope and variant, kept current in the
 -- transaction that changes the emissions.

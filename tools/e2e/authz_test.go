@@ -11,26 +11,48 @@ import (
 // world is a fresh set of labs for one authorization check: the dev manager
 // and member hold their roles on own (and so on sub, its sub-lab); foreign
 // is nobody's. temp@example.com is a member of all three, to be removed.
-type world struct{ own, sub, foreign string }
+type world struct {
+	own, sub, foreign string
+	t                 *testing.T
+	sys               *system
+	activities        map[string]string // lab → an activity of it
+	imports           map[string]string // lab → a finished import of it
+}
 
 var worlds atomic.Int64
 
-func newWorld(t *testing.T, api string) world {
+func newWorld(t *testing.T, sys *system) *world {
 	t.Helper()
+	api := sys.Gateway + "/api/v1"
 	n := worlds.Add(1)
 	create := func(code, parent string) string {
 		body := fmt.Sprintf(`{"code":"%s-%d","name":"%s lab","country":"CH","parentId":"%s"}`, code, n, code, parent)
 		return mustCall(t, 200, "POST", api+"/labs", body)["id"].(string)
 	}
-	w := world{own: create("OWN", "")}
+	w := &world{own: create("OWN", ""), t: t, sys: sys, activities: map[string]string{}, imports: map[string]string{}}
 	w.sub = create("SUB", w.own)
 	w.foreign = create("FOREIGN", "")
 	mustCall(t, 200, "POST", api+"/labs/"+w.own+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
 	mustCall(t, 200, "POST", api+"/labs/"+w.own+"/members", `{"email":"member@example.com","role":"lab_member"}`)
 	for _, lab := range []string{w.own, w.sub, w.foreign} {
 		mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"temp@example.com","role":"lab_member"}`)
+		w.activities[lab] = mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities", entryBody)["id"].(string)
 	}
 	return w
+}
+
+const entryBody = `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"40","active_power_w":"60"}}`
+
+// importOf returns a finished import of lab, made on first use.
+func (w *world) importOf(lab string) string {
+	if id, ok := w.imports[lab]; ok {
+		return id
+	}
+	_, answer := upload(w.t, w.sys, "admin", lab, "kind=equipment&year=2025", equipmentHeader+"PC,it,1,40,60,0,0\n", false)
+	id := importID(w.t, answer)
+	waitFinished(w.t, w.sys, id)
+	w.imports[lab] = id
+	return id
 }
 
 // expect is the status each target answers: own lab, sub-lab, foreign lab.
@@ -38,41 +60,65 @@ type expect [3]int
 
 var users = []string{"admin", "auditor", "manager", "member", "outsider"}
 
-// endpoint is one /api/v1 operation of the matrix, aimed at a lab.
+// endpoint is one /api/v1 operation of the matrix, aimed at a lab (or at a
+// resource of that lab).
 type endpoint struct {
 	name     string
 	method   string
-	path     func(lab string) string
-	body     func(w world, lab string) string
+	path     func(w *world, lab string) string
+	body     func(w *world, lab string) string
 	mutating bool // needs a fresh world per call
 	want     map[string]expect
 }
 
-func noBody(world, string) string { return "" }
+func noBody(*world, string) string { return "" }
+
+func labPath(format string) func(*world, string) string {
+	return func(_ *world, lab string) string { return fmt.Sprintf(format, lab) }
+}
+
+func fixed(body string) func(*world, string) string {
+	return func(*world, string) string { return body }
+}
+
+func activityPath(suffix string) func(*world, string) string {
+	return func(w *world, lab string) string { return "/activities/" + w.activities[lab] + suffix }
+}
+
+func importPath(suffix string) func(*world, string) string {
+	return func(w *world, lab string) string { return "/imports/" + w.importOf(lab) + suffix }
+}
+
+// The expectations that recur: what viewing, importing and managing take.
+var (
+	viewing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
+	importing = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
+	everyone  = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
+)
 
 // The authorization matrix: every /api/v1 endpoint × every kind of caller ×
 // {own lab, sub-lab, foreign lab}, with the exact status. A new endpoint
 // joins by adding a row.
 var matrix = []endpoint{
 	{
-		name: "get lab", method: "GET", path: func(lab string) string { return "/labs/" + lab }, body: noBody,
+		name: "get lab", method: "GET", path: labPath("/labs/%s"), body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "list labs", method: "GET", path: func(lab string) string { return "/labs?parent_id=" + lab }, body: noBody,
+		name: "list labs", method: "GET", path: labPath("/labs?parent_id=%s"), body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}},
 	},
 	{
-		name: "create sub-lab", method: "POST", path: func(string) string { return "/labs" }, mutating: true,
-		body: func(_ world, lab string) string {
+		name: "create sub-lab", method: "POST", path: labPath("/labs%.0s"), mutating: true,
+		body: func(_ *world, lab string) string {
 			return fmt.Sprintf(`{"code":"NEW-%d","name":"New","country":"CH","parentId":"%s"}`, worlds.Add(1), lab)
 		},
 		// A parent the caller cannot see is reported like one that does not exist.
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 400}, "member": {403, 403, 400}, "outsider": {400, 400, 400}},
 	},
 	{
-		name: "replace lab", method: "PUT", path: func(lab string) string { return "/labs/" + lab }, mutating: true,
-		body: func(w world, lab string) string {
+		name: "replace lab", method: "PUT", path: labPath("/labs/%s"), mutating: true,
+		body: func(w *world, lab string) string {
 			parent := ""
 			if lab == w.sub {
 				parent = w.own
@@ -82,51 +128,71 @@ var matrix = []endpoint{
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "update lab", method: "PATCH", path: func(lab string) string { return "/labs/" + lab }, mutating: true,
-		body: func(world, string) string { return `{"description":"Changed"}` },
+		name: "update lab", method: "PATCH", path: labPath("/labs/%s"), mutating: true,
+		body: fixed(`{"description":"Changed"}`),
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "archive lab", method: "DELETE", path: func(lab string) string { return "/labs/" + lab }, mutating: true, body: noBody,
+		name: "archive lab", method: "DELETE", path: labPath("/labs/%s"), mutating: true, body: noBody,
 		// The admin may, but the own lab still has a live sub-lab (400).
 		want: map[string]expect{"admin": {400, 200, 200}, "auditor": {403, 403, 403}, "manager": {403, 403, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "unarchive lab", method: "POST", path: func(lab string) string { return "/labs/" + lab + ":unarchive" }, mutating: true, body: noBody,
+		name: "unarchive lab", method: "POST", path: labPath("/labs/%s:unarchive"), mutating: true, body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {403, 403, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "list members", method: "GET", path: func(lab string) string { return "/labs/" + lab + "/members" }, body: noBody,
+		name: "list members", method: "GET", path: labPath("/labs/%s/members"), body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "add member", method: "POST", path: func(lab string) string { return "/labs/" + lab + "/members" }, mutating: true,
-		body: func(world, string) string { return `{"email":"newcomer@example.com","role":"lab_member"}` },
+		name: "add member", method: "POST", path: labPath("/labs/%s/members"), mutating: true,
+		body: fixed(`{"email":"newcomer@example.com","role":"lab_member"}`),
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
-		name: "remove member", method: "DELETE", path: func(lab string) string { return "/labs/" + lab + "/members/" + url.PathEscape("temp@example.com") }, mutating: true, body: noBody,
+		name: "remove member", method: "DELETE", path: labPath("/labs/%s/members/" + url.PathEscape("temp@example.com")), mutating: true, body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
+	{name: "me", method: "GET", path: labPath("/me%.0s"), body: noBody, want: everyone},
+	{name: "list templates", method: "GET", path: labPath("/templates%.0s"), body: noBody, want: everyone},
+	{name: "get template", method: "GET", path: labPath("/templates/equipment%.0s"), body: noBody, want: everyone},
 	{
-		name: "me", method: "GET", path: func(string) string { return "/me" }, body: noBody,
-		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}},
+		name: "upload import", method: "POST", path: labPath("/labs/%s/imports?kind=equipment&year=2025"), mutating: true,
+		body: fixed(equipmentHeader + "PC,it,1,40,60,0,0\n"),
+		want: map[string]expect{"admin": {202, 202, 202}, "auditor": {403, 403, 403}, "manager": {202, 202, 404}, "member": {202, 202, 404}, "outsider": {404, 404, 404}},
 	},
+	{name: "list imports", method: "GET", path: labPath("/labs/%s/imports"), body: noBody, want: viewing},
+	{name: "import status", method: "GET", path: importPath("/status"), body: noBody, want: viewing},
+	{name: "import errors", method: "GET", path: importPath("/errors"), body: noBody, want: viewing},
+	{
+		name: "cancel import", method: "POST", path: importPath(":cancel"), body: noBody, mutating: true,
+		// Allowed, but the import has finished: 400.
+		want: map[string]expect{"admin": {400, 400, 400}, "auditor": {403, 403, 403}, "manager": {400, 400, 404}, "member": {400, 400, 404}, "outsider": {404, 404, 404}},
+	},
+	{name: "retry import", method: "POST", path: importPath(":retry"), body: noBody, mutating: true, want: importing},
+	{name: "add activity", method: "POST", path: labPath("/labs/%s/activities"), body: fixed(entryBody), mutating: true, want: importing},
+	{name: "list activities", method: "GET", path: labPath("/labs/%s/activities"), body: noBody, want: viewing},
+	{name: "get activity", method: "GET", path: activityPath(""), body: noBody, want: viewing},
+	{name: "replace activity", method: "PUT", path: activityPath(""), body: fixed(entryBody), mutating: true, want: importing},
+	{name: "delete activity", method: "DELETE", path: activityPath(""), body: noBody, mutating: true, want: importing},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	api := startSystem(t, "RATE_LIMIT_READ=100000/1m", "RATE_LIMIT_WRITE=100000/1m").Gateway + "/api/v1"
-	shared := newWorld(t, api)
+	// Fresh worlds come and go: roles must count at once in every service.
+	sys := startSystem(t, "RATE_LIMIT_READ=100000/1m", "RATE_LIMIT_WRITE=100000/1m", "RATE_LIMIT_UPLOAD=100000/1m", "AUTHZ_CACHE_TTL=0s")
+	api := sys.Gateway + "/api/v1"
+	shared := newWorld(t, sys)
 	cells := 0
 	for _, row := range matrix {
 		for _, user := range users {
 			for target := range 3 {
 				w := shared
 				if row.mutating {
-					w = newWorld(t, api)
+					w = newWorld(t, sys)
 				}
 				lab := []string{w.own, w.sub, w.foreign}[target]
-				status, answer := call(t, user, row.method, api+row.path(lab), row.body(w, lab))
+				status, answer := call(t, user, row.method, api+row.path(w, lab), row.body(w, lab))
 				if want := row.want[user][target]; status != want {
 					t.Errorf("%s as %s on the %s lab: %d, want %d (%v)", row.name, user, []string{"own", "sub", "foreign"}[target], status, want, answer["message"])
 				}
@@ -138,8 +204,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 func TestListsShowOnlyTheCallersLabs(t *testing.T) {
-	api := startSystem(t).Gateway + "/api/v1"
-	w := newWorld(t, api)
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	w := newWorld(t, sys)
 	visible := func(user string) []string {
 		_, answer := call(t, user, "GET", api+"/labs?page_size=500", "")
 		var ids []string

@@ -49,3 +49,38 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: ListRollups :many
 SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant;
+
+-- name: InsertActivity :exec
+INSERT INTO calc.activities (id, lab_id, year, module, kind, source, inputs)
+VALUES ($1, $2, $3, $4, $5, 'entry', $6);
+
+-- name: InsertEmission :exec
+INSERT INTO calc.emissions (activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
+                            quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+
+-- name: GetActivity :one
+SELECT * FROM calc.activities WHERE id = $1;
+
+-- name: ListActivities :many
+SELECT * FROM calc.activities
+WHERE lab_id = sqlc.arg('lab_id')
+  AND (sqlc.arg('year')::integer = 0 OR year = sqlc.arg('year')::integer)
+  AND (sqlc.arg('module')::text = '' OR module = sqlc.arg('module')::text)
+  AND (sqlc.arg('kind')::text = '' OR kind = sqlc.arg('kind')::text)
+  AND (sqlc.arg('source')::text = '' OR source = sqlc.arg('source')::text)
+  AND (sqlc.narg('before_id')::uuid IS NULL OR id < sqlc.narg('before_id')::uuid)
+ORDER BY id DESC
+LIMIT sqlc.arg('page_limit');
+
+-- name: ListEmissionsOf :many
+SELECT * FROM calc.emissions WHERE activity_id = ANY(sqlc.arg('ids')::uuid[]) ORDER BY activity_id, variant, emission_type;
+
+-- name: UpdateActivity :exec
+UPDATE calc.activities SET year = $2, inputs = $3 WHERE id = $1;
+
+-- name: DeleteEmissionsOf :exec
+DELETE FROM calc.emissions WHERE activity_id = $1;
+
+-- name: DeleteActivity :exec
+DELETE FROM calc.activities WHERE id = $1;

@@ -28,6 +28,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
@@ -45,6 +46,7 @@ type Config struct {
 	// 0 runs no worker (API only).
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY, default=2"`
 	Queue             tasks.QueueConfig
+	Authz             authz.Config
 	Importer          calcbus.ImporterConfig
 	ServiceAuth       authn.ServiceConfig
 }
@@ -73,12 +75,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			defer stopWorkers()
 		}
+		clientOptions, err := rpcclient.Options()
+		if err != nil {
+			return err
+		}
+		httpClient := rpcclient.HTTPClient()
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, clientOptions...), factorCache)
+
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
 			return err
 		}
 		path, handler := calcv1connect.NewTemplateServiceHandler(calcapi.Templates{}, options...)
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
+		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
+		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

@@ -27,6 +27,15 @@ func (q *Queries) ClaimImport(ctx context.Context, importID uuid.UUID) (uuid.UUI
 	return import_id, err
 }
 
+const deleteActivity = `-- name: DeleteActivity :exec
+DELETE FROM calc.activities WHERE id = $1
+`
+
+func (q *Queries) DeleteActivity(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteActivity, id)
+	return err
+}
+
 const deleteCSVActivities = `-- name: DeleteCSVActivities :exec
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv'
 `
@@ -66,6 +75,15 @@ func (q *Queries) DeleteCSVEmissions(ctx context.Context, arg DeleteCSVEmissions
 	return err
 }
 
+const deleteEmissionsOf = `-- name: DeleteEmissionsOf :exec
+DELETE FROM calc.emissions WHERE activity_id = $1
+`
+
+func (q *Queries) DeleteEmissionsOf(ctx context.Context, activityID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteEmissionsOf, activityID)
+	return err
+}
+
 const deleteRollups = `-- name: DeleteRollups :exec
 DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND module = $3
 `
@@ -79,6 +97,28 @@ type DeleteRollupsParams struct {
 func (q *Queries) DeleteRollups(ctx context.Context, arg DeleteRollupsParams) error {
 	_, err := q.db.Exec(ctx, deleteRollups, arg.LabID, arg.Year, arg.Module)
 	return err
+}
+
+const getActivity = `-- name: GetActivity :one
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities WHERE id = $1
+`
+
+func (q *Queries) GetActivity(ctx context.Context, id uuid.UUID) (CalcActivity, error) {
+	row := q.db.QueryRow(ctx, getActivity, id)
+	var i CalcActivity
+	err := row.Scan(
+		&i.ID,
+		&i.LabID,
+		&i.Year,
+		&i.Module,
+		&i.Kind,
+		&i.Source,
+		&i.ImportID,
+		&i.RowNo,
+		&i.Inputs,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const getAppliedImport = `-- name: GetAppliedImport :one
@@ -96,6 +136,73 @@ func (q *Queries) GetAppliedImport(ctx context.Context, importID uuid.UUID) (Cal
 		&i.AppliedAt,
 	)
 	return i, err
+}
+
+const insertActivity = `-- name: InsertActivity :exec
+INSERT INTO calc.activities (id, lab_id, year, module, kind, source, inputs)
+VALUES ($1, $2, $3, $4, $5, 'entry', $6)
+`
+
+type InsertActivityParams struct {
+	ID     uuid.UUID
+	LabID  uuid.UUID
+	Year   int32
+	Module string
+	Kind   string
+	Inputs []byte
+}
+
+func (q *Queries) InsertActivity(ctx context.Context, arg InsertActivityParams) error {
+	_, err := q.db.Exec(ctx, insertActivity,
+		arg.ID,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Kind,
+		arg.Inputs,
+	)
+	return err
+}
+
+const insertEmission = `-- name: InsertEmission :exec
+INSERT INTO calc.emissions (activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
+                            quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+`
+
+type InsertEmissionParams struct {
+	ActivityID     uuid.UUID
+	Variant        string
+	LabID          uuid.UUID
+	Year           int32
+	Module         string
+	EmissionType   string
+	Scope          int16
+	Quantity       float64
+	QuantityUnit   string
+	KgCo2e         float64
+	FactorID       *uuid.UUID
+	FactorVersion  string
+	UncertaintyPct float64
+}
+
+func (q *Queries) InsertEmission(ctx context.Context, arg InsertEmissionParams) error {
+	_, err := q.db.Exec(ctx, insertEmission,
+		arg.ActivityID,
+		arg.Variant,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.EmissionType,
+		arg.Scope,
+		arg.Quantity,
+		arg.QuantityUnit,
+		arg.KgCo2e,
+		arg.FactorID,
+		arg.FactorVersion,
+		arg.UncertaintyPct,
+	)
+	return err
 }
 
 const insertFactor = `-- name: InsertFactor :exec
@@ -172,6 +279,105 @@ func (q *Queries) InsertRollup(ctx context.Context, arg InsertRollupParams) erro
 		arg.Entries,
 	)
 	return err
+}
+
+const listActivities = `-- name: ListActivities :many
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities
+WHERE lab_id = $1
+  AND ($2::integer = 0 OR year = $2::integer)
+  AND ($3::text = '' OR module = $3::text)
+  AND ($4::text = '' OR kind = $4::text)
+  AND ($5::text = '' OR source = $5::text)
+  AND ($6::uuid IS NULL OR id < $6::uuid)
+ORDER BY id DESC
+LIMIT $7
+`
+
+type ListActivitiesParams struct {
+	LabID     uuid.UUID
+	Year      int32
+	Module    string
+	Kind      string
+	Source    string
+	BeforeID  *uuid.UUID
+	PageLimit int32
+}
+
+func (q *Queries) ListActivities(ctx context.Context, arg ListActivitiesParams) ([]CalcActivity, error) {
+	rows, err := q.db.Query(ctx, listActivities,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Kind,
+		arg.Source,
+		arg.BeforeID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CalcActivity
+	for rows.Next() {
+		var i CalcActivity
+		if err := rows.Scan(
+			&i.ID,
+			&i.LabID,
+			&i.Year,
+			&i.Module,
+			&i.Kind,
+			&i.Source,
+			&i.ImportID,
+			&i.RowNo,
+			&i.Inputs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listEmissionsOf = `-- name: ListEmissionsOf :many
+SELECT activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct FROM calc.emissions WHERE activity_id = ANY($1::uuid[]) ORDER BY activity_id, variant, emission_type
+`
+
+func (q *Queries) ListEmissionsOf(ctx context.Context, ids []uuid.UUID) ([]CalcEmission, error) {
+	rows, err := q.db.Query(ctx, listEmissionsOf, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CalcEmission
+	for rows.Next() {
+		var i CalcEmission
+		if err := rows.Scan(
+			&i.ActivityID,
+			&i.Variant,
+			&i.LabID,
+			&i.Year,
+			&i.Module,
+			&i.EmissionType,
+			&i.Scope,
+			&i.Quantity,
+			&i.QuantityUnit,
+			&i.KgCo2e,
+			&i.FactorID,
+			&i.FactorVersion,
+			&i.UncertaintyPct,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listFactors = `-- name: ListFactors :many
@@ -329,4 +535,19 @@ func (q *Queries) SumEmissions(ctx context.Context, arg SumEmissionsParams) ([]S
 		return nil, err
 	}
 	return items, nil
+}
+
+const updateActivity = `-- name: UpdateActivity :exec
+UPDATE calc.activities SET year = $2, inputs = $3 WHERE id = $1
+`
+
+type UpdateActivityParams struct {
+	ID     uuid.UUID
+	Year   int32
+	Inputs []byte
+}
+
+func (q *Queries) UpdateActivity(ctx context.Context, arg UpdateActivityParams) error {
+	_, err := q.db.Exec(ctx, updateActivity, arg.ID, arg.Year, arg.Inputs)
+	return err
 }

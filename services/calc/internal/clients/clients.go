@@ -18,6 +18,7 @@ import (
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
 // Jobs implements calcbus.Jobs over ingest's ImportWorkerService.
@@ -129,4 +130,26 @@ func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
 		return "", errors.New("the lab no longer exists")
 	}
 	return res.Msg.GetLabs()[0].GetCountry(), nil
+}
+
+// LabsAsCaller implements calcbus.LabCountries over labs' public API, with
+// the caller's own token: whoever may add data to a lab may read it.
+type LabsAsCaller struct {
+	client labsv1connect.LabsServiceClient
+}
+
+// NewLabsAsCaller returns a client of labs at baseURL forwarding the
+// caller's token.
+func NewLabsAsCaller(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *LabsAsCaller {
+	options = append(options, connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
+	return &LabsAsCaller{client: labsv1connect.NewLabsServiceClient(httpClient, baseURL, options...)}
+}
+
+// Country returns the lab's country.
+func (l *LabsAsCaller) Country(ctx context.Context, labID uuid.UUID) (string, error) {
+	res, err := l.client.GetLab(ctx, connect.NewRequest(&labsv1.GetLabRequest{Id: labID.String()}))
+	if err != nil {
+		return "", err
+	}
+	return res.Msg.GetLab().GetCountry(), nil
 }

@@ -1,0 +1,91 @@
+package calcapi
+
+import (
+	"context"
+	"encoding/json"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+)
+
+// Activities implements ActivityService over the single-entry path.
+type Activities struct {
+	entries *calcbus.Entries
+}
+
+var _ calcv1connect.ActivityServiceHandler = (*Activities)(nil)
+
+// NewActivities returns the handler.
+func NewActivities(entries *calcbus.Entries) *Activities { return &Activities{entries: entries} }
+
+func (a *Activities) CreateActivity(ctx context.Context, req *connect.Request[calcv1.CreateActivityRequest]) (*connect.Response[calcv1.CreateActivityResponse], error) {
+	activity, err := a.entries.Create(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), req.Msg.GetKind(), req.Msg.GetValues())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.CreateActivityResponse{Activity: activityToProto(activity)}), nil
+}
+
+func (a *Activities) ListActivities(ctx context.Context, req *connect.Request[calcv1.ListActivitiesRequest]) (*connect.Response[calcv1.ListActivitiesResponse], error) {
+	page, err := a.entries.List(ctx, req.Msg.GetLabId(), calcbus.ActivityFilter{
+		Year: req.Msg.GetYear(), Module: req.Msg.GetModule(), Kind: req.Msg.GetKind(), Source: req.Msg.GetSource(),
+	}, req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	res := &calcv1.ListActivitiesResponse{NextPageToken: page.NextPageToken}
+	for _, activity := range page.Activities {
+		res.Activities = append(res.Activities, activityToProto(activity))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (a *Activities) GetActivity(ctx context.Context, req *connect.Request[calcv1.GetActivityRequest]) (*connect.Response[calcv1.GetActivityResponse], error) {
+	activity, err := a.entries.Get(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.GetActivityResponse{Activity: activityToProto(activity)}), nil
+}
+
+func (a *Activities) ReplaceActivity(ctx context.Context, req *connect.Request[calcv1.ReplaceActivityRequest]) (*connect.Response[calcv1.ReplaceActivityResponse], error) {
+	activity, err := a.entries.Replace(ctx, req.Msg.GetId(), req.Msg.GetYear(), req.Msg.GetValues())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.ReplaceActivityResponse{Activity: activityToProto(activity)}), nil
+}
+
+func (a *Activities) DeleteActivity(ctx context.Context, req *connect.Request[calcv1.DeleteActivityRequest]) (*connect.Response[calcv1.DeleteActivityResponse], error) {
+	if err := a.entries.Delete(ctx, req.Msg.GetId()); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.DeleteActivityResponse{}), nil
+}
+
+func activityToProto(activity calcbus.Activity) *calcv1.Activity {
+	out := &calcv1.Activity{
+		Id: activity.ID.String(), LabId: activity.LabID.String(), Year: activity.Year, Module: activity.Module,
+		Kind: activity.Kind, Source: activity.Source, CreatedAt: timestamppb.New(activity.CreatedAt),
+	}
+	if activity.ImportID != nil {
+		out.ImportId = activity.ImportID.String()
+	}
+	var inputs map[string]any
+	if json.Unmarshal(activity.Inputs, &inputs) == nil {
+		out.Inputs, _ = structpb.NewStruct(inputs)
+	}
+	for _, e := range activity.Emissions {
+		out.Emissions = append(out.Emissions, &calcv1.Emission{
+			Variant: e.Variant, EmissionType: e.EmissionType, Scope: int32(e.Scope), Quantity: e.Quantity,
+			QuantityUnit: e.QuantityUnit, KgCo2E: e.KgCO2e, FactorId: e.FactorID.String(), FactorVersion: e.FactorVersion,
+			UncertaintyPct: e.UncertaintyPct,
+		})
+	}
+	return out
+}

@@ -1,0 +1,294 @@
+package calcbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
+)
+
+// Activity is an activity with its emissions, as the API shows it.
+type Activity struct {
+	ActivityRow
+	CreatedAt time.Time
+	Emissions []EmissionRow
+}
+
+// ActivityFilter narrows a lab's activities.
+type ActivityFilter struct {
+	Year                 int32
+	Module, Kind, Source string
+}
+
+// ActivityStore keeps single entries.
+type ActivityStore interface {
+	// InEntryTx runs fn in one transaction.
+	InEntryTx(ctx context.Context, fn func(tx EntryTx) error) error
+	// GetActivity returns ErrNotFound for an unknown id.
+	GetActivity(ctx context.Context, id uuid.UUID) (Activity, error)
+	ListActivities(ctx context.Context, labID uuid.UUID, filter ActivityFilter, before *uuid.UUID, limit int32) ([]Activity, error)
+}
+
+// EntryTx writes single entries.
+type EntryTx interface {
+	InsertActivity(ctx context.Context, activity Activity) error
+	UpdateActivity(ctx context.Context, activity Activity) error
+	DeleteActivity(ctx context.Context, id uuid.UUID) error
+	ImportTx
+}
+
+// ErrNotFound is what a store returns for a missing row.
+var ErrNotFound = errors.New("not found")
+
+// LabCountries tells a lab's country, asked as the caller.
+type LabCountries interface {
+	Country(ctx context.Context, labID uuid.UUID) (string, error)
+}
+
+// Entries is the single-entry path.
+type Entries struct {
+	store   ActivityStore
+	authz   *authz.Authorizer
+	labs    LabCountries
+	factors *FactorCache
+}
+
+// NewEntries returns the single-entry path.
+func NewEntries(store ActivityStore, authorizer *authz.Authorizer, labs LabCountries, factorCache *FactorCache) *Entries {
+	return &Entries{store: store, authz: authorizer, labs: labs, factors: factorCache}
+}
+
+// Create computes one activity and writes it with its emissions and the
+// lab's new totals, in one transaction.
+func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName string, values map[string]string) (Activity, error) {
+	lab, err := e.requireLab(ctx, labID, authz.Import)
+	if err != nil {
+		return Activity{}, err
+	}
+	activity, err := e.compute(ctx, lab, year, kindName, values)
+	if err != nil {
+		return Activity{}, err
+	}
+	activity.ID = uuid.Must(uuid.NewV7())
+	activity.CreatedAt = time.Now()
+	for i := range activity.Emissions {
+		activity.Emissions[i].ActivityID = activity.ID
+	}
+	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		if err := tx.InsertActivity(ctx, activity); err != nil {
+			return err
+		}
+		return refreshRollups(ctx, tx, lab, activity.Year, activity.Module)
+	})
+	return activity, err
+}
+
+// Get returns one activity.
+func (e *Entries) Get(ctx context.Context, id string) (Activity, error) {
+	activity, _, err := e.authorized(ctx, id, authz.View)
+	return activity, err
+}
+
+// ActivityPage is a page of activities.
+type ActivityPage struct {
+	Activities    []Activity
+	NextPageToken string
+}
+
+// List returns a page of a lab's activities, newest first.
+func (e *Entries) List(ctx context.Context, labID string, filter ActivityFilter, pageSize int32, pageToken string) (ActivityPage, error) {
+	lab, err := e.requireLab(ctx, labID, authz.View)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	size, err := pagetoken.Size(pageSize)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	filterKey := fmt.Sprintf("%s|%+v", labID, filter)
+	var cursor struct {
+		Before uuid.UUID `json:"b"`
+	}
+	found, err := pagetoken.Decode(pageToken, filterKey, &cursor)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	var before *uuid.UUID
+	if found {
+		before = &cursor.Before
+	}
+	activities, err := e.store.ListActivities(ctx, lab, filter, before, size+1)
+	if err != nil {
+		return ActivityPage{}, err
+	}
+	page := ActivityPage{Activities: activities}
+	if int32(len(activities)) > size {
+		page.Activities = activities[:size]
+		cursor.Before = page.Activities[size-1].ID
+		page.NextPageToken, err = pagetoken.Encode(cursor, filterKey)
+	}
+	return page, err
+}
+
+// Replace sets a single entry's year and values and computes it again.
+func (e *Entries) Replace(ctx context.Context, id string, year int32, values map[string]string) (Activity, error) {
+	current, _, err := e.authorized(ctx, id, authz.Import)
+	if err != nil {
+		return Activity{}, err
+	}
+	if current.Source != "entry" {
+		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
+	}
+	activity, err := e.compute(ctx, current.LabID, year, current.Kind, values)
+	if err != nil {
+		return Activity{}, err
+	}
+	activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
+	for i := range activity.Emissions {
+		activity.Emissions[i].ActivityID = activity.ID
+	}
+	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		if err := tx.UpdateActivity(ctx, activity); err != nil {
+			return err
+		}
+		if err := refreshRollups(ctx, tx, current.LabID, current.Year, current.Module); err != nil {
+			return err
+		}
+		if activity.Year == current.Year {
+			return nil
+		}
+		return refreshRollups(ctx, tx, current.LabID, activity.Year, activity.Module)
+	})
+	return activity, err
+}
+
+// Delete removes an activity and its emissions from the lab's totals.
+func (e *Entries) Delete(ctx context.Context, id string) error {
+	current, _, err := e.authorized(ctx, id, authz.Import)
+	if err != nil {
+		return err
+	}
+	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		if err := tx.DeleteActivity(ctx, current.ID); err != nil {
+			return err
+		}
+		return refreshRollups(ctx, tx, current.LabID, current.Year, current.Module)
+	})
+}
+
+// refreshRollups rebuilds a lab/year/module's totals from its emissions.
+func refreshRollups(ctx context.Context, tx ImportTx, labID uuid.UUID, year int32, module string) error {
+	sums, err := tx.SumEmissions(ctx, labID, year, module)
+	if err != nil {
+		return err
+	}
+	return tx.WriteRollups(ctx, labID, year, module, sums)
+}
+
+func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {
+	access, err := e.authz.For(ctx)
+	if err != nil {
+		return uuid.UUID{}, err
+	}
+	id, err := uuid.Parse(labID)
+	if err != nil {
+		return uuid.UUID{}, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
+	}
+	return id, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
+}
+
+func (e *Entries) authorized(ctx context.Context, id string, action authz.Action) (Activity, *authz.Access, error) {
+	access, err := e.authz.For(ctx)
+	if err != nil {
+		return Activity{}, nil, err
+	}
+	notFound := apperr.NotFound("no activity has id %s", id)
+	activityID, err := uuid.Parse(id)
+	if err != nil {
+		return Activity{}, nil, apperr.Invalid("id", "%q is not an activity id (a UUID)", id)
+	}
+	activity, err := e.store.GetActivity(ctx, activityID)
+	if errors.Is(err, ErrNotFound) {
+		return Activity{}, nil, notFound
+	}
+	if err != nil {
+		return Activity{}, nil, err
+	}
+	return activity, access, access.Require(activity.LabID.String(), action, notFound)
+}
+
+// compute turns values into an activity exactly as an imported row would be.
+func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
+	kind, ok := kinds.Lookup(kindName)
+	if !ok {
+		return Activity{}, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", kindName, kinds.Names())
+	}
+	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {
+		return Activity{}, apperr.Invalid("year", "%d is not a reporting year: give one from 1990 to %d", year, thisYear+1)
+	}
+	known := map[string]bool{}
+	for _, column := range kind.Columns {
+		known[column.Name] = true
+	}
+	row := kinds.Row{}
+	var unknown []string
+	for name, value := range values {
+		lower := strings.ToLower(strings.TrimSpace(name))
+		if !known[lower] {
+			unknown = append(unknown, name)
+		}
+		row[lower] = strings.TrimSpace(value)
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
+	}
+	country, err := e.labs.Country(ctx, labID)
+	if err != nil {
+		return Activity{}, fmt.Errorf("lab %s: %w", labID, err)
+	}
+	factorSet, err := e.factors.Active(ctx)
+	if err != nil {
+		return Activity{}, err
+	}
+	computed, err := kind.Compute(row, kinds.Env{Year: year, LabCountry: country, Factors: factorSet})
+	var fieldErr *kinds.FieldError
+	var missingFactor *kinds.MissingFactorError
+	switch {
+	case errors.As(err, &fieldErr):
+		return Activity{}, apperr.Invalid("values."+fieldErr.Column, "%s", fieldErr.Message)
+	case errors.As(err, &missingFactor):
+		return Activity{}, apperr.FailedPrecondition("%v: add a factor for it", missingFactor)
+	case err != nil:
+		return Activity{}, err
+	}
+	activity := Activity{ActivityRow: ActivityRow{
+		LabID: labID, Year: year, Module: kind.Module, Kind: kind.Name, Source: "entry",
+		Inputs: appendInputs(nil, computed.Inputs),
+	}}
+	for _, emission := range computed.Emissions {
+		activity.Emissions = append(activity.Emissions, EmissionRow{
+			Variant: emission.Variant, LabID: labID, Year: year, Module: kind.Module, EmissionType: emission.EmissionType,
+			Scope: emission.Scope, Quantity: emission.Quantity, QuantityUnit: emission.QuantityUnit, KgCO2e: emission.KgCO2e,
+			FactorID: emission.Factor.ID, FactorVersion: emission.Factor.Version, UncertaintyPct: emission.Factor.UncertaintyPct,
+		})
+	}
+	return activity, nil
+}
+
+func columnNames(kind *kinds.Kind) string {
+	names := make([]string, len(kind.Columns))
+	for i, column := range kind.Columns {
+		names[i] = column.Name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,117 @@
+package calcdb
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+)
+
+// InEntryTx runs fn in one transaction.
+func (s *Store) InEntryTx(ctx context.Context, fn func(tx calcbus.EntryTx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return fn(&entryTx{importTx{tx: tx, queries: s.queries.WithTx(tx)}})
+	})
+}
+
+type entryTx struct{ importTx }
+
+func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity) error {
+	if err := t.queries.InsertActivity(ctx, InsertActivityParams{
+		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
+	}); err != nil {
+		return err
+	}
+	return t.insertEmissions(ctx, activity.Emissions)
+}
+
+func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity) error {
+	if err := t.queries.UpdateActivity(ctx, UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs}); err != nil {
+		return err
+	}
+	if err := t.queries.DeleteEmissionsOf(ctx, activity.ID); err != nil {
+		return err
+	}
+	return t.insertEmissions(ctx, activity.Emissions)
+}
+
+func (t *entryTx) DeleteActivity(ctx context.Context, id uuid.UUID) error {
+	if err := t.queries.DeleteEmissionsOf(ctx, id); err != nil {
+		return err
+	}
+	return t.queries.DeleteActivity(ctx, id)
+}
+
+func (t *entryTx) insertEmissions(ctx context.Context, emissions []calcbus.EmissionRow) error {
+	for _, e := range emissions {
+		factorID := e.FactorID
+		if err := t.queries.InsertEmission(ctx, InsertEmissionParams{
+			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
+			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
+			KgCo2e: e.KgCO2e, FactorID: &factorID, FactorVersion: e.FactorVersion, UncertaintyPct: e.UncertaintyPct,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) GetActivity(ctx context.Context, id uuid.UUID) (calcbus.Activity, error) {
+	row, err := s.queries.GetActivity(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calcbus.Activity{}, calcbus.ErrNotFound
+	}
+	if err != nil {
+		return calcbus.Activity{}, err
+	}
+	activities, err := s.withEmissions(ctx, []CalcActivity{row})
+	if err != nil {
+		return calcbus.Activity{}, err
+	}
+	return activities[0], nil
+}
+
+func (s *Store) ListActivities(ctx context.Context, labID uuid.UUID, filter calcbus.ActivityFilter, before *uuid.UUID, limit int32) ([]calcbus.Activity, error) {
+	rows, err := s.queries.ListActivities(ctx, ListActivitiesParams{
+		LabID: labID, Year: filter.Year, Module: filter.Module, Kind: filter.Kind, Source: filter.Source, BeforeID: before, PageLimit: limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.withEmissions(ctx, rows)
+}
+
+// withEmissions attaches their emissions to activities, in one query.
+func (s *Store) withEmissions(ctx context.Context, rows []CalcActivity) ([]calcbus.Activity, error) {
+	ids := make([]uuid.UUID, len(rows))
+	activities := make([]calcbus.Activity, len(rows))
+	index := make(map[uuid.UUID]int, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
+		index[row.ID] = i
+		activities[i] = calcbus.Activity{CreatedAt: row.CreatedAt, ActivityRow: calcbus.ActivityRow{
+			ID: row.ID, LabID: row.LabID, Year: row.Year, Module: row.Module, Kind: row.Kind, Source: row.Source,
+			ImportID: row.ImportID, RowNo: row.RowNo, Inputs: row.Inputs,
+		}}
+	}
+	emissions, err := s.queries.ListEmissionsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range emissions {
+		var factorID uuid.UUID
+		if e.FactorID != nil {
+			factorID = *e.FactorID
+		}
+		i := index[e.ActivityID]
+		activities[i].Emissions = append(activities[i].Emissions, calcbus.EmissionRow{
+			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
+			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
+			KgCO2e: e.KgCo2e, FactorID: factorID, FactorVersion: e.FactorVersion, UncertaintyPct: e.UncertaintyPct,
+		})
+	}
+	return activities, nil
+}
