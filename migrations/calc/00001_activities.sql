@@ -71,16 +71,20 @@ CREATE INDEX emissions_rollup_idx ON calc.emissions (lab_id, year, module);
 CREATE INDEX emissions_activity_idx ON calc.emissions (activity_id);
 
 -- Totals per lab, year, module, scope and variant, kept current in the
--- transaction that changes the emissions.
+-- transaction that changes the emissions, by adding what it adds and
+-- subtracting what it removes (row locks serialise concurrent writers).
+-- The uncertainty of a total is the root-sum-square of its emissions'
+-- absolute uncertainties: the sum of squares is kept so it can be added to.
 CREATE TABLE calc.rollups (
-    lab_id        uuid NOT NULL,
-    year          integer NOT NULL,
-    module        text NOT NULL,
-    scope         smallint NOT NULL,
-    variant       text NOT NULL,
-    kg_co2e       double precision NOT NULL,
+    lab_id         uuid NOT NULL,
+    year           integer NOT NULL,
+    module         text NOT NULL,
+    scope          smallint NOT NULL,
+    variant        text NOT NULL,
+    kg_co2e        double precision NOT NULL,
+    uncertainty_sq double precision NOT NULL,
     uncertainty_kg double precision NOT NULL,
-    entries       bigint NOT NULL,
+    entries        bigint NOT NULL,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (lab_id, year, module, scope, variant)
 );

@@ -20,7 +20,36 @@ import (
 	"github.com/co2-calculator/co2-calculator/tools/devstack/stack"
 )
 
-func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
+// benchSystem is a running system for a benchmark.
+type benchSystem struct {
+	gateway   string
+	token     string
+	labID     string
+	dbURL     string
+	work      string
+	processes map[string]*stack.Process
+	addrs     map[string]string
+	stop      func()
+}
+
+// startBench starts a fresh system (its own database, Dex, every service)
+// and registers a lab; stop tears it all down.
+func startBench(ctx context.Context, workers int, extraEnv ...string) (*benchSystem, error) {
+	sys := &benchSystem{processes: map[string]*stack.Process{}, addrs: map[string]string{}}
+	var cleanups []func()
+	sys.stop = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	if err := sys.start(ctx, workers, extraEnv, &cleanups); err != nil {
+		sys.stop()
+		return nil, err
+	}
+	return sys, nil
+}
+
+func (sys *benchSystem) start(ctx context.Context, workers int, extraEnv []string, cleanups *[]func()) error {
 	root, err := stack.Root()
 	if err != nil {
 		return err
@@ -38,7 +67,8 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	sys.work = work
+	*cleanups = append(*cleanups, func() { os.RemoveAll(work) })
 
 	suffix := randomSuffix()
 	dbName := "co2bench_" + suffix
@@ -46,14 +76,15 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer dropDatabase(context.WithoutCancel(ctx), server, dbName)
+	sys.dbURL = dbURL
+	*cleanups = append(*cleanups, func() { dropDatabase(context.WithoutCancel(ctx), server, dbName) })
 
 	log("building the services")
 	binDir := filepath.Join(work, "bin")
 	if err := stack.Build(ctx, root, binDir, stack.Services); err != nil {
 		return err
 	}
-	addrs := map[string]string{}
+	addrs := sys.addrs
 	for _, service := range append(stack.Services, stack.Service{Name: "dex"}) {
 		if addrs[service.Name], err = stack.FreeAddr(); err != nil {
 			return err
@@ -63,42 +94,54 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
-	env := append([]string{
+	*cleanups = append(*cleanups, func() { _ = dex.Process.Stop(5 * time.Second) })
+	env := append(append([]string{
 		"DB_URL=" + dbURL, "REDIS_URL=" + redisURL, "IMPORT_QUEUE=bench-" + suffix, "LOG_LEVEL=" + envOr("BENCH_LOG_LEVEL", "warn"),
-		fmt.Sprintf("WORKER_CONCURRENCY=%d", workers), "RATE_LIMIT_UPLOAD=0/1m", "DEBUG=" + fmt.Sprint(os.Getenv("BENCH_PROFILE") != ""),
-	}, stack.UpstreamEnv(addrs)...)
+		fmt.Sprintf("WORKER_CONCURRENCY=%d", workers), "RATE_LIMIT_UPLOAD=0/1m", "RATE_LIMIT_WRITE=0/1m", "RATE_LIMIT_READ=0/1m",
+		"DEBUG=" + fmt.Sprint(os.Getenv("BENCH_PROFILE") != ""),
+	}, stack.UpstreamEnv(addrs)...), extraEnv...)
 	if err := stack.Migrate(ctx, binDir, stack.Services, env, io.Discard); err != nil {
 		return err
 	}
-	processes := map[string]*stack.Process{}
 	for _, service := range stack.Services {
 		serviceEnv := append(append(stack.ServiceEnv(dex, service), env...), "LISTEN_ADDR="+addrs[service.Name])
 		process, err := stack.Start(service.Name, filepath.Join(binDir, service.Name), nil, serviceEnv, os.Stderr)
 		if err != nil {
 			return err
 		}
-		defer process.Stop(20 * time.Second) //nolint:errcheck // stopping at exit
-		processes[service.Name] = process
+		*cleanups = append(*cleanups, func() { _ = process.Stop(20 * time.Second) })
+		sys.processes[service.Name] = process
 		if err := stack.WaitHTTP(ctx, "http://"+addrs[service.Name]+"/health", 30*time.Second, process); err != nil {
 			return err
 		}
 	}
-	gateway := "http://" + addrs["gateway"]
-	if err := stack.WaitHTTP(ctx, gateway+"/ready", 30*time.Second, processes["gateway"]); err != nil {
+	sys.gateway = "http://" + addrs["gateway"]
+	if err := stack.WaitHTTP(ctx, sys.gateway+"/ready", 30*time.Second, sys.processes["gateway"]); err != nil {
 		return err
 	}
-	token, err := stack.Token(ctx, dex.IssuerURL, "admin@example.com", stack.DevPassword)
-	if err != nil {
+	if sys.token, err = stack.Token(ctx, dex.IssuerURL, "admin@example.com", stack.DevPassword); err != nil {
 		return err
 	}
 	var lab struct {
 		ID string `json:"id"`
 	}
-	if err := api(ctx, http.MethodPost, gateway+"/api/v1/labs", token, "application/json",
+	if err := api(ctx, http.MethodPost, sys.gateway+"/api/v1/labs", sys.token, "application/json",
 		bytes.NewBufferString(`{"code":"BENCH","name":"Benchmark lab","country":"CH"}`), &lab); err != nil {
 		return err
 	}
+	sys.labID = lab.ID
+	return nil
+}
+
+func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
+	sys, err := startBench(ctx, workers)
+	if err != nil {
+		return err
+	}
+	defer sys.stop()
+	log := func(line string) { fmt.Fprintln(os.Stderr, "bench:", line) }
+	work, processes, addrs, gateway, token, dbURL := sys.work, sys.processes, sys.addrs, sys.gateway, sys.token, sys.dbURL
+	lab := struct{ ID string }{sys.labID}
 
 	csvPath := filepath.Join(work, "equipment.csv")
 	log(fmt.Sprintf("generating %d rows", rows))

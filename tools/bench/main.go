@@ -2,11 +2,15 @@
 // a physical anchor, and prints the figures docs/benchmarks.md records.
 //
 //	bench import -rows 1000000
+//	bench entries -clients 32 -requests 20000
 //
 // import generates an equipment CSV, uploads it through the gateway of a
 // freshly started system, waits for the job to finish and reports rows/s end
 // to end and every process's peak RSS; in the same run it times a plain
 // COPY of the same file into a scratch table and prints the ratio.
+//
+// entries posts single entries through the gateway from concurrent clients
+// and prints the latency percentiles.
 package main
 
 import (
@@ -30,8 +34,17 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "entries" {
+		flags := flag.NewFlagSet("entries", flag.ContinueOnError)
+		clients := flags.Int("clients", 32, "concurrent clients")
+		requests := flags.Int("requests", 20000, "entries to post")
+		if err := flags.Parse(args[1:]); err != nil {
+			return err
+		}
+		return benchEntries(ctx, *clients, *requests, out)
+	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] | bench entries [-clients N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,5 +106,43 @@ func TestSingleEntryErrorsAndRoles(t *testing.T) {
 	}
 	if status, _ := call(t, "outsider", "GET", api+"/activities/"+created["id"].(string), ""); status != http.StatusNotFound {
 		t.Fatalf("outsider reading: %d", status)
+	}
+}
+
+func TestConcurrentEntriesKeepExactTotals(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_WRITE=100000/1m")
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"CONC","name":"Lab","country":"CH"}`)["id"].(string)
+	const clients = 24
+	errs := make(chan error, clients)
+	for i := range clients {
+		go func() {
+			body := fmt.Sprintf(`{"year":2025,"kind":"equipment","values":{"equipment_name":"PC %d","category":"it","active_hours_per_week":"%d","active_power_w":"60"}}`, i, 10+i)
+			request, _ := http.NewRequest(http.MethodPost, api+"/labs/"+lab+"/activities", strings.NewReader(body))
+			request.Header.Set("Authorization", "Bearer "+tokens["admin"])
+			response, err := http.DefaultClient.Do(request)
+			if err == nil {
+				response.Body.Close()
+				if response.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", response.StatusCode)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	byHand := 0.0
+	for i := range clients {
+		byHand += float64(10+i) * 60 * 52 / 1000 * 0.097
+	}
+	if got := queryFloat(t, sys, "SELECT kg_co2e FROM calc.rollups WHERE lab_id = $1", lab); !near(got, byHand) {
+		t.Fatalf("rollup %.10f, by hand %.10f", got, byHand)
+	}
+	if got := queryFloat(t, sys, "SELECT entries FROM calc.rollups WHERE lab_id = $1", lab); got != clients {
+		t.Fatalf("%v entries", got)
 	}
 }

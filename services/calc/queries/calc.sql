@@ -31,21 +31,27 @@ WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
 -- name: DeleteCSVActivities :exec
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';
 
--- name: DeleteRollups :exec
-DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND module = $3;
-
--- name: SumEmissions :many
--- A lab/year/module's totals as sums the writer can add to: kg, the sum of
--- squared absolute uncertainties, entries.
+-- name: SumCSVEmissions :many
+-- What the CSV rows of a lab/year/kind add to the totals, before a replace
+-- removes them.
 SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
        sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
 FROM calc.emissions e
+JOIN calc.activities a ON a.id = e.activity_id
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
+  AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
 GROUP BY e.scope, e.variant;
 
--- name: InsertRollup :exec
-INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+-- name: AddToRollup :exec
+INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries)
+VALUES (sqlc.arg('lab_id'), sqlc.arg('year'), sqlc.arg('module'), sqlc.arg('scope'), sqlc.arg('variant'),
+        sqlc.arg('kg_co2e'), sqlc.arg('uncertainty_sq'), sqrt(greatest(sqlc.arg('uncertainty_sq')::float8, 0)), sqlc.arg('entries'))
+ON CONFLICT (lab_id, year, module, scope, variant) DO UPDATE
+SET kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
+    uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
+    uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
+    entries = calc.rollups.entries + EXCLUDED.entries,
+    updated_at = now();
 
 -- name: ListRollups :many
 SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant;

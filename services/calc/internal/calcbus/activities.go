@@ -87,7 +87,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		if err := tx.InsertActivity(ctx, activity); err != nil {
 			return err
 		}
-		return refreshRollups(ctx, tx, lab, activity.Year, activity.Module)
+		return tx.AddToRollups(ctx, lab, activity.Year, activity.Module, sumsOf(activity.Emissions), 1)
 	})
 	return activity, err
 }
@@ -160,13 +160,10 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		if err := tx.UpdateActivity(ctx, activity); err != nil {
 			return err
 		}
-		if err := refreshRollups(ctx, tx, current.LabID, current.Year, current.Module); err != nil {
+		if err := tx.AddToRollups(ctx, current.LabID, current.Year, current.Module, sumsOf(current.Emissions), -1); err != nil {
 			return err
 		}
-		if activity.Year == current.Year {
-			return nil
-		}
-		return refreshRollups(ctx, tx, current.LabID, activity.Year, activity.Module)
+		return tx.AddToRollups(ctx, current.LabID, activity.Year, activity.Module, sumsOf(activity.Emissions), 1)
 	})
 	return activity, err
 }
@@ -181,17 +178,8 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		if err := tx.DeleteActivity(ctx, current.ID); err != nil {
 			return err
 		}
-		return refreshRollups(ctx, tx, current.LabID, current.Year, current.Module)
+		return tx.AddToRollups(ctx, current.LabID, current.Year, current.Module, sumsOf(current.Emissions), -1)
 	})
-}
-
-// refreshRollups rebuilds a lab/year/module's totals from its emissions.
-func refreshRollups(ctx context.Context, tx ImportTx, labID uuid.UUID, year int32, module string) error {
-	sums, err := tx.SumEmissions(ctx, labID, year, module)
-	if err != nil {
-		return err
-	}
-	return tx.WriteRollups(ctx, labID, year, module, sums)
 }
 
 func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {

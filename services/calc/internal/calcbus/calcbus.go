@@ -5,6 +5,7 @@ package calcbus
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,10 +81,12 @@ type ImportTx interface {
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
-	// SumEmissions totals a lab/year/module's emissions as they stand.
-	SumEmissions(ctx context.Context, labID uuid.UUID, year int32, module string) (RollupSums, error)
-	// WriteRollups replaces a lab/year/module's rollups with sums.
-	WriteRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums RollupSums) error
+	// SumCSVEmissions totals what a lab/year/kind's CSV rows add to the
+	// module's rollups (before a replace removes them).
+	SumCSVEmissions(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (RollupSums, error)
+	// AddToRollups adds sums to a lab/year/module's rollups (sign -1
+	// subtracts them).
+	AddToRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums RollupSums, sign float64) error
 }
 
 // RollupKey is a rollup's place within a lab/year/module.
@@ -103,6 +106,31 @@ type RollupSum struct {
 
 // RollupSums are a lab/year/module's rollups being summed.
 type RollupSums map[RollupKey]*RollupSum
+
+// Keys returns the sums' keys in a fixed order: writers that update rollup
+// rows in the same order cannot deadlock each other.
+func (s RollupSums) Keys() []RollupKey {
+	keys := make([]RollupKey, 0, len(s))
+	for key := range s {
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Scope != keys[j].Scope {
+			return keys[i].Scope < keys[j].Scope
+		}
+		return keys[i].Variant < keys[j].Variant
+	})
+	return keys
+}
+
+// sumsOf totals emissions.
+func sumsOf(emissions []EmissionRow) RollupSums {
+	sums := RollupSums{}
+	for _, e := range emissions {
+		sums.Add(e.Scope, e.Variant, e.KgCO2e, e.UncertaintyPct)
+	}
+	return sums
+}
 
 // Add counts one emission in.
 func (s RollupSums) Add(scope int16, variant string, kg, uncertaintyPct float64) {

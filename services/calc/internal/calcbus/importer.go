@@ -193,22 +193,26 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 			return Counts{}, err
 		}
 		defer file.Close()
+		// The module's totals lose what a replace removes and gain what
+		// this import adds, summed as it streams in.
+		var removed RollupSums
 		if job.Mode == "replace" {
+			if removed, err = tx.SumCSVEmissions(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
+				return Counts{}, err
+			}
 			if err := tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
 				return Counts{}, err
 			}
 		}
-		// The module's totals: what stays, plus what this import adds as
-		// it streams in.
-		sums, err := tx.SumEmissions(ctx, job.LabID, job.Year, kind.Module)
+		added := RollupSums{}
+		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed, added)
 		if err != nil {
 			return Counts{}, err
 		}
-		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed, sums)
-		if err != nil {
+		if err := tx.AddToRollups(ctx, job.LabID, job.Year, kind.Module, removed, -1); err != nil {
 			return Counts{}, err
 		}
-		if err := tx.WriteRollups(ctx, job.LabID, job.Year, kind.Module, sums); err != nil {
+		if err := tx.AddToRollups(ctx, job.LabID, job.Year, kind.Module, added, 1); err != nil {
 			return Counts{}, err
 		}
 

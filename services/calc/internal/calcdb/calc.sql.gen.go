@@ -11,6 +11,43 @@ import (
 	"github.com/google/uuid"
 )
 
+const addToRollup = `-- name: AddToRollup :exec
+INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries)
+VALUES ($1, $2, $3, $4, $5,
+        $6, $7, sqrt(greatest($7::float8, 0)), $8)
+ON CONFLICT (lab_id, year, module, scope, variant) DO UPDATE
+SET kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
+    uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
+    uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
+    entries = calc.rollups.entries + EXCLUDED.entries,
+    updated_at = now()
+`
+
+type AddToRollupParams struct {
+	LabID         uuid.UUID
+	Year          int32
+	Module        string
+	Scope         int16
+	Variant       string
+	KgCo2e        float64
+	UncertaintySq float64
+	Entries       int64
+}
+
+func (q *Queries) AddToRollup(ctx context.Context, arg AddToRollupParams) error {
+	_, err := q.db.Exec(ctx, addToRollup,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Scope,
+		arg.Variant,
+		arg.KgCo2e,
+		arg.UncertaintySq,
+		arg.Entries,
+	)
+	return err
+}
+
 const claimImport = `-- name: ClaimImport :one
 INSERT INTO calc.applied_imports (import_id, rows_total, rows_ok, rows_rejected)
 VALUES ($1, 0, 0, 0)
@@ -81,21 +118,6 @@ DELETE FROM calc.emissions WHERE activity_id = $1
 
 func (q *Queries) DeleteEmissionsOf(ctx context.Context, activityID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, deleteEmissionsOf, activityID)
-	return err
-}
-
-const deleteRollups = `-- name: DeleteRollups :exec
-DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND module = $3
-`
-
-type DeleteRollupsParams struct {
-	LabID  uuid.UUID
-	Year   int32
-	Module string
-}
-
-func (q *Queries) DeleteRollups(ctx context.Context, arg DeleteRollupsParams) error {
-	_, err := q.db.Exec(ctx, deleteRollups, arg.LabID, arg.Year, arg.Module)
 	return err
 }
 
@@ -251,36 +273,6 @@ func (q *Queries) InsertFactor(ctx context.Context, arg InsertFactorParams) erro
 	return err
 }
 
-const insertRollup = `-- name: InsertRollup :exec
-INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-`
-
-type InsertRollupParams struct {
-	LabID         uuid.UUID
-	Year          int32
-	Module        string
-	Scope         int16
-	Variant       string
-	KgCo2e        float64
-	UncertaintyKg float64
-	Entries       int64
-}
-
-func (q *Queries) InsertRollup(ctx context.Context, arg InsertRollupParams) error {
-	_, err := q.db.Exec(ctx, insertRollup,
-		arg.LabID,
-		arg.Year,
-		arg.Module,
-		arg.Scope,
-		arg.Variant,
-		arg.KgCo2e,
-		arg.UncertaintyKg,
-		arg.Entries,
-	)
-	return err
-}
-
 const listActivities = `-- name: ListActivities :many
 SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities
 WHERE lab_id = $1
@@ -427,7 +419,7 @@ func (q *Queries) ListFactors(ctx context.Context, arg ListFactorsParams) ([]Cal
 }
 
 const listRollups = `-- name: ListRollups :many
-SELECT lab_id, year, module, scope, variant, kg_co2e, uncertainty_kg, entries, updated_at FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant
+SELECT lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries, updated_at FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant
 `
 
 type ListRollupsParams struct {
@@ -451,6 +443,7 @@ func (q *Queries) ListRollups(ctx context.Context, arg ListRollupsParams) ([]Cal
 			&i.Scope,
 			&i.Variant,
 			&i.KgCo2e,
+			&i.UncertaintySq,
 			&i.UncertaintyKg,
 			&i.Entries,
 			&i.UpdatedAt,
@@ -487,21 +480,24 @@ func (q *Queries) RecordAppliedImport(ctx context.Context, arg RecordAppliedImpo
 	return err
 }
 
-const sumEmissions = `-- name: SumEmissions :many
+const sumCSVEmissions = `-- name: SumCSVEmissions :many
 SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
        sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
 FROM calc.emissions e
+JOIN calc.activities a ON a.id = e.activity_id
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
+  AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
 GROUP BY e.scope, e.variant
 `
 
-type SumEmissionsParams struct {
+type SumCSVEmissionsParams struct {
 	LabID  uuid.UUID
 	Year   int32
 	Module string
+	Kind   string
 }
 
-type SumEmissionsRow struct {
+type SumCSVEmissionsRow struct {
 	Scope         int16
 	Variant       string
 	KgCo2e        float64
@@ -509,17 +505,22 @@ type SumEmissionsRow struct {
 	Entries       int64
 }
 
-// A lab/year/module's totals as sums the writer can add to: kg, the sum of
-// squared absolute uncertainties, entries.
-func (q *Queries) SumEmissions(ctx context.Context, arg SumEmissionsParams) ([]SumEmissionsRow, error) {
-	rows, err := q.db.Query(ctx, sumEmissions, arg.LabID, arg.Year, arg.Module)
+// What the CSV rows of a lab/year/kind add to the totals, before a replace
+// removes them.
+func (q *Queries) SumCSVEmissions(ctx context.Context, arg SumCSVEmissionsParams) ([]SumCSVEmissionsRow, error) {
+	rows, err := q.db.Query(ctx, sumCSVEmissions,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Kind,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []SumEmissionsRow
+	var items []SumCSVEmissionsRow
 	for rows.Next() {
-		var i SumEmissionsRow
+		var i SumCSVEmissionsRow
 		if err := rows.Scan(
 			&i.Scope,
 			&i.Variant,

@@ -73,6 +73,7 @@ type CalcRollup struct {
 	Scope         int16
 	Variant       string
 	KgCo2e        float64
+	UncertaintySq float64
 	UncertaintyKg float64
 	Entries       int64
 	UpdatedAt     time.Time

@@ -5,7 +5,6 @@ package calcdb
 import (
 	"context"
 	"errors"
-	"math"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -123,8 +122,8 @@ func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.Emis
 	})
 }
 
-func (t *importTx) SumEmissions(ctx context.Context, labID uuid.UUID, year int32, module string) (calcbus.RollupSums, error) {
-	rows, err := t.queries.SumEmissions(ctx, SumEmissionsParams{LabID: labID, Year: year, Module: module})
+func (t *importTx) SumCSVEmissions(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (calcbus.RollupSums, error) {
+	rows, err := t.queries.SumCSVEmissions(ctx, SumCSVEmissionsParams{LabID: labID, Year: year, Module: module, Kind: kind})
 	sums := calcbus.RollupSums{}
 	for _, row := range rows {
 		sums[calcbus.RollupKey{Scope: row.Scope, Variant: row.Variant}] = &calcbus.RollupSum{
@@ -134,14 +133,12 @@ func (t *importTx) SumEmissions(ctx context.Context, labID uuid.UUID, year int32
 	return sums, err
 }
 
-func (t *importTx) WriteRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums calcbus.RollupSums) error {
-	if err := t.queries.DeleteRollups(ctx, DeleteRollupsParams{LabID: labID, Year: year, Module: module}); err != nil {
-		return err
-	}
-	for key, sum := range sums {
-		if err := t.queries.InsertRollup(ctx, InsertRollupParams{
+func (t *importTx) AddToRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums calcbus.RollupSums, sign float64) error {
+	for _, key := range sums.Keys() {
+		sum := sums[key]
+		if err := t.queries.AddToRollup(ctx, AddToRollupParams{
 			LabID: labID, Year: year, Module: module, Scope: key.Scope, Variant: key.Variant,
-			KgCo2e: sum.KgCO2e, UncertaintyKg: math.Sqrt(sum.UncertaintySq), Entries: sum.Entries,
+			KgCo2e: sign * sum.KgCO2e, UncertaintySq: sign * sum.UncertaintySq, Entries: int64(sign) * sum.Entries,
 		}); err != nil {
 			return err
 		}
