@@ -45,10 +45,13 @@ type Config struct {
 	// WorkerConcurrency is how many import jobs this process runs at once;
 	// 0 runs no worker (API only).
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY, default=2"`
-	Queue             tasks.QueueConfig
-	Authz             authz.Config
-	Importer          calcbus.ImporterConfig
-	ServiceAuth       authn.ServiceConfig
+	// LabCacheTTL is how long a lab's country is reused by single entries
+	// (a changed country counts for new entries after at most this long).
+	LabCacheTTL time.Duration `env:"LAB_CACHE_TTL, default=5m"`
+	Queue       tasks.QueueConfig
+	Authz       authz.Config
+	Importer    calcbus.ImporterConfig
+	ServiceAuth authn.ServiceConfig
 }
 
 func main() {
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		httpClient := rpcclient.HTTPClient()
 		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
-		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, clientOptions...), factorCache)
+		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCacheTTL, clientOptions...), factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -133,23 +134,44 @@ func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
 }
 
 // LabsAsCaller implements calcbus.LabCountries over labs' public API, with
-// the caller's own token: whoever may add data to a lab may read it.
+// the caller's own token (whoever may add data to a lab may read it). A
+// lab's country rarely changes: answers are kept for ttl. The cache holds
+// no access decision: callers are authorized before they get here.
 type LabsAsCaller struct {
 	client labsv1connect.LabsServiceClient
+	ttl    time.Duration
+
+	mu        sync.Mutex
+	countries map[uuid.UUID]cachedCountry
+}
+
+type cachedCountry struct {
+	country string
+	expires time.Time
 }
 
 // NewLabsAsCaller returns a client of labs at baseURL forwarding the
 // caller's token.
-func NewLabsAsCaller(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *LabsAsCaller {
+func NewLabsAsCaller(httpClient *http.Client, baseURL string, ttl time.Duration, options ...connect.ClientOption) *LabsAsCaller {
 	options = append(options, connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
-	return &LabsAsCaller{client: labsv1connect.NewLabsServiceClient(httpClient, baseURL, options...)}
+	return &LabsAsCaller{client: labsv1connect.NewLabsServiceClient(httpClient, baseURL, options...), ttl: ttl, countries: map[uuid.UUID]cachedCountry{}}
 }
 
 // Country returns the lab's country.
 func (l *LabsAsCaller) Country(ctx context.Context, labID uuid.UUID) (string, error) {
+	l.mu.Lock()
+	cached, found := l.countries[labID]
+	l.mu.Unlock()
+	if found && time.Now().Before(cached.expires) {
+		return cached.country, nil
+	}
 	res, err := l.client.GetLab(ctx, connect.NewRequest(&labsv1.GetLabRequest{Id: labID.String()}))
 	if err != nil {
 		return "", err
 	}
-	return res.Msg.GetLab().GetCountry(), nil
+	country := res.Msg.GetLab().GetCountry()
+	l.mu.Lock()
+	l.countries[labID] = cachedCountry{country: country, expires: time.Now().Add(l.ttl)}
+	l.mu.Unlock()
+	return country, nil
 }
