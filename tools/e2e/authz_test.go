@@ -157,6 +157,8 @@ var matrix = []endpoint{
 	{name: "me", method: "GET", path: labPath("/me%.0s"), body: noBody, want: everyone},
 	{name: "list templates", method: "GET", path: labPath("/templates%.0s"), body: noBody, want: everyone},
 	{name: "get template", method: "GET", path: labPath("/templates/equipment%.0s"), body: noBody, want: everyone},
+	{name: "list factors", method: "GET", path: labPath("/factors?kind=electricity%.0s"), body: noBody, want: everyone},
+	{name: "list factor datasets", method: "GET", path: labPath("/factor-datasets%.0s"), body: noBody, want: everyone},
 	{
 		name: "upload import", method: "POST", path: labPath("/labs/%s/imports?kind=equipment&year=2025"), mutating: true,
 		body: fixed(equipmentHeader + "PC,it,1,40,60,0,0\n"),

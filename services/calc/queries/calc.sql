@@ -90,3 +90,23 @@ DELETE FROM calc.emissions WHERE activity_id = $1;
 
 -- name: DeleteActivity :exec
 DELETE FROM calc.activities WHERE id = $1;
+
+-- name: SearchFactors :many
+SELECT * FROM calc.factors
+WHERE (sqlc.arg('dataset')::text = '' OR dataset = sqlc.arg('dataset')::text)
+  AND (sqlc.arg('version')::text = '' OR version = sqlc.arg('version')::text)
+  AND (sqlc.arg('kind')::text = '' OR kind = sqlc.arg('kind')::text)
+  AND (sqlc.arg('emission_type')::text = '' OR emission_type = sqlc.arg('emission_type')::text)
+  AND (sqlc.arg('classification')::text = '' OR classification = sqlc.arg('classification')::text)
+  AND (sqlc.arg('region')::text = '' OR region = sqlc.arg('region')::text)
+  AND (sqlc.arg('year')::integer = 0 OR year = sqlc.arg('year')::integer)
+  AND (sqlc.narg('after_id')::uuid IS NULL OR id > sqlc.narg('after_id')::uuid)
+ORDER BY id
+LIMIT sqlc.arg('page_limit');
+
+-- name: ListFactorDatasets :many
+SELECT dataset, version, count(*) AS factors, min(year)::integer AS first_year, max(year)::integer AS last_year,
+       array_agg(DISTINCT licence ORDER BY licence)::text[] AS licences
+FROM calc.factors
+GROUP BY dataset, version
+ORDER BY dataset, version;

@@ -372,6 +372,50 @@ func (q *Queries) ListEmissionsOf(ctx context.Context, ids []uuid.UUID) ([]CalcE
 	return items, nil
 }
 
+const listFactorDatasets = `-- name: ListFactorDatasets :many
+SELECT dataset, version, count(*) AS factors, min(year)::integer AS first_year, max(year)::integer AS last_year,
+       array_agg(DISTINCT licence ORDER BY licence)::text[] AS licences
+FROM calc.factors
+GROUP BY dataset, version
+ORDER BY dataset, version
+`
+
+type ListFactorDatasetsRow struct {
+	Dataset   string
+	Version   string
+	Factors   int64
+	FirstYear int32
+	LastYear  int32
+	Licences  []string
+}
+
+func (q *Queries) ListFactorDatasets(ctx context.Context) ([]ListFactorDatasetsRow, error) {
+	rows, err := q.db.Query(ctx, listFactorDatasets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListFactorDatasetsRow
+	for rows.Next() {
+		var i ListFactorDatasetsRow
+		if err := rows.Scan(
+			&i.Dataset,
+			&i.Version,
+			&i.Factors,
+			&i.FirstYear,
+			&i.LastYear,
+			&i.Licences,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listFactors = `-- name: ListFactors :many
 SELECT id, dataset, version, kind, emission_type, classification, region, year, value, unit, source, licence, gwp_set, boundary, radiative_forcing, uncertainty_pct FROM calc.factors WHERE dataset = $1 AND version = $2
 `
@@ -478,6 +522,79 @@ func (q *Queries) RecordAppliedImport(ctx context.Context, arg RecordAppliedImpo
 		arg.RowsRejected,
 	)
 	return err
+}
+
+const searchFactors = `-- name: SearchFactors :many
+SELECT id, dataset, version, kind, emission_type, classification, region, year, value, unit, source, licence, gwp_set, boundary, radiative_forcing, uncertainty_pct FROM calc.factors
+WHERE ($1::text = '' OR dataset = $1::text)
+  AND ($2::text = '' OR version = $2::text)
+  AND ($3::text = '' OR kind = $3::text)
+  AND ($4::text = '' OR emission_type = $4::text)
+  AND ($5::text = '' OR classification = $5::text)
+  AND ($6::text = '' OR region = $6::text)
+  AND ($7::integer = 0 OR year = $7::integer)
+  AND ($8::uuid IS NULL OR id > $8::uuid)
+ORDER BY id
+LIMIT $9
+`
+
+type SearchFactorsParams struct {
+	Dataset        string
+	Version        string
+	Kind           string
+	EmissionType   string
+	Classification string
+	Region         string
+	Year           int32
+	AfterID        *uuid.UUID
+	PageLimit      int32
+}
+
+func (q *Queries) SearchFactors(ctx context.Context, arg SearchFactorsParams) ([]CalcFactor, error) {
+	rows, err := q.db.Query(ctx, searchFactors,
+		arg.Dataset,
+		arg.Version,
+		arg.Kind,
+		arg.EmissionType,
+		arg.Classification,
+		arg.Region,
+		arg.Year,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CalcFactor
+	for rows.Next() {
+		var i CalcFactor
+		if err := rows.Scan(
+			&i.ID,
+			&i.Dataset,
+			&i.Version,
+			&i.Kind,
+			&i.EmissionType,
+			&i.Classification,
+			&i.Region,
+			&i.Year,
+			&i.Value,
+			&i.Unit,
+			&i.Source,
+			&i.Licence,
+			&i.GwpSet,
+			&i.Boundary,
+			&i.RadiativeForcing,
+			&i.UncertaintyPct,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sumCSVEmissions = `-- name: SumCSVEmissions :many

@@ -150,12 +150,7 @@ func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors
 	rows, err := s.queries.ListFactors(ctx, ListFactorsParams{Dataset: dataset, Version: version})
 	all := make([]factors.Factor, len(rows))
 	for i, row := range rows {
-		all[i] = factors.Factor{
-			ID: row.ID, Dataset: row.Dataset, Version: row.Version, Kind: row.Kind, EmissionType: row.EmissionType,
-			Classification: row.Classification, Region: row.Region, Year: row.Year, Value: row.Value, Unit: row.Unit,
-			Source: row.Source, Licence: row.Licence, GWPSet: row.GwpSet, Boundary: row.Boundary,
-			RadiativeForcing: row.RadiativeForcing, UncertaintyPct: row.UncertaintyPct,
-		}
+		all[i] = toFactor(row)
 	}
 	return all, err
 }
