@@ -110,6 +110,14 @@ db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs
 bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FINISHED vs a plain COPY, peak RSS)
 	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)
 
+.PHONY: docker-up
+docker-up: ## The whole system in containers (needs a Docker engine): gateway on http://localhost:8000
+	docker compose -f deploy/compose.yaml up --build -d
+
+.PHONY: docker-down
+docker-down: ## Stop the containers (volumes kept; add -v to drop them)
+	docker compose -f deploy/compose.yaml down
+
 .PHONY: token
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider
 	@go run ./tools/devstack token $(or $(user),admin)

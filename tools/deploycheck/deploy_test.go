@@ -1,0 +1,194 @@
+package deploycheck
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const root = "../.."
+
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		Build       *struct {
+			Dockerfile string            `yaml:"dockerfile"`
+			Args       map[string]string `yaml:"args"`
+		} `yaml:"build"`
+	} `yaml:"services"`
+}
+
+// variablesRead lists the environment variables a service's code reads:
+// every env tag in the platform module and in the service's own module.
+func variablesRead(t *testing.T, service string) map[string]bool {
+	t.Helper()
+	tag := regexp.MustCompile(`env:"([A-Z0-9_]+)`)
+	read := map[string]bool{}
+	for _, dir := range []string{"services/platform", "services/" + service} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, entry os.DirEntry, err error) error {
+			if err != nil || entry.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			source, err := os.ReadFile(path)
+			for _, match := range tag.FindAllStringSubmatch(string(source), -1) {
+				read[match[1]] = true
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return read
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose composeFile
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	return compose
+}
+
+var services = map[string]struct {
+	port  string
+	needs []string
+}{
+	"labs":    {"8001", []string{"DB_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LISTEN_ADDR"}},
+	"ingest":  {"8002", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR"}},
+	"calc":    {"8003", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
+	"gateway": {"8000", []string{"REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "CALC_URL", "LISTEN_ADDR"}},
+}
+
+func TestComposeSetsWhatEachServiceReads(t *testing.T) {
+	compose := loadCompose(t)
+	for name, spec := range services {
+		service, ok := compose.Services[name]
+		if !ok {
+			t.Fatalf("compose.yaml has no %s", name)
+		}
+		read := variablesRead(t, name)
+		for variable := range service.Environment {
+			if !read[variable] {
+				t.Errorf("%s: compose sets %s, which the service does not read", name, variable)
+			}
+		}
+		for _, variable := range spec.needs {
+			if service.Environment[variable] == "" {
+				t.Errorf("%s: compose does not set %s", name, variable)
+			}
+		}
+		if listen := service.Environment["LISTEN_ADDR"]; listen != ":"+spec.port {
+			t.Errorf("%s listens on %q, want :%s", name, listen, spec.port)
+		}
+		if service.Image != "co2-calculator/"+name {
+			t.Errorf("%s runs image %q", name, service.Image)
+		}
+	}
+	// Every URL naming a service names the port it listens on.
+	for name, service := range compose.Services {
+		for variable, value := range service.Environment {
+			upstream, isURL := strings.CutSuffix(variable, "_URL")
+			spec, isService := services[strings.ToLower(upstream)]
+			if !isURL || !isService {
+				continue
+			}
+			parsed, err := url.Parse(value)
+			if err != nil || parsed.Hostname() != strings.ToLower(upstream) || parsed.Port() != spec.port {
+				t.Errorf("%s: %s=%s, want http://%s:%s", name, variable, value, strings.ToLower(upstream), spec.port)
+			}
+		}
+	}
+	// Migrations run, one per schema, with the binary's migrate command.
+	for _, schema := range []string{"labs", "ingest", "calc"} {
+		migrate := compose.Services[schema+"-migrate"]
+		if strings.Join(migrate.Command, " ") != "migrate up" || migrate.Environment["DB_URL"] == "" {
+			t.Errorf("%s-migrate: %v %v", schema, migrate.Command, migrate.Environment)
+		}
+		if migrate.Build == nil || migrate.Build.Args["SERVICE"] != schema {
+			t.Errorf("%s-migrate does not build the %s image", schema, schema)
+		}
+	}
+}
+
+func TestDexMatchesTheServices(t *testing.T) {
+	compose := loadCompose(t)
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/dev/dex.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dex struct {
+		Issuer        string `yaml:"issuer"`
+		StaticClients []struct {
+			ID           string   `yaml:"id"`
+			Secret       string   `yaml:"secret"`
+			TrustedPeers []string `yaml:"trustedPeers"`
+		} `yaml:"staticClients"`
+		StaticPasswords []struct {
+			Email  string   `yaml:"email"`
+			Groups []string `yaml:"groups"`
+		} `yaml:"staticPasswords"`
+	}
+	if err := yaml.Unmarshal(raw, &dex); err != nil {
+		t.Fatal(err)
+	}
+	calc := compose.Services["calc"].Environment
+	if dex.Issuer != calc["OAUTH_ISSUER_URL"] {
+		t.Errorf("Dex's issuer %s, the services trust %s", dex.Issuer, calc["OAUTH_ISSUER_URL"])
+	}
+	clients := map[string]string{}
+	for _, client := range dex.StaticClients {
+		clients[client.ID] = client.Secret
+		if client.ID == calc["OAUTH_AUDIENCE"] && !slices.Contains(client.TrustedPeers, calc["OAUTH_CLIENT_ID"]) {
+			t.Errorf("the audience client does not trust %s", calc["OAUTH_CLIENT_ID"])
+		}
+	}
+	if clients[calc["OAUTH_CLIENT_ID"]] != calc["OAUTH_CLIENT_SECRET"] {
+		t.Errorf("calc's client secret does not match Dex's")
+	}
+	found := false
+	for _, user := range dex.StaticPasswords {
+		if user.Email == calc["OAUTH_SERVICE_USERNAME"] && slices.Contains(user.Groups, "service") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("Dex has no service account %s in the service group", calc["OAUTH_SERVICE_USERNAME"])
+	}
+}
+
+func TestTheDockerfileBuildsEveryService(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := string(raw)
+	for _, want := range []string{"USER nonroot", "CGO_ENABLED=0", "GOWORK=off", "distroless/static"} {
+		if !strings.Contains(dockerfile, want) {
+			t.Errorf("the Dockerfile lacks %q", want)
+		}
+	}
+	for name := range services {
+		if _, err := os.Stat(filepath.Join(root, "services", name, "cmd", name, "main.go")); err != nil {
+			t.Errorf("SERVICE=%s has no main package: %v", name, err)
+		}
+		for _, file := range []string{"go.mod", "go.sum"} {
+			if _, err := os.Stat(filepath.Join(root, "services", name, file)); err != nil {
+				t.Errorf("the Dockerfile copies services/%s/%s: %v", name, file, err)
+			}
+		}
+	}
+}
