@@ -47,6 +47,14 @@ $(BIN)/.tools-stamp: tools/go.mod tools/go.sum
 	cd tools && go build -o $(BIN)/ $(TOOLS)
 	@touch $@
 
+HELM_VERSION := v3.22.0
+# The ldflags tell helm which Kubernetes it renders for (otherwise 1.20).
+$(BIN)/helm:
+	GOBIN=$(BIN) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 \
+		-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37" \
+		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
 $(BIN)/golangci-lint:
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
@@ -68,7 +76,7 @@ run: ## Run the whole system on this machine (Ctrl-C stops it)
 	go run ./tools/devstack run
 
 .PHONY: test
-test: $(BIN)/.tools-stamp ## Run every module's tests against real PostgreSQL and Redis
+test: $(BIN)/.tools-stamp $(BIN)/helm ## Run every module's tests against real PostgreSQL and Redis
 	go vet $(addsuffix /...,$(MODULES))
 	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 $(addsuffix /...,$(MODULES))
 
