@@ -118,6 +118,23 @@ db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs
 bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FINISHED vs a plain COPY, peak RSS)
 	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)
 
+# The local control plane of make test-k8s, built from pinned modules
+# (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
+KWOK_VERSION := v0.8.0
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
+$(BIN)/k8s/.stamp: tools/k8s/kas/go.mod tools/k8s/etcd/go.mod
+	@mkdir -p $(BIN)/k8s
+	cd tools/k8s/etcd && GOWORK=off go build -o $(BIN)/k8s/etcd go.etcd.io/etcd/server/v3
+	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+	GOBIN=$(BIN)/k8s go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+	@touch $@
+
+.PHONY: test-k8s
+test-k8s: $(BIN)/k8s/.stamp $(BIN)/helm ## Install the Helm chart on a local control plane (etcd, kube-apiserver, kwok)
+	tools/k8s/test-k8s.sh
+
 .PHONY: docker-up
 docker-up: ## The whole system in containers (needs a Docker engine): gateway on http://localhost:8000
 	docker compose -f deploy/compose.yaml up --build -d

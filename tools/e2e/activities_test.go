@@ -51,6 +51,7 @@ func TestSingleEntriesMatchImportsAndKeepTotals(t *testing.T) {
 		t.Fatalf("rollup after replace: %v", got)
 	}
 	mustCall(t, 200, "DELETE", api+"/activities/"+id, "")
+	mustCall(t, 404, "DELETE", api+"/activities/"+id, "") // a repeated delete subtracts nothing twice
 	mustCall(t, 404, "GET", api+"/activities/"+id, "")
 	if got := queryFloat(t, sys, "SELECT coalesce(sum(kg_co2e), 0) FROM calc.rollups WHERE lab_id = $1 AND module = 'equipment'", entryLab); got != 0 {
 		t.Fatalf("rollup after delete: %v", got)
@@ -69,6 +70,9 @@ func TestSingleEntriesMatchImportsAndKeepTotals(t *testing.T) {
 	status, refused := call(t, "admin", "PUT", api+"/activities/"+csvID, `{"year":2025,"values":{"equipment_name":"x"}}`)
 	if status != http.StatusBadRequest || !strings.Contains(refused["message"].(string), "import") {
 		t.Fatalf("replacing an imported activity: %d %v", status, refused)
+	}
+	if status, refused = call(t, "admin", "DELETE", api+"/activities/"+csvID, ""); status != http.StatusBadRequest {
+		t.Fatalf("deleting an imported activity: %d %v", status, refused)
 	}
 }
 

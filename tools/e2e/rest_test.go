@@ -165,6 +165,7 @@ func TestRESTErrorsNameWhatToFix(t *testing.T) {
 		{"unknown parent", "POST", "/labs", `{"code":"X","name":"X","country":"CH","parentId":"7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11"}`, 400, []string{"parent_id"}, "no lab"},
 		{"duplicate code", "POST", "/labs", `{"code":"enac-lab1","name":"Again","country":"CH"}`, 409, nil, "already exists"},
 		{"malformed JSON", "POST", "/labs", `{"code":`, 400, nil, "invalid request"},
+		{"NUL byte in text", "POST", "/labs", `{"code":"NUL","name":"A\u0000B","country":"CH"}`, 400, nil, "invalid"},
 		{"wrong JSON type", "POST", "/labs", `{"code":42}`, 400, nil, "invalid request"},
 		{"unknown lab", "GET", "/labs/7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11", "", 404, nil, "no lab"},
 		{"malformed id", "GET", "/labs/42", "", 400, []string{"id"}, "UUID"},

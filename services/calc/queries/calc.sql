@@ -110,3 +110,11 @@ SELECT dataset, version, count(*) AS factors, min(year)::integer AS first_year, 
 FROM calc.factors
 GROUP BY dataset, version
 ORDER BY dataset, version;
+
+-- name: LockTarget :exec
+-- Serialises writers of one lab/year/kind's CSV rows (imports), so a
+-- replace never deletes what another import is writing.
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg('lab_id')::text || '/' || sqlc.arg('year')::text || '/' || sqlc.arg('kind')::text, 0));
+
+-- name: GetActivityForUpdate :one
+SELECT * FROM calc.activities WHERE id = $1 FOR UPDATE;

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 )
 
@@ -110,6 +111,10 @@ func ToConnect(err error) (converted *connect.Error, internal bool) {
 		return connect.NewError(connect.CodeInternal, errors.New("internal error")), true
 	case errors.As(err, &connectErr):
 		return connectErr, connectErr.Code() == connect.CodeInternal
+	case isDataException(err):
+		// PostgreSQL refused a value the client sent (a NUL byte in text, a
+		// number out of range): the client's mistake, not ours.
+		return connect.NewError(connect.CodeInvalidArgument, errors.New("invalid value in the request: "+dataExceptionMessage(err))), false
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, err), false
 	case errors.Is(err, context.DeadlineExceeded):
@@ -117,4 +122,16 @@ func ToConnect(err error) (converted *connect.Error, internal bool) {
 	default:
 		return connect.NewError(connect.CodeInternal, errors.New("internal error")), true
 	}
+}
+
+// isDataException reports a PostgreSQL error of class 22 (data exception).
+func isDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
+func dataExceptionMessage(err error) string {
+	var pgErr *pgconn.PgError
+	errors.As(err, &pgErr)
+	return pgErr.Message
 }

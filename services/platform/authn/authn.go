@@ -138,9 +138,11 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	}
 
 	principal := Principal{
-		Subject:       token.Subject,
-		Email:         strings.ToLower(claims.Email),
-		EmailVerified: claims.EmailVerified == nil || *claims.EmailVerified,
+		Subject: token.Subject,
+		Email:   strings.ToLower(claims.Email),
+		// Only an issuer's explicit word makes an email verified: some
+		// providers (Entra ID) omit the claim and let users set the email.
+		EmailVerified: claims.EmailVerified != nil && *claims.EmailVerified,
 	}
 	for _, role := range rolesIn(all[v.cfg.RolesClaim]) {
 		if role == RoleAdmin || role == RoleAuditor || role == RoleService {

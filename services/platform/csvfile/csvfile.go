@@ -121,6 +121,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	reader := csv.NewReader(buffered)
 	reader.Comma = header.Delimiter
+	// The same quote rules as ParseHeader: a header accepted at upload is
+	// read the same way by the worker.
+	reader.LazyQuotes = true
 	reader.FieldsPerRecord = -1 // ragged rows are reported per row
 	reader.ReuseRecord = false
 	if _, err := reader.Read(); err != nil { // the header, already understood

@@ -40,6 +40,9 @@ type ActivityStore interface {
 
 // EntryTx writes single entries.
 type EntryTx interface {
+	// LockActivity reads an activity with its emissions and locks it until
+	// the transaction ends; ErrNotFound when it is gone.
+	LockActivity(ctx context.Context, id uuid.UUID) (Activity, error)
 	InsertActivity(ctx context.Context, activity Activity) error
 	UpdateActivity(ctx context.Context, activity Activity) error
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
@@ -87,7 +90,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		if err := tx.InsertActivity(ctx, activity); err != nil {
 			return err
 		}
-		return tx.AddToRollups(ctx, lab, activity.Year, activity.Module, sumsOf(activity.Emissions), 1)
+		return tx.ApplyRollups(ctx, lab, RollupDelta{Year: activity.Year, Module: activity.Module, Sums: sumsOf(activity.Emissions), Sign: 1})
 	})
 	return activity, err
 }
@@ -157,28 +160,47 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		activity.Emissions[i].ActivityID = activity.ID
 	}
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		// What is subtracted is what is stored now, read under lock: a
+		// concurrent change or delete is either before or after this one.
+		locked, err := tx.LockActivity(ctx, current.ID)
+		if errors.Is(err, ErrNotFound) {
+			return apperr.NotFound("no activity has id %s", id)
+		}
+		if err != nil {
+			return err
+		}
 		if err := tx.UpdateActivity(ctx, activity); err != nil {
 			return err
 		}
-		if err := tx.AddToRollups(ctx, current.LabID, current.Year, current.Module, sumsOf(current.Emissions), -1); err != nil {
-			return err
-		}
-		return tx.AddToRollups(ctx, current.LabID, activity.Year, activity.Module, sumsOf(activity.Emissions), 1)
+		return tx.ApplyRollups(ctx, locked.LabID,
+			RollupDelta{Year: locked.Year, Module: locked.Module, Sums: sumsOf(locked.Emissions), Sign: -1},
+			RollupDelta{Year: activity.Year, Module: activity.Module, Sums: sumsOf(activity.Emissions), Sign: 1})
 	})
 	return activity, err
 }
 
-// Delete removes an activity and its emissions from the lab's totals.
+// Delete removes a single entry and its emissions from the lab's totals
+// (an imported activity goes by importing again).
 func (e *Entries) Delete(ctx context.Context, id string) error {
 	current, _, err := e.authorized(ctx, id, authz.Import)
 	if err != nil {
 		return err
 	}
+	if current.Source != "entry" {
+		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
+	}
 	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
-		if err := tx.DeleteActivity(ctx, current.ID); err != nil {
+		locked, err := tx.LockActivity(ctx, current.ID)
+		if errors.Is(err, ErrNotFound) {
+			return apperr.NotFound("no activity has id %s", id)
+		}
+		if err != nil {
 			return err
 		}
-		return tx.AddToRollups(ctx, current.LabID, current.Year, current.Module, sumsOf(current.Emissions), -1)
+		if err := tx.DeleteActivity(ctx, locked.ID); err != nil {
+			return err
+		}
+		return tx.ApplyRollups(ctx, locked.LabID, RollupDelta{Year: locked.Year, Module: locked.Module, Sums: sumsOf(locked.Emissions), Sign: -1})
 	})
 }
 

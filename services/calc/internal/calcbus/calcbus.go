@@ -5,7 +5,6 @@ package calcbus
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,12 +80,24 @@ type ImportTx interface {
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
+	// LockTarget serialises the writers of a lab/year/kind's CSV rows
+	// until the transaction ends.
+	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	// SumCSVEmissions totals what a lab/year/kind's CSV rows add to the
 	// module's rollups (before a replace removes them).
 	SumCSVEmissions(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (RollupSums, error)
-	// AddToRollups adds sums to a lab/year/module's rollups (sign -1
-	// subtracts them).
-	AddToRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums RollupSums, sign float64) error
+	// ApplyRollups adds every delta to the lab's rollups in one pass, the
+	// rows taken in a fixed order so concurrent writers cannot deadlock.
+	ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...RollupDelta) error
+}
+
+// RollupDelta is a change to a lab's rollups: sums added (Sign 1) or
+// subtracted (Sign -1) for a year and module.
+type RollupDelta struct {
+	Year   int32
+	Module string
+	Sums   RollupSums
+	Sign   float64
 }
 
 // RollupKey is a rollup's place within a lab/year/module.
@@ -106,22 +117,6 @@ type RollupSum struct {
 
 // RollupSums are a lab/year/module's rollups being summed.
 type RollupSums map[RollupKey]*RollupSum
-
-// Keys returns the sums' keys in a fixed order: writers that update rollup
-// rows in the same order cannot deadlock each other.
-func (s RollupSums) Keys() []RollupKey {
-	keys := make([]RollupKey, 0, len(s))
-	for key := range s {
-		keys = append(keys, key)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].Scope != keys[j].Scope {
-			return keys[i].Scope < keys[j].Scope
-		}
-		return keys[i].Variant < keys[j].Variant
-	})
-	return keys
-}
 
 // sumsOf totals emissions.
 func sumsOf(emissions []EmissionRow) RollupSums {

@@ -121,8 +121,17 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 	go im.keepLease(work, stop, jobID, lease, &processed)
 
 	outcome, err := im.run(work, job, &processed)
-	if cause := context.Cause(work); cause != nil && !errors.Is(cause, context.Canceled) {
-		err = cause
+	if err != nil {
+		// A failed run may have been stopped on purpose: say why.
+		if cause := context.Cause(work); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+		if ctx.Err() != nil {
+			// The process is shutting down: leave the job to its lease, so
+			// another worker retries it, rather than failing it.
+			log.WarnContext(ctx, "stopped by shutdown; the job will be retried when its lease expires")
+			return nil
+		}
 	}
 	switch {
 	case errors.Is(err, ErrLeaseLost):
@@ -193,6 +202,11 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 			return Counts{}, err
 		}
 		defer file.Close()
+		// One import of a lab/year/kind at a time: a replace must not
+		// delete what another import is writing.
+		if err := tx.LockTarget(ctx, job.LabID, job.Year, kind.Name); err != nil {
+			return Counts{}, err
+		}
 		// The module's totals lose what a replace removes and gain what
 		// this import adds, summed as it streams in.
 		var removed RollupSums
@@ -209,10 +223,9 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		if err != nil {
 			return Counts{}, err
 		}
-		if err := tx.AddToRollups(ctx, job.LabID, job.Year, kind.Module, removed, -1); err != nil {
-			return Counts{}, err
-		}
-		if err := tx.AddToRollups(ctx, job.LabID, job.Year, kind.Module, added, 1); err != nil {
+		if err := tx.ApplyRollups(ctx, job.LabID,
+			RollupDelta{Year: job.Year, Module: kind.Module, Sums: removed, Sign: -1},
+			RollupDelta{Year: job.Year, Module: kind.Module, Sums: added, Sign: 1}); err != nil {
 			return Counts{}, err
 		}
 

@@ -143,6 +143,28 @@ func (q *Queries) GetActivity(ctx context.Context, id uuid.UUID) (CalcActivity, 
 	return i, err
 }
 
+const getActivityForUpdate = `-- name: GetActivityForUpdate :one
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetActivityForUpdate(ctx context.Context, id uuid.UUID) (CalcActivity, error) {
+	row := q.db.QueryRow(ctx, getActivityForUpdate, id)
+	var i CalcActivity
+	err := row.Scan(
+		&i.ID,
+		&i.LabID,
+		&i.Year,
+		&i.Module,
+		&i.Kind,
+		&i.Source,
+		&i.ImportID,
+		&i.RowNo,
+		&i.Inputs,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getAppliedImport = `-- name: GetAppliedImport :one
 SELECT import_id, rows_total, rows_ok, rows_rejected, applied_at FROM calc.applied_imports WHERE import_id = $1
 `
@@ -500,6 +522,23 @@ func (q *Queries) ListRollups(ctx context.Context, arg ListRollupsParams) ([]Cal
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockTarget = `-- name: LockTarget :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text || '/' || $3::text, 0))
+`
+
+type LockTargetParams struct {
+	LabID string
+	Year  string
+	Kind  string
+}
+
+// Serialises writers of one lab/year/kind's CSV rows (imports), so a
+// replace never deletes what another import is writing.
+func (q *Queries) LockTarget(ctx context.Context, arg LockTargetParams) error {
+	_, err := q.db.Exec(ctx, lockTarget, arg.LabID, arg.Year, arg.Kind)
+	return err
 }
 
 const recordAppliedImport = `-- name: RecordAppliedImport :exec

@@ -19,7 +19,9 @@ import (
 // did; false ends the COPY.
 func copyBinary(ctx context.Context, tx pgx.Tx, table string, columns []string, row func(*binaryRow) (bool, error)) (int64, error) {
 	reader, writer := io.Pipe()
+	produced := make(chan struct{})
 	go func() {
+		defer close(produced)
 		buffered := bufio.NewWriterSize(writer, 1<<20)
 		encoder := &binaryRow{w: buffered, columns: int16(len(columns))}
 		_, _ = buffered.WriteString("PGCOPY\n\xff\r\n\x00")
@@ -43,7 +45,10 @@ func copyBinary(ctx context.Context, tx pgx.Tx, table string, columns []string, 
 	}()
 	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN WITH (FORMAT binary)", table, strings.Join(columns, ", "))
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, reader, sql)
-	_ = reader.Close()
+	// Stop the producer (its next write fails) and wait for it: it reads
+	// the caller's file and writes its spool, which the caller closes next.
+	_ = reader.CloseWithError(io.ErrClosedPipe)
+	<-produced
 	if err != nil {
 		return 0, err
 	}

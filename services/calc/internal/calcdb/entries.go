@@ -19,6 +19,21 @@ func (s *Store) InEntryTx(ctx context.Context, fn func(tx calcbus.EntryTx) error
 
 type entryTx struct{ importTx }
 
+func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (calcbus.Activity, error) {
+	row, err := t.queries.GetActivityForUpdate(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calcbus.Activity{}, calcbus.ErrNotFound
+	}
+	if err != nil {
+		return calcbus.Activity{}, err
+	}
+	activities, err := withEmissions(ctx, t.queries, []CalcActivity{row})
+	if err != nil {
+		return calcbus.Activity{}, err
+	}
+	return activities[0], nil
+}
+
 func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity) error {
 	if err := t.queries.InsertActivity(ctx, InsertActivityParams{
 		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
@@ -67,7 +82,7 @@ func (s *Store) GetActivity(ctx context.Context, id uuid.UUID) (calcbus.Activity
 	if err != nil {
 		return calcbus.Activity{}, err
 	}
-	activities, err := s.withEmissions(ctx, []CalcActivity{row})
+	activities, err := withEmissions(ctx, s.queries, []CalcActivity{row})
 	if err != nil {
 		return calcbus.Activity{}, err
 	}
@@ -81,11 +96,11 @@ func (s *Store) ListActivities(ctx context.Context, labID uuid.UUID, filter calc
 	if err != nil {
 		return nil, err
 	}
-	return s.withEmissions(ctx, rows)
+	return withEmissions(ctx, s.queries, rows)
 }
 
 // withEmissions attaches their emissions to activities, in one query.
-func (s *Store) withEmissions(ctx context.Context, rows []CalcActivity) ([]calcbus.Activity, error) {
+func withEmissions(ctx context.Context, queries *Queries, rows []CalcActivity) ([]calcbus.Activity, error) {
 	ids := make([]uuid.UUID, len(rows))
 	activities := make([]calcbus.Activity, len(rows))
 	index := make(map[uuid.UUID]int, len(rows))
@@ -97,7 +112,7 @@ func (s *Store) withEmissions(ctx context.Context, rows []CalcActivity) ([]calcb
 			ImportID: row.ImportID, RowNo: row.RowNo, Inputs: row.Inputs,
 		}}
 	}
-	emissions, err := s.queries.ListEmissionsOf(ctx, ids)
+	emissions, err := queries.ListEmissionsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ package calcdb
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sort"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -133,12 +135,55 @@ func (t *importTx) SumCSVEmissions(ctx context.Context, labID uuid.UUID, year in
 	return sums, err
 }
 
-func (t *importTx) AddToRollups(ctx context.Context, labID uuid.UUID, year int32, module string, sums calcbus.RollupSums, sign float64) error {
-	for _, key := range sums.Keys() {
-		sum := sums[key]
+func (t *importTx) LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
+	return t.queries.LockTarget(ctx, LockTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
+}
+
+type rollupRow struct {
+	year            int32
+	module, variant string
+	scope           int16
+}
+
+func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...calcbus.RollupDelta) error {
+	merged := map[rollupRow]*calcbus.RollupSum{}
+	for _, delta := range deltas {
+		for key, sum := range delta.Sums {
+			row := rollupRow{year: delta.Year, module: delta.Module, scope: key.Scope, variant: key.Variant}
+			total := merged[row]
+			if total == nil {
+				total = &calcbus.RollupSum{}
+				merged[row] = total
+			}
+			total.KgCO2e += delta.Sign * sum.KgCO2e
+			total.UncertaintySq += delta.Sign * sum.UncertaintySq
+			total.Entries += int64(delta.Sign) * sum.Entries
+		}
+	}
+	rows := make([]rollupRow, 0, len(merged))
+	for row := range merged {
+		rows = append(rows, row)
+	}
+	// Every writer updates rollup rows in this order: none waits for
+	// another in a cycle.
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.year != b.year {
+			return a.year < b.year
+		}
+		if a.module != b.module {
+			return a.module < b.module
+		}
+		if a.scope != b.scope {
+			return a.scope < b.scope
+		}
+		return a.variant < b.variant
+	})
+	for _, row := range rows {
+		sum := merged[row]
 		if err := t.queries.AddToRollup(ctx, AddToRollupParams{
-			LabID: labID, Year: year, Module: module, Scope: key.Scope, Variant: key.Variant,
-			KgCo2e: sign * sum.KgCO2e, UncertaintySq: sign * sum.UncertaintySq, Entries: int64(sign) * sum.Entries,
+			LabID: labID, Year: row.year, Module: row.module, Scope: row.scope, Variant: row.variant,
+			KgCo2e: sum.KgCO2e, UncertaintySq: sum.UncertaintySq, Entries: sum.Entries,
 		}); err != nil {
 			return err
 		}

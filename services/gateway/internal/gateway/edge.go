@@ -73,13 +73,14 @@ func routeClass(r *http.Request) string {
 	}
 }
 
-// clientAddress is the caller's IP: the first X-Forwarded-For hop when the
-// gateway sits behind a trusted proxy (an ingress), else the peer address.
+// clientAddress is the caller's IP: behind a trusted proxy (an ingress),
+// the last X-Forwarded-For hop, the one that proxy added (earlier hops are
+// the client's to write); else the peer address.
 func (e *edge) clientAddress(r *http.Request) string {
 	if e.trustProxy {
-		if forwarded := r.Header.Get("X-Forwarded-For"); forwarded != "" {
-			first, _, _ := strings.Cut(forwarded, ",")
-			return "ip:" + strings.TrimSpace(first)
+		if forwarded := r.Header.Values("X-Forwarded-For"); len(forwarded) > 0 {
+			hops := strings.Split(forwarded[len(forwarded)-1], ",")
+			return "ip:" + strings.TrimSpace(hops[len(hops)-1])
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

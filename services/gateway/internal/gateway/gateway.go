@@ -124,6 +124,9 @@ func newProxy(logger *slog.Logger, upstream Upstream, transport http.RoundTrippe
 			logger.WarnContext(r.Context(), "upstream unreachable", "upstream", upstream.Name, "error", err)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
+			// This answer goes back through the transcoder, which expects
+			// the Connect protocol's error body (code as a name) and turns
+			// it into the REST one (numeric code, HTTP 503).
 			_ = json.NewEncoder(w).Encode(map[string]string{
 				"code":    "unavailable",
 				"message": fmt.Sprintf("the %s service is unavailable; try again shortly", upstream.Name),

@@ -86,6 +86,11 @@ func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if n > 0 {
 			ok = send(&ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: buffer[:n]}})
 		}
+		if errors.Is(readErr, errBodyTooLarge) {
+			cancel()
+			writeTooLarge(w, u.maxBytes)
+			return
+		}
 		if readErr != nil {
 			if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) {
 				cancel()

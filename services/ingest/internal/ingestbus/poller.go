@@ -22,6 +22,8 @@ type PollerConfig struct {
 // whose task still exists does nothing); running jobs whose lease expired go
 // back to the queue while attempts remain, and fail when none do.
 func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
+	// Redis is called after the commit: a Redis outage must not stop the
+	// poller from failing expired jobs, nor hold job rows locked.
 	var toQueue []Job
 	err := b.store.InTx(ctx, func(tx Store) error {
 		due, err := tx.QueuedJobsDue(ctx, cfg.Interval, cfg.Batch)
@@ -30,11 +32,9 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 		}
 		ids := make([]uuid.UUID, len(due))
 		for i, job := range due {
-			if err := b.queue.Enqueue(ctx, job.ID, job.Attempts); err != nil {
-				return fmt.Errorf("requeue %s: %w", job.ID, err)
-			}
 			ids[i] = job.ID
 		}
+		toQueue = append(toQueue, due...)
 		if err := tx.TouchQueued(ctx, ids); err != nil {
 			return err
 		}
@@ -64,12 +64,13 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 	if err != nil {
 		return err
 	}
+	var failed error
 	for _, job := range toQueue {
 		if err := b.queue.Enqueue(ctx, job.ID, job.Attempts); err != nil {
-			b.logger.WarnContext(ctx, "enqueue failed; the next poll retries", "job", job.ID, "error", err)
+			failed = fmt.Errorf("requeue %s (the next poll retries): %w", job.ID, err)
 		}
 	}
-	return nil
+	return failed
 }
 
 // RunPoller polls every interval until ctx ends.

@@ -277,8 +277,13 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 			return err
 		}
 		if !sameParent(current.ParentID, lab.ParentID) {
+			// Moving takes the right to edit both the new parent and the
+			// one the lab leaves (whose managers lose it).
 			if err := requireParentRights(access, lab.ParentID); err != nil {
 				return err
+			}
+			if current.ParentID != nil && !access.Can(current.ParentID.String(), authz.Edit) {
+				return apperr.PermissionDenied("moving lab %s out of its parent takes the right to edit the parent", current.Code)
 			}
 		}
 		if lab.ParentID != nil && !sameParent(current.ParentID, lab.ParentID) {

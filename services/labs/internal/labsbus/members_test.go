@@ -70,6 +70,17 @@ func TestMembershipsGrantAccessDownTheTree(t *testing.T) {
 	if _, err := labs.Update(manager, team.ID.String(), labsbus.Fields{ParentID: other.ID.String()}, []string{"parent_id"}); connect.CodeOf(toConnect(err)) != connect.CodeInvalidArgument {
 		t.Fatalf("manager moves under a foreign lab: %v", err)
 	}
+	// A manager of the sub-lab alone cannot take it away from its parent.
+	if _, err := labs.AddMember(adminCtx, team.ID.String(), labsbus.Member{Subject: "team-manager", Role: "lab_manager"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := labs.AddMember(adminCtx, other.ID.String(), labsbus.Member{Subject: "team-manager", Role: "lab_manager"}); err != nil {
+		t.Fatal(err)
+	}
+	teamManager := as(authn.Principal{Subject: "team-manager"})
+	if _, err := labs.Update(teamManager, team.ID.String(), labsbus.Fields{ParentID: other.ID.String()}, []string{"parent_id"}); connect.CodeOf(toConnect(err)) != connect.CodePermissionDenied {
+		t.Fatalf("sub-lab manager moves it out of its parent: %v", err)
+	}
 	// Archiving takes an admin.
 	if _, err := labs.Delete(manager, team.ID.String(), false); connect.CodeOf(toConnect(err)) != connect.CodePermissionDenied {
 		t.Fatalf("manager archives: %v", err)
