@@ -122,17 +122,21 @@ bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FIN
 # (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
 KWOK_VERSION := v0.8.0
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
-$(BIN)/k8s/.stamp: tools/k8s/kas/go.mod tools/k8s/etcd/go.mod
+SKAFFOLD_VERSION := v2.16.1
+$(BIN)/k8s/.stamp: tools/k8s/kas/go.mod tools/k8s/etcd/go.mod tools/k8s/skaffold/go.mod
 	@mkdir -p $(BIN)/k8s
 	cd tools/k8s/etcd && GOWORK=off go build -o $(BIN)/k8s/etcd go.etcd.io/etcd/server/v3
 	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 	GOBIN=$(BIN)/k8s go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+	cd tools/k8s/skaffold && GOWORK=off go build -o $(BIN)/k8s/skaffold \
+		-ldflags "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$(SKAFFOLD_VERSION)" \
+		github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
 	@touch $@
 
 .PHONY: test-k8s
-test-k8s: $(BIN)/k8s/.stamp $(BIN)/helm ## Install the Helm chart on a local control plane (etcd, kube-apiserver, kwok)
+test-k8s: $(BIN)/k8s/.stamp $(BIN)/helm ## Install the Helm chart on a local control plane (etcd, kube-apiserver, kwok); check skaffold.yaml
 	tools/k8s/test-k8s.sh
 
 .PHONY: docker-up

@@ -112,6 +112,16 @@ for values in minimal production dev; do
 		| kubectl apply --dry-run=server -n co2 -f - > /dev/null || fail "the API server refused the $values rendering"
 done
 
+log "skaffold.yaml: diagnose, and its offline render (dev instances and the chart) dry-run on the server"
+export HOME=$work SKAFFOLD_UPDATE_CHECK=false
+"$bin/skaffold" config set --global collect-metrics false > /dev/null
+(cd "$root" && "$bin/skaffold" diagnose --yaml-only > "$work/skaffold-diagnose.log") || fail "skaffold diagnose"
+kubectl create namespace skaffold > /dev/null
+(cd "$root" && PATH="$root/.bin:$PATH" "$bin/skaffold" render --offline=true --digest-source=tag -p dev > "$work/skaffold.yaml" 2> "$work/skaffold-render.log") \
+	|| fail "skaffold render: $(cat "$work/skaffold-render.log")"
+grep -q "name: dex-config" "$work/skaffold.yaml" || fail "the skaffold render lacks the Dex configuration"
+kubectl apply --dry-run=server -n skaffold -f "$work/skaffold.yaml" > /dev/null || fail "the API server refused the skaffold render"
+
 log "a bad values file is refused by the schema"
 if "$helm" install bad "$chart" -n co2 -f "$root/charts/testdata/bad-values.yaml" > bad.log 2>&1; then
 	fail "bad values were installed"
