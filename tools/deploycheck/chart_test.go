@@ -139,41 +139,49 @@ func TestTheChartLintsAndRendersForEveryValuesFile(t *testing.T) {
 
 // Every variable the chart gives a service is one the service reads.
 func TestTheChartSetsOnlyVariablesTheServicesRead(t *testing.T) {
-	manifests := render(t, "charts/co2-calculator/ci/production-values.yaml")
-	var configKeys []string
-	for _, m := range manifests {
-		if m.Kind == "ConfigMap" {
-			var config struct {
-				Data map[string]string `yaml:"data"`
-			}
-			out, _ := runHelm(t, "template", "co2", "charts/co2-calculator", "-f", "charts/co2-calculator/ci/production-values.yaml", "-s", "templates/configmap.yaml")
-			if err := yaml.Unmarshal([]byte(out), &config); err != nil {
-				t.Fatal(err)
-			}
-			for key := range config.Data {
-				configKeys = append(configKeys, key)
+	out, err := runHelm(t, "template", "co2", "charts/co2-calculator", "-f", "charts/co2-calculator/ci/production-values.yaml", "-s", "templates/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoder := yaml.NewDecoder(strings.NewReader(out))
+	configs := 0
+	for {
+		var config struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := decoder.Decode(&config); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		service := config.Metadata.Labels["app.kubernetes.io/name"]
+		if service == "" {
+			continue
+		}
+		configs++
+		read := variablesRead(t, service)
+		for key := range config.Data {
+			if !read[key] {
+				t.Errorf("the %s ConfigMap sets %s, which %s does not read", service, key, service)
 			}
 		}
 	}
-	read := map[string]bool{}
-	for name := range services {
-		for variable := range variablesRead(t, name) {
-			read[variable] = true
-		}
+	if configs != 4 {
+		t.Fatalf("%d ConfigMaps, want one per service", configs)
 	}
-	for _, key := range configKeys {
-		if !read[key] {
-			t.Errorf("the chart's ConfigMap sets %s, which no service reads", key)
-		}
-	}
-	for _, m := range manifests {
+	for _, m := range render(t, "charts/co2-calculator/ci/production-values.yaml") {
 		if m.Kind != "Deployment" {
 			continue
 		}
+		service := strings.TrimPrefix(m.Metadata.Name, "co2-")
+		read := variablesRead(t, service)
 		env, _ := dig(m.Spec, "template", "spec", "containers", 0, "env").([]any)
 		for _, variable := range env {
 			if name, _ := dig(variable, "name").(string); !read[name] {
-				t.Errorf("%s sets %s, which no service reads", m.Metadata.Name, name)
+				t.Errorf("%s sets %s, which it does not read", m.Metadata.Name, name)
 			}
 		}
 	}

@@ -152,7 +152,7 @@ log "helm upgrade with changed values rolls out"
 "$helm" upgrade co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --set services.labs.replicas=3 \
 	--set logLevel=debug --wait --timeout "$wait_timeout" > upgrade.log 2>&1 || fail "helm upgrade: $(cat upgrade.log)"
 [ "$(kubectl get deployment co2-labs -n co2 -o jsonpath='{.status.availableReplicas}')" = 3 ] || fail "labs not scaled to 3"
-[ "$(kubectl get configmap co2-config -n co2 -o jsonpath='{.data.LOG_LEVEL}')" = debug ] || fail "the ConfigMap did not change"
+[ "$(kubectl get configmap co2-labs -n co2 -o jsonpath='{.data.LOG_LEVEL}')" = debug ] || fail "the ConfigMap did not change"
 
 log "helm uninstall leaves nothing behind"
 "$helm" uninstall co2 -n co2 --wait --timeout 2m > /dev/null || fail "helm uninstall"

@@ -22,10 +22,14 @@ app.kubernetes.io/name: {{ .name }}
 {{- define "co2.env" -}}
 - name: LISTEN_ADDR
   value: {{ printf ":%v" .svc.port | quote }}
+{{- if ne .name "gateway" }}
 - name: DB_URL
   valueFrom: {secretKeyRef: {name: {{ .root.Values.database.existingSecret }}, key: {{ .root.Values.database.urlKey }}}}
+{{- end }}
+{{- if ne .name "labs" }}
 - name: REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ .root.Values.redis.existingSecret }}, key: {{ .root.Values.redis.urlKey }}}}
+{{- end }}
 {{- if eq .name "calc" }}
 - name: OAUTH_CLIENT_SECRET
   valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_CLIENT_SECRET}}
