@@ -159,4 +159,3 @@ log "helm uninstall leaves nothing behind"
 left=$(kubectl get deploy,svc,sa,cm,pdb,hpa,networkpolicy,job,ingress -n co2 -l app.kubernetes.io/instance=co2 --no-headers 2>/dev/null | wc -l)
 [ "$left" = 0 ] || fail "$left objects left after uninstall"
 log "PASS"
-echo "1 passed, 0 failed"
