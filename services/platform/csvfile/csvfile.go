@@ -27,6 +27,11 @@ type Header struct {
 // MaxHeaderBytes bounds the first line.
 const MaxHeaderBytes = 64 * 1024
 
+// MaxRecordBytes bounds one record (a row, quoted line breaks included): a
+// quote never closed would otherwise make the rest of the file one field,
+// held in memory.
+const MaxRecordBytes = 8 << 20
+
 // ParseHeader reads the header from the start of a file (first holds at
 // least its first line, or the whole file if shorter). It rejects a header
 // that is not UTF-8, empty, or names a column twice; the delimiter is the
@@ -91,6 +96,27 @@ type Reader struct {
 	header Header
 	csv    *csv.Reader
 	index  map[string]int
+	source *countingReader
+	// lastLine is where the last row read started.
+	lastLine int64
+}
+
+// countingReader counts the bytes read since the last record, and fails
+// once they pass MaxRecordBytes.
+type countingReader struct {
+	r     io.Reader
+	count int64
+}
+
+var errRecordTooLong = fmt.Errorf("a row is longer than %d MiB: a quote is probably never closed", MaxRecordBytes>>20)
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.count > MaxRecordBytes {
+		return 0, errRecordTooLong
+	}
+	n, err := c.r.Read(p)
+	c.count += int64(n)
+	return n, err
 }
 
 // Record is one data row.
@@ -107,7 +133,8 @@ type Record struct {
 
 // NewReader reads r: its header, then rows on demand.
 func NewReader(r io.Reader) (*Reader, error) {
-	buffered := bufio.NewReaderSize(r, 256*1024)
+	source := &countingReader{r: r}
+	buffered := bufio.NewReaderSize(source, 256*1024)
 	peek, err := buffered.Peek(MaxHeaderBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
@@ -133,7 +160,8 @@ func NewReader(r io.Reader) (*Reader, error) {
 	for i, name := range header.Columns {
 		index[strings.ToLower(name)] = i
 	}
-	return &Reader{header: header, csv: reader, index: index}, nil
+	source.count = 0
+	return &Reader{header: header, csv: reader, index: index, source: source}, nil
 }
 
 // Header is the file's header.
@@ -156,6 +184,10 @@ func (r *Reader) Next() (Record, error) {
 		if errors.Is(err, io.EOF) {
 			return Record{}, io.EOF
 		}
+		if errors.Is(err, errRecordTooLong) {
+			return Record{}, fmt.Errorf("%w (after line %d)", errRecordTooLong, r.lastLine)
+		}
+		r.source.count = 0
 		var parseErr *csv.ParseError
 		if err != nil && !errors.As(err, &parseErr) {
 			return Record{}, err
@@ -167,6 +199,7 @@ func (r *Reader) Next() (Record, error) {
 			continue // a blank line
 		}
 		line, _ := r.csv.FieldPos(0)
+		r.lastLine = int64(line)
 		record := Record{Line: int64(line), Fields: fields}
 		switch {
 		case len(fields) != len(r.header.Columns):

@@ -73,3 +73,18 @@ func TestHeaderProblemsAreNamed(t *testing.T) {
 		t.Fatalf("missing %v", missing)
 	}
 }
+
+func TestAQuoteNeverClosedStopsTheReaderInsteadOfFillingMemory(t *testing.T) {
+	input := "a,b\n1,2\n\"never closed," + strings.Repeat("x", 2*csvfile.MaxRecordBytes) + "\n3,4\n"
+	reader, err := csvfile.NewReader(strings.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if record, err := reader.Next(); err != nil || record.Fields[0] != "1" {
+		t.Fatalf("first row: %+v %v", record, err)
+	}
+	_, err = reader.Next()
+	if err == nil || !strings.Contains(err.Error(), "quote") {
+		t.Fatalf("want an error about a quote never closed, got %v", err)
+	}
+}
