@@ -19,7 +19,7 @@ RETURNING import_id;
 SELECT * FROM calc.applied_imports WHERE import_id = $1;
 
 -- name: RecordAppliedImport :exec
-UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, applied_at = now()
+UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, lab_id = $5, year = $6, applied_at = now()
 WHERE import_id = $1;
 
 -- name: DeleteCSVEmissions :exec
@@ -28,33 +28,56 @@ USING calc.activities a
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
   AND e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv';
 
--- name: DeleteCSVActivities :exec
+-- name: DeleteCSVActivities :execrows
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';
 
 -- name: SumCSVEmissions :many
 -- What the CSV rows of a lab/year/kind add to the totals, before a replace
 -- removes them.
-SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
-       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
+SELECT e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+       sum(e.quantity)::float8 AS quantity, sum(e.kg_co2e)::float8 AS kg_co2e,
+       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       count(*) FILTER (WHERE e.overridden) AS overridden, count(*) FILTER (WHERE e.fallback) AS fallback
 FROM calc.emissions e
 JOIN calc.activities a ON a.id = e.activity_id
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
   AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
-GROUP BY e.scope, e.variant;
+GROUP BY e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit;
 
 -- name: AddToRollup :exec
-INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries)
-VALUES (sqlc.arg('lab_id'), sqlc.arg('year'), sqlc.arg('module'), sqlc.arg('scope'), sqlc.arg('variant'),
-        sqlc.arg('kg_co2e'), sqlc.arg('uncertainty_sq'), sqrt(greatest(sqlc.arg('uncertainty_sq')::float8, 0)), sqlc.arg('entries'))
-ON CONFLICT (lab_id, year, module, scope, variant) DO UPDATE
-SET kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
+INSERT INTO calc.rollups (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version,
+                          quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback)
+VALUES (sqlc.arg('lab_id'), sqlc.arg('year'), sqlc.arg('module'), sqlc.arg('emission_type'), sqlc.arg('scope'),
+        sqlc.arg('variant'), sqlc.arg('factor_dataset'), sqlc.arg('factor_version'), sqlc.arg('quantity_unit'),
+        sqlc.arg('quantity'), sqlc.arg('kg_co2e'), sqlc.arg('uncertainty_sq'),
+        sqrt(greatest(sqlc.arg('uncertainty_sq')::float8, 0)), sqlc.arg('entries'), sqlc.arg('overridden'),
+        sqlc.arg('fallback'))
+ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit) DO UPDATE
+SET quantity = calc.rollups.quantity + EXCLUDED.quantity,
+    kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
     uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
     uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
     entries = calc.rollups.entries + EXCLUDED.entries,
+    overridden = calc.rollups.overridden + EXCLUDED.overridden,
+    fallback = calc.rollups.fallback + EXCLUDED.fallback,
     updated_at = now();
 
+-- name: DeleteEmptyRollups :exec
+-- A rollup whose entries are all gone goes too (a report lists what is).
+DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND entries <= 0;
+
+-- name: AddToActivityCount :exec
+INSERT INTO calc.activity_counts (lab_id, year, module, kind, source, activities)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (lab_id, year, module, kind, source) DO UPDATE
+SET activities = calc.activity_counts.activities + EXCLUDED.activities;
+
+-- name: DeleteEmptyActivityCounts :exec
+DELETE FROM calc.activity_counts WHERE lab_id = $1 AND year = $2 AND activities <= 0;
+
 -- name: ListRollups :many
-SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant;
+SELECT * FROM calc.rollups WHERE lab_id = $1 AND year = $2
+ORDER BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit;
 
 -- name: InsertActivity :exec
 INSERT INTO calc.activities (id, lab_id, year, module, kind, source, inputs)
@@ -62,8 +85,9 @@ VALUES ($1, $2, $3, $4, $5, 'entry', $6);
 
 -- name: InsertEmission :exec
 INSERT INTO calc.emissions (activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
-                            quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+                            quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct,
+                            overridden, fallback)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
 
 -- name: GetActivity :one
 SELECT * FROM calc.activities WHERE id = $1;

@@ -23,6 +23,12 @@ type Activity struct {
 	Emissions []EmissionRow
 }
 
+// delta is what the activity adds to (sign 1) or takes from (sign -1) its
+// lab's rollups.
+func (a *Activity) delta(sign float64) RollupDelta {
+	return RollupDelta{Year: a.Year, Module: a.Module, Sums: sumsOf(a.Emissions), Sign: sign, Kind: a.Kind, Source: a.Source, Activities: 1}
+}
+
 // ActivityFilter narrows a lab's activities.
 type ActivityFilter struct {
 	Year                 int32
@@ -90,7 +96,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		if err := tx.InsertActivity(ctx, activity); err != nil {
 			return err
 		}
-		return tx.ApplyRollups(ctx, lab, RollupDelta{Year: activity.Year, Module: activity.Module, Sums: sumsOf(activity.Emissions), Sign: 1})
+		return tx.ApplyRollups(ctx, lab, activity.delta(1))
 	})
 	return activity, err
 }
@@ -172,9 +178,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		if err := tx.UpdateActivity(ctx, activity); err != nil {
 			return err
 		}
-		return tx.ApplyRollups(ctx, locked.LabID,
-			RollupDelta{Year: locked.Year, Module: locked.Module, Sums: sumsOf(locked.Emissions), Sign: -1},
-			RollupDelta{Year: activity.Year, Module: activity.Module, Sums: sumsOf(activity.Emissions), Sign: 1})
+		return tx.ApplyRollups(ctx, locked.LabID, locked.delta(-1), activity.delta(1))
 	})
 	return activity, err
 }
@@ -200,7 +204,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		if err := tx.DeleteActivity(ctx, locked.ID); err != nil {
 			return err
 		}
-		return tx.ApplyRollups(ctx, locked.LabID, RollupDelta{Year: locked.Year, Module: locked.Module, Sums: sumsOf(locked.Emissions), Sign: -1})
+		return tx.ApplyRollups(ctx, locked.LabID, locked.delta(-1))
 	})
 }
 
@@ -286,11 +290,7 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 		Inputs: appendInputs(nil, computed.Inputs),
 	}}
 	for _, emission := range computed.Emissions {
-		activity.Emissions = append(activity.Emissions, EmissionRow{
-			Variant: emission.Variant, LabID: labID, Year: year, Module: kind.Module, EmissionType: emission.EmissionType,
-			Scope: emission.Scope, Quantity: emission.Quantity, QuantityUnit: emission.QuantityUnit, KgCO2e: emission.KgCO2e,
-			FactorID: emission.Factor.ID, FactorVersion: emission.Factor.Version, UncertaintyPct: emission.Factor.UncertaintyPct,
-		})
+		activity.Emissions = append(activity.Emissions, emissionRow(uuid.UUID{}, labID, year, kind.Module, emission))
 	}
 	return activity, nil
 }

@@ -5,11 +5,13 @@ package calcbus
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
 // ActivityRow is an activity as written.
@@ -38,9 +40,23 @@ type EmissionRow struct {
 	Quantity       float64
 	QuantityUnit   string
 	KgCO2e         float64
+	// FactorID is zero when no factor was used (an override, a measure).
 	FactorID       uuid.UUID
+	FactorDataset  string
 	FactorVersion  string
 	UncertaintyPct float64
+	Overridden     bool
+	Fallback       bool
+}
+
+// emissionRow is a computed emission as written for an activity.
+func emissionRow(activityID, labID uuid.UUID, year int32, module string, e kinds.Emission) EmissionRow {
+	return EmissionRow{
+		ActivityID: activityID, Variant: e.Variant, LabID: labID, Year: year, Module: module, EmissionType: e.EmissionType,
+		Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit, KgCO2e: e.KgCO2e,
+		FactorID: e.Factor.ID, FactorDataset: e.Factor.Dataset, FactorVersion: e.Factor.Version,
+		UncertaintyPct: e.Factor.UncertaintyPct, Overridden: e.Overridden, Fallback: e.Fallback,
+	}
 }
 
 // Counts are an import's row counts.
@@ -48,14 +64,16 @@ type Counts struct {
 	Total, OK, Rejected int64
 }
 
-// Rollup is a total per lab, year, module, scope and variant.
+// Rollup is a total per lab, year, module and RollupKey.
 type Rollup struct {
-	Module        string
-	Scope         int16
-	Variant       string
+	Module string
+	RollupKey
+	Quantity      float64
 	KgCO2e        float64
 	UncertaintyKg float64
 	Entries       int64
+	Overridden    int64
+	Fallback      int64
 	UpdatedAt     time.Time
 }
 
@@ -64,7 +82,7 @@ type Store interface {
 	// ApplyImport runs fn in one transaction that holds importID. When the
 	// import was applied before, fn does not run and applied is false, with
 	// the counts recorded then.
-	ApplyImport(ctx context.Context, importID uuid.UUID, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
+	ApplyImport(ctx context.Context, job Job, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
 	// Factors returns the factors of a dataset version.
 	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
 	// EnsureFactors adds the factors a dataset lacks (existing ones stay).
@@ -75,8 +93,8 @@ type Store interface {
 // ImportTx writes one import.
 type ImportTx interface {
 	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
-	// their emissions (mode replace).
-	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) error
+	// their emissions (mode replace), and says how many activities went.
+	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (int64, error)
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
@@ -92,27 +110,68 @@ type ImportTx interface {
 }
 
 // RollupDelta is a change to a lab's rollups: sums added (Sign 1) or
-// subtracted (Sign -1) for a year and module.
+// subtracted (Sign -1) for a year and module, and the number of activities
+// of a kind and source that carry them.
 type RollupDelta struct {
-	Year   int32
-	Module string
-	Sums   RollupSums
-	Sign   float64
+	Year       int32
+	Module     string
+	Sums       RollupSums
+	Sign       float64
+	Kind       string
+	Source     string
+	Activities int64
 }
 
 // RollupKey is a rollup's place within a lab/year/module.
 type RollupKey struct {
-	Scope   int16
-	Variant string
+	EmissionType  string
+	Scope         int16
+	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+}
+
+// Less orders keys: every writer updates rollup rows in one order.
+func (k RollupKey) Less(other RollupKey) bool {
+	return k.compare(other) < 0
+}
+
+func (k RollupKey) compare(o RollupKey) int {
+	if c := strings.Compare(k.EmissionType, o.EmissionType); c != 0 {
+		return c
+	}
+	if k.Scope != o.Scope {
+		return int(k.Scope) - int(o.Scope)
+	}
+	for _, pair := range [][2]string{{k.Variant, o.Variant}, {k.FactorDataset, o.FactorDataset}, {k.FactorVersion, o.FactorVersion}} {
+		if c := strings.Compare(pair[0], pair[1]); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(k.QuantityUnit, o.QuantityUnit)
 }
 
 // RollupSum accumulates a rollup: the uncertainty of a total is the
 // root-sum-square of its emissions' absolute uncertainties, so the squares
 // are what add up.
 type RollupSum struct {
+	Quantity      float64
 	KgCO2e        float64
 	UncertaintySq float64
 	Entries       int64
+	Overridden    int64
+	Fallback      int64
+}
+
+// Merge adds sign × other to s.
+func (s *RollupSum) Merge(other *RollupSum, sign float64) {
+	s.Quantity += sign * other.Quantity
+	s.KgCO2e += sign * other.KgCO2e
+	s.UncertaintySq += sign * other.UncertaintySq
+	s.Entries += int64(sign) * other.Entries
+	s.Overridden += int64(sign) * other.Overridden
+	s.Fallback += int64(sign) * other.Fallback
 }
 
 // RollupSums are a lab/year/module's rollups being summed.
@@ -121,22 +180,30 @@ type RollupSums map[RollupKey]*RollupSum
 // sumsOf totals emissions.
 func sumsOf(emissions []EmissionRow) RollupSums {
 	sums := RollupSums{}
-	for _, e := range emissions {
-		sums.Add(e.Scope, e.Variant, e.KgCO2e, e.UncertaintyPct)
+	for i := range emissions {
+		sums.Add(&emissions[i])
 	}
 	return sums
 }
 
 // Add counts one emission in.
-func (s RollupSums) Add(scope int16, variant string, kg, uncertaintyPct float64) {
-	key := RollupKey{scope, variant}
+func (s RollupSums) Add(e *EmissionRow) {
+	key := RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
+		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}
 	sum := s[key]
 	if sum == nil {
 		sum = &RollupSum{}
 		s[key] = sum
 	}
-	absolute := kg * uncertaintyPct / 100
-	sum.KgCO2e += kg
+	absolute := e.KgCO2e * e.UncertaintyPct / 100
+	sum.Quantity += e.Quantity
+	sum.KgCO2e += e.KgCO2e
 	sum.UncertaintySq += absolute * absolute
 	sum.Entries++
+	if e.Overridden {
+		sum.Overridden++
+	}
+	if e.Fallback {
+		sum.Fallback++
+	}
 }

@@ -196,7 +196,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet}
 
 	var outcome Outcome
-	applied, previous, err := im.store.ApplyImport(ctx, job.ID, func(tx ImportTx) (Counts, error) {
+	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
 		file, err := im.jobs.ReadFile(ctx, job.ID.String(), im.worker)
 		if err != nil {
 			return Counts{}, err
@@ -210,11 +210,12 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		// The module's totals lose what a replace removes and gain what
 		// this import adds, summed as it streams in.
 		var removed RollupSums
+		var removedActivities int64
 		if job.Mode == "replace" {
 			if removed, err = tx.SumCSVEmissions(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
 				return Counts{}, err
 			}
-			if err := tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
+			if removedActivities, err = tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
 				return Counts{}, err
 			}
 		}
@@ -224,8 +225,8 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 			return Counts{}, err
 		}
 		if err := tx.ApplyRollups(ctx, job.LabID,
-			RollupDelta{Year: job.Year, Module: kind.Module, Sums: removed, Sign: -1},
-			RollupDelta{Year: job.Year, Module: kind.Module, Sums: added, Sign: 1}); err != nil {
+			RollupDelta{Year: job.Year, Module: kind.Module, Sums: removed, Sign: -1, Kind: kind.Name, Source: "csv", Activities: removedActivities},
+			RollupDelta{Year: job.Year, Module: kind.Module, Sums: added, Sign: 1, Kind: kind.Name, Source: "csv", Activities: counts.OK}); err != nil {
 			return Counts{}, err
 		}
 
@@ -299,6 +300,7 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	values := make(kinds.Row, len(columns))
 	importID := job.ID
 	var inputs []byte
+	var emission EmissionRow
 	nextActivity := func() (*ActivityRow, error) {
 		for {
 			record, err := reader.Next()
@@ -330,11 +332,12 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 			}
 			counts.OK++
 			id := uuid.Must(uuid.NewV7())
-			for _, emission := range activity.Emissions {
-				if err := spoolEmission(spooled, id, emission); err != nil {
+			for _, computed := range activity.Emissions {
+				emission = emissionRow(id, job.LabID, job.Year, kind.Module, computed)
+				if err := spoolEmission(spooled, &emission); err != nil {
 					return nil, err
 				}
-				sums.Add(emission.Scope, emission.Variant, emission.KgCO2e, emission.Factor.UncertaintyPct)
+				sums.Add(&emission)
 			}
 			inputs = appendInputs(inputs[:0], activity.Inputs)
 			line := record.Line
@@ -378,20 +381,37 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 }
 
 // The spool holds emissions in a compact binary form: activity id, factor
-// id, scope, three floats, then variant, emission type, unit and factor
-// version as length-prefixed strings.
-func spoolEmission(w *bufio.Writer, activityID uuid.UUID, emission kinds.Emission) error {
-	var fixed [16 + 16 + 2 + 8*3]byte
-	copy(fixed[0:16], activityID[:])
-	copy(fixed[16:32], emission.Factor.ID[:])
+// id, scope, three floats, flags, then variant, emission type, unit, factor
+// dataset and version as length-prefixed strings (each under 256 bytes:
+// names from the registry and the factor table).
+const spoolFixed = 16 + 16 + 2 + 8*3 + 1
+
+const (
+	flagOverridden = 1 << iota
+	flagFallback
+)
+
+func spoolEmission(w *bufio.Writer, emission *EmissionRow) error {
+	var fixed [spoolFixed]byte
+	copy(fixed[0:16], emission.ActivityID[:])
+	copy(fixed[16:32], emission.FactorID[:])
 	binary.LittleEndian.PutUint16(fixed[32:34], uint16(emission.Scope))
 	binary.LittleEndian.PutUint64(fixed[34:42], math.Float64bits(emission.Quantity))
 	binary.LittleEndian.PutUint64(fixed[42:50], math.Float64bits(emission.KgCO2e))
-	binary.LittleEndian.PutUint64(fixed[50:58], math.Float64bits(emission.Factor.UncertaintyPct))
+	binary.LittleEndian.PutUint64(fixed[50:58], math.Float64bits(emission.UncertaintyPct))
+	if emission.Overridden {
+		fixed[58] |= flagOverridden
+	}
+	if emission.Fallback {
+		fixed[58] |= flagFallback
+	}
 	if _, err := w.Write(fixed[:]); err != nil {
 		return err
 	}
-	for _, text := range []string{emission.Variant, emission.EmissionType, emission.QuantityUnit, emission.Factor.Version} {
+	for _, text := range []string{emission.Variant, emission.EmissionType, emission.QuantityUnit, emission.FactorDataset, emission.FactorVersion} {
+		if len(text) > 255 {
+			return fmt.Errorf("emission text %.40q is longer than 255 bytes", text)
+		}
 		if err := w.WriteByte(byte(len(text))); err != nil {
 			return err
 		}
@@ -403,7 +423,7 @@ func spoolEmission(w *bufio.Writer, activityID uuid.UUID, emission kinds.Emissio
 }
 
 func readEmission(r *bufio.Reader, row *EmissionRow) error {
-	var fixed [16 + 16 + 2 + 8*3]byte
+	var fixed [spoolFixed]byte
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
 		return err
 	}
@@ -413,7 +433,9 @@ func readEmission(r *bufio.Reader, row *EmissionRow) error {
 	row.Quantity = math.Float64frombits(binary.LittleEndian.Uint64(fixed[34:42]))
 	row.KgCO2e = math.Float64frombits(binary.LittleEndian.Uint64(fixed[42:50]))
 	row.UncertaintyPct = math.Float64frombits(binary.LittleEndian.Uint64(fixed[50:58]))
-	texts := make([]string, 4)
+	row.Overridden = fixed[58]&flagOverridden != 0
+	row.Fallback = fixed[58]&flagFallback != 0
+	texts := make([]string, 5)
 	for i := range texts {
 		n, err := r.ReadByte()
 		if err != nil {
@@ -425,7 +447,7 @@ func readEmission(r *bufio.Reader, row *EmissionRow) error {
 		}
 		texts[i] = string(buffer)
 	}
-	row.Variant, row.EmissionType, row.QuantityUnit, row.FactorVersion = texts[0], texts[1], texts[2], texts[3]
+	row.Variant, row.EmissionType, row.QuantityUnit, row.FactorDataset, row.FactorVersion = texts[0], texts[1], texts[2], texts[3], texts[4]
 	return nil
 }
 

@@ -11,15 +11,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const addToActivityCount = `-- name: AddToActivityCount :exec
+INSERT INTO calc.activity_counts (lab_id, year, module, kind, source, activities)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (lab_id, year, module, kind, source) DO UPDATE
+SET activities = calc.activity_counts.activities + EXCLUDED.activities
+`
+
+type AddToActivityCountParams struct {
+	LabID      uuid.UUID
+	Year       int32
+	Module     string
+	Kind       string
+	Source     string
+	Activities int64
+}
+
+func (q *Queries) AddToActivityCount(ctx context.Context, arg AddToActivityCountParams) error {
+	_, err := q.db.Exec(ctx, addToActivityCount,
+		arg.LabID,
+		arg.Year,
+		arg.Module,
+		arg.Kind,
+		arg.Source,
+		arg.Activities,
+	)
+	return err
+}
+
 const addToRollup = `-- name: AddToRollup :exec
-INSERT INTO calc.rollups (lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries)
+INSERT INTO calc.rollups (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version,
+                          quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback)
 VALUES ($1, $2, $3, $4, $5,
-        $6, $7, sqrt(greatest($7::float8, 0)), $8)
-ON CONFLICT (lab_id, year, module, scope, variant) DO UPDATE
-SET kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
+        $6, $7, $8, $9,
+        $10, $11, $12,
+        sqrt(greatest($12::float8, 0)), $13, $14,
+        $15)
+ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit) DO UPDATE
+SET quantity = calc.rollups.quantity + EXCLUDED.quantity,
+    kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
     uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
     uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
     entries = calc.rollups.entries + EXCLUDED.entries,
+    overridden = calc.rollups.overridden + EXCLUDED.overridden,
+    fallback = calc.rollups.fallback + EXCLUDED.fallback,
     updated_at = now()
 `
 
@@ -27,11 +62,18 @@ type AddToRollupParams struct {
 	LabID         uuid.UUID
 	Year          int32
 	Module        string
+	EmissionType  string
 	Scope         int16
 	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+	Quantity      float64
 	KgCo2e        float64
 	UncertaintySq float64
 	Entries       int64
+	Overridden    int64
+	Fallback      int64
 }
 
 func (q *Queries) AddToRollup(ctx context.Context, arg AddToRollupParams) error {
@@ -39,11 +81,18 @@ func (q *Queries) AddToRollup(ctx context.Context, arg AddToRollupParams) error 
 		arg.LabID,
 		arg.Year,
 		arg.Module,
+		arg.EmissionType,
 		arg.Scope,
 		arg.Variant,
+		arg.FactorDataset,
+		arg.FactorVersion,
+		arg.QuantityUnit,
+		arg.Quantity,
 		arg.KgCo2e,
 		arg.UncertaintySq,
 		arg.Entries,
+		arg.Overridden,
+		arg.Fallback,
 	)
 	return err
 }
@@ -73,7 +122,7 @@ func (q *Queries) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
-const deleteCSVActivities = `-- name: DeleteCSVActivities :exec
+const deleteCSVActivities = `-- name: DeleteCSVActivities :execrows
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv'
 `
 
@@ -83,9 +132,12 @@ type DeleteCSVActivitiesParams struct {
 	Kind  string
 }
 
-func (q *Queries) DeleteCSVActivities(ctx context.Context, arg DeleteCSVActivitiesParams) error {
-	_, err := q.db.Exec(ctx, deleteCSVActivities, arg.LabID, arg.Year, arg.Kind)
-	return err
+func (q *Queries) DeleteCSVActivities(ctx context.Context, arg DeleteCSVActivitiesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteCSVActivities, arg.LabID, arg.Year, arg.Kind)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const deleteCSVEmissions = `-- name: DeleteCSVEmissions :exec
@@ -118,6 +170,35 @@ DELETE FROM calc.emissions WHERE activity_id = $1
 
 func (q *Queries) DeleteEmissionsOf(ctx context.Context, activityID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, deleteEmissionsOf, activityID)
+	return err
+}
+
+const deleteEmptyActivityCounts = `-- name: DeleteEmptyActivityCounts :exec
+DELETE FROM calc.activity_counts WHERE lab_id = $1 AND year = $2 AND activities <= 0
+`
+
+type DeleteEmptyActivityCountsParams struct {
+	LabID uuid.UUID
+	Year  int32
+}
+
+func (q *Queries) DeleteEmptyActivityCounts(ctx context.Context, arg DeleteEmptyActivityCountsParams) error {
+	_, err := q.db.Exec(ctx, deleteEmptyActivityCounts, arg.LabID, arg.Year)
+	return err
+}
+
+const deleteEmptyRollups = `-- name: DeleteEmptyRollups :exec
+DELETE FROM calc.rollups WHERE lab_id = $1 AND year = $2 AND entries <= 0
+`
+
+type DeleteEmptyRollupsParams struct {
+	LabID uuid.UUID
+	Year  int32
+}
+
+// A rollup whose entries are all gone goes too (a report lists what is).
+func (q *Queries) DeleteEmptyRollups(ctx context.Context, arg DeleteEmptyRollupsParams) error {
+	_, err := q.db.Exec(ctx, deleteEmptyRollups, arg.LabID, arg.Year)
 	return err
 }
 
@@ -166,7 +247,7 @@ func (q *Queries) GetActivityForUpdate(ctx context.Context, id uuid.UUID) (CalcA
 }
 
 const getAppliedImport = `-- name: GetAppliedImport :one
-SELECT import_id, rows_total, rows_ok, rows_rejected, applied_at FROM calc.applied_imports WHERE import_id = $1
+SELECT import_id, rows_total, rows_ok, rows_rejected, applied_at, lab_id, year FROM calc.applied_imports WHERE import_id = $1
 `
 
 func (q *Queries) GetAppliedImport(ctx context.Context, importID uuid.UUID) (CalcAppliedImport, error) {
@@ -178,6 +259,8 @@ func (q *Queries) GetAppliedImport(ctx context.Context, importID uuid.UUID) (Cal
 		&i.RowsOk,
 		&i.RowsRejected,
 		&i.AppliedAt,
+		&i.LabID,
+		&i.Year,
 	)
 	return i, err
 }
@@ -210,8 +293,9 @@ func (q *Queries) InsertActivity(ctx context.Context, arg InsertActivityParams) 
 
 const insertEmission = `-- name: InsertEmission :exec
 INSERT INTO calc.emissions (activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
-                            quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                            quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct,
+                            overridden, fallback)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 `
 
 type InsertEmissionParams struct {
@@ -226,8 +310,11 @@ type InsertEmissionParams struct {
 	QuantityUnit   string
 	KgCo2e         float64
 	FactorID       *uuid.UUID
+	FactorDataset  string
 	FactorVersion  string
 	UncertaintyPct float64
+	Overridden     bool
+	Fallback       bool
 }
 
 func (q *Queries) InsertEmission(ctx context.Context, arg InsertEmissionParams) error {
@@ -243,8 +330,11 @@ func (q *Queries) InsertEmission(ctx context.Context, arg InsertEmissionParams) 
 		arg.QuantityUnit,
 		arg.KgCo2e,
 		arg.FactorID,
+		arg.FactorDataset,
 		arg.FactorVersion,
 		arg.UncertaintyPct,
+		arg.Overridden,
+		arg.Fallback,
 	)
 	return err
 }
@@ -357,7 +447,7 @@ func (q *Queries) ListActivities(ctx context.Context, arg ListActivitiesParams) 
 }
 
 const listEmissionsOf = `-- name: ListEmissionsOf :many
-SELECT activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct FROM calc.emissions WHERE activity_id = ANY($1::uuid[]) ORDER BY activity_id, variant, emission_type
+SELECT activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct, factor_dataset, overridden, fallback FROM calc.emissions WHERE activity_id = ANY($1::uuid[]) ORDER BY activity_id, variant, emission_type
 `
 
 func (q *Queries) ListEmissionsOf(ctx context.Context, ids []uuid.UUID) ([]CalcEmission, error) {
@@ -383,6 +473,9 @@ func (q *Queries) ListEmissionsOf(ctx context.Context, ids []uuid.UUID) ([]CalcE
 			&i.FactorID,
 			&i.FactorVersion,
 			&i.UncertaintyPct,
+			&i.FactorDataset,
+			&i.Overridden,
+			&i.Fallback,
 		); err != nil {
 			return nil, err
 		}
@@ -485,7 +578,8 @@ func (q *Queries) ListFactors(ctx context.Context, arg ListFactorsParams) ([]Cal
 }
 
 const listRollups = `-- name: ListRollups :many
-SELECT lab_id, year, module, scope, variant, kg_co2e, uncertainty_sq, uncertainty_kg, entries, updated_at FROM calc.rollups WHERE lab_id = $1 AND year = $2 ORDER BY module, scope, variant
+SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback, updated_at FROM calc.rollups WHERE lab_id = $1 AND year = $2
+ORDER BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit
 `
 
 type ListRollupsParams struct {
@@ -506,12 +600,19 @@ func (q *Queries) ListRollups(ctx context.Context, arg ListRollupsParams) ([]Cal
 			&i.LabID,
 			&i.Year,
 			&i.Module,
+			&i.EmissionType,
 			&i.Scope,
 			&i.Variant,
+			&i.FactorDataset,
+			&i.FactorVersion,
+			&i.QuantityUnit,
+			&i.Quantity,
 			&i.KgCo2e,
 			&i.UncertaintySq,
 			&i.UncertaintyKg,
 			&i.Entries,
+			&i.Overridden,
+			&i.Fallback,
 			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
@@ -542,7 +643,7 @@ func (q *Queries) LockTarget(ctx context.Context, arg LockTargetParams) error {
 }
 
 const recordAppliedImport = `-- name: RecordAppliedImport :exec
-UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, applied_at = now()
+UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, lab_id = $5, year = $6, applied_at = now()
 WHERE import_id = $1
 `
 
@@ -551,6 +652,8 @@ type RecordAppliedImportParams struct {
 	RowsTotal    int64
 	RowsOk       int64
 	RowsRejected int64
+	LabID        *uuid.UUID
+	Year         *int32
 }
 
 func (q *Queries) RecordAppliedImport(ctx context.Context, arg RecordAppliedImportParams) error {
@@ -559,6 +662,8 @@ func (q *Queries) RecordAppliedImport(ctx context.Context, arg RecordAppliedImpo
 		arg.RowsTotal,
 		arg.RowsOk,
 		arg.RowsRejected,
+		arg.LabID,
+		arg.Year,
 	)
 	return err
 }
@@ -637,13 +742,15 @@ func (q *Queries) SearchFactors(ctx context.Context, arg SearchFactorsParams) ([
 }
 
 const sumCSVEmissions = `-- name: SumCSVEmissions :many
-SELECT e.scope, e.variant, sum(e.kg_co2e)::float8 AS kg_co2e,
-       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries
+SELECT e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+       sum(e.quantity)::float8 AS quantity, sum(e.kg_co2e)::float8 AS kg_co2e,
+       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       count(*) FILTER (WHERE e.overridden) AS overridden, count(*) FILTER (WHERE e.fallback) AS fallback
 FROM calc.emissions e
 JOIN calc.activities a ON a.id = e.activity_id
 WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
   AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
-GROUP BY e.scope, e.variant
+GROUP BY e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit
 `
 
 type SumCSVEmissionsParams struct {
@@ -654,11 +761,18 @@ type SumCSVEmissionsParams struct {
 }
 
 type SumCSVEmissionsRow struct {
+	EmissionType  string
 	Scope         int16
 	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+	Quantity      float64
 	KgCo2e        float64
 	UncertaintySq float64
 	Entries       int64
+	Overridden    int64
+	Fallback      int64
 }
 
 // What the CSV rows of a lab/year/kind add to the totals, before a replace
@@ -678,11 +792,18 @@ func (q *Queries) SumCSVEmissions(ctx context.Context, arg SumCSVEmissionsParams
 	for rows.Next() {
 		var i SumCSVEmissionsRow
 		if err := rows.Scan(
+			&i.EmissionType,
 			&i.Scope,
 			&i.Variant,
+			&i.FactorDataset,
+			&i.FactorVersion,
+			&i.QuantityUnit,
+			&i.Quantity,
 			&i.KgCo2e,
 			&i.UncertaintySq,
 			&i.Entries,
+			&i.Overridden,
+			&i.Fallback,
 		); err != nil {
 			return nil, err
 		}

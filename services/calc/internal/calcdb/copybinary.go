@@ -109,3 +109,12 @@ func (r *binaryRow) text(v string) {
 	r.length(len(v))
 	_, _ = r.w.WriteString(v)
 }
+
+func (r *binaryRow) boolean(v bool) {
+	r.length(1)
+	var b byte
+	if v {
+		b = 1
+	}
+	_ = r.w.WriteByte(b)
+}

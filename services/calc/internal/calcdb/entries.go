@@ -62,11 +62,15 @@ func (t *entryTx) DeleteActivity(ctx context.Context, id uuid.UUID) error {
 
 func (t *entryTx) insertEmissions(ctx context.Context, emissions []calcbus.EmissionRow) error {
 	for _, e := range emissions {
-		factorID := e.FactorID
+		var factorID *uuid.UUID
+		if e.FactorID != (uuid.UUID{}) {
+			factorID = &e.FactorID
+		}
 		if err := t.queries.InsertEmission(ctx, InsertEmissionParams{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
-			KgCo2e: e.KgCO2e, FactorID: &factorID, FactorVersion: e.FactorVersion, UncertaintyPct: e.UncertaintyPct,
+			KgCo2e: e.KgCO2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
+			UncertaintyPct: e.UncertaintyPct, Overridden: e.Overridden, Fallback: e.Fallback,
 		}); err != nil {
 			return err
 		}
@@ -125,7 +129,8 @@ func withEmissions(ctx context.Context, queries *Queries, rows []CalcActivity) (
 		activities[i].Emissions = append(activities[i].Emissions, calcbus.EmissionRow{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
-			KgCO2e: e.KgCo2e, FactorID: factorID, FactorVersion: e.FactorVersion, UncertaintyPct: e.UncertaintyPct,
+			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
+			UncertaintyPct: e.UncertaintyPct, Overridden: e.Overridden, Fallback: e.Fallback,
 		})
 	}
 	return activities, nil

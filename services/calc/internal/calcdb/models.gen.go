@@ -23,12 +23,23 @@ type CalcActivity struct {
 	CreatedAt time.Time
 }
 
+type CalcActivityCount struct {
+	LabID      uuid.UUID
+	Year       int32
+	Module     string
+	Kind       string
+	Source     string
+	Activities int64
+}
+
 type CalcAppliedImport struct {
 	ImportID     uuid.UUID
 	RowsTotal    int64
 	RowsOk       int64
 	RowsRejected int64
 	AppliedAt    time.Time
+	LabID        *uuid.UUID
+	Year         *int32
 }
 
 type CalcEmission struct {
@@ -45,6 +56,9 @@ type CalcEmission struct {
 	FactorID       *uuid.UUID
 	FactorVersion  string
 	UncertaintyPct float64
+	FactorDataset  string
+	Overridden     bool
+	Fallback       bool
 }
 
 type CalcFactor struct {
@@ -70,11 +84,18 @@ type CalcRollup struct {
 	LabID         uuid.UUID
 	Year          int32
 	Module        string
+	EmissionType  string
 	Scope         int16
 	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+	Quantity      float64
 	KgCo2e        float64
 	UncertaintySq float64
 	UncertaintyKg float64
 	Entries       int64
+	Overridden    int64
+	Fallback      int64
 	UpdatedAt     time.Time
 }

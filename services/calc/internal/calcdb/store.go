@@ -30,9 +30,10 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // ApplyImport holds importID by inserting its row first: a concurrent
 // attempt at the same import waits on that row until this transaction ends,
 // then finds it applied.
-func (s *Store) ApplyImport(ctx context.Context, importID uuid.UUID, fn func(tx calcbus.ImportTx) (calcbus.Counts, error)) (bool, calcbus.Counts, error) {
+func (s *Store) ApplyImport(ctx context.Context, job calcbus.Job, fn func(tx calcbus.ImportTx) (calcbus.Counts, error)) (bool, calcbus.Counts, error) {
 	var counts calcbus.Counts
 	appliedNow := false
+	importID := job.ID
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		_, err := queries.ClaimImport(ctx, importID)
@@ -51,6 +52,7 @@ func (s *Store) ApplyImport(ctx context.Context, importID uuid.UUID, fn func(tx 
 		appliedNow = true
 		return queries.RecordAppliedImport(ctx, RecordAppliedImportParams{
 			ImportID: importID, RowsTotal: counts.Total, RowsOk: counts.OK, RowsRejected: counts.Rejected,
+			LabID: &job.LabID, Year: &job.Year,
 		})
 	})
 	return appliedNow, counts, err
@@ -61,9 +63,9 @@ type importTx struct {
 	queries *Queries
 }
 
-func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) error {
+func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (int64, error) {
 	if err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind, Module: module}); err != nil {
-		return err
+		return 0, err
 	}
 	return t.queries.DeleteCSVActivities(ctx, DeleteCSVActivitiesParams{LabID: labID, Year: year, Kind: kind})
 }
@@ -98,7 +100,8 @@ func (t *importTx) CopyActivities(ctx context.Context, next func() (*calcbus.Act
 	})
 }
 
-var emissionColumns = []string{"activity_id", "variant", "lab_id", "year", "module", "emission_type", "scope", "quantity", "quantity_unit", "kg_co2e", "factor_id", "factor_version", "uncertainty_pct"}
+var emissionColumns = []string{"activity_id", "variant", "lab_id", "year", "module", "emission_type", "scope", "quantity",
+	"quantity_unit", "kg_co2e", "factor_id", "factor_dataset", "factor_version", "uncertainty_pct", "overridden", "fallback"}
 
 func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.EmissionRow, error)) (int64, error) {
 	return copyBinary(ctx, t.tx, "calc.emissions", emissionColumns, func(r *binaryRow) (bool, error) {
@@ -117,9 +120,16 @@ func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.Emis
 		r.float8(row.Quantity)
 		r.text(row.QuantityUnit)
 		r.float8(row.KgCO2e)
-		r.uuid(row.FactorID)
+		if row.FactorID != (uuid.UUID{}) {
+			r.uuid(row.FactorID)
+		} else {
+			r.null()
+		}
+		r.text(row.FactorDataset)
 		r.text(row.FactorVersion)
 		r.float8(row.UncertaintyPct)
+		r.boolean(row.Overridden)
+		r.boolean(row.Fallback)
 		return true, nil
 	})
 }
@@ -128,8 +138,10 @@ func (t *importTx) SumCSVEmissions(ctx context.Context, labID uuid.UUID, year in
 	rows, err := t.queries.SumCSVEmissions(ctx, SumCSVEmissionsParams{LabID: labID, Year: year, Module: module, Kind: kind})
 	sums := calcbus.RollupSums{}
 	for _, row := range rows {
-		sums[calcbus.RollupKey{Scope: row.Scope, Variant: row.Variant}] = &calcbus.RollupSum{
-			KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+		sums[calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
+			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &calcbus.RollupSum{
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+			Overridden: row.Overridden, Fallback: row.Fallback,
 		}
 	}
 	return sums, err
@@ -140,29 +152,29 @@ func (t *importTx) LockTarget(ctx context.Context, labID uuid.UUID, year int32, 
 }
 
 type rollupRow struct {
-	year            int32
-	module, variant string
-	scope           int16
+	year   int32
+	module string
+	key    calcbus.RollupKey
 }
 
 func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...calcbus.RollupDelta) error {
 	merged := map[rollupRow]*calcbus.RollupSum{}
 	for _, delta := range deltas {
 		for key, sum := range delta.Sums {
-			row := rollupRow{year: delta.Year, module: delta.Module, scope: key.Scope, variant: key.Variant}
+			row := rollupRow{year: delta.Year, module: delta.Module, key: key}
 			total := merged[row]
 			if total == nil {
 				total = &calcbus.RollupSum{}
 				merged[row] = total
 			}
-			total.KgCO2e += delta.Sign * sum.KgCO2e
-			total.UncertaintySq += delta.Sign * sum.UncertaintySq
-			total.Entries += int64(delta.Sign) * sum.Entries
+			total.Merge(sum, delta.Sign)
 		}
 	}
 	rows := make([]rollupRow, 0, len(merged))
+	years := map[int32]bool{}
 	for row := range merged {
 		rows = append(rows, row)
+		years[row.year] = true
 	}
 	// Every writer updates rollup rows in this order: none waits for
 	// another in a cycle.
@@ -174,16 +186,62 @@ func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...
 		if a.module != b.module {
 			return a.module < b.module
 		}
-		if a.scope != b.scope {
-			return a.scope < b.scope
-		}
-		return a.variant < b.variant
+		return a.key.Less(b.key)
 	})
 	for _, row := range rows {
 		sum := merged[row]
 		if err := t.queries.AddToRollup(ctx, AddToRollupParams{
-			LabID: labID, Year: row.year, Module: row.module, Scope: row.scope, Variant: row.variant,
-			KgCo2e: sum.KgCO2e, UncertaintySq: sum.UncertaintySq, Entries: sum.Entries,
+			LabID: labID, Year: row.year, Module: row.module, EmissionType: row.key.EmissionType, Scope: row.key.Scope,
+			Variant: row.key.Variant, FactorDataset: row.key.FactorDataset, FactorVersion: row.key.FactorVersion,
+			QuantityUnit: row.key.QuantityUnit, Quantity: sum.Quantity, KgCo2e: sum.KgCO2e, UncertaintySq: sum.UncertaintySq,
+			Entries: sum.Entries, Overridden: sum.Overridden, Fallback: sum.Fallback,
+		}); err != nil {
+			return err
+		}
+	}
+	if err := t.applyActivityCounts(ctx, labID, deltas); err != nil {
+		return err
+	}
+	for year := range years {
+		if err := t.queries.DeleteEmptyRollups(ctx, DeleteEmptyRollupsParams{LabID: labID, Year: year}); err != nil {
+			return err
+		}
+		if err := t.queries.DeleteEmptyActivityCounts(ctx, DeleteEmptyActivityCountsParams{LabID: labID, Year: year}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type countRow struct {
+	year                 int32
+	module, kind, source string
+}
+
+// applyActivityCounts adds the deltas' activity counts, in one order.
+func (t *importTx) applyActivityCounts(ctx context.Context, labID uuid.UUID, deltas []calcbus.RollupDelta) error {
+	merged := map[countRow]int64{}
+	for _, delta := range deltas {
+		if delta.Kind != "" && delta.Activities != 0 {
+			merged[countRow{delta.Year, delta.Module, delta.Kind, delta.Source}] += int64(delta.Sign) * delta.Activities
+		}
+	}
+	rows := make([]countRow, 0, len(merged))
+	for row, n := range merged {
+		if n != 0 {
+			rows = append(rows, row)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.year != b.year {
+			return a.year < b.year
+		}
+		return a.module+"\x00"+a.kind+"\x00"+a.source < b.module+"\x00"+b.kind+"\x00"+b.source
+	})
+	for _, row := range rows {
+		if err := t.queries.AddToActivityCount(ctx, AddToActivityCountParams{
+			LabID: labID, Year: row.year, Module: row.module, Kind: row.kind, Source: row.source, Activities: merged[row],
 		}); err != nil {
 			return err
 		}
@@ -220,8 +278,10 @@ func (s *Store) Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]cal
 	rows, err := s.queries.ListRollups(ctx, ListRollupsParams{LabID: labID, Year: year})
 	rollups := make([]calcbus.Rollup, len(rows))
 	for i, row := range rows {
-		rollups[i] = calcbus.Rollup{Module: row.Module, Scope: row.Scope, Variant: row.Variant, KgCO2e: row.KgCo2e,
-			UncertaintyKg: row.UncertaintyKg, Entries: row.Entries, UpdatedAt: row.UpdatedAt}
+		rollups[i] = calcbus.Rollup{Module: row.Module, RollupKey: calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope,
+			Variant: row.Variant, FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit},
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintyKg: row.UncertaintyKg, Entries: row.Entries,
+			Overridden: row.Overridden, Fallback: row.Fallback, UpdatedAt: row.UpdatedAt}
 	}
 	return rollups, err
 }

@@ -71,6 +71,11 @@ type Emission struct {
 	QuantityUnit string
 	KgCO2e       float64
 	Factor       factors.Factor
+	// Overridden: KgCO2e was given with the data, not computed.
+	Overridden bool
+	// Fallback: Factor stands in for the one asked for (another year,
+	// region or classification, as the kind documents).
+	Fallback bool
 }
 
 // FieldError says what is wrong with one column of a row.
