@@ -139,6 +139,18 @@ func (s *Set) Lookup(key Key, year int32) (Factor, bool) {
 	}
 }
 
+// Classifications lists the classifications key has factors for, without
+// its classification, sorted.
+func (s *Set) Classifications(key Key) []string {
+	var found []string
+	for candidate := range s.byKey {
+		if candidate.Kind == key.Kind && candidate.EmissionType == key.EmissionType && candidate.Region == key.Region {
+			found = append(found, candidate.Classification)
+		}
+	}
+	return sortedStrings(found)
+}
+
 // Regions lists the regions key has factors for, without the region.
 func (s *Set) Regions(key Key) []string {
 	var regions []string
@@ -147,5 +159,5 @@ func (s *Set) Regions(key Key) []string {
 			regions = append(regions, candidate.Region)
 		}
 	}
-	return regions
+	return sortedStrings(regions)
 }
