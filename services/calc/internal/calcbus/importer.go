@@ -197,7 +197,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet, Contract: contract}
+	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet, Contract: contract}.Memoized()
 
 	var outcome Outcome
 	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {

@@ -57,6 +57,19 @@ type Env struct {
 	// Contract is the lab's declared electricity supply for the year
 	// (market-based scope 2), nil when it declared none.
 	Contract *Contract
+	memo     map[factors.Key]memoized
+}
+
+type memoized struct {
+	factor          factors.Factor
+	fallback, found bool
+}
+
+// Memoized returns env remembering its factor lookups: for a million rows
+// of one job, on one goroutine.
+func (env Env) Memoized() Env {
+	env.memo = map[factors.Key]memoized{}
+	return env
 }
 
 // Contract is a lab's declared electricity supplier or contract factor.
@@ -239,11 +252,23 @@ func overridden(activity Activity, kg float64) Activity {
 // factor looks key up for the year; fallback when the factor is of another
 // year than the one asked for.
 func (env Env) factor(key factors.Key) (factors.Factor, bool, error) {
-	factor, ok := env.Factors.Lookup(key, env.Year)
+	factor, fallback, ok := env.lookup(key)
 	if !ok {
 		return factors.Factor{}, false, &MissingFactorError{Key: key, Year: env.Year}
 	}
-	return factor, factor.Year != env.Year, nil
+	return factor, fallback, nil
+}
+
+func (env Env) lookup(key factors.Key) (factors.Factor, bool, bool) {
+	if known, ok := env.memo[key]; ok {
+		return known.factor, known.fallback, known.found
+	}
+	factor, found := env.Factors.Lookup(key, env.Year)
+	fallback := found && factor.Year != env.Year
+	if env.memo != nil {
+		env.memo[key] = memoized{factor, fallback, found}
+	}
+	return factor, fallback, found
 }
 
 // Electricity emission variants: location-based (the grid average) is the
@@ -266,13 +291,13 @@ func (env Env) electricity(kWh float64, country string) ([]Emission, error) {
 	}}
 	market := emissions[0]
 	market.Variant = VariantMarketBased
-	switch residual, residualFallback, err := env.factor(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
+	switch residual, residualFallback, found := env.lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
 	case env.Contract != nil && country == env.LabCountry:
 		market.Factor = factors.Factor{Dataset: "lab_contract", Version: fmt.Sprint(env.Year), Kind: "electricity",
 			EmissionType: "electricity_contract", Region: country, Year: env.Year, Value: env.Contract.KgPerKWh, Unit: "kWh",
 			Source: env.Contract.Source, UncertaintyPct: env.Contract.UncertaintyPct}
 		market.KgCO2e, market.Fallback = kWh*env.Contract.KgPerKWh, false
-	case err == nil:
+	case found:
 		market.Factor = residual
 		market.KgCO2e, market.Fallback = kWh*residual.Value, residualFallback
 	default:
