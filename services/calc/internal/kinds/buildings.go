@@ -90,7 +90,7 @@ func computeRooms(row Row, env Env) (Activity, error) {
 	inputs := []Input{{"room", room}, {"room_type", roomType}, {"area_m2", area}, {"kwh_per_m2", intensity},
 		{"energy", energy}, {"kwh_per_year", kWh}}
 	if energy == "electricity" {
-		emissions, err := env.electricity(kWh, env.LabCountry)
+		emissions, err := env.labElectricity(kWh)
 		return Activity{Inputs: append(inputs, Input{"factor_region", env.LabCountry}), Emissions: emissions}, err
 	}
 	emission, err := env.fuelEmission(energy, kWh)

@@ -84,7 +84,9 @@ func dataCentre(row Row, env Env) (provider string, pue float64, country string,
 
 // dataCentreEnergy is what kWh of IT energy emit in a country's data centre.
 func dataCentreEnergy(env Env, kWh float64, country string) ([]Emission, error) {
-	emissions, err := env.electricity(kWh, country)
+	// The provider's supply, not the lab's: the lab's contract does not
+	// apply.
+	emissions, err := env.electricity(kWh, country, nil)
 	var missing *MissingFactorError
 	if err != nil && country != env.LabCountry && errors.As(err, &missing) {
 		return nil, &FieldError{"country", fmt.Sprintf("the factor dataset has no electricity factor for %s: %s", country, strings.Join(env.Factors.Regions(missing.Key), ", "))}

@@ -41,7 +41,7 @@ func computeEquipment(row Row, env Env) (Activity, error) {
 		return Activity{}, &FieldError{"standby_hours_per_week", "active and standby hours add up to more than the 168 hours of a week"}
 	}
 	kWh := float64(quantity) * (activeHours*activePower + standbyHours*standbyPower) * 52 / 1000
-	emissions, err := env.electricity(kWh, env.LabCountry)
+	emissions, err := env.labElectricity(kWh)
 	if err != nil {
 		return Activity{}, err
 	}

@@ -275,11 +275,17 @@ func (env Env) lookup(key factors.Key) (factors.Factor, bool, bool) {
 // figure in totals; market-based stands beside it.
 const VariantMarketBased = "market_based"
 
+// labElectricity is what kWh of the lab's own supply emit (scope 2).
+func (env Env) labElectricity(kWh float64) ([]Emission, error) {
+	return env.electricity(kWh, env.LabCountry, env.Contract)
+}
+
 // electricity is what kWh of electricity in country emit, both ways (scope
 // 2): location-based with the country's grid factor; market-based with the
-// lab's declared contract, else the country's residual mix, else the grid
-// factor again, flagged as a fallback.
-func (env Env) electricity(kWh float64, country string) ([]Emission, error) {
+// contract (the lab's declared one, for its own supply), else the
+// country's residual mix, else the grid factor again, flagged as a
+// fallback.
+func (env Env) electricity(kWh float64, country string, contract *Contract) ([]Emission, error) {
 	grid := factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "location", Region: country}
 	location, fallback, err := env.factor(grid)
 	if err != nil {
@@ -292,11 +298,11 @@ func (env Env) electricity(kWh float64, country string) ([]Emission, error) {
 	market := emissions[0]
 	market.Variant = VariantMarketBased
 	switch residual, residualFallback, found := env.lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
-	case env.Contract != nil && country == env.LabCountry:
+	case contract != nil:
 		market.Factor = factors.Factor{Dataset: "lab_contract", Version: fmt.Sprint(env.Year), Kind: "electricity",
-			EmissionType: "electricity_contract", Region: country, Year: env.Year, Value: env.Contract.KgPerKWh, Unit: "kWh",
-			Source: env.Contract.Source, UncertaintyPct: env.Contract.UncertaintyPct}
-		market.KgCO2e, market.Fallback = kWh*env.Contract.KgPerKWh, false
+			EmissionType: "electricity_contract", Region: country, Year: env.Year, Value: contract.KgPerKWh, Unit: "kWh",
+			Source: contract.Source, UncertaintyPct: contract.UncertaintyPct}
+		market.KgCO2e, market.Fallback = kWh*contract.KgPerKWh, false
 	case found:
 		market.Factor = residual
 		market.KgCO2e, market.Fallback = kWh*residual.Value, residualFallback

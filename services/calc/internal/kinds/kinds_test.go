@@ -148,6 +148,13 @@ func TestElectricityIsReportedLocationAndMarketBased(t *testing.T) {
 		t.Fatalf("market-based on the residual mix %+v", market)
 	}
 
+	// The lab's contract is for its own supply, not a cloud provider's in
+	// the same country.
+	activity, _ = compute(t, "cloud", withContract, map[string]string{"provider": "google", "kwh": "1000", "pue": "1"})
+	if market := activity.Emissions[1]; !near(market.KgCO2e, 1000*0.097) || !market.Fallback {
+		t.Fatalf("market-based cloud energy %+v", market)
+	}
+
 	activity, _ = compute(t, "equipment", Env{Year: 2025, LabCountry: "CH", Factors: set}, values)
 	if market := activity.Emissions[1]; !near(market.KgCO2e, kWh*0.097) || !market.Fallback {
 		t.Fatalf("market-based without either %+v", market)
