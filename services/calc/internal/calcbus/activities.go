@@ -266,15 +266,11 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 		sort.Strings(unknown)
 		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
 	}
-	country, err := e.labs.Country(ctx, labID)
-	if err != nil {
-		return Activity{}, fmt.Errorf("lab %s: %w", labID, err)
-	}
-	factorSet, err := e.factors.Active(ctx)
+	env, _, err := e.factors.Env(ctx, e.labs, labID, year)
 	if err != nil {
 		return Activity{}, err
 	}
-	computed, err := kind.Compute(row, kinds.Env{Year: year, LabCountry: country, Factors: factorSet})
+	computed, err := kind.Compute(row, env)
 	var fieldErr *kinds.FieldError
 	var missingFactor *kinds.MissingFactorError
 	switch {

@@ -185,15 +185,10 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if !ok {
 		return Outcome{}, fmt.Errorf("unknown kind %q", job.Kind)
 	}
-	country, err := im.labs.Country(ctx, job.LabID)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
-	}
-	factorSet, err := im.factors.Active(ctx)
+	env, _, err := im.factors.Env(ctx, im.labs, job.LabID, job.Year)
 	if err != nil {
 		return Outcome{}, err
 	}
-	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet}
 
 	var outcome Outcome
 	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
