@@ -1,5 +1,7 @@
 // Command calc runs the calc service: the kinds of activity data and their
-// templates over Connect, and the asynq workers that process import jobs.
+// templates, activities and factor datasets over Connect, and the asynq
+// workers that process import jobs, sync factor datasets and recalculate
+// emissions when factors change.
 //
 //	calc [serve]
 //	calc migrate up|down|status
@@ -111,7 +113,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
-// startWorkers runs the asynq server that consumes import tasks.
+// startWorkers runs the asynq server that consumes import, factor sync and
+// recalculation tasks.
 func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
