@@ -103,29 +103,30 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	if !ok {
 		return fail(fmt.Errorf("unknown kind %q", target.Kind))
 	}
-	env, ref, err := r.factors.Env(ctx, r.labs, target.LabID, target.Year)
-	if err != nil {
-		return fail(err)
-	}
-	recalculation.To = ref
 	var computeErr error
 	err = r.store.InRecalcTx(ctx, func(tx RecalcTx) error {
 		if err := tx.LockTarget(ctx, target.LabID, target.Year, target.Kind); err != nil {
 			return err
 		}
-		// The asks made until now are answered by this round: the factors
-		// were read before the lock, and an activation after that reading
-		// counts one more ask.
+		// The asks counted now are answered by this round: the factors are
+		// read after them, so an activation they count is in force, and
+		// one committed later counts one more ask.
 		if requested, _, err = tx.RecalcRequest(ctx, target); err != nil {
 			return err
 		}
+		env, ref, err := r.factors.Env(ctx, r.labs, target.LabID, target.Year)
+		if err != nil {
+			computeErr = err
+			return err
+		}
+		recalculation.To = ref
 		removed := map[string]RollupSums{}
 		added := map[string]RollupSums{}
 		from := map[string]bool{}
 		var emissions []EmissionRow
 		var ids []uuid.UUID
 		values := kinds.Row{}
-		err := tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ActivityRow) error {
+		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ActivityRow) error {
 			emissions, ids = emissions[:0], ids[:0]
 			for i := range batch {
 				activity := &batch[i]
@@ -210,7 +211,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	if err != nil {
 		return fmt.Errorf("recalculate %v: %w", target, err)
 	}
-	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", ref.String(),
+	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", recalculation.To.String(),
 		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter)
 	return nil
 }
