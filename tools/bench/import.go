@@ -133,7 +133,7 @@ func (sys *benchSystem) start(ctx context.Context, workers int, extraEnv []strin
 	return nil
 }
 
-func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
+func benchImport(ctx context.Context, rows, workers int, recalc bool, out io.Writer) error {
 	sys, err := startBench(ctx, workers)
 	if err != nil {
 		return err
@@ -224,7 +224,59 @@ func benchImport(ctx context.Context, rows, workers int, out io.Writer) error {
 	for _, name := range names {
 		fmt.Fprintf(out, "peak RSS %-8s %6.1f MB (%6.1f MB before the upload)\n", name, float64(rssAfter[name])/1e6, float64(rssBefore[name])/1e6)
 	}
+	if !recalc {
+		return nil
+	}
+	log("activating a new Swiss grid factor for 2025")
+	took, err := benchRecalc(ctx, gateway, token, lab.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "recalculation    %.2f s  %8.0f rows/s  (activation to FINISHED)\n", took.Seconds(), float64(rows)/took.Seconds())
+	fmt.Fprintf(out, "peak RSS calc    %6.1f MB (after the recalculation)\n", float64(peakRSS(processes)["calc"])/1e6)
 	return nil
+}
+
+// benchRecalc uploads and activates a dataset version with a new Swiss grid
+// factor, and times the lab's recalculation from the activation on.
+func benchRecalc(ctx context.Context, gateway, token, labID string) (time.Duration, error) {
+	csv := "dataset,version,kind,emission_type,classification,region,year,value,unit,source,licence,gwp_set,boundary,radiative_forcing,uncertainty_pct\n" +
+		"bench,1,electricity,electricity_grid,location,CH,2025,0.12,kWh,benchmark figure,CC0-1.0,AR6,life_cycle,,10\n"
+	if err := api(ctx, http.MethodPost, gateway+"/api/v1/factor-datasets?dataset=bench&version=1", token, "text/csv", bytes.NewBufferString(csv), &map[string]any{}); err != nil {
+		return 0, err
+	}
+	for {
+		var version struct{ State, Message string }
+		if err := api(ctx, http.MethodGet, gateway+"/api/v1/factor-datasets/bench/versions/1", token, "", nil, &version); err != nil {
+			return 0, err
+		}
+		if version.State == "FAILED" {
+			return 0, fmt.Errorf("the factor dataset failed: %s", version.Message)
+		}
+		if version.State == "FINISHED" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := api(ctx, http.MethodPost, gateway+"/api/v1/factor-datasets/bench/versions/1:activate", token, "application/json", bytes.NewBufferString(`{"years":[2025]}`), &map[string]any{}); err != nil {
+		return 0, err
+	}
+	for {
+		var answer struct {
+			Recalculations []struct{ State, Message string } `json:"recalculations"`
+		}
+		if err := api(ctx, http.MethodGet, gateway+"/api/v1/labs/"+labID+"/recalculations?year=2025", token, "", nil, &answer); err != nil {
+			return 0, err
+		}
+		if len(answer.Recalculations) > 0 {
+			if r := answer.Recalculations[0]; r.State != "FINISHED" {
+				return 0, fmt.Errorf("the recalculation ended %s: %s", r.State, r.Message)
+			}
+			return time.Since(start), nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func peakRSS(processes map[string]*stack.Process) map[string]int64 {

@@ -44,15 +44,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchEntries(ctx, *clients, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] | bench entries [-clients N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-recalc] | bench entries [-clients N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
 	workers := flags.Int("workers", 2, "calc worker concurrency")
+	recalc := flags.Bool("recalc", false, "then activate a new Swiss grid factor and time the recalculation of the rows")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
-	return benchImport(ctx, *rows, *workers, out)
+	return benchImport(ctx, *rows, *workers, *recalc, out)
 }
 
 // writeEquipmentCSV writes n equipment rows to path and returns its size.

@@ -100,6 +100,12 @@ var (
 	everyone  = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
 )
 
+// adminsOnly is an admin action on no lab in particular: ok for admins,
+// 403 for everyone else.
+func adminsOnly(ok int) map[string]expect {
+	return map[string]expect{"admin": {ok, ok, ok}, "auditor": {403, 403, 403}, "manager": {403, 403, 403}, "member": {403, 403, 403}, "outsider": {403, 403, 403}}
+}
+
 // The authorization matrix: every /api/v1 endpoint × every kind of caller ×
 // {own lab, sub-lab, foreign lab}, with the exact status. A new endpoint
 // joins by adding a row.
@@ -163,6 +169,21 @@ var matrix = []endpoint{
 	{name: "get template", method: "GET", path: labPath("/templates/equipment%.0s"), body: noBody, want: everyone},
 	{name: "list factors", method: "GET", path: labPath("/factors?kind=electricity%.0s"), body: noBody, want: everyone},
 	{name: "list factor datasets", method: "GET", path: labPath("/factor-datasets%.0s"), body: noBody, want: everyone},
+	{name: "get factor dataset version", method: "GET", path: labPath("/factor-datasets/default/versions/2026.1%.0s"), body: noBody, want: everyone},
+	{
+		name: "upload factor dataset", method: "POST", body: fixed(factorHeader + "m,VERSION,electricity,electricity_grid,location,CH,2025,0.1,kWh,test,CC0,AR6,combustion,,10\n"),
+		path: func(*world, string) string {
+			return fmt.Sprintf("/factor-datasets?dataset=m&version=%d", worlds.Add(1))
+		},
+		// Factor datasets are the admins' alone, whatever the lab.
+		want: adminsOnly(202),
+	},
+	{
+		name: "activate factor dataset version", method: "POST", path: labPath("/factor-datasets/default/versions/2026.1:activate%.0s"),
+		body: fixed(`{"years":[2025]}`), want: adminsOnly(200),
+	},
+	{name: "list recalculations", method: "GET", path: labPath("/labs/%s/recalculations"), body: noBody, want: viewing},
+	{name: "list superseded emissions", method: "GET", path: activityPath("/superseded-emissions"), body: noBody, want: viewing},
 	{
 		name: "upload import", method: "POST", path: labPath("/labs/%s/imports?kind=equipment&year=2025"), mutating: true,
 		body: fixed(equipmentHeader + "PC,it,1,40,60,0,0\n"),

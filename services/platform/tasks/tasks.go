@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -65,4 +66,63 @@ func RedisOpt(redisURL config.SecretURL) (asynq.RedisClientOpt, error) {
 		return asynq.RedisClientOpt{}, fmt.Errorf("REDIS_URL %s: %w", redisURL, err)
 	}
 	return asynq.RedisClientOpt{Addr: options.Addr, Username: options.Username, Password: options.Password, DB: options.DB, TLSConfig: options.TLSConfig}, nil
+}
+
+// TypeFactorsSync asks a calc worker to load an uploaded factor dataset
+// version into the factor table.
+const TypeFactorsSync = "factors:sync"
+
+// FactorsSync is the payload of TypeFactorsSync.
+type FactorsSync struct {
+	VersionID string `json:"version_id"`
+}
+
+// NewFactorsSync builds the task of a factor dataset version's sync job; its
+// TaskID is the version's id, so the job is never queued twice at once.
+func NewFactorsSync(ctx context.Context, queue, versionID string) (*asynq.Task, error) {
+	payload, err := json.Marshal(FactorsSync{VersionID: versionID})
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTaskWithHeaders(TypeFactorsSync, payload, headersOf(ctx), asynq.TaskID(versionID), asynq.Queue(queue), asynq.MaxRetry(0)), nil
+}
+
+// TypeEmissionsRecalculate asks a calc worker to recompute one lab/year/
+// kind's emissions with the factors now active for that year.
+const TypeEmissionsRecalculate = "emissions:recalculate"
+
+// EmissionsRecalculate is the payload of TypeEmissionsRecalculate.
+type EmissionsRecalculate struct {
+	LabID string `json:"lab_id"`
+	Year  int32  `json:"year"`
+	Kind  string `json:"kind"`
+}
+
+// RecalcTaskID is the TaskID of a target's recalculation: one waits per
+// target however many changes ask for it. followUp names the one task
+// queued behind a running one.
+func RecalcTaskID(labID string, year int32, kind string, followUp bool) string {
+	id := fmt.Sprintf("recalc:%s:%d:%s", labID, year, kind)
+	if followUp {
+		id += ":next"
+	}
+	return id
+}
+
+// NewEmissionsRecalculate builds a target's recalculation task, to run after
+// delay (a burst of factor changes within it makes one task).
+func NewEmissionsRecalculate(ctx context.Context, queue string, target EmissionsRecalculate, followUp bool, delay time.Duration) (*asynq.Task, error) {
+	payload, err := json.Marshal(target)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTaskWithHeaders(TypeEmissionsRecalculate, payload, headersOf(ctx),
+		asynq.TaskID(RecalcTaskID(target.LabID, target.Year, target.Kind, followUp)), asynq.Queue(queue), asynq.MaxRetry(0),
+		asynq.ProcessIn(delay)), nil
+}
+
+func headersOf(ctx context.Context) map[string]string {
+	headers := map[string]string{}
+	otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(headers))
+	return headers
 }

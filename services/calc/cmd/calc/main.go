@@ -1,5 +1,7 @@
 // Command calc runs the calc service: the kinds of activity data and their
-// templates over Connect, and the asynq workers that process import jobs.
+// templates, activities and factor datasets over Connect, and the asynq
+// workers that process import jobs, sync factor datasets and recalculate
+// emissions when factors change.
 //
 //	calc [serve]
 //	calc migrate up|down|status
@@ -26,6 +28,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -51,6 +54,9 @@ type Config struct {
 	Queue       tasks.QueueConfig
 	Authz       authz.Config
 	Importer    calcbus.ImporterConfig
+	Recalc      calcbus.RecalcConfig
+	RecalcQueue calcqueue.Config
+	Datasets    calcbus.DatasetsConfig
 	ServiceAuth authn.ServiceConfig
 }
 
@@ -71,19 +77,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := factorCache.LoadDefault(ctx); err != nil {
 			return err
 		}
-		if cfg.WorkerConcurrency > 0 {
-			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, store, factorCache)
-			if err != nil {
-				return err
-			}
-			defer stopWorkers()
-		}
 		clientOptions, err := rpcclient.Options()
 		if err != nil {
 			return err
 		}
 		httpClient := rpcclient.HTTPClient()
 		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		queue := calcqueue.New(redisOpt, cfg.Queue.Name, cfg.RecalcQueue)
+		defer queue.Close()
+		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, cfg.Datasets)
+		if cfg.WorkerConcurrency > 0 {
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, store, factorCache, datasets)
+			if err != nil {
+				return err
+			}
+			defer stopWorkers()
+		}
 		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCacheTTL, clientOptions...), factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
@@ -94,7 +107,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, authorizer)), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(store, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
@@ -102,8 +115,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
-// startWorkers runs the asynq server that consumes import tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *calcdb.Store, factorCache *calcbus.FactorCache) (func(), error) {
+// startWorkers runs the asynq server that consumes import, factor sync and
+// recalculation tasks.
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
@@ -120,8 +134,10 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 	hostname, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
 
+	labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions...)
 	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
-		clients.NewLabs(httpClient, cfg.LabsURL, clientOptions...), factorCache, worker, cfg.Importer)
+		labs, factorCache, worker, cfg.Importer)
+	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
 
 	redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
 	if err != nil {
@@ -151,9 +167,51 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 		}
 		return nil
 	})
+	mux.HandleFunc(tasks.TypeFactorsSync, func(ctx context.Context, task *asynq.Task) error {
+		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeFactorsSync)
+		defer span.End()
+		var payload tasks.FactorsSync
+		versionID, err := uuid.Parse(jsonField(task.Payload(), &payload, func() string { return payload.VersionID }))
+		if err != nil {
+			logger.ErrorContext(ctx, "malformed factor sync task dropped", "error", err)
+			return nil
+		}
+		if err := datasets.Sync(ctx, versionID); err != nil {
+			// The version stays queued or running; the next start queues it.
+			logger.ErrorContext(ctx, "factor sync failed", "version", versionID, "error", err)
+		}
+		return nil
+	})
+	mux.HandleFunc(tasks.TypeEmissionsRecalculate, func(ctx context.Context, task *asynq.Task) error {
+		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeEmissionsRecalculate)
+		defer span.End()
+		var payload tasks.EmissionsRecalculate
+		labID, err := uuid.Parse(jsonField(task.Payload(), &payload, func() string { return payload.LabID }))
+		if err != nil {
+			logger.ErrorContext(ctx, "malformed recalculation task dropped", "error", err)
+			return nil
+		}
+		if err := recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: labID, Year: payload.Year, Kind: payload.Kind}); err != nil {
+			// The ask stays unanswered in the store; the next start queues it.
+			logger.ErrorContext(ctx, "recalculation failed", "lab", labID, "year", payload.Year, "kind", payload.Kind, "error", err)
+		}
+		return nil
+	})
+	if err := datasets.Resume(ctx); err != nil {
+		logger.WarnContext(ctx, "pending factor work not queued", "error", err)
+	}
 	if err := workers.Start(mux); err != nil {
 		return nil, fmt.Errorf("start workers: %w", err)
 	}
 	logger.Info("workers started", "worker", worker, "concurrency", cfg.WorkerConcurrency)
 	return workers.Shutdown, nil
+}
+
+// jsonField decodes a task's payload into out and returns the field id
+// reads (empty when the payload is not JSON).
+func jsonField(payload []byte, out any, id func() string) string {
+	if err := json.Unmarshal(payload, out); err != nil {
+		return ""
+	}
+	return id()
 }

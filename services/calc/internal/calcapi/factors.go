@@ -2,24 +2,31 @@ package calcapi
 
 import (
 	"context"
+	"io"
+	"net/url"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
 
 // Factors implements FactorService.
 type Factors struct {
-	queries *calcbus.FactorQueries
+	queries  *calcbus.FactorQueries
+	datasets *calcbus.Datasets
 }
 
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(queries *calcbus.FactorQueries) *Factors { return &Factors{queries: queries} }
+func NewFactors(queries *calcbus.FactorQueries, datasets *calcbus.Datasets) *Factors {
+	return &Factors{queries: queries, datasets: datasets}
+}
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
 	msg := req.Msg
@@ -37,19 +44,138 @@ func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.L
 	return connect.NewResponse(res), nil
 }
 
-func (f *Factors) ListFactorDatasets(ctx context.Context, _ *connect.Request[calcv1.ListFactorDatasetsRequest]) (*connect.Response[calcv1.ListFactorDatasetsResponse], error) {
-	versions, err := f.queries.Datasets(ctx)
+func (f *Factors) ListFactorDatasets(ctx context.Context, req *connect.Request[calcv1.ListFactorDatasetsRequest]) (*connect.Response[calcv1.ListFactorDatasetsResponse], error) {
+	answer, err := f.queries.Datasets(ctx, req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
 	res := &calcv1.ListFactorDatasetsResponse{}
-	for _, v := range versions {
-		res.Datasets = append(res.Datasets, &calcv1.FactorDataset{
-			Dataset: v.Dataset, Version: v.Version, Factors: v.Factors, FirstYear: v.FirstYear, LastYear: v.LastYear,
-			Licences: v.Licences, Active: v.Active,
+	for _, v := range answer.Versions {
+		res.Datasets = append(res.Datasets, datasetToProto(v))
+	}
+	for _, a := range answer.Activations {
+		res.Activations = append(res.Activations, activationToProto(a))
+	}
+	if in := answer.InForce; in != nil {
+		res.InForce = &calcv1.FactorsInForce{Year: in.Year, Dataset: in.Dataset, Version: in.Version, Note: in.Note}
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (f *Factors) UploadFactorDataset(ctx context.Context, stream *connect.ClientStream[calcv1.UploadFactorDatasetRequest]) (*connect.Response[calcv1.UploadFactorDatasetResponse], error) {
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, err
+		}
+		return nil, apperr.Invalid("metadata", "the stream is empty: send the metadata first, then the file")
+	}
+	meta := stream.Msg().GetMetadata()
+	if meta == nil {
+		return nil, apperr.Invalid("metadata", "the first message must carry the metadata")
+	}
+	next := func() ([]byte, error) {
+		for {
+			if !stream.Receive() {
+				if err := stream.Err(); err != nil {
+					return nil, err
+				}
+				return nil, io.EOF
+			}
+			if stream.Msg().GetMetadata() != nil {
+				return nil, apperr.Invalid("metadata", "metadata may only come first")
+			}
+			if chunk := stream.Msg().GetChunk(); len(chunk) > 0 {
+				return chunk, nil
+			}
+		}
+	}
+	version, err := f.datasets.Upload(ctx, meta.GetDataset(), meta.GetVersion(), meta.GetDescription(), next)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.UploadFactorDatasetResponse{
+		Dataset:   datasetToProto(version),
+		StatusUrl: "/api/v1/factor-datasets/" + url.PathEscape(version.Dataset) + "/versions/" + url.PathEscape(version.Version),
+	}), nil
+}
+
+func (f *Factors) GetFactorDatasetVersion(ctx context.Context, req *connect.Request[calcv1.GetFactorDatasetVersionRequest]) (*connect.Response[calcv1.GetFactorDatasetVersionResponse], error) {
+	version, err := f.queries.Version(ctx, req.Msg.GetDataset(), req.Msg.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&calcv1.GetFactorDatasetVersionResponse{Dataset: datasetToProto(version)}), nil
+}
+
+func (f *Factors) ActivateFactorDatasetVersion(ctx context.Context, req *connect.Request[calcv1.ActivateFactorDatasetVersionRequest]) (*connect.Response[calcv1.ActivateFactorDatasetVersionResponse], error) {
+	activations, queued, err := f.datasets.Activate(ctx, req.Msg.GetDataset(), req.Msg.GetVersion(), req.Msg.GetYears())
+	if err != nil {
+		return nil, err
+	}
+	res := &calcv1.ActivateFactorDatasetVersionResponse{RecalculationsQueued: int64(queued)}
+	for _, a := range activations {
+		res.Activations = append(res.Activations, activationToProto(a))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[calcv1.ListRecalculationsRequest]) (*connect.Response[calcv1.ListRecalculationsResponse], error) {
+	recalculations, err := f.queries.Recalculations(ctx, req.Msg.GetLabId(), req.Msg.GetYear())
+	if err != nil {
+		return nil, err
+	}
+	res := &calcv1.ListRecalculationsResponse{}
+	for _, r := range recalculations {
+		res.Recalculations = append(res.Recalculations, &calcv1.Recalculation{
+			Id: r.ID.String(), LabId: r.LabID.String(), Year: r.Year, Kind: r.Kind, FromVersions: r.FromVersions,
+			ToDataset: r.To.Dataset, ToVersion: r.To.Version, Activities: r.Activities, KgBefore: r.KgBefore, KgAfter: r.KgAfter,
+			State: r.State, Message: r.Message, StartedAt: timestamppb.New(r.StartedAt), FinishedAt: timestamppb.New(r.FinishedAt),
 		})
 	}
 	return connect.NewResponse(res), nil
+}
+
+func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Request[calcv1.ListSupersededEmissionsRequest]) (*connect.Response[calcv1.ListSupersededEmissionsResponse], error) {
+	emissions, err := f.queries.Superseded(ctx, req.Msg.GetActivityId())
+	if err != nil {
+		return nil, err
+	}
+	res := &calcv1.ListSupersededEmissionsResponse{}
+	for _, e := range emissions {
+		var factorID string
+		if e.FactorID != [16]byte{} {
+			factorID = e.FactorID.String()
+		}
+		res.Emissions = append(res.Emissions, &calcv1.SupersededEmission{
+			RecalculationId: e.RecalculationID.String(), SupersededAt: timestamppb.New(e.SupersededAt), Variant: e.Variant,
+			EmissionType: e.EmissionType, Scope: int32(e.Scope), Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
+			KgCo2E: e.KgCO2e, FactorId: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
+			UncertaintyPct: e.UncertaintyPct,
+		})
+	}
+	return connect.NewResponse(res), nil
+}
+
+func datasetToProto(v calcbus.DatasetVersion) *calcv1.FactorDataset {
+	dataset := &calcv1.FactorDataset{
+		Dataset: v.Dataset, Version: v.Version, Factors: v.Factors, FirstYear: v.FirstYear, LastYear: v.LastYear,
+		Licences: v.Licences, Active: v.Active, ActiveYears: v.ActiveYears, State: v.State, Message: v.Message,
+		Description: v.Description, CreatedBy: v.CreatedBy, RowsTotal: v.RowsTotal, RowsRejected: v.RowsRejected,
+		FileSha256: v.FileSHA256,
+	}
+	if !v.CreatedAt.IsZero() {
+		dataset.CreatedAt = timestamppb.New(v.CreatedAt)
+	}
+	for _, e := range v.Errors {
+		dataset.Errors = append(dataset.Errors, &calcv1.FactorRowError{Line: e.Row, Column: e.Column, Message: e.Message})
+	}
+	return dataset
+}
+
+func activationToProto(a calcbus.Activation) *calcv1.FactorActivation {
+	return &calcv1.FactorActivation{
+		Year: a.Year, Dataset: a.Dataset, Version: a.Version, ActivatedBy: a.ActivatedBy, ActivatedAt: timestamppb.New(a.ActivatedAt),
+	}
 }
 
 func factorToProto(f factors.Factor) *calcv1.Factor {

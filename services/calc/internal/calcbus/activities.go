@@ -84,16 +84,25 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
-	activity, err := e.compute(ctx, lab, year, kindName, values)
+	kind, err := kindOf(kindName)
 	if err != nil {
 		return Activity{}, err
 	}
-	activity.ID = uuid.Must(uuid.NewV7())
-	activity.CreatedAt = time.Now()
-	for i := range activity.Emissions {
-		activity.Emissions[i].ActivityID = activity.ID
-	}
+	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		// Computed under the target's lock, with the factors then in
+		// force: a recalculation of the target comes wholly before or after.
+		if err := tx.LockTarget(ctx, lab, year, kind.Name); err != nil {
+			return err
+		}
+		if activity, err = e.compute(ctx, lab, year, kind.Name, values); err != nil {
+			return err
+		}
+		activity.ID = uuid.Must(uuid.NewV7())
+		activity.CreatedAt = time.Now()
+		for i := range activity.Emissions {
+			activity.Emissions[i].ActivityID = activity.ID
+		}
 		if err := tx.InsertActivity(ctx, activity); err != nil {
 			return err
 		}
@@ -158,15 +167,22 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if current.Source != "entry" {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
-	activity, err := e.compute(ctx, current.LabID, year, current.Kind, values)
-	if err != nil {
-		return Activity{}, err
-	}
-	activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
-	for i := range activity.Emissions {
-		activity.Emissions[i].ActivityID = activity.ID
-	}
+	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		// The targets it leaves and joins, locked in one order (as
+		// recalculations and imports lock them), then computed.
+		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
+			if err := tx.LockTarget(ctx, current.LabID, targetYear, current.Kind); err != nil {
+				return err
+			}
+		}
+		if activity, err = e.compute(ctx, current.LabID, year, current.Kind, values); err != nil {
+			return err
+		}
+		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
+		for i := range activity.Emissions {
+			activity.Emissions[i].ActivityID = activity.ID
+		}
 		// What is subtracted is what is stored now, read under lock: a
 		// concurrent change or delete is either before or after this one.
 		locked, err := tx.LockActivity(ctx, current.ID)
@@ -195,6 +211,10 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
 	}
 	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
+		// A recalculation of the target comes wholly before or after.
+		if err := tx.LockTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
+			return err
+		}
 		locked, err := tx.LockActivity(ctx, current.ID)
 		if errors.Is(err, ErrNotFound) {
 			return apperr.NotFound("no activity has id %s", id)
@@ -236,9 +256,9 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 
 // compute turns values into an activity exactly as an imported row would be.
 func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
-	kind, ok := kinds.Lookup(kindName)
-	if !ok {
-		return Activity{}, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", kindName, kinds.Names())
+	kind, err := kindOf(kindName)
+	if err != nil {
+		return Activity{}, err
 	}
 	if err := checkYear(year); err != nil {
 		return Activity{}, err
@@ -260,19 +280,11 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 		sort.Strings(unknown)
 		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
 	}
-	country, err := e.labs.Country(ctx, labID)
-	if err != nil {
-		return Activity{}, fmt.Errorf("lab %s: %w", labID, err)
-	}
-	factorSet, err := e.factors.Active(ctx)
+	env, _, err := e.factors.Env(ctx, e.labs, labID, year)
 	if err != nil {
 		return Activity{}, err
 	}
-	contract, err := contractFor(ctx, e.store, labID, year)
-	if err != nil {
-		return Activity{}, err
-	}
-	computed, err := kind.Compute(row, kinds.Env{Year: year, LabCountry: country, Factors: factorSet, Contract: contract})
+	computed, err := kind.Compute(row, env)
 	var fieldErr *kinds.FieldError
 	var missingFactor *kinds.MissingFactorError
 	switch {
@@ -291,6 +303,14 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 		activity.Emissions = append(activity.Emissions, emissionRow(uuid.UUID{}, labID, year, kind.Module, emission))
 	}
 	return activity, nil
+}
+
+func kindOf(name string) (*kinds.Kind, error) {
+	kind, ok := kinds.Lookup(name)
+	if !ok {
+		return nil, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", name, kinds.Names())
+	}
+	return kind, nil
 }
 
 func columnNames(kind *kinds.Kind) string {

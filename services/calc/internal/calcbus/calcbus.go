@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
@@ -83,10 +82,7 @@ type Store interface {
 	// import was applied before, fn does not run and applied is false, with
 	// the counts recorded then.
 	ApplyImport(ctx context.Context, job Job, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
-	// Factors returns the factors of a dataset version.
-	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
-	// EnsureFactors adds the factors a dataset lacks (existing ones stay).
-	EnsureFactors(ctx context.Context, all []factors.Factor) error
+	FactorSource
 	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]Rollup, error)
 	ContractStore
 }

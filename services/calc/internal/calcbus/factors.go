@@ -5,25 +5,55 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
-// The dataset version computations use until factor datasets can be
-// activated per year.
+// The bundled dataset version: it computes every year without an
+// activation.
 const (
 	DefaultDataset = "default"
 	DefaultVersion = "2026.1"
 )
 
-// FactorCache loads the active factor set once.
+// VersionRef names a dataset version.
+type VersionRef struct {
+	Dataset, Version string
+}
+
+func (v VersionRef) String() string { return v.Dataset + " " + v.Version }
+
+// FactorSource is what the factor cache reads.
+type FactorSource interface {
+	// Factors returns the factors of a dataset version.
+	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
+	// EnsureFactors adds the factors a dataset lacks (existing ones stay),
+	// and their dataset version's row.
+	EnsureFactors(ctx context.Context, all []factors.Factor) error
+	// ActiveVersion returns the version activated for year; found is false
+	// when the year has no activation.
+	ActiveVersion(ctx context.Context, year int32) (VersionRef, bool, error)
+	// The labs' declared electricity contracts (market-based scope 2).
+	ContractStore
+}
+
+// FactorCache answers which factors compute a year. The activation of a
+// year is read at every call (one indexed row): an activation made through
+// another replica counts for the next computation. The factor sets are
+// cached per dataset version, which never changes once its sync finished
+// (only finished versions can be activated).
 type FactorCache struct {
-	store Store
+	store FactorSource
 	mu    sync.Mutex
-	set   *factors.Set
+	sets  map[VersionRef]*factors.Set
 }
 
 // NewFactorCache returns a cache over store.
-func NewFactorCache(store Store) *FactorCache { return &FactorCache{store: store} }
+func NewFactorCache(store FactorSource) *FactorCache {
+	return &FactorCache{store: store, sets: map[VersionRef]*factors.Set{}}
+}
 
 // LoadDefault adds the bundled dataset's factors to the store (idempotent).
 func (c *FactorCache) LoadDefault(ctx context.Context) error {
@@ -34,20 +64,75 @@ func (c *FactorCache) LoadDefault(ctx context.Context) error {
 	return c.store.EnsureFactors(ctx, all)
 }
 
-// Active returns the factors in force.
-func (c *FactorCache) Active(ctx context.Context) (*factors.Set, error) {
+// InForce returns the version that computes year, and whether it was
+// activated for it (otherwise it is the bundled default).
+func (c *FactorCache) InForce(ctx context.Context, year int32) (VersionRef, bool, error) {
+	ref, found, err := c.store.ActiveVersion(ctx, year)
+	if err != nil {
+		return VersionRef{}, false, fmt.Errorf("factor version of %d: %w", year, err)
+	}
+	if !found {
+		return VersionRef{DefaultDataset, DefaultVersion}, false, nil
+	}
+	return ref, true, nil
+}
+
+// Active returns the factors in force for year: the activated version's,
+// completed by the bundled default's for the factors it does not define (a
+// dataset may replace a few factors only; each emission names the one it
+// used).
+func (c *FactorCache) Active(ctx context.Context, year int32) (*factors.Set, VersionRef, error) {
+	ref, _, err := c.InForce(ctx, year)
+	if err != nil {
+		return nil, VersionRef{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.set != nil {
-		return c.set, nil
+	if set := c.sets[ref]; set != nil {
+		return set, ref, nil
 	}
-	all, err := c.store.Factors(ctx, DefaultDataset, DefaultVersion)
+	all, err := c.store.Factors(ctx, ref.Dataset, ref.Version)
 	if err != nil {
-		return nil, err
+		return nil, VersionRef{}, err
 	}
 	if len(all) == 0 {
-		return nil, fmt.Errorf("no factors in dataset %s %s", DefaultDataset, DefaultVersion)
+		return nil, VersionRef{}, fmt.Errorf("no factors in dataset %s", ref)
 	}
-	c.set = factors.NewSet(all)
-	return c.set, nil
+	if ref != (VersionRef{DefaultDataset, DefaultVersion}) {
+		defaults, err := c.store.Factors(ctx, DefaultDataset, DefaultVersion)
+		if err != nil {
+			return nil, VersionRef{}, err
+		}
+		defined := map[factors.Key]bool{}
+		for _, f := range all {
+			defined[factors.Key{Kind: f.Kind, EmissionType: f.EmissionType, Classification: f.Classification, Region: f.Region}] = true
+		}
+		for _, f := range defaults {
+			if !defined[factors.Key{Kind: f.Kind, EmissionType: f.EmissionType, Classification: f.Classification, Region: f.Region}] {
+				all = append(all, f)
+			}
+		}
+	}
+	set := factors.NewSet(all)
+	c.sets[ref] = set
+	return set, ref, nil
+}
+
+// Env is what a lab's activities of year are computed against. Imports,
+// single entries and recalculations all build it here, so the same row
+// gives the same numbers whichever path computes it.
+func (c *FactorCache) Env(ctx context.Context, labs LabCountries, labID uuid.UUID, year int32) (kinds.Env, VersionRef, error) {
+	country, err := labs.Country(ctx, labID)
+	if err != nil {
+		return kinds.Env{}, VersionRef{}, fmt.Errorf("lab %s: %w", labID, err)
+	}
+	set, ref, err := c.Active(ctx, year)
+	if err != nil {
+		return kinds.Env{}, VersionRef{}, err
+	}
+	contract, err := contractFor(ctx, c.store, labID, year)
+	if err != nil {
+		return kinds.Env{}, VersionRef{}, err
+	}
+	return kinds.Env{Year: year, LabCountry: country, Factors: set, Contract: contract}.Memoized(), ref, nil
 }

@@ -185,19 +185,6 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if !ok {
 		return Outcome{}, fmt.Errorf("unknown kind %q", job.Kind)
 	}
-	country, err := im.labs.Country(ctx, job.LabID)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
-	}
-	factorSet, err := im.factors.Active(ctx)
-	if err != nil {
-		return Outcome{}, err
-	}
-	contract, err := contractFor(ctx, im.store, job.LabID, job.Year)
-	if err != nil {
-		return Outcome{}, err
-	}
-	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet, Contract: contract}.Memoized()
 
 	var outcome Outcome
 	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
@@ -209,6 +196,12 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		// One import of a lab/year/kind at a time: a replace must not
 		// delete what another import is writing.
 		if err := tx.LockTarget(ctx, job.LabID, job.Year, kind.Name); err != nil {
+			return Counts{}, err
+		}
+		// The factors are read under the lock: a recalculation of the
+		// target (after an activation) comes wholly before or after.
+		env, _, err := im.factors.Env(ctx, im.labs, job.LabID, job.Year)
+		if err != nil {
 			return Counts{}, err
 		}
 		// The module's totals lose what a replace removes and gain what

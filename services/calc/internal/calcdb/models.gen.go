@@ -91,6 +91,70 @@ type CalcFactor struct {
 	UncertaintyPct   float64
 }
 
+type CalcFactorActivation struct {
+	ID          int64
+	Year        int32
+	Dataset     string
+	Version     string
+	ActivatedBy string
+	ActivatedAt time.Time
+}
+
+type CalcFactorDatasetVersion struct {
+	ID           uuid.UUID
+	Dataset      string
+	Version      string
+	Description  string
+	CreatedBy    string
+	CreatedAt    time.Time
+	State        string
+	Message      string
+	RowsTotal    int64
+	RowsRejected int64
+	FileSha256   string
+	FileBytes    int64
+	FinishedAt   *time.Time
+}
+
+type CalcFactorSyncError struct {
+	VersionID uuid.UUID
+	Line      int64
+	Column    string
+	Message   string
+}
+
+type CalcFactorUploadChunk struct {
+	VersionID uuid.UUID
+	Seq       int32
+	Data      []byte
+}
+
+type CalcRecalcRequest struct {
+	LabID       uuid.UUID
+	Year        int32
+	Kind        string
+	Requested   int64
+	Done        int64
+	RequestedAt time.Time
+}
+
+type CalcRecalculation struct {
+	ID           uuid.UUID
+	LabID        uuid.UUID
+	Year         int32
+	Kind         string
+	FromVersions []string
+	ToDataset    string
+	ToVersion    string
+	Activities   int64
+	KgBefore     float64
+	KgAfter      float64
+	State        string
+	Message      string
+	StartedAt    time.Time
+	FinishedAt   time.Time
+}
+
 type CalcRollup struct {
 	LabID         uuid.UUID
 	Year          int32
@@ -109,4 +173,25 @@ type CalcRollup struct {
 	Overridden    int64
 	Fallback      int64
 	UpdatedAt     time.Time
+}
+
+type CalcSupersededEmission struct {
+	RecalculationID uuid.UUID
+	SupersededAt    time.Time
+	ActivityID      uuid.UUID
+	Variant         string
+	LabID           uuid.UUID
+	Year            int32
+	Module          string
+	EmissionType    string
+	Scope           int16
+	Quantity        float64
+	QuantityUnit    string
+	KgCo2e          float64
+	FactorID        *uuid.UUID
+	FactorDataset   string
+	FactorVersion   string
+	UncertaintyPct  float64
+	Overridden      bool
+	Fallback        bool
 }

@@ -252,6 +252,9 @@ func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors
 func (s *Store) EnsureFactors(ctx context.Context, all []factors.Factor) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
+		if err := ensureDatasetVersions(ctx, queries, all); err != nil {
+			return err
+		}
 		for _, f := range all {
 			if err := queries.InsertFactor(ctx, InsertFactorParams{
 				Dataset: f.Dataset, Version: f.Version, Kind: f.Kind, EmissionType: f.EmissionType, Classification: f.Classification,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +50,9 @@ func Default() ([]Factor, error) {
 }
 
 var header = []string{"dataset", "version", "kind", "emission_type", "classification", "region", "year", "value", "unit", "source", "licence", "gwp_set", "boundary", "radiative_forcing", "uncertainty_pct"}
+
+// Header returns the columns of a factor dataset file, in order.
+func Header() []string { return slices.Clone(header) }
 
 // Parse reads a factor dataset in the bundled file's format.
 func Parse(r io.Reader) ([]Factor, error) {

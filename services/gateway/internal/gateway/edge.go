@@ -92,7 +92,7 @@ func routeClass(r *http.Request) string {
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return classRead
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports"):
+	case r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/imports") || r.URL.Path == "/api/v1/factor-datasets"):
 		return classUpload
 	default:
 		return classWrite

@@ -84,18 +84,21 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, transcoder))))
+	uploads := *guard
+	uploads.maxBodyBytes = options.MaxUploadBytes
 	for _, upstream := range upstreams {
-		if upstream.Name != "ingest" {
-			continue
-		}
 		clientOptions, err := rpcclient.Options()
 		if err != nil {
 			return nil, err
 		}
-		uploads := *guard
-		uploads.maxBodyBytes = options.MaxUploadBytes
-		upload := newUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
-		mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
+		switch upstream.Name {
+		case "ingest":
+			upload := newUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
+			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
+		case "calc":
+			upload := newFactorUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
+			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(http.HandlerFunc(upload.serveFactors))))
+		}
 	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -13,8 +13,11 @@ import (
 	"connectrpc.com/connect"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
@@ -23,21 +26,32 @@ import (
 // uploadChunkBytes is the size of the pieces an upload is streamed in.
 const uploadChunkBytes = 256 * 1024
 
-// uploader turns POST /api/v1/labs/{id}/imports into a Connect client
-// stream to ingest, chunk by chunk as the body arrives, so no process holds
-// the file. The body is the CSV itself (text/csv or any non-multipart type)
-// or a multipart/form-data form with a file part.
+// uploader turns an upload (POST /api/v1/labs/{id}/imports to ingest, POST
+// /api/v1/factor-datasets to calc) into a Connect client stream, chunk by
+// chunk as the body arrives, so no process holds the file. The body is the
+// CSV itself (text/csv or any non-multipart type) or a multipart/form-data
+// form with a file part.
 type uploader struct {
 	ingest   ingestv1connect.ImportServiceClient
+	calc     calcv1connect.FactorServiceClient
 	maxBytes int64
 	logger   *slog.Logger
 }
 
-func newUploader(httpClient connect.HTTPClient, ingestURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
-	options = append(options, connect.WithInterceptors(authn.ClientInterceptor(func(ctx context.Context) (string, error) {
+// callerOptions add the caller's own bearer token to upstream calls.
+func callerOptions(options []connect.ClientOption) []connect.ClientOption {
+	return append(options, connect.WithInterceptors(authn.ClientInterceptor(func(ctx context.Context) (string, error) {
 		return bearerOf(ctx)
 	})))
-	return &uploader{ingest: ingestv1connect.NewImportServiceClient(httpClient, ingestURL, options...), maxBytes: maxBytes, logger: logger}
+}
+
+func newUploader(httpClient connect.HTTPClient, ingestURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
+	return &uploader{ingest: ingestv1connect.NewImportServiceClient(httpClient, ingestURL, callerOptions(options)...), maxBytes: maxBytes, logger: logger}
+}
+
+// newFactorUploader streams factor dataset uploads to calc.
+func newFactorUploader(httpClient connect.HTTPClient, calcURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
+	return &uploader{calc: calcv1connect.NewFactorServiceClient(httpClient, calcURL, callerOptions(options)...), maxBytes: maxBytes, logger: logger}
 }
 
 type bearerKey struct{}
@@ -50,6 +64,7 @@ func bearerOf(ctx context.Context) (string, error) {
 	return token, nil
 }
 
+// ServeHTTP serves POST /api/v1/labs/{id}/imports.
 func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	query := r.URL.Query()
 	year, err := strconv.Atoi(query.Get("year"))
@@ -57,6 +72,41 @@ func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: give the reporting year as ?year=YYYY (got %q)", query.Get("year"))))
 		return
 	}
+	relay(u, w, r, u.ingest.UploadImport,
+		func(filename string) *ingestv1.UploadImportRequest {
+			return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
+				LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
+			}}}
+		},
+		func(chunk []byte) *ingestv1.UploadImportRequest {
+			return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: chunk}}
+		},
+		(*ingestv1.UploadImportResponse).GetStatusUrl)
+}
+
+// serveFactors serves POST /api/v1/factor-datasets?dataset=&version=.
+func (u *uploader) serveFactors(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	relay(u, w, r, u.calc.UploadFactorDataset,
+		func(filename string) *calcv1.UploadFactorDatasetRequest {
+			return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Metadata{Metadata: &calcv1.FactorUploadMetadata{
+				Dataset: query.Get("dataset"), Version: query.Get("version"), Description: query.Get("description"), Filename: filename,
+			}}}
+		},
+		func(chunk []byte) *calcv1.UploadFactorDatasetRequest {
+			return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Chunk{Chunk: chunk}}
+		},
+		(*calcv1.UploadFactorDatasetResponse).GetStatusUrl)
+}
+
+// relay streams the request's file to an upstream client stream: first the
+// metadata message, then the file in chunks; it answers 202 with the
+// upstream's response and its status URL as Location.
+func relay[Req, Res any, ResP interface {
+	*Res
+	proto.Message
+}](u *uploader, w http.ResponseWriter, r *http.Request, open func(context.Context) *connect.ClientStreamForClient[Req, Res],
+	metadata func(filename string) *Req, chunk func([]byte) *Req, statusURL func(ResP) string) {
 	if r.ContentLength > u.maxBytes {
 		writeTooLarge(w, u.maxBytes)
 		return
@@ -68,11 +118,9 @@ func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), bearerKey{}, authn.BearerToken(r.Header.Get("Authorization"))))
 	defer cancel()
-	stream := u.ingest.UploadImport(ctx)
-	send := func(req *ingestv1.UploadImportRequest) bool { return stream.Send(req) == nil }
-	ok := send(&ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
-		LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
-	}}})
+	stream := open(ctx)
+	send := func(req *Req) bool { return stream.Send(req) == nil }
+	ok := send(metadata(filename))
 	buffer := make([]byte, uploadChunkBytes)
 	var total int64
 	for ok {
@@ -84,7 +132,7 @@ func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if n > 0 {
-			ok = send(&ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: buffer[:n]}})
+			ok = send(chunk(buffer[:n]))
 		}
 		if errors.Is(readErr, errBodyTooLarge) {
 			cancel()
@@ -101,20 +149,21 @@ func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	// When ingest refused early (a bad header), sending stopped and this
-	// returns its error.
+	// When the upstream refused early (a bad header), sending stopped and
+	// this returns its error.
 	res, err := stream.CloseAndReceive()
 	if err != nil {
 		writeStatus(w, err)
 		return
 	}
-	body, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(res.Msg)
+	msg := ResP(res.Msg)
+	body, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(msg)
 	if err != nil {
 		writeStatus(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Location", res.Msg.GetStatusUrl())
+	w.Header().Set("Location", statusURL(msg))
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(body)
 }

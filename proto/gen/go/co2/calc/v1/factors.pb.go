@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -353,7 +354,9 @@ func (x *ListFactorsResponse) GetNextPageToken() string {
 }
 
 type ListFactorDatasetsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When set, in_force says which version computes this year.
+	Year          int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -388,6 +391,13 @@ func (*ListFactorDatasetsRequest) Descriptor() ([]byte, []int) {
 	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{3}
 }
 
+func (x *ListFactorDatasetsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
 // A version of a factor dataset.
 type FactorDataset struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -397,8 +407,23 @@ type FactorDataset struct {
 	FirstYear int32                  `protobuf:"varint,4,opt,name=first_year,json=firstYear,proto3" json:"first_year,omitempty"`
 	LastYear  int32                  `protobuf:"varint,5,opt,name=last_year,json=lastYear,proto3" json:"last_year,omitempty"`
 	Licences  []string               `protobuf:"bytes,6,rep,name=licences,proto3" json:"licences,omitempty"`
-	// Whether computations use this version.
-	Active        bool `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// Whether computations use this version for some year (the bundled
+	// default: for every year without an activation).
+	Active bool `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// The years it is activated for.
+	ActiveYears []int32 `protobuf:"varint,8,rep,packed,name=active_years,json=activeYears,proto3" json:"active_years,omitempty"`
+	// The sync job: QUEUED, RUNNING, FINISHED or FAILED.
+	State        string                 `protobuf:"bytes,9,opt,name=state,proto3" json:"state,omitempty"`
+	Message      string                 `protobuf:"bytes,10,opt,name=message,proto3" json:"message,omitempty"`
+	Description  string                 `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
+	CreatedBy    string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	RowsTotal    int64                  `protobuf:"varint,14,opt,name=rows_total,json=rowsTotal,proto3" json:"rows_total,omitempty"`
+	RowsRejected int64                  `protobuf:"varint,15,opt,name=rows_rejected,json=rowsRejected,proto3" json:"rows_rejected,omitempty"`
+	// The uploaded file's SHA-256 (hex).
+	FileSha256 string `protobuf:"bytes,16,opt,name=file_sha256,json=fileSha256,proto3" json:"file_sha256,omitempty"`
+	// The refused rows (GetFactorDatasetVersion only; the first 1000).
+	Errors        []*FactorRowError `protobuf:"bytes,17,rep,name=errors,proto3" json:"errors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -482,16 +507,299 @@ func (x *FactorDataset) GetActive() bool {
 	return false
 }
 
-type ListFactorDatasetsResponse struct {
+func (x *FactorDataset) GetActiveYears() []int32 {
+	if x != nil {
+		return x.ActiveYears
+	}
+	return nil
+}
+
+func (x *FactorDataset) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *FactorDataset) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *FactorDataset) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *FactorDataset) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *FactorDataset) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *FactorDataset) GetRowsTotal() int64 {
+	if x != nil {
+		return x.RowsTotal
+	}
+	return 0
+}
+
+func (x *FactorDataset) GetRowsRejected() int64 {
+	if x != nil {
+		return x.RowsRejected
+	}
+	return 0
+}
+
+func (x *FactorDataset) GetFileSha256() string {
+	if x != nil {
+		return x.FileSha256
+	}
+	return ""
+}
+
+func (x *FactorDataset) GetErrors() []*FactorRowError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+// Why a row of an uploaded dataset was refused.
+type FactorRowError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's line; the header is line 1.
+	Line          int64  `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	Column        string `protobuf:"bytes,2,opt,name=column,proto3" json:"column,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FactorRowError) Reset() {
+	*x = FactorRowError{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactorRowError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactorRowError) ProtoMessage() {}
+
+func (x *FactorRowError) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactorRowError.ProtoReflect.Descriptor instead.
+func (*FactorRowError) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *FactorRowError) GetLine() int64 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *FactorRowError) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *FactorRowError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// A dataset version made the one that computes a year.
+type FactorActivation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Datasets      []*FactorDataset       `protobuf:"bytes,1,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Dataset       string                 `protobuf:"bytes,2,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	ActivatedBy   string                 `protobuf:"bytes,4,opt,name=activated_by,json=activatedBy,proto3" json:"activated_by,omitempty"`
+	ActivatedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=activated_at,json=activatedAt,proto3" json:"activated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FactorActivation) Reset() {
+	*x = FactorActivation{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactorActivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactorActivation) ProtoMessage() {}
+
+func (x *FactorActivation) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactorActivation.ProtoReflect.Descriptor instead.
+func (*FactorActivation) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FactorActivation) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *FactorActivation) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *FactorActivation) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *FactorActivation) GetActivatedBy() string {
+	if x != nil {
+		return x.ActivatedBy
+	}
+	return ""
+}
+
+func (x *FactorActivation) GetActivatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActivatedAt
+	}
+	return nil
+}
+
+// Which version computes a year, and why.
+type FactorsInForce struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Year    int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Dataset string                 `protobuf:"bytes,2,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// For example "default 2026.1 (bundled, no activation)".
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FactorsInForce) Reset() {
+	*x = FactorsInForce{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactorsInForce) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactorsInForce) ProtoMessage() {}
+
+func (x *FactorsInForce) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactorsInForce.ProtoReflect.Descriptor instead.
+func (*FactorsInForce) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FactorsInForce) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *FactorsInForce) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *FactorsInForce) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *FactorsInForce) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type ListFactorDatasetsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Datasets []*FactorDataset       `protobuf:"bytes,1,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	// Every activation, newest first; the newest of a year is in force.
+	Activations []*FactorActivation `protobuf:"bytes,2,rep,name=activations,proto3" json:"activations,omitempty"`
+	// Set when the request names a year.
+	InForce       *FactorsInForce `protobuf:"bytes,3,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListFactorDatasetsResponse) Reset() {
 	*x = ListFactorDatasetsResponse{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[5]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +811,7 @@ func (x *ListFactorDatasetsResponse) String() string {
 func (*ListFactorDatasetsResponse) ProtoMessage() {}
 
 func (x *ListFactorDatasetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[5]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +824,7 @@ func (x *ListFactorDatasetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFactorDatasetsResponse.ProtoReflect.Descriptor instead.
 func (*ListFactorDatasetsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{5}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListFactorDatasetsResponse) GetDatasets() []*FactorDataset {
@@ -526,11 +834,909 @@ func (x *ListFactorDatasetsResponse) GetDatasets() []*FactorDataset {
 	return nil
 }
 
+func (x *ListFactorDatasetsResponse) GetActivations() []*FactorActivation {
+	if x != nil {
+		return x.Activations
+	}
+	return nil
+}
+
+func (x *ListFactorDatasetsResponse) GetInForce() *FactorsInForce {
+	if x != nil {
+		return x.InForce
+	}
+	return nil
+}
+
+type UploadFactorDatasetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadFactorDatasetRequest_Metadata
+	//	*UploadFactorDatasetRequest_Chunk
+	Part          isUploadFactorDatasetRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadFactorDatasetRequest) Reset() {
+	*x = UploadFactorDatasetRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadFactorDatasetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadFactorDatasetRequest) ProtoMessage() {}
+
+func (x *UploadFactorDatasetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadFactorDatasetRequest.ProtoReflect.Descriptor instead.
+func (*UploadFactorDatasetRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UploadFactorDatasetRequest) GetPart() isUploadFactorDatasetRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadFactorDatasetRequest) GetMetadata() *FactorUploadMetadata {
+	if x != nil {
+		if x, ok := x.Part.(*UploadFactorDatasetRequest_Metadata); ok {
+			return x.Metadata
+		}
+	}
+	return nil
+}
+
+func (x *UploadFactorDatasetRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadFactorDatasetRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadFactorDatasetRequest_Part interface {
+	isUploadFactorDatasetRequest_Part()
+}
+
+type UploadFactorDatasetRequest_Metadata struct {
+	// The first message.
+	Metadata *FactorUploadMetadata `protobuf:"bytes,1,opt,name=metadata,proto3,oneof"`
+}
+
+type UploadFactorDatasetRequest_Chunk struct {
+	// Then the file, in order.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadFactorDatasetRequest_Metadata) isUploadFactorDatasetRequest_Part() {}
+
+func (*UploadFactorDatasetRequest_Chunk) isUploadFactorDatasetRequest_Part() {}
+
+type FactorUploadMetadata struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dataset       string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Filename      string                 `protobuf:"bytes,4,opt,name=filename,proto3" json:"filename,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FactorUploadMetadata) Reset() {
+	*x = FactorUploadMetadata{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactorUploadMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactorUploadMetadata) ProtoMessage() {}
+
+func (x *FactorUploadMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactorUploadMetadata.ProtoReflect.Descriptor instead.
+func (*FactorUploadMetadata) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FactorUploadMetadata) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *FactorUploadMetadata) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *FactorUploadMetadata) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *FactorUploadMetadata) GetFilename() string {
+	if x != nil {
+		return x.Filename
+	}
+	return ""
+}
+
+type UploadFactorDatasetResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dataset *FactorDataset         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// Where its sync job's state is read.
+	StatusUrl     string `protobuf:"bytes,2,opt,name=status_url,json=statusUrl,proto3" json:"status_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadFactorDatasetResponse) Reset() {
+	*x = UploadFactorDatasetResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadFactorDatasetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadFactorDatasetResponse) ProtoMessage() {}
+
+func (x *UploadFactorDatasetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadFactorDatasetResponse.ProtoReflect.Descriptor instead.
+func (*UploadFactorDatasetResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UploadFactorDatasetResponse) GetDataset() *FactorDataset {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+func (x *UploadFactorDatasetResponse) GetStatusUrl() string {
+	if x != nil {
+		return x.StatusUrl
+	}
+	return ""
+}
+
+type GetFactorDatasetVersionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dataset       string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFactorDatasetVersionRequest) Reset() {
+	*x = GetFactorDatasetVersionRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFactorDatasetVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFactorDatasetVersionRequest) ProtoMessage() {}
+
+func (x *GetFactorDatasetVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFactorDatasetVersionRequest.ProtoReflect.Descriptor instead.
+func (*GetFactorDatasetVersionRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetFactorDatasetVersionRequest) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *GetFactorDatasetVersionRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+type GetFactorDatasetVersionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dataset       *FactorDataset         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFactorDatasetVersionResponse) Reset() {
+	*x = GetFactorDatasetVersionResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFactorDatasetVersionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFactorDatasetVersionResponse) ProtoMessage() {}
+
+func (x *GetFactorDatasetVersionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFactorDatasetVersionResponse.ProtoReflect.Descriptor instead.
+func (*GetFactorDatasetVersionResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetFactorDatasetVersionResponse) GetDataset() *FactorDataset {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+type ActivateFactorDatasetVersionRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dataset string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The reporting years it computes from now on.
+	Years         []int32 `protobuf:"varint,3,rep,packed,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateFactorDatasetVersionRequest) Reset() {
+	*x = ActivateFactorDatasetVersionRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateFactorDatasetVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateFactorDatasetVersionRequest) ProtoMessage() {}
+
+func (x *ActivateFactorDatasetVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateFactorDatasetVersionRequest.ProtoReflect.Descriptor instead.
+func (*ActivateFactorDatasetVersionRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ActivateFactorDatasetVersionRequest) GetDataset() string {
+	if x != nil {
+		return x.Dataset
+	}
+	return ""
+}
+
+func (x *ActivateFactorDatasetVersionRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ActivateFactorDatasetVersionRequest) GetYears() []int32 {
+	if x != nil {
+		return x.Years
+	}
+	return nil
+}
+
+type ActivateFactorDatasetVersionResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Activations []*FactorActivation    `protobuf:"bytes,1,rep,name=activations,proto3" json:"activations,omitempty"`
+	// The lab/year/kind recalculations queued.
+	RecalculationsQueued int64 `protobuf:"varint,2,opt,name=recalculations_queued,json=recalculationsQueued,proto3" json:"recalculations_queued,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ActivateFactorDatasetVersionResponse) Reset() {
+	*x = ActivateFactorDatasetVersionResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateFactorDatasetVersionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateFactorDatasetVersionResponse) ProtoMessage() {}
+
+func (x *ActivateFactorDatasetVersionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateFactorDatasetVersionResponse.ProtoReflect.Descriptor instead.
+func (*ActivateFactorDatasetVersionResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ActivateFactorDatasetVersionResponse) GetActivations() []*FactorActivation {
+	if x != nil {
+		return x.Activations
+	}
+	return nil
+}
+
+func (x *ActivateFactorDatasetVersionResponse) GetRecalculationsQueued() int64 {
+	if x != nil {
+		return x.RecalculationsQueued
+	}
+	return 0
+}
+
+type ListRecalculationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	// 0 means any year.
+	Year          int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecalculationsRequest) Reset() {
+	*x = ListRecalculationsRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecalculationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecalculationsRequest) ProtoMessage() {}
+
+func (x *ListRecalculationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecalculationsRequest.ProtoReflect.Descriptor instead.
+func (*ListRecalculationsRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListRecalculationsRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *ListRecalculationsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+// A recalculation of a lab/year/kind's emissions.
+type Recalculation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	LabId string                 `protobuf:"bytes,2,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Year  int32                  `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	Kind  string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The dataset versions of the emissions it replaced ("dataset version").
+	FromVersions []string `protobuf:"bytes,5,rep,name=from_versions,json=fromVersions,proto3" json:"from_versions,omitempty"`
+	ToDataset    string   `protobuf:"bytes,6,opt,name=to_dataset,json=toDataset,proto3" json:"to_dataset,omitempty"`
+	ToVersion    string   `protobuf:"bytes,7,opt,name=to_version,json=toVersion,proto3" json:"to_version,omitempty"`
+	Activities   int64    `protobuf:"varint,8,opt,name=activities,proto3" json:"activities,omitempty"`
+	KgBefore     float64  `protobuf:"fixed64,9,opt,name=kg_before,json=kgBefore,proto3" json:"kg_before,omitempty"`
+	KgAfter      float64  `protobuf:"fixed64,10,opt,name=kg_after,json=kgAfter,proto3" json:"kg_after,omitempty"`
+	// FINISHED, or FAILED (nothing changed; see message).
+	State         string                 `protobuf:"bytes,11,opt,name=state,proto3" json:"state,omitempty"`
+	Message       string                 `protobuf:"bytes,12,opt,name=message,proto3" json:"message,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recalculation) Reset() {
+	*x = Recalculation{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recalculation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recalculation) ProtoMessage() {}
+
+func (x *Recalculation) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recalculation.ProtoReflect.Descriptor instead.
+func (*Recalculation) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Recalculation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Recalculation) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *Recalculation) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Recalculation) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Recalculation) GetFromVersions() []string {
+	if x != nil {
+		return x.FromVersions
+	}
+	return nil
+}
+
+func (x *Recalculation) GetToDataset() string {
+	if x != nil {
+		return x.ToDataset
+	}
+	return ""
+}
+
+func (x *Recalculation) GetToVersion() string {
+	if x != nil {
+		return x.ToVersion
+	}
+	return ""
+}
+
+func (x *Recalculation) GetActivities() int64 {
+	if x != nil {
+		return x.Activities
+	}
+	return 0
+}
+
+func (x *Recalculation) GetKgBefore() float64 {
+	if x != nil {
+		return x.KgBefore
+	}
+	return 0
+}
+
+func (x *Recalculation) GetKgAfter() float64 {
+	if x != nil {
+		return x.KgAfter
+	}
+	return 0
+}
+
+func (x *Recalculation) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Recalculation) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Recalculation) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Recalculation) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+type ListRecalculationsResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Recalculations []*Recalculation       `protobuf:"bytes,1,rep,name=recalculations,proto3" json:"recalculations,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListRecalculationsResponse) Reset() {
+	*x = ListRecalculationsResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecalculationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecalculationsResponse) ProtoMessage() {}
+
+func (x *ListRecalculationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecalculationsResponse.ProtoReflect.Descriptor instead.
+func (*ListRecalculationsResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListRecalculationsResponse) GetRecalculations() []*Recalculation {
+	if x != nil {
+		return x.Recalculations
+	}
+	return nil
+}
+
+type ListSupersededEmissionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ActivityId    string                 `protobuf:"bytes,1,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSupersededEmissionsRequest) Reset() {
+	*x = ListSupersededEmissionsRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSupersededEmissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSupersededEmissionsRequest) ProtoMessage() {}
+
+func (x *ListSupersededEmissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSupersededEmissionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSupersededEmissionsRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSupersededEmissionsRequest) GetActivityId() string {
+	if x != nil {
+		return x.ActivityId
+	}
+	return ""
+}
+
+// An emission as it was before a recalculation replaced it.
+type SupersededEmission struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	RecalculationId string                 `protobuf:"bytes,1,opt,name=recalculation_id,json=recalculationId,proto3" json:"recalculation_id,omitempty"`
+	SupersededAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=superseded_at,json=supersededAt,proto3" json:"superseded_at,omitempty"`
+	Variant         string                 `protobuf:"bytes,3,opt,name=variant,proto3" json:"variant,omitempty"`
+	EmissionType    string                 `protobuf:"bytes,4,opt,name=emission_type,json=emissionType,proto3" json:"emission_type,omitempty"`
+	Scope           int32                  `protobuf:"varint,5,opt,name=scope,proto3" json:"scope,omitempty"`
+	Quantity        float64                `protobuf:"fixed64,6,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	QuantityUnit    string                 `protobuf:"bytes,7,opt,name=quantity_unit,json=quantityUnit,proto3" json:"quantity_unit,omitempty"`
+	KgCo2E          float64                `protobuf:"fixed64,8,opt,name=kg_co2e,json=kgCo2e,proto3" json:"kg_co2e,omitempty"`
+	FactorId        string                 `protobuf:"bytes,9,opt,name=factor_id,json=factorId,proto3" json:"factor_id,omitempty"`
+	FactorDataset   string                 `protobuf:"bytes,10,opt,name=factor_dataset,json=factorDataset,proto3" json:"factor_dataset,omitempty"`
+	FactorVersion   string                 `protobuf:"bytes,11,opt,name=factor_version,json=factorVersion,proto3" json:"factor_version,omitempty"`
+	UncertaintyPct  float64                `protobuf:"fixed64,12,opt,name=uncertainty_pct,json=uncertaintyPct,proto3" json:"uncertainty_pct,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SupersededEmission) Reset() {
+	*x = SupersededEmission{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupersededEmission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupersededEmission) ProtoMessage() {}
+
+func (x *SupersededEmission) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupersededEmission.ProtoReflect.Descriptor instead.
+func (*SupersededEmission) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SupersededEmission) GetRecalculationId() string {
+	if x != nil {
+		return x.RecalculationId
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetSupersededAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SupersededAt
+	}
+	return nil
+}
+
+func (x *SupersededEmission) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetEmissionType() string {
+	if x != nil {
+		return x.EmissionType
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetScope() int32 {
+	if x != nil {
+		return x.Scope
+	}
+	return 0
+}
+
+func (x *SupersededEmission) GetQuantity() float64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *SupersededEmission) GetQuantityUnit() string {
+	if x != nil {
+		return x.QuantityUnit
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetKgCo2E() float64 {
+	if x != nil {
+		return x.KgCo2E
+	}
+	return 0
+}
+
+func (x *SupersededEmission) GetFactorId() string {
+	if x != nil {
+		return x.FactorId
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetFactorDataset() string {
+	if x != nil {
+		return x.FactorDataset
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetFactorVersion() string {
+	if x != nil {
+		return x.FactorVersion
+	}
+	return ""
+}
+
+func (x *SupersededEmission) GetUncertaintyPct() float64 {
+	if x != nil {
+		return x.UncertaintyPct
+	}
+	return 0
+}
+
+type ListSupersededEmissionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Emissions     []*SupersededEmission  `protobuf:"bytes,1,rep,name=emissions,proto3" json:"emissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSupersededEmissionsResponse) Reset() {
+	*x = ListSupersededEmissionsResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSupersededEmissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSupersededEmissionsResponse) ProtoMessage() {}
+
+func (x *ListSupersededEmissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSupersededEmissionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSupersededEmissionsResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListSupersededEmissionsResponse) GetEmissions() []*SupersededEmission {
+	if x != nil {
+		return x.Emissions
+	}
+	return nil
+}
+
 var File_co2_calc_v1_factors_proto protoreflect.FileDescriptor
 
 const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"\n" +
-	"\x19co2/calc/v1/factors.proto\x12\vco2.calc.v1\x1a\x1cgoogle/api/annotations.proto\"\xdb\x03\n" +
+	"\x19co2/calc/v1/factors.proto\x12\vco2.calc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n" +
 	"\x06Factor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\adataset\x18\x02 \x01(\tR\adataset\x12\x18\n" +
@@ -563,8 +1769,9 @@ const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"page_token\x18\t \x01(\tR\tpageToken\"l\n" +
 	"\x13ListFactorsResponse\x12-\n" +
 	"\afactors\x18\x01 \x03(\v2\x13.co2.calc.v1.FactorR\afactors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1b\n" +
-	"\x19ListFactorDatasetsRequest\"\xcd\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
+	"\x19ListFactorDatasetsRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\"\xb6\x04\n" +
 	"\rFactorDataset\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
@@ -573,12 +1780,120 @@ const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"first_year\x18\x04 \x01(\x05R\tfirstYear\x12\x1b\n" +
 	"\tlast_year\x18\x05 \x01(\x05R\blastYear\x12\x1a\n" +
 	"\blicences\x18\x06 \x03(\tR\blicences\x12\x16\n" +
-	"\x06active\x18\a \x01(\bR\x06active\"T\n" +
+	"\x06active\x18\a \x01(\bR\x06active\x12!\n" +
+	"\factive_years\x18\b \x03(\x05R\vactiveYears\x12\x14\n" +
+	"\x05state\x18\t \x01(\tR\x05state\x12\x18\n" +
+	"\amessage\x18\n" +
+	" \x01(\tR\amessage\x12 \n" +
+	"\vdescription\x18\v \x01(\tR\vdescription\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\f \x01(\tR\tcreatedBy\x129\n" +
+	"\n" +
+	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"rows_total\x18\x0e \x01(\x03R\trowsTotal\x12#\n" +
+	"\rrows_rejected\x18\x0f \x01(\x03R\frowsRejected\x12\x1f\n" +
+	"\vfile_sha256\x18\x10 \x01(\tR\n" +
+	"fileSha256\x123\n" +
+	"\x06errors\x18\x11 \x03(\v2\x1b.co2.calc.v1.FactorRowErrorR\x06errors\"V\n" +
+	"\x0eFactorRowError\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\x03R\x04line\x12\x16\n" +
+	"\x06column\x18\x02 \x01(\tR\x06column\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xbc\x01\n" +
+	"\x10FactorActivation\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x18\n" +
+	"\adataset\x18\x02 \x01(\tR\adataset\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12!\n" +
+	"\factivated_by\x18\x04 \x01(\tR\vactivatedBy\x12=\n" +
+	"\factivated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vactivatedAt\"l\n" +
+	"\x0eFactorsInForce\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x18\n" +
+	"\adataset\x18\x02 \x01(\tR\adataset\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xcd\x01\n" +
 	"\x1aListFactorDatasetsResponse\x126\n" +
-	"\bdatasets\x18\x01 \x03(\v2\x1a.co2.calc.v1.FactorDatasetR\bdatasets2\x89\x02\n" +
+	"\bdatasets\x18\x01 \x03(\v2\x1a.co2.calc.v1.FactorDatasetR\bdatasets\x12?\n" +
+	"\vactivations\x18\x02 \x03(\v2\x1d.co2.calc.v1.FactorActivationR\vactivations\x126\n" +
+	"\bin_force\x18\x03 \x01(\v2\x1b.co2.calc.v1.FactorsInForceR\ainForce\"}\n" +
+	"\x1aUploadFactorDatasetRequest\x12?\n" +
+	"\bmetadata\x18\x01 \x01(\v2!.co2.calc.v1.FactorUploadMetadataH\x00R\bmetadata\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\x88\x01\n" +
+	"\x14FactorUploadMetadata\x12\x18\n" +
+	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1a\n" +
+	"\bfilename\x18\x04 \x01(\tR\bfilename\"r\n" +
+	"\x1bUploadFactorDatasetResponse\x124\n" +
+	"\adataset\x18\x01 \x01(\v2\x1a.co2.calc.v1.FactorDatasetR\adataset\x12\x1d\n" +
+	"\n" +
+	"status_url\x18\x02 \x01(\tR\tstatusUrl\"T\n" +
+	"\x1eGetFactorDatasetVersionRequest\x12\x18\n" +
+	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"W\n" +
+	"\x1fGetFactorDatasetVersionResponse\x124\n" +
+	"\adataset\x18\x01 \x01(\v2\x1a.co2.calc.v1.FactorDatasetR\adataset\"o\n" +
+	"#ActivateFactorDatasetVersionRequest\x12\x18\n" +
+	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
+	"\x05years\x18\x03 \x03(\x05R\x05years\"\x9c\x01\n" +
+	"$ActivateFactorDatasetVersionResponse\x12?\n" +
+	"\vactivations\x18\x01 \x03(\v2\x1d.co2.calc.v1.FactorActivationR\vactivations\x123\n" +
+	"\x15recalculations_queued\x18\x02 \x01(\x03R\x14recalculationsQueued\"F\n" +
+	"\x19ListRecalculationsRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\"\xc1\x03\n" +
+	"\rRecalculation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
+	"\x06lab_id\x18\x02 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x03 \x01(\x05R\x04year\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12#\n" +
+	"\rfrom_versions\x18\x05 \x03(\tR\ffromVersions\x12\x1d\n" +
+	"\n" +
+	"to_dataset\x18\x06 \x01(\tR\ttoDataset\x12\x1d\n" +
+	"\n" +
+	"to_version\x18\a \x01(\tR\ttoVersion\x12\x1e\n" +
+	"\n" +
+	"activities\x18\b \x01(\x03R\n" +
+	"activities\x12\x1b\n" +
+	"\tkg_before\x18\t \x01(\x01R\bkgBefore\x12\x19\n" +
+	"\bkg_after\x18\n" +
+	" \x01(\x01R\akgAfter\x12\x14\n" +
+	"\x05state\x18\v \x01(\tR\x05state\x12\x18\n" +
+	"\amessage\x18\f \x01(\tR\amessage\x129\n" +
+	"\n" +
+	"started_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\"`\n" +
+	"\x1aListRecalculationsResponse\x12B\n" +
+	"\x0erecalculations\x18\x01 \x03(\v2\x1a.co2.calc.v1.RecalculationR\x0erecalculations\"A\n" +
+	"\x1eListSupersededEmissionsRequest\x12\x1f\n" +
+	"\vactivity_id\x18\x01 \x01(\tR\n" +
+	"activityId\"\xc3\x03\n" +
+	"\x12SupersededEmission\x12)\n" +
+	"\x10recalculation_id\x18\x01 \x01(\tR\x0frecalculationId\x12?\n" +
+	"\rsuperseded_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fsupersededAt\x12\x18\n" +
+	"\avariant\x18\x03 \x01(\tR\avariant\x12#\n" +
+	"\remission_type\x18\x04 \x01(\tR\femissionType\x12\x14\n" +
+	"\x05scope\x18\x05 \x01(\x05R\x05scope\x12\x1a\n" +
+	"\bquantity\x18\x06 \x01(\x01R\bquantity\x12#\n" +
+	"\rquantity_unit\x18\a \x01(\tR\fquantityUnit\x12\x17\n" +
+	"\akg_co2e\x18\b \x01(\x01R\x06kgCo2e\x12\x1b\n" +
+	"\tfactor_id\x18\t \x01(\tR\bfactorId\x12%\n" +
+	"\x0efactor_dataset\x18\n" +
+	" \x01(\tR\rfactorDataset\x12%\n" +
+	"\x0efactor_version\x18\v \x01(\tR\rfactorVersion\x12'\n" +
+	"\x0funcertainty_pct\x18\f \x01(\x01R\x0euncertaintyPct\"`\n" +
+	"\x1fListSupersededEmissionsResponse\x12=\n" +
+	"\temissions\x18\x01 \x03(\v2\x1f.co2.calc.v1.SupersededEmissionR\temissions2\xd8\b\n" +
 	"\rFactorService\x12l\n" +
 	"\vListFactors\x12\x1f.co2.calc.v1.ListFactorsRequest\x1a .co2.calc.v1.ListFactorsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/factors\x90\x02\x01\x12\x89\x01\n" +
-	"\x12ListFactorDatasets\x12&.co2.calc.v1.ListFactorDatasetsRequest\x1a'.co2.calc.v1.ListFactorDatasetsResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/api/v1/factor-datasets\x90\x02\x01BJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1;calcv1b\x06proto3"
+	"\x12ListFactorDatasets\x12&.co2.calc.v1.ListFactorDatasetsRequest\x1a'.co2.calc.v1.ListFactorDatasetsResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/api/v1/factor-datasets\x90\x02\x01\x12j\n" +
+	"\x13UploadFactorDataset\x12'.co2.calc.v1.UploadFactorDatasetRequest\x1a(.co2.calc.v1.UploadFactorDatasetResponse(\x01\x12\xbe\x01\n" +
+	"\x17GetFactorDatasetVersion\x12+.co2.calc.v1.GetFactorDatasetVersionRequest\x1a,.co2.calc.v1.GetFactorDatasetVersionResponse\"H\x82\xd3\xe4\x93\x02?b\adataset\x124/api/v1/factor-datasets/{dataset}/versions/{version}\x90\x02\x01\x12\xcd\x01\n" +
+	"\x1cActivateFactorDatasetVersion\x120.co2.calc.v1.ActivateFactorDatasetVersionRequest\x1a1.co2.calc.v1.ActivateFactorDatasetVersionResponse\"H\x82\xd3\xe4\x93\x02B:\x01*\"=/api/v1/factor-datasets/{dataset}/versions/{version}:activate\x12\x96\x01\n" +
+	"\x12ListRecalculations\x12&.co2.calc.v1.ListRecalculationsRequest\x1a'.co2.calc.v1.ListRecalculationsResponse\"/\x82\xd3\xe4\x93\x02&\x12$/api/v1/labs/{lab_id}/recalculations\x90\x02\x01\x12\xb6\x01\n" +
+	"\x17ListSupersededEmissions\x12+.co2.calc.v1.ListSupersededEmissionsRequest\x1a,.co2.calc.v1.ListSupersededEmissionsResponse\"@\x82\xd3\xe4\x93\x027\x125/api/v1/activities/{activity_id}/superseded-emissions\x90\x02\x01BJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1;calcv1b\x06proto3"
 
 var (
 	file_co2_calc_v1_factors_proto_rawDescOnce sync.Once
@@ -592,27 +1907,68 @@ func file_co2_calc_v1_factors_proto_rawDescGZIP() []byte {
 	return file_co2_calc_v1_factors_proto_rawDescData
 }
 
-var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_co2_calc_v1_factors_proto_goTypes = []any{
-	(*Factor)(nil),                     // 0: co2.calc.v1.Factor
-	(*ListFactorsRequest)(nil),         // 1: co2.calc.v1.ListFactorsRequest
-	(*ListFactorsResponse)(nil),        // 2: co2.calc.v1.ListFactorsResponse
-	(*ListFactorDatasetsRequest)(nil),  // 3: co2.calc.v1.ListFactorDatasetsRequest
-	(*FactorDataset)(nil),              // 4: co2.calc.v1.FactorDataset
-	(*ListFactorDatasetsResponse)(nil), // 5: co2.calc.v1.ListFactorDatasetsResponse
+	(*Factor)(nil),                               // 0: co2.calc.v1.Factor
+	(*ListFactorsRequest)(nil),                   // 1: co2.calc.v1.ListFactorsRequest
+	(*ListFactorsResponse)(nil),                  // 2: co2.calc.v1.ListFactorsResponse
+	(*ListFactorDatasetsRequest)(nil),            // 3: co2.calc.v1.ListFactorDatasetsRequest
+	(*FactorDataset)(nil),                        // 4: co2.calc.v1.FactorDataset
+	(*FactorRowError)(nil),                       // 5: co2.calc.v1.FactorRowError
+	(*FactorActivation)(nil),                     // 6: co2.calc.v1.FactorActivation
+	(*FactorsInForce)(nil),                       // 7: co2.calc.v1.FactorsInForce
+	(*ListFactorDatasetsResponse)(nil),           // 8: co2.calc.v1.ListFactorDatasetsResponse
+	(*UploadFactorDatasetRequest)(nil),           // 9: co2.calc.v1.UploadFactorDatasetRequest
+	(*FactorUploadMetadata)(nil),                 // 10: co2.calc.v1.FactorUploadMetadata
+	(*UploadFactorDatasetResponse)(nil),          // 11: co2.calc.v1.UploadFactorDatasetResponse
+	(*GetFactorDatasetVersionRequest)(nil),       // 12: co2.calc.v1.GetFactorDatasetVersionRequest
+	(*GetFactorDatasetVersionResponse)(nil),      // 13: co2.calc.v1.GetFactorDatasetVersionResponse
+	(*ActivateFactorDatasetVersionRequest)(nil),  // 14: co2.calc.v1.ActivateFactorDatasetVersionRequest
+	(*ActivateFactorDatasetVersionResponse)(nil), // 15: co2.calc.v1.ActivateFactorDatasetVersionResponse
+	(*ListRecalculationsRequest)(nil),            // 16: co2.calc.v1.ListRecalculationsRequest
+	(*Recalculation)(nil),                        // 17: co2.calc.v1.Recalculation
+	(*ListRecalculationsResponse)(nil),           // 18: co2.calc.v1.ListRecalculationsResponse
+	(*ListSupersededEmissionsRequest)(nil),       // 19: co2.calc.v1.ListSupersededEmissionsRequest
+	(*SupersededEmission)(nil),                   // 20: co2.calc.v1.SupersededEmission
+	(*ListSupersededEmissionsResponse)(nil),      // 21: co2.calc.v1.ListSupersededEmissionsResponse
+	(*timestamppb.Timestamp)(nil),                // 22: google.protobuf.Timestamp
 }
 var file_co2_calc_v1_factors_proto_depIdxs = []int32{
-	0, // 0: co2.calc.v1.ListFactorsResponse.factors:type_name -> co2.calc.v1.Factor
-	4, // 1: co2.calc.v1.ListFactorDatasetsResponse.datasets:type_name -> co2.calc.v1.FactorDataset
-	1, // 2: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
-	3, // 3: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
-	2, // 4: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
-	5, // 5: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: co2.calc.v1.ListFactorsResponse.factors:type_name -> co2.calc.v1.Factor
+	22, // 1: co2.calc.v1.FactorDataset.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 2: co2.calc.v1.FactorDataset.errors:type_name -> co2.calc.v1.FactorRowError
+	22, // 3: co2.calc.v1.FactorActivation.activated_at:type_name -> google.protobuf.Timestamp
+	4,  // 4: co2.calc.v1.ListFactorDatasetsResponse.datasets:type_name -> co2.calc.v1.FactorDataset
+	6,  // 5: co2.calc.v1.ListFactorDatasetsResponse.activations:type_name -> co2.calc.v1.FactorActivation
+	7,  // 6: co2.calc.v1.ListFactorDatasetsResponse.in_force:type_name -> co2.calc.v1.FactorsInForce
+	10, // 7: co2.calc.v1.UploadFactorDatasetRequest.metadata:type_name -> co2.calc.v1.FactorUploadMetadata
+	4,  // 8: co2.calc.v1.UploadFactorDatasetResponse.dataset:type_name -> co2.calc.v1.FactorDataset
+	4,  // 9: co2.calc.v1.GetFactorDatasetVersionResponse.dataset:type_name -> co2.calc.v1.FactorDataset
+	6,  // 10: co2.calc.v1.ActivateFactorDatasetVersionResponse.activations:type_name -> co2.calc.v1.FactorActivation
+	22, // 11: co2.calc.v1.Recalculation.started_at:type_name -> google.protobuf.Timestamp
+	22, // 12: co2.calc.v1.Recalculation.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 13: co2.calc.v1.ListRecalculationsResponse.recalculations:type_name -> co2.calc.v1.Recalculation
+	22, // 14: co2.calc.v1.SupersededEmission.superseded_at:type_name -> google.protobuf.Timestamp
+	20, // 15: co2.calc.v1.ListSupersededEmissionsResponse.emissions:type_name -> co2.calc.v1.SupersededEmission
+	1,  // 16: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
+	3,  // 17: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
+	9,  // 18: co2.calc.v1.FactorService.UploadFactorDataset:input_type -> co2.calc.v1.UploadFactorDatasetRequest
+	12, // 19: co2.calc.v1.FactorService.GetFactorDatasetVersion:input_type -> co2.calc.v1.GetFactorDatasetVersionRequest
+	14, // 20: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:input_type -> co2.calc.v1.ActivateFactorDatasetVersionRequest
+	16, // 21: co2.calc.v1.FactorService.ListRecalculations:input_type -> co2.calc.v1.ListRecalculationsRequest
+	19, // 22: co2.calc.v1.FactorService.ListSupersededEmissions:input_type -> co2.calc.v1.ListSupersededEmissionsRequest
+	2,  // 23: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
+	8,  // 24: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
+	11, // 25: co2.calc.v1.FactorService.UploadFactorDataset:output_type -> co2.calc.v1.UploadFactorDatasetResponse
+	13, // 26: co2.calc.v1.FactorService.GetFactorDatasetVersion:output_type -> co2.calc.v1.GetFactorDatasetVersionResponse
+	15, // 27: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:output_type -> co2.calc.v1.ActivateFactorDatasetVersionResponse
+	18, // 28: co2.calc.v1.FactorService.ListRecalculations:output_type -> co2.calc.v1.ListRecalculationsResponse
+	21, // 29: co2.calc.v1.FactorService.ListSupersededEmissions:output_type -> co2.calc.v1.ListSupersededEmissionsResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_co2_calc_v1_factors_proto_init() }
@@ -621,13 +1977,17 @@ func file_co2_calc_v1_factors_proto_init() {
 		return
 	}
 	file_co2_calc_v1_factors_proto_msgTypes[0].OneofWrappers = []any{}
+	file_co2_calc_v1_factors_proto_msgTypes[9].OneofWrappers = []any{
+		(*UploadFactorDatasetRequest_Metadata)(nil),
+		(*UploadFactorDatasetRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_calc_v1_factors_proto_rawDesc), len(file_co2_calc_v1_factors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

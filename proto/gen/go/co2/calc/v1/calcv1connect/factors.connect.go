@@ -39,6 +39,21 @@ const (
 	// FactorServiceListFactorDatasetsProcedure is the fully-qualified name of the FactorService's
 	// ListFactorDatasets RPC.
 	FactorServiceListFactorDatasetsProcedure = "/co2.calc.v1.FactorService/ListFactorDatasets"
+	// FactorServiceUploadFactorDatasetProcedure is the fully-qualified name of the FactorService's
+	// UploadFactorDataset RPC.
+	FactorServiceUploadFactorDatasetProcedure = "/co2.calc.v1.FactorService/UploadFactorDataset"
+	// FactorServiceGetFactorDatasetVersionProcedure is the fully-qualified name of the FactorService's
+	// GetFactorDatasetVersion RPC.
+	FactorServiceGetFactorDatasetVersionProcedure = "/co2.calc.v1.FactorService/GetFactorDatasetVersion"
+	// FactorServiceActivateFactorDatasetVersionProcedure is the fully-qualified name of the
+	// FactorService's ActivateFactorDatasetVersion RPC.
+	FactorServiceActivateFactorDatasetVersionProcedure = "/co2.calc.v1.FactorService/ActivateFactorDatasetVersion"
+	// FactorServiceListRecalculationsProcedure is the fully-qualified name of the FactorService's
+	// ListRecalculations RPC.
+	FactorServiceListRecalculationsProcedure = "/co2.calc.v1.FactorService/ListRecalculations"
+	// FactorServiceListSupersededEmissionsProcedure is the fully-qualified name of the FactorService's
+	// ListSupersededEmissions RPC.
+	FactorServiceListSupersededEmissionsProcedure = "/co2.calc.v1.FactorService/ListSupersededEmissions"
 )
 
 // FactorServiceClient is a client for the co2.calc.v1.FactorService service.
@@ -46,8 +61,26 @@ type FactorServiceClient interface {
 	// Factors, filtered, a page at a time (by dataset, version, kind,
 	// emission type, classification, region, year).
 	ListFactors(context.Context, *connect.Request[v1.ListFactorsRequest]) (*connect.Response[v1.ListFactorsResponse], error)
-	// The factor datasets and their versions, and which is in force.
+	// The factor datasets and their versions (with their sync job's state
+	// and the years each is active for), and the history of activations.
 	ListFactorDatasets(context.Context, *connect.Request[v1.ListFactorDatasetsRequest]) (*connect.Response[v1.ListFactorDatasetsResponse], error)
+	// Uploads a dataset version (admins): a CSV in the bundled file's format,
+	// streamed, stored, then loaded by a factors:sync job. A wrong header is
+	// refused, nothing stored. Over REST: POST
+	// /api/v1/factor-datasets?dataset=&version=&description= with a text/csv
+	// or multipart/form-data body, served by the gateway's streaming handler.
+	UploadFactorDataset(context.Context) *connect.ClientStreamForClient[v1.UploadFactorDatasetRequest, v1.UploadFactorDatasetResponse]
+	// One dataset version: its sync job's state and the rows it refused.
+	GetFactorDatasetVersion(context.Context, *connect.Request[v1.GetFactorDatasetVersionRequest]) (*connect.Response[v1.GetFactorDatasetVersionResponse], error)
+	// Makes a (FINISHED) dataset version the one that computes the given
+	// years (admins), and recalculates every lab/year/kind with activities
+	// in those years.
+	ActivateFactorDatasetVersion(context.Context, *connect.Request[v1.ActivateFactorDatasetVersionRequest]) (*connect.Response[v1.ActivateFactorDatasetVersionResponse], error)
+	// A lab's recalculations, newest first: the dataset versions replaced
+	// and the one computed with, and the totals before and after.
+	ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error)
+	// The emissions recalculations replaced for an activity, as they were.
+	ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error)
 }
 
 // NewFactorServiceClient constructs a client for the co2.calc.v1.FactorService service. By default,
@@ -75,13 +108,51 @@ func NewFactorServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		uploadFactorDataset: connect.NewClient[v1.UploadFactorDatasetRequest, v1.UploadFactorDatasetResponse](
+			httpClient,
+			baseURL+FactorServiceUploadFactorDatasetProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("UploadFactorDataset")),
+			connect.WithClientOptions(opts...),
+		),
+		getFactorDatasetVersion: connect.NewClient[v1.GetFactorDatasetVersionRequest, v1.GetFactorDatasetVersionResponse](
+			httpClient,
+			baseURL+FactorServiceGetFactorDatasetVersionProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("GetFactorDatasetVersion")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		activateFactorDatasetVersion: connect.NewClient[v1.ActivateFactorDatasetVersionRequest, v1.ActivateFactorDatasetVersionResponse](
+			httpClient,
+			baseURL+FactorServiceActivateFactorDatasetVersionProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("ActivateFactorDatasetVersion")),
+			connect.WithClientOptions(opts...),
+		),
+		listRecalculations: connect.NewClient[v1.ListRecalculationsRequest, v1.ListRecalculationsResponse](
+			httpClient,
+			baseURL+FactorServiceListRecalculationsProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("ListRecalculations")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listSupersededEmissions: connect.NewClient[v1.ListSupersededEmissionsRequest, v1.ListSupersededEmissionsResponse](
+			httpClient,
+			baseURL+FactorServiceListSupersededEmissionsProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("ListSupersededEmissions")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // factorServiceClient implements FactorServiceClient.
 type factorServiceClient struct {
-	listFactors        *connect.Client[v1.ListFactorsRequest, v1.ListFactorsResponse]
-	listFactorDatasets *connect.Client[v1.ListFactorDatasetsRequest, v1.ListFactorDatasetsResponse]
+	listFactors                  *connect.Client[v1.ListFactorsRequest, v1.ListFactorsResponse]
+	listFactorDatasets           *connect.Client[v1.ListFactorDatasetsRequest, v1.ListFactorDatasetsResponse]
+	uploadFactorDataset          *connect.Client[v1.UploadFactorDatasetRequest, v1.UploadFactorDatasetResponse]
+	getFactorDatasetVersion      *connect.Client[v1.GetFactorDatasetVersionRequest, v1.GetFactorDatasetVersionResponse]
+	activateFactorDatasetVersion *connect.Client[v1.ActivateFactorDatasetVersionRequest, v1.ActivateFactorDatasetVersionResponse]
+	listRecalculations           *connect.Client[v1.ListRecalculationsRequest, v1.ListRecalculationsResponse]
+	listSupersededEmissions      *connect.Client[v1.ListSupersededEmissionsRequest, v1.ListSupersededEmissionsResponse]
 }
 
 // ListFactors calls co2.calc.v1.FactorService.ListFactors.
@@ -94,13 +165,56 @@ func (c *factorServiceClient) ListFactorDatasets(ctx context.Context, req *conne
 	return c.listFactorDatasets.CallUnary(ctx, req)
 }
 
+// UploadFactorDataset calls co2.calc.v1.FactorService.UploadFactorDataset.
+func (c *factorServiceClient) UploadFactorDataset(ctx context.Context) *connect.ClientStreamForClient[v1.UploadFactorDatasetRequest, v1.UploadFactorDatasetResponse] {
+	return c.uploadFactorDataset.CallClientStream(ctx)
+}
+
+// GetFactorDatasetVersion calls co2.calc.v1.FactorService.GetFactorDatasetVersion.
+func (c *factorServiceClient) GetFactorDatasetVersion(ctx context.Context, req *connect.Request[v1.GetFactorDatasetVersionRequest]) (*connect.Response[v1.GetFactorDatasetVersionResponse], error) {
+	return c.getFactorDatasetVersion.CallUnary(ctx, req)
+}
+
+// ActivateFactorDatasetVersion calls co2.calc.v1.FactorService.ActivateFactorDatasetVersion.
+func (c *factorServiceClient) ActivateFactorDatasetVersion(ctx context.Context, req *connect.Request[v1.ActivateFactorDatasetVersionRequest]) (*connect.Response[v1.ActivateFactorDatasetVersionResponse], error) {
+	return c.activateFactorDatasetVersion.CallUnary(ctx, req)
+}
+
+// ListRecalculations calls co2.calc.v1.FactorService.ListRecalculations.
+func (c *factorServiceClient) ListRecalculations(ctx context.Context, req *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error) {
+	return c.listRecalculations.CallUnary(ctx, req)
+}
+
+// ListSupersededEmissions calls co2.calc.v1.FactorService.ListSupersededEmissions.
+func (c *factorServiceClient) ListSupersededEmissions(ctx context.Context, req *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error) {
+	return c.listSupersededEmissions.CallUnary(ctx, req)
+}
+
 // FactorServiceHandler is an implementation of the co2.calc.v1.FactorService service.
 type FactorServiceHandler interface {
 	// Factors, filtered, a page at a time (by dataset, version, kind,
 	// emission type, classification, region, year).
 	ListFactors(context.Context, *connect.Request[v1.ListFactorsRequest]) (*connect.Response[v1.ListFactorsResponse], error)
-	// The factor datasets and their versions, and which is in force.
+	// The factor datasets and their versions (with their sync job's state
+	// and the years each is active for), and the history of activations.
 	ListFactorDatasets(context.Context, *connect.Request[v1.ListFactorDatasetsRequest]) (*connect.Response[v1.ListFactorDatasetsResponse], error)
+	// Uploads a dataset version (admins): a CSV in the bundled file's format,
+	// streamed, stored, then loaded by a factors:sync job. A wrong header is
+	// refused, nothing stored. Over REST: POST
+	// /api/v1/factor-datasets?dataset=&version=&description= with a text/csv
+	// or multipart/form-data body, served by the gateway's streaming handler.
+	UploadFactorDataset(context.Context, *connect.ClientStream[v1.UploadFactorDatasetRequest]) (*connect.Response[v1.UploadFactorDatasetResponse], error)
+	// One dataset version: its sync job's state and the rows it refused.
+	GetFactorDatasetVersion(context.Context, *connect.Request[v1.GetFactorDatasetVersionRequest]) (*connect.Response[v1.GetFactorDatasetVersionResponse], error)
+	// Makes a (FINISHED) dataset version the one that computes the given
+	// years (admins), and recalculates every lab/year/kind with activities
+	// in those years.
+	ActivateFactorDatasetVersion(context.Context, *connect.Request[v1.ActivateFactorDatasetVersionRequest]) (*connect.Response[v1.ActivateFactorDatasetVersionResponse], error)
+	// A lab's recalculations, newest first: the dataset versions replaced
+	// and the one computed with, and the totals before and after.
+	ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error)
+	// The emissions recalculations replaced for an activity, as they were.
+	ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error)
 }
 
 // NewFactorServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -124,12 +238,55 @@ func NewFactorServiceHandler(svc FactorServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	factorServiceUploadFactorDatasetHandler := connect.NewClientStreamHandler(
+		FactorServiceUploadFactorDatasetProcedure,
+		svc.UploadFactorDataset,
+		connect.WithSchema(factorServiceMethods.ByName("UploadFactorDataset")),
+		connect.WithHandlerOptions(opts...),
+	)
+	factorServiceGetFactorDatasetVersionHandler := connect.NewUnaryHandler(
+		FactorServiceGetFactorDatasetVersionProcedure,
+		svc.GetFactorDatasetVersion,
+		connect.WithSchema(factorServiceMethods.ByName("GetFactorDatasetVersion")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	factorServiceActivateFactorDatasetVersionHandler := connect.NewUnaryHandler(
+		FactorServiceActivateFactorDatasetVersionProcedure,
+		svc.ActivateFactorDatasetVersion,
+		connect.WithSchema(factorServiceMethods.ByName("ActivateFactorDatasetVersion")),
+		connect.WithHandlerOptions(opts...),
+	)
+	factorServiceListRecalculationsHandler := connect.NewUnaryHandler(
+		FactorServiceListRecalculationsProcedure,
+		svc.ListRecalculations,
+		connect.WithSchema(factorServiceMethods.ByName("ListRecalculations")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	factorServiceListSupersededEmissionsHandler := connect.NewUnaryHandler(
+		FactorServiceListSupersededEmissionsProcedure,
+		svc.ListSupersededEmissions,
+		connect.WithSchema(factorServiceMethods.ByName("ListSupersededEmissions")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/co2.calc.v1.FactorService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case FactorServiceListFactorsProcedure:
 			factorServiceListFactorsHandler.ServeHTTP(w, r)
 		case FactorServiceListFactorDatasetsProcedure:
 			factorServiceListFactorDatasetsHandler.ServeHTTP(w, r)
+		case FactorServiceUploadFactorDatasetProcedure:
+			factorServiceUploadFactorDatasetHandler.ServeHTTP(w, r)
+		case FactorServiceGetFactorDatasetVersionProcedure:
+			factorServiceGetFactorDatasetVersionHandler.ServeHTTP(w, r)
+		case FactorServiceActivateFactorDatasetVersionProcedure:
+			factorServiceActivateFactorDatasetVersionHandler.ServeHTTP(w, r)
+		case FactorServiceListRecalculationsProcedure:
+			factorServiceListRecalculationsHandler.ServeHTTP(w, r)
+		case FactorServiceListSupersededEmissionsProcedure:
+			factorServiceListSupersededEmissionsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -145,4 +302,24 @@ func (UnimplementedFactorServiceHandler) ListFactors(context.Context, *connect.R
 
 func (UnimplementedFactorServiceHandler) ListFactorDatasets(context.Context, *connect.Request[v1.ListFactorDatasetsRequest]) (*connect.Response[v1.ListFactorDatasetsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.ListFactorDatasets is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) UploadFactorDataset(context.Context, *connect.ClientStream[v1.UploadFactorDatasetRequest]) (*connect.Response[v1.UploadFactorDatasetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.UploadFactorDataset is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) GetFactorDatasetVersion(context.Context, *connect.Request[v1.GetFactorDatasetVersionRequest]) (*connect.Response[v1.GetFactorDatasetVersionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.GetFactorDatasetVersion is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) ActivateFactorDatasetVersion(context.Context, *connect.Request[v1.ActivateFactorDatasetVersionRequest]) (*connect.Response[v1.ActivateFactorDatasetVersionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.ActivateFactorDatasetVersion is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.ListRecalculations is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.ListSupersededEmissions is not implemented"))
 }
