@@ -32,7 +32,9 @@ type GetReportRequest struct {
 	// Sum the lab and all its sub-labs.
 	IncludeSublabs bool `protobuf:"varint,3,opt,name=include_sublabs,json=includeSublabs,proto3" json:"include_sublabs,omitempty"`
 	// json (default), csv or svg.
-	Format        string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	Format string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	// The chart of format=svg: modules (default) or scopes.
+	Chart         string `protobuf:"bytes,5,opt,name=chart,proto3" json:"chart,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +93,13 @@ func (x *GetReportRequest) GetIncludeSublabs() bool {
 func (x *GetReportRequest) GetFormat() string {
 	if x != nil {
 		return x.Format
+	}
+	return ""
+}
+
+func (x *GetReportRequest) GetChart() string {
+	if x != nil {
+		return x.Chart
 	}
 	return ""
 }
@@ -1409,12 +1418,13 @@ var File_co2_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n" +
+	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
 	"\x10GetReportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
 	"\x0finclude_sublabs\x18\x03 \x01(\bR\x0eincludeSublabs\x12\x16\n" +
-	"\x06format\x18\x04 \x01(\tR\x06format\"\xea\a\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\x12\x14\n" +
+	"\x05chart\x18\x05 \x01(\tR\x05chart\"\xea\a\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +

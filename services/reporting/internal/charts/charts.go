@@ -1,0 +1,147 @@
+// Package charts draws a report's charts as SVG with gonum/plot: emissions
+// by module, by scope, and the multi-year trend, in tonnes of CO2e.
+package charts
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+)
+
+// The size of every chart.
+const (
+	width  = 8 * vg.Inch
+	height = 5 * vg.Inch
+)
+
+const unitLabel = "t CO2e"
+
+// bar is one bar: a label, a value in tonnes and its uncertainty.
+type bar struct {
+	label             string
+	tonnes, uncertain float64
+}
+
+// Modules draws the emissions of each module of report.
+func Modules(report *reportingv1.Report) ([]byte, error) {
+	bars := make([]bar, 0, len(report.GetModules()))
+	for _, m := range report.GetModules() {
+		bars = append(bars, bar{label: humanize(m.GetModule()), tonnes: m.GetTotal().GetTCo2E(), uncertain: m.GetTotal().GetUncertaintyKg() / 1000})
+	}
+	return draw2(fmt.Sprintf("Emissions by module, %d (total %.2f %s)", report.GetYear(), report.GetTotal().GetTCo2E(), unitLabel), "Module", bars)
+}
+
+// Scopes draws the emissions of each scope of report, scope 2 both
+// location- and market-based.
+func Scopes(report *reportingv1.Report) ([]byte, error) {
+	total := func(label string, t *reportingv1.Total) bar {
+		return bar{label: label, tonnes: t.GetTCo2E(), uncertain: t.GetUncertaintyKg() / 1000}
+	}
+	return draw2(fmt.Sprintf("Emissions by scope, %d", report.GetYear()), "GHG Protocol scope", []bar{
+		total("Scope 1", report.GetScope1()),
+		total("Scope 2 (location-based)", report.GetScope2LocationBased()),
+		total("Scope 2 (market-based)", report.GetScope2MarketBased()),
+		total("Scope 3", report.GetScope3()),
+	})
+}
+
+// Trend draws the total of every year.
+func Trend(years *reportingv1.ReportYears) ([]byte, error) {
+	bars := make([]bar, 0, len(years.GetYears()))
+	for _, y := range years.GetYears() {
+		bars = append(bars, bar{label: strconv.Itoa(int(y.GetYear())), tonnes: y.GetTotal().GetTCo2E(), uncertain: y.GetTotal().GetUncertaintyKg() / 1000})
+	}
+	return draw2("Emissions per year", "Year", bars)
+}
+
+// draw2 draws bars with their uncertainty as error bars.
+func draw2(title, xLabel string, bars []bar) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "Emissions (" + unitLabel + ")"
+	p.Y.Min = 0
+	p.Y.Tick.Marker = unitTicks{}
+	if len(bars) == 0 {
+		p.Title.Text = title + ": no data"
+		bars = []bar{{label: "no data"}}
+	}
+	values := make(plotter.Values, len(bars))
+	labels := make([]string, len(bars))
+	errs := make(plotter.YErrors, len(bars))
+	points := make(plotter.XYs, len(bars))
+	top := 0.0
+	for i, b := range bars {
+		values[i], labels[i] = b.tonnes, b.label
+		errs[i].Low, errs[i].High = math.Min(b.uncertain, b.tonnes), b.uncertain
+		points[i].X, points[i].Y = float64(i), b.tonnes
+		top = math.Max(top, b.tonnes+b.uncertain)
+	}
+	chart, err := plotter.NewBarChart(values, vg.Points(36))
+	if err != nil {
+		return nil, fmt.Errorf("bar chart: %w", err)
+	}
+	chart.Color = plotter.DefaultLineStyle.Color
+	chart.LineStyle.Width = 0
+	p.Add(chart)
+	whiskers, err := plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{points, errs})
+	if err != nil {
+		return nil, fmt.Errorf("error bars: %w", err)
+	}
+	p.Add(whiskers)
+	p.NominalX(labels...)
+	if len(bars) > 4 {
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+	}
+	p.Y.Max = math.Max(top*1.1, 1e-3)
+	writer, err := p.WriterTo(width, height, "svg")
+	if err != nil {
+		return nil, fmt.Errorf("svg: %w", err)
+	}
+	var buf bytes.Buffer
+	if _, err := writer.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("svg: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// unitTicks are the default ticks labelled without exponents.
+type unitTicks struct{}
+
+func (unitTicks) Ticks(low, high float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(low, high)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = formatTonnes(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+func formatTonnes(t float64) string {
+	return strconv.FormatFloat(t, 'f', -1, 64)
+}
+
+// humanize turns a module name into a label: professional_travel →
+// Professional travel.
+func humanize(name string) string {
+	text := strings.ReplaceAll(name, "_", " ")
+	if text == "" {
+		return text
+	}
+	return strings.ToUpper(text[:1]) + text[1:]
+}
