@@ -3,6 +3,7 @@ package reportingapi
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvout"
@@ -20,9 +21,10 @@ var reportColumns = []string{
 func ReportCSV(report *reportingv1.Report) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csvout.NewWriter(&buf)
-	amount := func(metric, module, emissionType, scope string, t *reportingv1.Total, value, unit string) error {
+	amount := func(metric, module, emissionType, scope string, t *reportingv1.Total, value, unit string, detail ...string) error {
 		return w.Write(metric, module, emissionType, scope, csvout.Float(t.GetKgCo2E()), csvout.Float(t.GetTCo2E()),
-			csvout.Float(t.GetUncertaintyKg()), csvout.Float(t.GetLowKgCo2E()), csvout.Float(t.GetHighKgCo2E()), value, unit, "")
+			csvout.Float(t.GetUncertaintyKg()), csvout.Float(t.GetLowKgCo2E()), csvout.Float(t.GetHighKgCo2E()), value, unit,
+			strings.Join(detail, ""))
 	}
 	figure := func(metric string, value, unit, detail string) error {
 		return w.Write(metric, "", "", "", "", "", "", "", "", value, unit, detail)
@@ -37,8 +39,8 @@ func ReportCSV(report *reportingv1.Report) ([]byte, error) {
 		func() error { return w.Write(reportColumns...) },
 		func() error { return amount("total", "", "", "", report.GetTotal(), "", "") },
 		func() error { return amount("scope", "", "", "1", report.GetScope1(), "", "") },
-		func() error { return amount("scope", "", "", "2", report.GetScope2LocationBased(), "", "location_based") },
-		func() error { return amount("scope", "", "", "2", report.GetScope2MarketBased(), "", "market_based") },
+		func() error { return amount("scope", "", "", "2", report.GetScope2LocationBased(), "", "", "location_based") },
+		func() error { return amount("scope", "", "", "2", report.GetScope2MarketBased(), "", "", "market_based") },
 		func() error { return amount("scope", "", "", "3", report.GetScope3(), "", "") },
 	}
 	for _, step := range steps {
