@@ -5,8 +5,8 @@ package clients
 import (
 	"context"
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 
 	"connectrpc.com/connect"
 
@@ -70,7 +70,6 @@ func (c *Calc) ListLabYears(ctx context.Context, labIDs []string) ([]int32, erro
 	slices.Sort(years)
 	return years, nil
 }
-
 
 // YearTotals implements reportingbus.Calc.
 func (c *Calc) YearTotals(ctx context.Context, year int32) ([]*calcv1.LabTotals, error) {

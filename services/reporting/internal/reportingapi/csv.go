@@ -39,8 +39,12 @@ func ReportCSV(report *reportingv1.Report) ([]byte, error) {
 		func() error { return w.Write(reportColumns...) },
 		func() error { return amount("total", "", "", "", report.GetTotal(), "", "") },
 		func() error { return amount("scope", "", "", "1", report.GetScope1(), "", "") },
-		func() error { return amount("scope", "", "", "2", report.GetScope2LocationBased(), "", "", "location_based") },
-		func() error { return amount("scope", "", "", "2", report.GetScope2MarketBased(), "", "", "market_based") },
+		func() error {
+			return amount("scope", "", "", "2", report.GetScope2LocationBased(), "", "", "location_based")
+		},
+		func() error {
+			return amount("scope", "", "", "2", report.GetScope2MarketBased(), "", "", "market_based")
+		},
 		func() error { return amount("scope", "", "", "3", report.GetScope3(), "", "") },
 	}
 	for _, step := range steps {
