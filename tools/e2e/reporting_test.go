@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/xml"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -157,7 +158,7 @@ func TestReportsMatchTheData(t *testing.T) {
 			decoder := xml.NewDecoder(bytes.NewReader(raw))
 			for {
 				token, err := decoder.Token()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {

@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		queue := reportingbus.NewQueue(redisOpt, cfg.ExportQueue, cfg.ExportAttempts)
-		defer queue.Close() //nolint:errcheck // best effort at exit
+		defer queue.Close()
 		reports := reportingbus.NewReports(calc, labs, authorizer)
 		exports := reportingbus.NewExports(reports, reportingdb.NewStore(rt.Pool), queue, rt.Logger, int32(cfg.ExportAttempts))
 		if cfg.ExportWorkers > 0 {

@@ -3,6 +3,7 @@ package charts
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func texts(t *testing.T, svg []byte) string {
 	root := ""
 	for {
 		token, err := decoder.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -89,7 +89,7 @@ func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn f
 	if err != nil {
 		return err
 	}
-	defer stream.Close() //nolint:errcheck // the error that matters is Err's
+	defer stream.Close()
 	for stream.Receive() {
 		if err := fn(stream.Msg().GetRows()); err != nil {
 			return err
