@@ -42,6 +42,7 @@ type ActivityStore interface {
 	// GetActivity returns ErrNotFound for an unknown id.
 	GetActivity(ctx context.Context, id uuid.UUID) (Activity, error)
 	ListActivities(ctx context.Context, labID uuid.UUID, filter ActivityFilter, before *uuid.UUID, limit int32) ([]Activity, error)
+	ContractStore
 }
 
 // EntryTx writes single entries.
@@ -209,15 +210,8 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 }
 
 func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {
-	access, err := e.authz.For(ctx)
-	if err != nil {
-		return uuid.UUID{}, err
-	}
-	id, err := uuid.Parse(labID)
-	if err != nil {
-		return uuid.UUID{}, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
-	}
-	return id, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
+	id, _, err := requireLab(ctx, e.authz, labID, action)
+	return id, err
 }
 
 func (e *Entries) authorized(ctx context.Context, id string, action authz.Action) (Activity, *authz.Access, error) {
@@ -246,8 +240,8 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 	if !ok {
 		return Activity{}, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", kindName, kinds.Names())
 	}
-	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {
-		return Activity{}, apperr.Invalid("year", "%d is not a reporting year: give one from 1990 to %d", year, thisYear+1)
+	if err := checkYear(year); err != nil {
+		return Activity{}, err
 	}
 	known := map[string]bool{}
 	for _, column := range kind.Columns {
@@ -274,7 +268,11 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 	if err != nil {
 		return Activity{}, err
 	}
-	computed, err := kind.Compute(row, kinds.Env{Year: year, LabCountry: country, Factors: factorSet})
+	contract, err := contractFor(ctx, e.store, labID, year)
+	if err != nil {
+		return Activity{}, err
+	}
+	computed, err := kind.Compute(row, kinds.Env{Year: year, LabCountry: country, Factors: factorSet, Contract: contract})
 	var fieldErr *kinds.FieldError
 	var missingFactor *kinds.MissingFactorError
 	switch {

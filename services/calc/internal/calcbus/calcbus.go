@@ -30,16 +30,16 @@ type ActivityRow struct {
 
 // EmissionRow is an emission as written.
 type EmissionRow struct {
-	ActivityID     uuid.UUID
-	Variant        string
-	LabID          uuid.UUID
-	Year           int32
-	Module         string
-	EmissionType   string
-	Scope          int16
-	Quantity       float64
-	QuantityUnit   string
-	KgCO2e         float64
+	ActivityID   uuid.UUID
+	Variant      string
+	LabID        uuid.UUID
+	Year         int32
+	Module       string
+	EmissionType string
+	Scope        int16
+	Quantity     float64
+	QuantityUnit string
+	KgCO2e       float64
 	// FactorID is zero when no factor was used (an override, a measure).
 	FactorID       uuid.UUID
 	FactorDataset  string
@@ -88,6 +88,7 @@ type Store interface {
 	// EnsureFactors adds the factors a dataset lacks (existing ones stay).
 	EnsureFactors(ctx context.Context, all []factors.Factor) error
 	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]Rollup, error)
+	ContractStore
 }
 
 // ImportTx writes one import.

@@ -193,7 +193,11 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet}
+	contract, err := contractFor(ctx, im.store, job.LabID, job.Year)
+	if err != nil {
+		return Outcome{}, err
+	}
+	env := kinds.Env{Year: job.Year, LabCountry: country, Factors: factorSet, Contract: contract}.Memoized()
 
 	var outcome Outcome
 	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
@@ -465,6 +469,8 @@ func appendInputs(buffer []byte, inputs []kinds.Input) []byte {
 			buffer = appendJSONString(buffer, value)
 		case int64:
 			buffer = strconv.AppendInt(buffer, value, 10)
+		case int32:
+			buffer = strconv.AppendInt(buffer, int64(value), 10)
 		case float64:
 			buffer = strconv.AppendFloat(buffer, value, 'g', -1, 64)
 		case bool:
