@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,9 @@ func TestReportsMatchTheData(t *testing.T) {
 		`{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"40","active_power_w":"100"}}`)
 	mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities",
 		`{"year":2024,"kind":"equipment","values":{"equipment_name":"Freezer","category":"scientific","active_hours_per_week":"84","active_power_w":"350"}}`)
+	for _, fte := range []string{"1", "0.5"} {
+		mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities", `{"year":2025,"kind":"member","values":{"fte":"`+fte+`"}}`)
+	}
 	mustCall(t, 200, "POST", api+"/labs/"+other+"/activities",
 		`{"year":2025,"kind":"equipment","values":{"equipment_name":"Oven","category":"scientific","active_hours_per_week":"100","active_power_w":"1000"}}`)
 
@@ -85,28 +89,29 @@ func TestReportsMatchTheData(t *testing.T) {
 		}
 		totals := report["total"].(map[string]any)
 		checks := map[string][2]float64{
-			"total kg":          {totals["kgCo2e"].(float64), total},
-			"total t":           {totals["tCo2e"].(float64), total / 1000},
-			"uncertainty":       {totals["uncertaintyKg"].(float64), uncertainty},
-			"scope 2 location":  {report["scope2LocationBased"].(map[string]any)["kgCo2e"].(float64), total},
+			"total kg":         {totals["kgCo2e"].(float64), total},
+			"total t":          {totals["tCo2e"].(float64), total / 1000},
+			"uncertainty":      {totals["uncertaintyKg"].(float64), uncertainty},
+			"scope 2 location": {report["scope2LocationBased"].(map[string]any)["kgCo2e"].(float64), total},
+			// No residual mix for CH: market-based falls back to the grid.
+			"scope 2 market":    {report["scope2MarketBased"].(map[string]any)["kgCo2e"].(float64), total},
+			"fte":               {report["fte"].(float64), 1.5},
+			"per fte":           {report["kgCo2ePerFte"].(float64), total / 1.5},
 			"scope 1":           {report["scope1"].(map[string]any)["kgCo2e"].(float64), 0},
 			"scope 3":           {report["scope3"].(map[string]any)["kgCo2e"].(float64), 0},
 			"previous year":     {report["previousYear"].(map[string]any)["kgCo2e"].(float64), freezer2024},
 			"change pct":        {report["changePct"].(float64), (total - freezer2024) / freezer2024 * 100},
 			"car km":            {report["equivalentCarKm"].(float64), total / 0.2996},
-			"entries":           {number(report["entries"]), 2},
+			"entries":           {number(report["entries"]), 4},
 			"imports":           {number(report["imports"]), 1},
 			"fallback share":    {report["fallbackShare"].(float64), 0},
-			"modules":           {float64(len(report["modules"].([]any))), 1},
+			"modules":           {float64(len(report["modules"].([]any))), 2},
 			"equipment entries": {number(report["modules"].([]any)[0].(map[string]any)["entries"]), 2},
 		}
 		for name, c := range checks {
 			if !near(c[0], c[1]) {
 				t.Errorf("%s: got %v, want %v", name, c[0], c[1])
 			}
-		}
-		if _, present := report["kgCo2ePerFte"]; present {
-			t.Errorf("per FTE without a headcount: %v", report["kgCo2ePerFte"])
 		}
 		versions := report["factorVersions"].([]any)
 		if len(versions) != 1 || versions[0].(map[string]any)["dataset"] != "default" {
@@ -249,8 +254,12 @@ func TestReportsMatchTheData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(archive.File) != 1 || archive.File[0].Name != "equipment/equipment.csv" {
-			t.Fatalf("files %v", archive.File)
+		var fileNames []string
+		for _, f := range archive.File {
+			fileNames = append(fileNames, f.Name)
+		}
+		if !slices.Equal(fileNames, []string{"equipment/equipment.csv", "headcount/member.csv"}) {
+			t.Fatalf("files %v", fileNames)
 		}
 		file, _ := archive.File[0].Open()
 		rows, err := csv.NewReader(file).ReadAll()
@@ -261,8 +270,12 @@ func TestReportsMatchTheData(t *testing.T) {
 		for i, name := range rows[0] {
 			column[name] = i
 		}
-		sum, names := 0.0, map[string]bool{}
+		sum, names, rowsInTotals := 0.0, map[string]bool{}, 0
 		for _, row := range rows[1:] {
+			if row[column["variant"]] != "" {
+				continue // market-based beside each
+			}
+			rowsInTotals++
 			kg, _ := strconv.ParseFloat(row[column["kg_co2e"]], 64)
 			sum += kg
 			names[row[column["input_equipment_name"]]] = true
@@ -270,8 +283,8 @@ func TestReportsMatchTheData(t *testing.T) {
 				t.Errorf("row %v", row)
 			}
 		}
-		if len(rows) != 4 || !near(sum, total+subPC) {
-			t.Fatalf("%d rows, %v kg, want 3 rows and %v kg", len(rows)-1, sum, total+subPC)
+		if rowsInTotals != 3 || !near(sum, total+subPC) {
+			t.Fatalf("%d rows, %v kg, want 3 rows and %v kg", rowsInTotals, sum, total+subPC)
 		}
 		// The formula is neutralised.
 		if !names[`'=HYPERLINK("http://evil")`] || !names["Freezer"] || !names["PC"] {
