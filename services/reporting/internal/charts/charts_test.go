@@ -5,11 +5,29 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
 )
+
+// keep writes svg to $CHARTS_OUT/name when it is set, to look at (README,
+// development notes).
+func keep(t *testing.T, name string, svg []byte) {
+	t.Helper()
+	dir := os.Getenv("CHARTS_OUT")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), svg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // texts parses svg as XML and returns its text, failing if it does not parse.
 func texts(t *testing.T, svg []byte) string {
@@ -61,6 +79,7 @@ func TestChartsNameWhatTheyShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep(t, "modules.svg", svg)
 	text := texts(t, svg)
 	for _, want := range []string{"Equipment", "Professional travel", "Buildings", "Headcount", "Purchases", "t CO2e", "Emissions by module, 2025 (total 1.80 t CO2e)"} {
 		if !strings.Contains(text, want) {
@@ -71,6 +90,7 @@ func TestChartsNameWhatTheyShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep(t, "scopes.svg", svg)
 	text = texts(t, svg)
 	for _, want := range []string{"Scope 1", "Scope 2 (location-based)", "Scope 2 (market-based)", "Scope 3", "t CO2e"} {
 		if !strings.Contains(text, want) {
@@ -81,6 +101,7 @@ func TestChartsNameWhatTheyShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep(t, "trend.svg", svg)
 	text = texts(t, svg)
 	for _, want := range []string{"2024", "2025", "Emissions per year", "t CO2e"} {
 		if !strings.Contains(text, want) {
