@@ -55,25 +55,17 @@ const (
 // ReportServiceClient is a client for the co2.reporting.v1.ReportService service.
 type ReportServiceClient interface {
 	// The report of a lab and year: JSON (a Report), CSV or an SVG chart.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	GetReport(context.Context, *connect.Request[v1.GetReportRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// The totals of every year of a lab (JSON), or its trend chart (SVG).
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	ListReportYears(context.Context, *connect.Request[v1.ListReportYearsRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Every lab of a year ranked by total emissions, with per FTE figures:
 	// JSON (a LabRanking) or CSV. Admins and auditors only.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	ListLabRanking(context.Context, *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Starts a detailed export: a ZIP with one CSV per module and kind.
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
 	// The ZIP of a finished export, streamed.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest]) (*connect.ServerStreamForClient[httpbody.HttpBody], error)
 }
 
@@ -175,25 +167,17 @@ func (c *reportServiceClient) DownloadExport(ctx context.Context, req *connect.R
 // ReportServiceHandler is an implementation of the co2.reporting.v1.ReportService service.
 type ReportServiceHandler interface {
 	// The report of a lab and year: JSON (a Report), CSV or an SVG chart.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	GetReport(context.Context, *connect.Request[v1.GetReportRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// The totals of every year of a lab (JSON), or its trend chart (SVG).
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	ListReportYears(context.Context, *connect.Request[v1.ListReportYearsRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Every lab of a year ranked by total emissions, with per FTE figures:
 	// JSON (a LabRanking) or CSV. Admins and auditors only.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	ListLabRanking(context.Context, *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Starts a detailed export: a ZIP with one CSV per module and kind.
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
 	// The ZIP of a finished export, streamed.
-	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest], *connect.ServerStream[httpbody.HttpBody]) error
 }
 
