@@ -30,3 +30,10 @@ UPDATE reporting.exports SET status = 'failed', error = $2, finished_at = now() 
 -- name: GetExportChunk :one
 SELECT data FROM reporting.export_chunks WHERE export_id = $1 AND seq = $2;
 
+
+-- name: ListStaleQueuedExports :many
+-- Exports still queued a while after they were made: their task may be lost.
+SELECT id FROM reporting.exports
+WHERE status = 'queued' AND created_at < now() - make_interval(secs => @older_than_seconds::float8)
+ORDER BY created_at
+LIMIT 100;

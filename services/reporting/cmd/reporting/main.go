@@ -50,8 +50,11 @@ type Config struct {
 	ExportWorkers int `env:"EXPORT_WORKERS, default=1"`
 	// ExportAttempts is how many times an export is tried before it fails.
 	ExportAttempts int `env:"EXPORT_ATTEMPTS, default=3"`
-	Authz          authz.Config
-	ServiceAuth    authn.ServiceConfig
+	// ExportRequeueAfter is how long an export may stay queued before its
+	// task is queued again (in case Redis lost it); it is checked as often.
+	ExportRequeueAfter time.Duration `env:"EXPORT_REQUEUE_AFTER, default=1m"`
+	Authz              authz.Config
+	ServiceAuth        authn.ServiceConfig
 }
 
 func main() {
@@ -95,6 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return err
 			}
 			defer stopWorkers()
+			go requeueLost(ctx, rt.Logger, exports, cfg.ExportRequeueAfter)
 		}
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
@@ -139,4 +143,24 @@ func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt
 	}
 	logger.Info("export workers started", "concurrency", cfg.ExportWorkers)
 	return workers.Shutdown, nil
+}
+
+// requeueLost queues again, every interval, the exports still queued
+// interval after they were made, until ctx ends.
+func requeueLost(ctx context.Context, logger *slog.Logger, exports *reportingbus.Exports, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			n, err := exports.Requeue(ctx, interval)
+			if err != nil {
+				logger.WarnContext(ctx, "requeue exports", "error", err)
+			} else if n > 0 {
+				logger.InfoContext(ctx, "exports queued again", "exports", n)
+			}
+		}
+	}
 }

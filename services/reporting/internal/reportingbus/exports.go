@@ -54,6 +54,9 @@ type ExportStore interface {
 	// marks it done with rows, in one transaction.
 	WriteExport(ctx context.Context, id uuid.UUID, write func(w io.Writer) (rows int64, err error)) error
 	FailExport(ctx context.Context, id uuid.UUID, reason string) error
+	// StaleQueuedExports lists exports still queued olderThan after they
+	// were made.
+	StaleQueuedExports(ctx context.Context, olderThan time.Duration) ([]uuid.UUID, error)
 	// ReadExport copies the export's ZIP to w.
 	ReadExport(ctx context.Context, id uuid.UUID, w func(chunk []byte) error) error
 }
@@ -131,6 +134,22 @@ func (e *Exports) Download(ctx context.Context, labID, id string, send func(chun
 		return apperr.FailedPrecondition("export %s is %s, not done: download it once GET .../exports/%s says done", id, export.Status, id)
 	}
 	return e.store.ReadExport(ctx, export.ID, send)
+}
+
+// Requeue queues again the exports still waiting olderThan after they were
+// made: PostgreSQL holds the truth, and a task Redis lost is rebuilt (one
+// still queued is left alone, its TaskID being the export id).
+func (e *Exports) Requeue(ctx context.Context, olderThan time.Duration) (int, error) {
+	ids, err := e.store.StaleQueuedExports(ctx, olderThan)
+	if err != nil {
+		return 0, fmt.Errorf("stale exports: %w", err)
+	}
+	for _, id := range ids {
+		if err := e.queue.Enqueue(ctx, id); err != nil {
+			return 0, fmt.Errorf("queue export %s: %w", id, err)
+		}
+	}
+	return len(ids), nil
 }
 
 // Run writes the ZIP of an export, the work of the report:export task.

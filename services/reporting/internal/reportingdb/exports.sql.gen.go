@@ -157,6 +157,34 @@ func (q *Queries) InsertExportChunk(ctx context.Context, arg InsertExportChunkPa
 	return err
 }
 
+const listStaleQueuedExports = `-- name: ListStaleQueuedExports :many
+SELECT id FROM reporting.exports
+WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1::float8)
+ORDER BY created_at
+LIMIT 100
+`
+
+// Exports still queued a while after they were made: their task may be lost.
+func (q *Queries) ListStaleQueuedExports(ctx context.Context, olderThanSeconds float64) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listStaleQueuedExports, olderThanSeconds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const startExport = `-- name: StartExport :one
 UPDATE reporting.exports
 SET status = 'running', started_at = now(), attempts = attempts + 1, error = ''

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -84,6 +85,11 @@ func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, write func(w io.W
 		}
 		return queries.FinishExport(ctx, FinishExportParams{ID: id, RowsWritten: rows, SizeBytes: chunks.size})
 	})
+}
+
+// StaleQueuedExports implements reportingbus.ExportStore.
+func (s *Store) StaleQueuedExports(ctx context.Context, olderThan time.Duration) ([]uuid.UUID, error) {
+	return s.queries.ListStaleQueuedExports(ctx, olderThan.Seconds())
 }
 
 // FailExport implements reportingbus.ExportStore.

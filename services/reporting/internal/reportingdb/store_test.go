@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -22,6 +23,12 @@ func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 	export, err := store.CreateExport(ctx, reportingbus.Export{ID: uuid.New(), LabID: lab, Year: 2025, LabIDs: []uuid.UUID{lab}, CreatedBy: "manager"})
 	if err != nil || export.Status != reportingbus.ExportQueued {
 		t.Fatalf("create: %v %v", export, err)
+	}
+	if stale, err := store.StaleQueuedExports(ctx, 0); err != nil || len(stale) != 1 || stale[0] != export.ID {
+		t.Fatalf("stale exports: %v %v", stale, err)
+	}
+	if stale, err := store.StaleQueuedExports(ctx, time.Hour); err != nil || len(stale) != 0 {
+		t.Fatalf("exports an hour old: %v %v", stale, err)
 	}
 	if _, err := store.GetExport(ctx, uuid.New(), export.ID); !errors.Is(err, reportingbus.ErrExportNotFound) {
 		t.Fatalf("another lab's export: %v", err)
@@ -72,5 +79,8 @@ func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 	}
 	if _, found, err := store.StartExport(ctx, export.ID); found || err != nil {
 		t.Fatalf("a done export started again: %v %v", found, err)
+	}
+	if stale, err := store.StaleQueuedExports(ctx, 0); err != nil || len(stale) != 0 {
+		t.Fatalf("a done export is stale: %v %v", stale, err)
 	}
 }
