@@ -94,10 +94,19 @@ func (e *Exports) Create(ctx context.Context, labID string, year int32, includeS
 		return Export{}, err
 	}
 	principal, _ := authn.FromContext(ctx)
-	export := Export{ID: uuid.New(), LabID: uuid.MustParse(labID), Year: year, IncludeSublabs: includeSublabs, CreatedBy: principal.Subject}
-	for _, id := range ids {
-		export.LabIDs = append(export.LabIDs, uuid.MustParse(id))
+	exportID, err := uuid.NewV7()
+	if err != nil {
+		return Export{}, fmt.Errorf("export id: %w", err)
 	}
+	export := Export{ID: exportID, Year: year, IncludeSublabs: includeSublabs, CreatedBy: principal.Subject}
+	for _, id := range ids {
+		parsed, err := uuid.Parse(id)
+		if err != nil {
+			return Export{}, fmt.Errorf("lab id %q from labs: %w", id, err)
+		}
+		export.LabIDs = append(export.LabIDs, parsed)
+	}
+	export.LabID = export.LabIDs[0]
 	export, err = e.store.CreateExport(ctx, export)
 	if err != nil {
 		return Export{}, fmt.Errorf("create export: %w", err)
@@ -117,7 +126,7 @@ func (e *Exports) Get(ctx context.Context, labID, id string) (Export, error) {
 	if err != nil {
 		return Export{}, apperr.Invalid("id", "%q is not an export id (a UUID)", id)
 	}
-	export, err := e.store.GetExport(ctx, uuid.MustParse(labID), exportID)
+	export, err := e.store.GetExport(ctx, uuid.MustParse(labID), exportID) // checked by authorize
 	if errors.Is(err, ErrExportNotFound) {
 		return Export{}, apperr.NotFound("no export %s of lab %s", id, labID)
 	}
