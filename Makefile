@@ -118,6 +118,10 @@ db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs
 bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FINISHED vs a plain COPY, peak RSS)
 	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)
 
+.PHONY: bench-report
+bench-report: ## Report latency: a lab with 10k emissions and one with 1M, p50/p99 side by side
+	$(DEVSTACK_ENV) && go run ./tools/bench report -small $(or $(SMALL),10000) -large $(or $(LARGE),1000000)
+
 # The local control plane of make test-k8s, built from pinned modules
 # (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
 KWOK_VERSION := v0.8.0

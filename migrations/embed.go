@@ -8,14 +8,15 @@ import (
 	"io/fs"
 )
 
-//go:embed labs/*.sql ingest/*.sql calc/*.sql
+//go:embed labs/*.sql ingest/*.sql calc/*.sql reporting/*.sql
 var files embed.FS
 
 // The migrations of each service's schema.
 var (
-	Labs   = mustSub("labs")
-	Ingest = mustSub("ingest")
-	Calc   = mustSub("calc")
+	Labs      = mustSub("labs")
+	Ingest    = mustSub("ingest")
+	Calc      = mustSub("calc")
+	Reporting = mustSub("reporting")
 )
 
 func mustSub(dir string) fs.FS {

@@ -3,11 +3,15 @@
 //
 //	bench import -rows 1000000
 //	bench entries -clients 32 -requests 20000
+//	bench report -small 10000 -large 1000000 -requests 1000
 //
 // import generates an equipment CSV, uploads it through the gateway of a
 // freshly started system, waits for the job to finish and reports rows/s end
 // to end and every process's peak RSS; in the same run it times a plain
 // COPY of the same file into a scratch table and prints the ratio.
+//
+// report fills a lab with 10k emissions and another with 1M through the
+// import pipeline and prints the latency of their reports side by side.
 //
 // entries posts single entries through the gateway from concurrent clients
 // and prints the latency percentiles.
@@ -43,8 +47,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return benchEntries(ctx, *clients, *requests, out)
 	}
+	if len(args) > 0 && args[0] == "report" {
+		flags := flag.NewFlagSet("report", flag.ContinueOnError)
+		small := flags.Int("small", 10_000, "emissions of the small lab")
+		large := flags.Int("large", 1_000_000, "emissions of the large lab")
+		requests := flags.Int("requests", 1000, "reports asked per lab")
+		if err := flags.Parse(args[1:]); err != nil {
+			return err
+		}
+		return benchReport(ctx, *small, *large, *requests, out)
+	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-recalc] | bench entries [-clients N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-recalc] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")

@@ -128,10 +128,10 @@ func TestTheChartLintsAndRendersForEveryValuesFile(t *testing.T) {
 				}
 			}
 		}
-		if kinds["Deployment"] != 4 || kinds["Service"] != 4 || kinds["PodDisruptionBudget"] != 4 || kinds["Job"] != 3 {
+		if kinds["Deployment"] != 5 || kinds["Service"] != 5 || kinds["PodDisruptionBudget"] != 5 || kinds["Job"] != 4 {
 			t.Errorf("%s renders %v", values, kinds)
 		}
-		if values != "dev" && kinds["NetworkPolicy"] != 4 {
+		if values != "dev" && kinds["NetworkPolicy"] != 5 {
 			t.Errorf("%s: %d network policies", values, kinds["NetworkPolicy"])
 		}
 	}
@@ -169,7 +169,7 @@ func TestTheChartSetsOnlyVariablesTheServicesRead(t *testing.T) {
 			}
 		}
 	}
-	if configs != 4 {
+	if configs != 5 {
 		t.Fatalf("%d ConfigMaps, want one per service", configs)
 	}
 	for _, m := range render(t, "charts/co2-calculator/ci/production-values.yaml") {
@@ -192,7 +192,7 @@ func TestBadValuesAreRefusedByTheSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad values were accepted")
 	}
-	for _, says := range []string{"port", "reporting", "grant"} {
+	for _, says := range []string{"port", "billing", "grant"} {
 		if !strings.Contains(err.Error(), says) {
 			t.Errorf("the refusal does not name %s: %v", says, err)
 		}

@@ -68,10 +68,11 @@ var services = map[string]struct {
 	port  string
 	needs []string
 }{
-	"labs":    {"8001", []string{"DB_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LISTEN_ADDR"}},
-	"ingest":  {"8002", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR"}},
-	"calc":    {"8003", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
-	"gateway": {"8000", []string{"REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "CALC_URL", "LISTEN_ADDR"}},
+	"labs":      {"8001", []string{"DB_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LISTEN_ADDR"}},
+	"ingest":    {"8002", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR"}},
+	"calc":      {"8003", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
+	"reporting": {"8004", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
+	"gateway":   {"8000", []string{"REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "CALC_URL", "REPORTING_URL", "LISTEN_ADDR"}},
 }
 
 func TestComposeSetsWhatEachServiceReads(t *testing.T) {
@@ -114,7 +115,7 @@ func TestComposeSetsWhatEachServiceReads(t *testing.T) {
 		}
 	}
 	// Migrations run, one per schema, with the binary's migrate command.
-	for _, schema := range []string{"labs", "ingest", "calc"} {
+	for _, schema := range []string{"labs", "ingest", "calc", "reporting"} {
 		migrate := compose.Services[schema+"-migrate"]
 		if strings.Join(migrate.Command, " ") != "migrate up" || migrate.Environment["DB_URL"] == "" {
 			t.Errorf("%s-migrate: %v %v", schema, migrate.Command, migrate.Environment)
@@ -160,14 +161,17 @@ func TestDexMatchesTheServices(t *testing.T) {
 	if clients[calc["OAUTH_CLIENT_ID"]] != calc["OAUTH_CLIENT_SECRET"] {
 		t.Errorf("calc's client secret does not match Dex's")
 	}
-	found := false
-	for _, user := range dex.StaticPasswords {
-		if user.Email == calc["OAUTH_SERVICE_USERNAME"] && slices.Contains(user.Groups, "service") {
-			found = true
+	for _, name := range []string{"calc", "reporting"} {
+		account := compose.Services[name].Environment["OAUTH_SERVICE_USERNAME"]
+		found := false
+		for _, user := range dex.StaticPasswords {
+			if user.Email == account && slices.Contains(user.Groups, "service") {
+				found = true
+			}
 		}
-	}
-	if !found {
-		t.Errorf("Dex has no service account %s in the service group", calc["OAUTH_SERVICE_USERNAME"])
+		if !found {
+			t.Errorf("Dex has no service account %s (%s) in the service group", account, name)
+		}
 	}
 }
 

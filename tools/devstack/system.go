@@ -19,10 +19,11 @@ import (
 // Where the services listen under `make run`; the gateway's port can be
 // changed with GATEWAY_ADDR.
 var listenAddrs = map[string]string{
-	"labs":    "127.0.0.1:8001",
-	"ingest":  "127.0.0.1:8002",
-	"calc":    "127.0.0.1:8003",
-	"gateway": ":8000",
+	"labs":      "127.0.0.1:8001",
+	"ingest":    "127.0.0.1:8002",
+	"calc":      "127.0.0.1:8003",
+	"reporting": "127.0.0.1:8004",
+	"gateway":   ":8000",
 }
 
 func runSystem(ctx context.Context, root string, stdout io.Writer, log func(string)) error {

@@ -17,6 +17,7 @@ type world struct {
 	sys               *system
 	activities        map[string]string // lab → an activity of it
 	imports           map[string]string // lab → a finished import of it
+	exports           map[string]string // lab → an export of it
 }
 
 var worlds atomic.Int64
@@ -29,7 +30,7 @@ func newWorld(t *testing.T, sys *system) *world {
 		body := fmt.Sprintf(`{"code":"%s-%d","name":"%s lab","country":"CH","parentId":"%s"}`, code, n, code, parent)
 		return mustCall(t, 200, "POST", api+"/labs", body)["id"].(string)
 	}
-	w := &world{own: create("OWN", ""), t: t, sys: sys, activities: map[string]string{}, imports: map[string]string{}}
+	w := &world{own: create("OWN", ""), t: t, sys: sys, activities: map[string]string{}, imports: map[string]string{}, exports: map[string]string{}}
 	w.sub = create("SUB", w.own)
 	w.foreign = create("FOREIGN", "")
 	mustCall(t, 200, "POST", api+"/labs/"+w.own+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
@@ -55,6 +56,17 @@ func (w *world) importOf(lab string) string {
 	id := importID(w.t, answer)
 	waitFinished(w.t, w.sys, id)
 	w.imports[lab] = id
+	return id
+}
+
+// exportOf returns an export of lab, made on first use.
+func (w *world) exportOf(lab string) string {
+	if id, ok := w.exports[lab]; ok {
+		return id
+	}
+	answer := mustCall(w.t, 200, "POST", w.sys.Gateway+"/api/v1/reports/"+lab+"/exports", `{"year":2025}`)
+	id := answer["export"].(map[string]any)["id"].(string)
+	w.exports[lab] = id
 	return id
 }
 
@@ -92,10 +104,15 @@ func importPath(suffix string) func(*world, string) string {
 	return func(w *world, lab string) string { return "/imports/" + w.importOf(lab) + suffix }
 }
 
+func exportPath(suffix string) func(*world, string) string {
+	return func(w *world, lab string) string { return "/reports/" + lab + "/exports/" + w.exportOf(lab) + suffix }
+}
+
 // The expectations that recur: what viewing, importing and managing take.
 var (
 	viewing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
 	importing = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
+	exporting = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
 	editing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
 	everyone  = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
 )
@@ -203,6 +220,14 @@ var matrix = []endpoint{
 	{name: "get activity", method: "GET", path: activityPath(""), body: noBody, want: viewing},
 	{name: "replace activity", method: "PUT", path: activityPath(""), body: fixed(entryBody), mutating: true, want: importing},
 	{name: "delete activity", method: "DELETE", path: activityPath(""), body: noBody, mutating: true, want: importing},
+	{name: "get report", method: "GET", path: labPath("/reports/%s?year=2025"), body: noBody, want: viewing},
+	{name: "report years", method: "GET", path: labPath("/reports/%s/years"), body: noBody, want: viewing},
+	{
+		name: "lab ranking", method: "GET", path: labPath("/reports?year=2025%.0s"), body: noBody,
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {403, 403, 403}, "member": {403, 403, 403}, "outsider": {403, 403, 403}},
+	},
+	{name: "create export", method: "POST", path: labPath("/reports/%s/exports"), body: fixed(`{"year":2025}`), want: exporting},
+	{name: "export status", method: "GET", path: exportPath(""), body: noBody, want: exporting},
 	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},
 	{name: "get electricity contract", method: "GET", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, want: viewing},
 	{name: "list electricity contracts", method: "GET", path: labPath("/labs/%s/electricity-contracts"), body: noBody, want: viewing},

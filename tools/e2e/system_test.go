@@ -84,7 +84,8 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 	dbURL := pgtest.NewDatabase(t,
 		pgtest.Schema{Name: "labs", Migrations: migrations.Labs},
 		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
-		pgtest.Schema{Name: "calc", Migrations: migrations.Calc})
+		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
+		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
 	addrs := map[string]string{}
 	for _, service := range stack.Services {
 		addr, err := stack.FreeAddr()
@@ -97,6 +98,7 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		"DB_URL=" + dbURL,
 		// Each system has its own queue: workers of one never take another's jobs.
 		"IMPORT_QUEUE=e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + addrs["gateway"],
+		"EXPORT_QUEUE=e2e-exports-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + addrs["gateway"],
 		"LOG_LEVEL=debug",
 		"SHUTDOWN_TIMEOUT=5s",
 		// Each system counts its own rate limits.

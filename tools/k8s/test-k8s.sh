@@ -131,7 +131,7 @@ grep -q "values don't meet the specifications" bad.log || fail "bad values refus
 log "helm install --wait (migration hooks, then the Deployments)"
 "$helm" install co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --wait --timeout "$wait_timeout" > install.log 2>&1 \
 	|| fail "helm install: $(cat install.log)"
-for service in labs ingest; do
+for service in labs ingest reporting; do
 	ready=$(kubectl get deployment "co2-$service" -n co2 -o jsonpath='{.status.availableReplicas}')
 	[ "$ready" = 2 ] || fail "$service has $ready available replicas, want 2"
 done
@@ -143,8 +143,8 @@ for service in calc gateway; do
 	[ "$(kubectl get hpa "co2-$service" -n co2 -o jsonpath='{.spec.minReplicas}')" = 2 ] || fail "$service's HPA"
 done
 [ "$(kubectl get hpa -n co2 --no-headers | wc -l)" = 2 ] || fail "want 2 HPAs (calc, gateway)"
-[ "$(kubectl get pdb -n co2 --no-headers | wc -l)" = 4 ] || fail "want 4 PDBs"
-[ "$(kubectl get networkpolicy -n co2 --no-headers | wc -l)" = 4 ] || fail "want 4 NetworkPolicies"
+[ "$(kubectl get pdb -n co2 --no-headers | wc -l)" = 5 ] || fail "want 5 PDBs"
+[ "$(kubectl get networkpolicy -n co2 --no-headers | wc -l)" = 5 ] || fail "want 5 NetworkPolicies"
 [ "$(kubectl get jobs -n co2 --no-headers 2>/dev/null | wc -l)" = 0 ] || fail "the migration hooks were not removed after success"
 "$helm" history co2 -n co2 | grep -q deployed || fail "release not deployed"
 

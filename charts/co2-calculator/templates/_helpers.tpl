@@ -30,7 +30,7 @@ app.kubernetes.io/name: {{ .name }}
 - name: REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ .root.Values.redis.existingSecret }}, key: {{ .root.Values.redis.urlKey }}}}
 {{- end }}
-{{- if eq .name "calc" }}
+{{- if or (eq .name "calc") (eq .name "reporting") }}
 - name: OAUTH_CLIENT_SECRET
   valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_CLIENT_SECRET}}
 {{- if eq .root.Values.oauth.service.grant "password" }}

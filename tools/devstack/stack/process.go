@@ -32,6 +32,7 @@ var Services = []Service{
 	{Name: "labs", Package: "./services/labs/cmd/labs", Schema: "labs"},
 	{Name: "ingest", Package: "./services/ingest/cmd/ingest", Schema: "ingest"},
 	{Name: "calc", Package: "./services/calc/cmd/calc", Schema: "calc"},
+	{Name: "reporting", Package: "./services/reporting/cmd/reporting", Schema: "reporting"},
 	{Name: "gateway", Package: "./services/gateway/cmd/gateway"},
 }
 
@@ -41,6 +42,7 @@ func UpstreamEnv(addrs map[string]string) []string {
 		"LABS_URL=http://" + addrs["labs"],
 		"INGEST_URL=http://" + addrs["ingest"],
 		"CALC_URL=http://" + addrs["calc"],
+		"REPORTING_URL=http://" + addrs["reporting"],
 	}
 }
 

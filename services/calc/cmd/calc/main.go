@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(store, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
+		// Internal: the reporting service's figures, service role only.
+		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool), authorizer), options...)
+		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/gateway"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -32,10 +33,11 @@ const serviceName = "gateway"
 
 // Config is everything the gateway reads from its environment.
 type Config struct {
-	ListenAddr string `env:"LISTEN_ADDR, default=:8000"`
-	LabsURL    string `env:"LABS_URL, default=http://127.0.0.1:8001"`
-	IngestURL  string `env:"INGEST_URL, default=http://127.0.0.1:8002"`
-	CalcURL    string `env:"CALC_URL, default=http://127.0.0.1:8003"`
+	ListenAddr   string `env:"LISTEN_ADDR, default=:8000"`
+	LabsURL      string `env:"LABS_URL, default=http://127.0.0.1:8001"`
+	IngestURL    string `env:"INGEST_URL, default=http://127.0.0.1:8002"`
+	CalcURL      string `env:"CALC_URL, default=http://127.0.0.1:8003"`
+	ReportingURL string `env:"REPORTING_URL, default=http://127.0.0.1:8004"`
 	// CORSOrigins are the browser origins allowed to call the API,
 	// comma-separated (for example https://co2.example.org).
 	CORSOrigins []string `env:"CORS_ORIGINS"`
@@ -96,6 +98,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 		{"labs", "LABS_URL", cfg.LabsURL, []string{labsv1connect.LabsServiceName}},
 		{"ingest", "INGEST_URL", cfg.IngestURL, []string{ingestv1connect.ImportServiceName}},
 		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName, calcv1connect.ActivityServiceName, calcv1connect.FactorServiceName, calcv1connect.ElectricityContractServiceName}},
+		{"reporting", "REPORTING_URL", cfg.ReportingURL, []string{reportingv1connect.ReportServiceName}},
 	} {
 		parsed, err := upstreamURL(upstream.variable, upstream.url)
 		if err != nil {

@@ -83,7 +83,7 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		verifications: newVerificationCounter(),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, transcoder))))
+	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, uncompressedDownloads(transcoder)))))
 	uploads := *guard
 	uploads.maxBodyBytes = options.MaxUploadBytes
 	for _, upstream := range upstreams {
@@ -219,4 +219,17 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// uncompressedDownloads asks for downloads (server-streamed HttpBody, such as
+// a report export's ZIP) without compression: vanguard v0.4.0 labels such a
+// stream gzip without compressing it as one body, and a ZIP gains nothing
+// from gzip anyway.
+func uncompressedDownloads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":download") {
+			r.Header.Del("Accept-Encoding")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

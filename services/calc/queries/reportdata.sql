@@ -1,0 +1,54 @@
+-- Queries of ReportDataService: what the reporting service builds reports
+-- and exports from.
+
+-- name: ReportRollups :many
+SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+       quantity, kg_co2e, uncertainty_sq, entries, overridden, fallback
+FROM calc.rollups
+WHERE lab_id = ANY(@lab_ids::uuid[]) AND year = ANY(@years::int[])
+ORDER BY lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit;
+
+-- name: ReportActivityCounts :many
+SELECT lab_id, year, module, kind, source, activities
+FROM calc.activity_counts
+WHERE lab_id = ANY(@lab_ids::uuid[]) AND year = ANY(@years::int[])
+ORDER BY lab_id, year, module, kind, source;
+
+-- name: ReportImportCounts :many
+SELECT lab_id::uuid AS lab_id, year::int AS year, count(*) AS imports
+FROM calc.applied_imports
+WHERE lab_id = ANY(@lab_ids::uuid[]) AND year = ANY(@years::int[])
+GROUP BY lab_id, year
+ORDER BY lab_id, year;
+
+-- name: ReportLabYears :many
+SELECT DISTINCT year FROM calc.rollups WHERE lab_id = ANY(@lab_ids::uuid[])
+UNION
+SELECT DISTINCT year FROM calc.activity_counts WHERE lab_id = ANY(@lab_ids::uuid[])
+ORDER BY year;
+
+-- name: ReportYearTotals :many
+SELECT lab_id,
+       coalesce(sum(kg_co2e) FILTER (WHERE variant = '' AND scope > 0), 0)::float8 AS kg_co2e,
+       coalesce(sum(uncertainty_sq) FILTER (WHERE variant = '' AND scope > 0), 0)::float8 AS uncertainty_sq,
+       coalesce(sum(quantity) FILTER (WHERE scope = 0 AND emission_type = 'fte' AND variant = ''), 0)::float8 AS fte,
+       coalesce(sum(entries) FILTER (WHERE variant = '' AND scope > 0), 0)::bigint AS entries
+FROM calc.rollups
+WHERE year = @year
+GROUP BY lab_id
+ORDER BY lab_id;
+
+-- name: ReportExportRows :many
+-- A lab-year's emissions with their activities and factors, in (module,
+-- kind, activity, variant, emission type) order. Exports read it as a
+-- stream (calcdb.StreamReportExportRows), never all at once.
+SELECT a.id AS activity_id, a.lab_id, a.module, a.kind, a.source, coalesce(a.row_no, 0)::bigint AS row_no,
+       a.inputs::text AS inputs_json,
+       e.variant, e.emission_type, e.scope, e.quantity, e.quantity_unit, e.kg_co2e, e.factor_id, e.factor_dataset,
+       e.factor_version, coalesce(f.value, 0)::float8 AS factor_value, coalesce(f.unit, '')::text AS factor_unit,
+       e.uncertainty_pct, e.overridden, e.fallback
+FROM calc.activities a
+JOIN calc.emissions e ON e.activity_id = a.id
+LEFT JOIN calc.factors f ON f.id = e.factor_id
+WHERE a.lab_id = ANY(@lab_ids::uuid[]) AND a.year = @year
+ORDER BY a.module, a.kind, a.id, e.variant, e.emission_type;

@@ -1,0 +1,152 @@
+// Package clients are reporting's Connect clients of calc and labs, behind
+// the interfaces of reportingbus.
+package clients
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"connectrpc.com/connect"
+
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+)
+
+// batchSize is the most ids one internal call carries.
+const batchSize = 1000
+
+// Calc calls calc's ReportDataService with the service identity.
+type Calc struct {
+	client calcv1connect.ReportDataServiceClient
+}
+
+var _ reportingbus.Calc = (*Calc)(nil)
+
+// NewCalc returns the client of calc at baseURL; options carry the service
+// token.
+func NewCalc(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *Calc {
+	return &Calc{client: calcv1connect.NewReportDataServiceClient(httpClient, baseURL, options...)}
+}
+
+// ListRollups implements reportingbus.Calc.
+func (c *Calc) ListRollups(ctx context.Context, labIDs []string, years []int32) (reportingbus.ReportData, error) {
+	var data reportingbus.ReportData
+	for start := 0; start < len(labIDs); start += batchSize {
+		res, err := c.client.ListRollups(ctx, connect.NewRequest(&calcv1.ListRollupsRequest{
+			LabIds: labIDs[start:min(start+batchSize, len(labIDs))], Years: years,
+		}))
+		if err != nil {
+			return data, err
+		}
+		data.Rollups = append(data.Rollups, res.Msg.GetRollups()...)
+		data.ActivityCounts = append(data.ActivityCounts, res.Msg.GetActivityCounts()...)
+		data.ImportCounts = append(data.ImportCounts, res.Msg.GetImportCounts()...)
+	}
+	return data, nil
+}
+
+// ListLabYears implements reportingbus.Calc.
+func (c *Calc) ListLabYears(ctx context.Context, labIDs []string) ([]int32, error) {
+	seen := map[int32]bool{}
+	var years []int32
+	for start := 0; start < len(labIDs); start += batchSize {
+		res, err := c.client.ListLabYears(ctx, connect.NewRequest(&calcv1.ListLabYearsRequest{LabIds: labIDs[start:min(start+batchSize, len(labIDs))]}))
+		if err != nil {
+			return nil, err
+		}
+		for _, year := range res.Msg.GetYears() {
+			if !seen[year] {
+				seen[year] = true
+				years = append(years, year)
+			}
+		}
+	}
+	slices.Sort(years)
+	return years, nil
+}
+
+// YearTotals implements reportingbus.Calc.
+func (c *Calc) YearTotals(ctx context.Context, year int32) ([]*calcv1.LabTotals, error) {
+	res, err := c.client.YearTotals(ctx, connect.NewRequest(&calcv1.YearTotalsRequest{Year: year}))
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg.GetLabs(), nil
+}
+
+// ExportRows implements reportingbus.Calc.
+func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn func([]*calcv1.ExportRow) error) error {
+	if len(labIDs) > batchSize {
+		return errors.New("an export covers at most 1000 labs")
+	}
+	stream, err := c.client.ListActivitiesForExport(ctx, connect.NewRequest(&calcv1.ListActivitiesForExportRequest{LabIds: labIDs, Year: year}))
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	for stream.Receive() {
+		if err := fn(stream.Msg().GetRows()); err != nil {
+			return err
+		}
+	}
+	return stream.Err()
+}
+
+// Labs calls labs: sub-labs as the caller (whose view they are), lab names
+// with the service identity.
+type Labs struct {
+	asCaller  labsv1connect.LabsServiceClient
+	asService labsv1connect.LabsInternalServiceClient
+}
+
+var _ reportingbus.Labs = (*Labs)(nil)
+
+// NewLabs returns the client of labs at baseURL; serviceOptions carry the
+// service token.
+func NewLabs(httpClient *http.Client, baseURL string, options, serviceOptions []connect.ClientOption) *Labs {
+	callerOptions := append(append([]connect.ClientOption{}, options...), connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
+	return &Labs{
+		asCaller:  labsv1connect.NewLabsServiceClient(httpClient, baseURL, callerOptions...),
+		asService: labsv1connect.NewLabsInternalServiceClient(httpClient, baseURL, serviceOptions...),
+	}
+}
+
+// SubLabs implements reportingbus.Labs.
+func (l *Labs) SubLabs(ctx context.Context, labID string) ([]string, error) {
+	var ids []string
+	token := ""
+	for {
+		res, err := l.asCaller.ListLabs(ctx, connect.NewRequest(&labsv1.ListLabsRequest{ParentId: labID, PageSize: 100, PageToken: token}))
+		if err != nil {
+			return nil, err
+		}
+		for _, lab := range res.Msg.GetLabs() {
+			ids = append(ids, lab.GetId())
+		}
+		token = res.Msg.GetNextPageToken()
+		if token == "" {
+			return ids, nil
+		}
+	}
+}
+
+// Names implements reportingbus.Labs.
+func (l *Labs) Names(ctx context.Context, labIDs []string) (map[string]reportingbus.LabName, error) {
+	names := make(map[string]reportingbus.LabName, len(labIDs))
+	for start := 0; start < len(labIDs); start += batchSize {
+		res, err := l.asService.BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{Ids: labIDs[start:min(start+batchSize, len(labIDs))]}))
+		if err != nil {
+			return nil, err
+		}
+		for _, lab := range res.Msg.GetLabs() {
+			names[lab.GetId()] = reportingbus.LabName{Code: lab.GetCode(), Name: lab.GetName()}
+		}
+	}
+	return names, nil
+}

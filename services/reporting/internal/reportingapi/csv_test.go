@@ -1,0 +1,50 @@
+package reportingapi
+
+import (
+	"bytes"
+	"encoding/csv"
+	"testing"
+
+	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+)
+
+func TestReportCSVReadsBack(t *testing.T) {
+	perFTE := 450.0
+	report := &reportingv1.Report{
+		Year:    2025,
+		Total:   &reportingv1.Total{KgCo2E: 1800, TCo2E: 1.8, UncertaintyKg: 50, LowKgCo2E: 1750, HighKgCo2E: 1850},
+		Scope3:  &reportingv1.Total{KgCo2E: -12.5}, // a negative figure stays a number
+		Modules: []*reportingv1.ModuleTotal{{Module: "equipment", Total: &reportingv1.Total{KgCo2E: 1800}, Entries: 4}},
+		Fte:     4, KgCo2EPerFte: &perFTE,
+		FactorVersions: []*reportingv1.FactorVersion{{Dataset: "=lab_contract", Version: "2025", Emissions: 3}},
+	}
+	raw, err := ReportCSV(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMetric := map[string][]string{}
+	for _, row := range rows[1:] {
+		if len(row) != len(reportColumns) {
+			t.Fatalf("row %v has %d cells, want %d", row, len(row), len(reportColumns))
+		}
+		byMetric[row[0]+row[3]] = row
+	}
+	for _, c := range []struct{ key, cell, want string }{
+		{"total", byMetric["total"][4], "1800"},
+		{"total t", byMetric["total"][5], "1.8"},
+		{"total low", byMetric["total"][7], "1750"},
+		{"scope 3", byMetric["scope3"][4], "-12.5"},
+		{"module", byMetric["module"][1], "equipment"},
+		{"module entries", byMetric["module"][9], "4"},
+		{"per FTE", byMetric["kg_co2e_per_fte"][9], "450"},
+		{"factor version", byMetric["factor_version"][11], "'=lab_contract 2025"},
+	} {
+		if c.cell != c.want {
+			t.Errorf("%s: %q, want %q", c.key, c.cell, c.want)
+		}
+	}
+}

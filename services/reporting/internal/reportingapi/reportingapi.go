@@ -1,0 +1,186 @@
+// Package reportingapi is the Connect handler of ReportService: requests in,
+// reports out as JSON, CSV, SVG or ZIP bodies (google.api.HttpBody, which
+// the gateway serves as they are).
+package reportingapi
+
+import (
+	"context"
+	"fmt"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/charts"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+)
+
+// Content types of the bodies.
+const (
+	contentJSON = "application/json"
+	contentCSV  = "text/csv; charset=utf-8"
+	contentSVG  = "image/svg+xml"
+	contentZIP  = "application/zip"
+)
+
+// Handler implements ReportService.
+type Handler struct {
+	reports *reportingbus.Reports
+	exports *reportingbus.Exports
+}
+
+var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
+
+// New returns the handler.
+func New(reports *reportingbus.Reports, exports *reportingbus.Exports) *Handler {
+	return &Handler{reports: reports, exports: exports}
+}
+
+var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}
+
+// format checks a format parameter against the allowed ones ("" is the
+// first).
+func format(value string, allowed ...string) (string, error) {
+	if value == "" {
+		return allowed[0], nil
+	}
+	for _, a := range allowed {
+		if value == a {
+			return value, nil
+		}
+	}
+	return "", apperr.Invalid("format", "%q is not a format of this report: give one of %v", value, allowed)
+}
+
+func body(contentType string, data []byte) *connect.Response[httpbody.HttpBody] {
+	return connect.NewResponse(&httpbody.HttpBody{ContentType: contentType, Data: data})
+}
+
+func jsonBody(msg proto.Message) (*connect.Response[httpbody.HttpBody], error) {
+	data, err := jsonOptions.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode report: %w", err)
+	}
+	return body(contentJSON, data), nil
+}
+
+func (h *Handler) GetReport(ctx context.Context, req *connect.Request[reportingv1.GetReportRequest]) (*connect.Response[httpbody.HttpBody], error) {
+	msg := req.Msg
+	f, err := format(msg.GetFormat(), "json", "csv", "svg")
+	if err != nil {
+		return nil, err
+	}
+	if f == "svg" && msg.GetChart() != "" && msg.GetChart() != "modules" && msg.GetChart() != "scopes" {
+		return nil, apperr.Invalid("chart", "%q is not a chart: give modules or scopes", msg.GetChart())
+	}
+	report, err := h.reports.Report(ctx, msg.GetLabId(), msg.GetYear(), msg.GetIncludeSublabs())
+	if err != nil {
+		return nil, err
+	}
+	switch f {
+	case "csv":
+		data, err := ReportCSV(report)
+		if err != nil {
+			return nil, err
+		}
+		return body(contentCSV, data), nil
+	case "svg":
+		draw := charts.Modules
+		if msg.GetChart() == "scopes" {
+			draw = charts.Scopes
+		}
+		data, err := draw(report)
+		if err != nil {
+			return nil, err
+		}
+		return body(contentSVG, data), nil
+	default:
+		return jsonBody(report)
+	}
+}
+
+func (h *Handler) ListReportYears(ctx context.Context, req *connect.Request[reportingv1.ListReportYearsRequest]) (*connect.Response[httpbody.HttpBody], error) {
+	f, err := format(req.Msg.GetFormat(), "json", "svg")
+	if err != nil {
+		return nil, err
+	}
+	years, err := h.reports.Years(ctx, req.Msg.GetLabId(), req.Msg.GetIncludeSublabs())
+	if err != nil {
+		return nil, err
+	}
+	if f == "svg" {
+		data, err := charts.Trend(years)
+		if err != nil {
+			return nil, err
+		}
+		return body(contentSVG, data), nil
+	}
+	return jsonBody(years)
+}
+
+func (h *Handler) ListLabRanking(ctx context.Context, req *connect.Request[reportingv1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error) {
+	f, err := format(req.Msg.GetFormat(), "json", "csv")
+	if err != nil {
+		return nil, err
+	}
+	ranking, err := h.reports.Ranking(ctx, req.Msg.GetYear())
+	if err != nil {
+		return nil, err
+	}
+	if f == "csv" {
+		data, err := RankingCSV(ranking)
+		if err != nil {
+			return nil, err
+		}
+		return body(contentCSV, data), nil
+	}
+	return jsonBody(ranking)
+}
+
+func (h *Handler) CreateExport(ctx context.Context, req *connect.Request[reportingv1.CreateExportRequest]) (*connect.Response[reportingv1.CreateExportResponse], error) {
+	export, err := h.exports.Create(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), req.Msg.GetIncludeSublabs())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&reportingv1.CreateExportResponse{Export: exportToProto(export)}), nil
+}
+
+func (h *Handler) GetExport(ctx context.Context, req *connect.Request[reportingv1.GetExportRequest]) (*connect.Response[reportingv1.GetExportResponse], error) {
+	export, err := h.exports.Get(ctx, req.Msg.GetLabId(), req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&reportingv1.GetExportResponse{Export: exportToProto(export)}), nil
+}
+
+func (h *Handler) DownloadExport(ctx context.Context, req *connect.Request[reportingv1.DownloadExportRequest], stream *connect.ServerStream[httpbody.HttpBody]) error {
+	first := true
+	return h.exports.Download(ctx, req.Msg.GetLabId(), req.Msg.GetId(), func(chunk []byte) error {
+		msg := &httpbody.HttpBody{Data: chunk}
+		if first {
+			msg.ContentType = contentZIP
+			stream.ResponseHeader().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="export-%s.zip"`, req.Msg.GetId()))
+			first = false
+		}
+		return stream.Send(msg)
+	})
+}
+
+func exportToProto(e reportingbus.Export) *reportingv1.Export {
+	out := &reportingv1.Export{
+		Id: e.ID.String(), LabId: e.LabID.String(), Year: e.Year, IncludeSublabs: e.IncludeSublabs, Status: e.Status,
+		Error: e.Error, Rows: e.Rows, SizeBytes: e.SizeBytes, CreatedBy: e.CreatedBy, CreatedAt: timestamppb.New(e.CreatedAt),
+	}
+	if e.FinishedAt != nil {
+		out.FinishedAt = timestamppb.New(*e.FinishedAt)
+	}
+	if e.Status == reportingbus.ExportDone {
+		out.DownloadUrl = fmt.Sprintf("/api/v1/reports/%s/exports/%s:download", e.LabID, e.ID)
+	}
+	return out
+}

@@ -1,0 +1,152 @@
+// Package reportingdb stores exports and their ZIPs in the reporting
+// schema (sqlc queries from queries/*.sql).
+package reportingdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+)
+
+// chunkSize is the size of the pieces a ZIP is stored in.
+const chunkSize = 1 << 20
+
+// Store implements reportingbus.ExportStore on PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *Queries
+}
+
+var _ reportingbus.ExportStore = (*Store)(nil)
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, queries: New(pool)} }
+
+func toExport(row ReportingExport) reportingbus.Export {
+	return reportingbus.Export{
+		ID: row.ID, LabID: row.LabID, Year: row.Year, IncludeSublabs: row.IncludeSublabs, LabIDs: row.LabIds,
+		Status: row.Status, Error: row.Error, Rows: row.RowsWritten, SizeBytes: row.SizeBytes, Attempts: row.Attempts,
+		CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt,
+	}
+}
+
+// CreateExport implements reportingbus.ExportStore.
+func (s *Store) CreateExport(ctx context.Context, e reportingbus.Export) (reportingbus.Export, error) {
+	row, err := s.queries.CreateExport(ctx, CreateExportParams{
+		ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs, CreatedBy: e.CreatedBy,
+	})
+	return toExport(row), err
+}
+
+// GetExport implements reportingbus.ExportStore.
+func (s *Store) GetExport(ctx context.Context, labID, id uuid.UUID) (reportingbus.Export, error) {
+	row, err := s.queries.GetExport(ctx, GetExportParams{ID: id, LabID: labID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return reportingbus.Export{}, reportingbus.ErrExportNotFound
+	}
+	return toExport(row), err
+}
+
+// StartExport implements reportingbus.ExportStore.
+func (s *Store) StartExport(ctx context.Context, id uuid.UUID) (reportingbus.Export, bool, error) {
+	row, err := s.queries.StartExport(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return reportingbus.Export{}, false, nil
+	}
+	if err != nil {
+		return reportingbus.Export{}, false, fmt.Errorf("start export %s: %w", id, err)
+	}
+	return toExport(row), true, nil
+}
+
+// WriteExport implements reportingbus.ExportStore: the ZIP goes into
+// chunks as it is written, and appears with the done state at commit.
+func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, write func(w io.Writer) (int64, error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		if err := queries.DeleteExportChunks(ctx, id); err != nil {
+			return err
+		}
+		chunks := &chunkWriter{ctx: ctx, queries: queries, id: id, buf: make([]byte, 0, chunkSize)}
+		rows, err := write(chunks)
+		if err != nil {
+			return err
+		}
+		if err := chunks.flush(); err != nil {
+			return err
+		}
+		return queries.FinishExport(ctx, FinishExportParams{ID: id, RowsWritten: rows, SizeBytes: chunks.size})
+	})
+}
+
+// StaleQueuedExports implements reportingbus.ExportStore.
+func (s *Store) StaleQueuedExports(ctx context.Context, olderThan time.Duration) ([]uuid.UUID, error) {
+	return s.queries.ListStaleQueuedExports(ctx, olderThan.Seconds())
+}
+
+// FailExport implements reportingbus.ExportStore.
+func (s *Store) FailExport(ctx context.Context, id uuid.UUID, reason string) error {
+	return s.queries.FailExport(ctx, FailExportParams{ID: id, Error: reason})
+}
+
+// ReadExport implements reportingbus.ExportStore, a chunk at a time.
+func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) error) error {
+	for seq := int32(0); ; seq++ {
+		data, err := s.queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read export %s chunk %d: %w", id, seq, err)
+		}
+		if err := send(data); err != nil {
+			return err
+		}
+	}
+}
+
+// chunkWriter stores what is written in chunks of chunkSize.
+type chunkWriter struct {
+	ctx     context.Context
+	queries *Queries
+	id      uuid.UUID
+	seq     int32
+	size    int64
+	buf     []byte
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	written := len(p)
+	for len(p) > 0 {
+		n := min(chunkSize-len(c.buf), len(p))
+		c.buf = append(c.buf, p[:n]...)
+		p = p[n:]
+		if len(c.buf) == chunkSize {
+			if err := c.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return written, nil
+}
+
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if err := c.queries.InsertExportChunk(c.ctx, InsertExportChunkParams{ExportID: c.id, Seq: c.seq, Data: c.buf}); err != nil {
+		return fmt.Errorf("store export %s chunk %d: %w", c.id, c.seq, err)
+	}
+	c.size += int64(len(c.buf))
+	c.seq++
+	c.buf = c.buf[:0]
+	return nil
+}
