@@ -93,7 +93,7 @@ func queryTotals(t *testing.T, sys *system, sql string, lab string) map[string][
 // Market-based scope 2 takes the lab's declared contract; location-based
 // stays on the grid average.
 func TestMarketBasedScope2UsesTheLabsContract(t *testing.T) {
-	sys := startSystem(t)
+	sys := startSystem(t, "RECALC_DELAY=100ms")
 	api := sys.Gateway + "/api/v1"
 	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"GREEN","name":"Green lab","country":"CH"}`)["id"].(string)
 	mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
@@ -127,9 +127,20 @@ func TestMarketBasedScope2UsesTheLabsContract(t *testing.T) {
 		t.Fatalf("rollups: location %v, market %v", scope2(""), scope2("market_based"))
 	}
 
+	// Withdrawn: the entries of the year are recalculated by themselves,
+	// market-based on the grid average again (Switzerland has no residual
+	// mix in the bundled dataset).
 	callAs(t, "manager", 200, "DELETE", api+"/labs/"+lab+"/electricity-contracts/2025", "")
 	if status, _ := call(t, "member", "GET", api+"/labs/"+lab+"/electricity-contracts/2025", ""); status != http.StatusNotFound {
 		t.Fatalf("a withdrawn contract: %d", status)
+	}
+	const marketBased = "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND scope = 2 AND variant = 'market_based'"
+	waitFor(t, sys, "market-based without a contract", kWh*0.097, marketBased, lab)
+	// Declared again, at another figure: recalculated again.
+	callAs(t, "manager", 200, "PUT", api+"/labs/"+lab+"/electricity-contracts/2025", `{"supplier":"Wind AG","kgCo2ePerKwh":0.02,"source":"Supplier disclosure 2025"}`)
+	waitFor(t, sys, "market-based with the new contract", kWh*0.02, marketBased, lab)
+	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND scope = 2 AND variant = ''", lab); !near(got, kWh*0.097) {
+		t.Fatalf("location-based moved with the contract: %v", got)
 	}
 }
 

@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
 		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
-		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(store, authorizer)), options...)
+		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(rt.Logger, store, authorizer, queue)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
 		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool), authorizer), options...)

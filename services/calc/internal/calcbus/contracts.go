@@ -3,6 +3,7 @@ package calcbus
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -27,11 +28,14 @@ type ContractRow struct {
 
 // ContractStore keeps contracts.
 type ContractStore interface {
-	UpsertContract(ctx context.Context, contract ContractRow) (ContractRow, error)
+	// UpsertContract and DeleteContract also ask, in the same transaction,
+	// a recalculation of the lab's kinds of the year (those with
+	// activities), and return them.
+	UpsertContract(ctx context.Context, contract ContractRow, kinds []string) (ContractRow, []RecalcTarget, error)
 	// GetContract returns ErrNotFound when the lab declared none that year.
 	GetContract(ctx context.Context, labID uuid.UUID, year int32) (ContractRow, error)
 	ListContracts(ctx context.Context, labID uuid.UUID) ([]ContractRow, error)
-	DeleteContract(ctx context.Context, labID uuid.UUID, year int32) (bool, error)
+	DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []RecalcTarget, error)
 }
 
 // contractFor is the lab's contract for the year as computations take it,
@@ -48,15 +52,18 @@ func contractFor(ctx context.Context, store ContractStore, labID uuid.UUID, year
 }
 
 // Contracts are the labs' declared electricity supplies: lab managers set
-// them (edit), members read them (view).
+// them (edit), members read them (view). A change recalculates the lab's
+// market-based figures of the year, as a factor activation does.
 type Contracts struct {
-	store ContractStore
-	authz *authz.Authorizer
+	logger *slog.Logger
+	store  ContractStore
+	authz  *authz.Authorizer
+	queue  Queue
 }
 
 // NewContracts returns the contracts' rules.
-func NewContracts(store ContractStore, authorizer *authz.Authorizer) *Contracts {
-	return &Contracts{store: store, authz: authorizer}
+func NewContracts(logger *slog.Logger, store ContractStore, authorizer *authz.Authorizer, queue Queue) *Contracts {
+	return &Contracts{logger: logger, store: store, authz: authorizer, queue: queue}
 }
 
 // The largest credible grid or supplier factor: coal-fired generation is
@@ -84,7 +91,12 @@ func (c *Contracts) Set(ctx context.Context, labID string, year int32, contract 
 		return ContractRow{}, apperr.Invalid("contract.uncertainty_pct", "%g is out of range: from 0 to 1000 %%", contract.UncertaintyPct)
 	}
 	contract.LabID, contract.Year, contract.UpdatedBy = lab, year, access.Principal().Subject
-	return c.store.UpsertContract(ctx, contract)
+	stored, targets, err := c.store.UpsertContract(ctx, contract, kinds.UsingLabElectricity())
+	if err != nil {
+		return ContractRow{}, err
+	}
+	enqueueRecalculations(ctx, c.logger, c.queue, targets)
+	return stored, nil
 }
 
 // Get returns the lab's contract for a year.
@@ -115,10 +127,11 @@ func (c *Contracts) Delete(ctx context.Context, labID string, year int32) error 
 	if err != nil {
 		return err
 	}
-	deleted, err := c.store.DeleteContract(ctx, lab, year)
+	deleted, targets, err := c.store.DeleteContract(ctx, lab, year, kinds.UsingLabElectricity())
 	if err == nil && !deleted {
 		return apperr.NotFound("lab %s declared no electricity contract for %d", labID, year)
 	}
+	enqueueRecalculations(ctx, c.logger, c.queue, targets)
 	return err
 }
 

@@ -402,16 +402,16 @@ func (d *Datasets) Activate(ctx context.Context, dataset, version string, years 
 		return nil, 0, err
 	}
 	d.logger.InfoContext(ctx, "factor dataset activated", "dataset", dataset, "version", version, "years", years, "recalculations", len(targets))
-	d.enqueue(ctx, targets)
+	enqueueRecalculations(ctx, d.logger, d.queue, targets)
 	return activations, len(targets), nil
 }
 
-// enqueue queues recalculations; one that fails stays asked for in the
-// store, and the workers' next start queues it.
-func (d *Datasets) enqueue(ctx context.Context, targets []RecalcTarget) {
+// enqueueRecalculations queues recalculations; one that fails stays asked
+// for in the store, and the workers' next start queues it.
+func enqueueRecalculations(ctx context.Context, logger *slog.Logger, queue Queue, targets []RecalcTarget) {
 	for _, target := range targets {
-		if err := d.queue.EnqueueRecalculation(ctx, target); err != nil {
-			d.logger.WarnContext(ctx, "recalculation not queued", "lab", target.LabID, "year", target.Year, "kind", target.Kind, "error", err)
+		if err := queue.EnqueueRecalculation(ctx, target); err != nil {
+			logger.WarnContext(ctx, "recalculation not queued", "lab", target.LabID, "year", target.Year, "kind", target.Kind, "error", err)
 		}
 	}
 }
@@ -432,6 +432,6 @@ func (d *Datasets) Resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.enqueue(ctx, targets)
+	enqueueRecalculations(ctx, d.logger, d.queue, targets)
 	return nil
 }

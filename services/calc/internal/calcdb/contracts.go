@@ -10,12 +10,33 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 )
 
-func (s *Store) UpsertContract(ctx context.Context, c calcbus.ContractRow) (calcbus.ContractRow, error) {
-	row, err := s.queries.UpsertContract(ctx, UpsertContractParams{
-		LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
-		Source: c.Source, UpdatedBy: c.UpdatedBy,
+func (s *Store) UpsertContract(ctx context.Context, c calcbus.ContractRow, kinds []string) (calcbus.ContractRow, []calcbus.RecalcTarget, error) {
+	var stored calcbus.ContractRow
+	var targets []calcbus.RecalcTarget
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		row, err := queries.UpsertContract(ctx, UpsertContractParams{
+			LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
+			Source: c.Source, UpdatedBy: c.UpdatedBy,
+		})
+		if err != nil {
+			return err
+		}
+		stored = toContract(row)
+		targets, err = askLabRecalculations(ctx, queries, c.LabID, c.Year, kinds)
+		return err
 	})
-	return toContract(row), err
+	return stored, targets, err
+}
+
+// askLabRecalculations asks a recalculation of the lab's kinds of year.
+func askLabRecalculations(ctx context.Context, queries *Queries, labID uuid.UUID, year int32, kinds []string) ([]calcbus.RecalcTarget, error) {
+	rows, err := queries.RequestLabRecalculations(ctx, RequestLabRecalculationsParams{LabID: labID, Year: year, Kinds: kinds})
+	targets := make([]calcbus.RecalcTarget, len(rows))
+	for i, row := range rows {
+		targets[i] = calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
+	}
+	return targets, err
 }
 
 func (s *Store) GetContract(ctx context.Context, labID uuid.UUID, year int32) (calcbus.ContractRow, error) {
@@ -35,9 +56,20 @@ func (s *Store) ListContracts(ctx context.Context, labID uuid.UUID) ([]calcbus.C
 	return contracts, err
 }
 
-func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32) (bool, error) {
-	n, err := s.queries.DeleteContract(ctx, DeleteContractParams{LabID: labID, Year: year})
-	return n > 0, err
+func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []calcbus.RecalcTarget, error) {
+	var deleted bool
+	var targets []calcbus.RecalcTarget
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		n, err := queries.DeleteContract(ctx, DeleteContractParams{LabID: labID, Year: year})
+		if err != nil || n == 0 {
+			return err
+		}
+		deleted = true
+		targets, err = askLabRecalculations(ctx, queries, labID, year, kinds)
+		return err
+	})
+	return deleted, targets, err
 }
 
 func toContract(row CalcElectricityContract) calcbus.ContractRow {

@@ -86,6 +86,50 @@ func (q *Queries) ListContracts(ctx context.Context, labID uuid.UUID) ([]CalcEle
 	return items, nil
 }
 
+const requestLabRecalculations = `-- name: RequestLabRecalculations :many
+INSERT INTO calc.recalc_requests (lab_id, year, kind)
+SELECT c.lab_id, c.year, c.kind FROM calc.activity_counts c
+WHERE c.lab_id = $1 AND c.year = $2 AND c.kind = ANY($3::text[]) AND c.activities > 0
+GROUP BY c.lab_id, c.year, c.kind
+ON CONFLICT (lab_id, year, kind) DO UPDATE
+SET requested = calc.recalc_requests.requested + 1, requested_at = now()
+RETURNING lab_id, year, kind
+`
+
+type RequestLabRecalculationsParams struct {
+	LabID uuid.UUID
+	Year  int32
+	Kinds []string
+}
+
+type RequestLabRecalculationsRow struct {
+	LabID uuid.UUID
+	Year  int32
+	Kind  string
+}
+
+// Counts an ask for the lab's kinds of a year that have activities (a
+// changed contract changes their market-based figures).
+func (q *Queries) RequestLabRecalculations(ctx context.Context, arg RequestLabRecalculationsParams) ([]RequestLabRecalculationsRow, error) {
+	rows, err := q.db.Query(ctx, requestLabRecalculations, arg.LabID, arg.Year, arg.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RequestLabRecalculationsRow
+	for rows.Next() {
+		var i RequestLabRecalculationsRow
+		if err := rows.Scan(&i.LabID, &i.Year, &i.Kind); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const upsertContract = `-- name: UpsertContract :one
 INSERT INTO calc.electricity_contracts (lab_id, year, supplier, kg_co2e_per_kwh, uncertainty_pct, source, updated_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -26,9 +26,10 @@ func init() {
 		compute: computeCombustion,
 	})
 	register(&Kind{
-		Name:        "rooms",
-		Module:      "buildings",
-		Description: "The energy of the rooms the lab occupies: floor area times the room's yearly energy use per m², times the factor of the energy (electricity both ways, heat).",
+		Name:           "rooms",
+		LabElectricity: true,
+		Module:         "buildings",
+		Description:    "The energy of the rooms the lab occupies: floor area times the room's yearly energy use per m², times the factor of the energy (electricity both ways, heat).",
 		Columns: []Column{
 			{Name: "room", Type: TypeText, Required: true, Description: "The room, e.g. its number"},
 			{Name: "room_type", Type: TypeText, Description: "office, laboratory, storage or other (default other)"},

@@ -5,9 +5,10 @@ const hoursPerWeek = 168
 
 func init() {
 	register(&Kind{
-		Name:        "equipment",
-		Module:      "equipment",
-		Description: "Electrical equipment: electricity used in a year, from its active and standby power and hours, times the grid factor of the lab's country.",
+		Name:           "equipment",
+		LabElectricity: true,
+		Module:         "equipment",
+		Description:    "Electrical equipment: electricity used in a year, from its active and standby power and hours, times the grid factor of the lab's country.",
 		Columns: []Column{
 			{Name: "equipment_name", Type: TypeText, Required: true, Description: "What the equipment is"},
 			{Name: "category", Type: TypeText, Required: true, Description: "scientific, it or other"},

@@ -41,7 +41,10 @@ type Kind struct {
 	Example []string
 	// NoOverride: the kind's figures cannot be overridden (measures).
 	NoOverride bool
-	compute    func(row Row, env Env) (Activity, error)
+	// LabElectricity: the kind's figures use the lab's own electricity
+	// supply, so its declared contract (market-based scope 2).
+	LabElectricity bool
+	compute        func(row Row, env Env) (Activity, error)
 }
 
 // OverrideColumn is the optional column every kind but measures takes: a
@@ -162,6 +165,18 @@ func All() []*Kind {
 		return all[i].Name < all[j].Name
 	})
 	return all
+}
+
+// UsingLabElectricity lists the kinds whose figures depend on the lab's
+// electricity contract.
+func UsingLabElectricity() []string {
+	var names []string
+	for _, kind := range All() {
+		if kind.LabElectricity {
+			names = append(names, kind.Name)
+		}
+	}
+	return names
 }
 
 // Names lists the kinds' names.
