@@ -3,6 +3,7 @@ package deploycheck
 import (
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -189,6 +190,14 @@ func TestTheDockerfileBuildsEveryService(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "services", name, file)); err != nil {
 				t.Errorf("the Dockerfile copies services/%s/%s: %v", name, file, err)
 			}
+		}
+		// The image builds the module on its own, as here: its go.sum must
+		// hold everything it and its sibling modules import.
+		build := exec.Command("go", "build", "-o", os.DevNull, "./cmd/"+name)
+		build.Dir = filepath.Join(root, "services", name)
+		build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Errorf("GOWORK=off go build of %s (as in the image) fails: %v\n%s", name, err, out)
 		}
 	}
 }

@@ -37,9 +37,12 @@ func newWorld(t *testing.T, sys *system) *world {
 	for _, lab := range []string{w.own, w.sub, w.foreign} {
 		mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"temp@example.com","role":"lab_member"}`)
 		w.activities[lab] = mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities", entryBody)["id"].(string)
+		mustCall(t, 200, "PUT", api+"/labs/"+lab+"/electricity-contracts/2025", contractBody)
 	}
 	return w
 }
+
+const contractBody = `{"supplier":"Hydro SA","kgCo2ePerKwh":0.012,"source":"Supplier disclosure 2025"}`
 
 const entryBody = `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"40","active_power_w":"60"}}`
 
@@ -93,6 +96,7 @@ func importPath(suffix string) func(*world, string) string {
 var (
 	viewing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
 	importing = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
+	editing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
 	everyone  = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
 )
 
@@ -199,6 +203,10 @@ var matrix = []endpoint{
 	{name: "get activity", method: "GET", path: activityPath(""), body: noBody, want: viewing},
 	{name: "replace activity", method: "PUT", path: activityPath(""), body: fixed(entryBody), mutating: true, want: importing},
 	{name: "delete activity", method: "DELETE", path: activityPath(""), body: noBody, mutating: true, want: importing},
+	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},
+	{name: "get electricity contract", method: "GET", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, want: viewing},
+	{name: "list electricity contracts", method: "GET", path: labPath("/labs/%s/electricity-contracts"), body: noBody, want: viewing},
+	{name: "delete electricity contract", method: "DELETE", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, mutating: true, want: editing},
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

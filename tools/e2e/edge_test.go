@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -238,6 +239,38 @@ func TestRateLimitsThenRecovery(t *testing.T) {
 	}
 	if status, headers := raw(t, "GET", url, "", ""); status != http.StatusTooManyRequests || headers.Get("Retry-After") == "" {
 		t.Fatalf("anonymous over the budget: %d %v", status, headers)
+	}
+}
+
+// Bad tokens count against the address's anonymous budget, and once it is
+// spent the gateway stops checking tokens from there: a flood of forged
+// tokens cannot make it fetch the provider's keys again and again.
+func TestForgedTokensStopBeingCheckedOnceTheBudgetIsSpent(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_ANONYMOUS=2/1m")
+	forged := "Bearer " + encodeSegment(map[string]any{"alg": "RS256", "kid": "no-such-kid", "typ": "JWT"}) + "." +
+		encodeSegment(map[string]any{"sub": "mallory"}) + ".c2lnbmF0dXJl"
+	var statuses []int
+	for range 5 {
+		status, _ := raw(t, "GET", sys.Gateway+"/api/v1/me", forged, "")
+		statuses = append(statuses, status)
+	}
+	if fmt.Sprint(statuses) != "[401 401 429 429 429]" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	response, err := http.Get(sys.Gateway + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	metrics, _ := io.ReadAll(response.Body)
+	var failed string
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "gateway_token_verifications_total{") && strings.Contains(line, `result="failed"`) {
+			failed = line[strings.LastIndex(line, " ")+1:]
+		}
+	}
+	if failed != "2" {
+		t.Fatalf("failed verifications %q, want 2 (the rest refused unchecked)", failed)
 	}
 }
 

@@ -13,15 +13,15 @@ func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 		t.Fatalf("datasets: %v", datasets)
 	}
 	dataset := datasets[0].(map[string]any)
-	if dataset["dataset"] != "default" || dataset["version"] != "2026.1" || dataset["active"] != true || dataset["factors"] != "9" {
+	if dataset["dataset"] != "default" || dataset["version"] != "2026.1" || dataset["active"] != true || dataset["factors"] != "80" {
 		t.Fatalf("default dataset: %v", dataset)
 	}
 
 	// Every factor says where it comes from and under which licence.
 	var all []map[string]any
 	token := ""
-	for pages := 0; pages < 10; pages++ {
-		page := mustCall(t, 200, "GET", api+"/factors?page_size=4&page_token="+token, "")
+	for pages := 0; pages < 10; pages++ { // 80 factors, 25 a page
+		page := mustCall(t, 200, "GET", api+"/factors?page_size=25&page_token="+token, "")
 		factors, _ := page["factors"].([]any)
 		for _, factor := range factors {
 			all = append(all, factor.(map[string]any))
@@ -30,7 +30,7 @@ func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 			break
 		}
 	}
-	if len(all) != 9 {
+	if len(all) != 80 {
 		t.Fatalf("%d factors over the pages", len(all))
 	}
 	for _, factor := range all {

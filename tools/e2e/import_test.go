@@ -118,7 +118,8 @@ func TestImportComputesExactEmissions(t *testing.T) {
 	if !near(got, freezer+pcs) {
 		t.Fatalf("equipment rollup %.10f kg, by hand %.10f", got, freezer+pcs)
 	}
-	if version := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND factor_version = '2026.1' AND factor_id IS NOT NULL", lab); version != 2 {
+	if version := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND factor_dataset = 'default' AND factor_version = '2026.1' AND factor_id IS NOT NULL", lab); version != 4 {
+		// Two rows, each location- and market-based.
 		t.Fatalf("emissions with their factor recorded: %v", version)
 	}
 
@@ -183,9 +184,10 @@ func TestRejectedRowsAreReportedWithRowColumnAndMessage(t *testing.T) {
 	if fmt.Sprint(got) != want || token == "" {
 		t.Fatalf("errors %v, want %s", got, want)
 	}
-	// GB electricity (BEIS 2021) for the two good rows.
-	byHand := (168*350/1000.0*52 + 2*10*100/1000.0*52) * 0.21233
-	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.emissions WHERE lab_id = $1", lab); !near(got, byHand) {
+	// GB electricity for the two good rows: the latest factor before 2024
+	// (DESNZ 2023).
+	byHand := (168*350/1000.0*52 + 2*10*100/1000.0*52) * 0.20707
+	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.emissions WHERE lab_id = $1 AND variant = ''", lab); !near(got, byHand) {
 		t.Fatalf("kg %.10f, by hand %.10f", got, byHand)
 	}
 }
@@ -198,7 +200,7 @@ func TestUploadsWithABadHeaderAreRefusedWithNothingStored(t *testing.T) {
 		status           int
 		says             string
 	}{
-		{"unknown kind", "kind=boat&year=2025", equipmentHeader, 400, "equipment, plane"},
+		{"unknown kind", "kind=boat&year=2025", equipmentHeader, 400, "equipment, member, plane"},
 		{"no kind", "year=2025", equipmentHeader, 400, "kind"},
 		{"bad year", "kind=equipment&year=1890", equipmentHeader, 400, "year"},
 		{"no year", "kind=equipment", equipmentHeader, 400, "year"},
@@ -240,7 +242,7 @@ func TestReplaceReplacesAndAppendAdds(t *testing.T) {
 		}
 	}
 	entries := func() float64 {
-		return queryFloat(t, sys, "SELECT sum(entries) FROM calc.rollups WHERE lab_id = $1 AND year = 2025", lab)
+		return queryFloat(t, sys, "SELECT sum(entries) FROM calc.rollups WHERE lab_id = $1 AND year = 2025 AND variant = ''", lab)
 	}
 	twoRows := equipmentHeader + "A,it,1,10,10,0,0\nB,it,1,10,10,0,0\n"
 	run("append", twoRows)
@@ -289,7 +291,7 @@ func TestCancelAndRetry(t *testing.T) {
 }
 
 func TestEveryTemplateImportsCleanly(t *testing.T) {
-	sys := startSystem(t)
+	sys := startSystem(t, "RATE_LIMIT_UPLOAD=1000/1m")
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"TPL","name":"Lab","country":"GB"}`)["id"].(string)
 	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs/"+lab+"/members", `{"email":"member@example.com","role":"lab_member"}`)
 	templates, _ := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/templates", "")["templates"].([]any)

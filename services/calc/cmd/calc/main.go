@@ -109,6 +109,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
 		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
+		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(store, authorizer)), options...)
+		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

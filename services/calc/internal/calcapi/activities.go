@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -81,10 +82,14 @@ func activityToProto(activity calcbus.Activity) *calcv1.Activity {
 		out.Inputs, _ = structpb.NewStruct(inputs)
 	}
 	for _, e := range activity.Emissions {
+		var factorID string
+		if e.FactorID != (uuid.UUID{}) {
+			factorID = e.FactorID.String()
+		}
 		out.Emissions = append(out.Emissions, &calcv1.Emission{
 			Variant: e.Variant, EmissionType: e.EmissionType, Scope: int32(e.Scope), Quantity: e.Quantity,
-			QuantityUnit: e.QuantityUnit, KgCo2E: e.KgCO2e, FactorId: e.FactorID.String(), FactorVersion: e.FactorVersion,
-			UncertaintyPct: e.UncertaintyPct,
+			QuantityUnit: e.QuantityUnit, KgCo2E: e.KgCO2e, FactorId: factorID, FactorVersion: e.FactorVersion,
+			UncertaintyPct: e.UncertaintyPct, FactorDataset: e.FactorDataset, Overridden: e.Overridden, Fallback: e.Fallback,
 		})
 	}
 	return out

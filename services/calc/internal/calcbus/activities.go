@@ -42,6 +42,7 @@ type ActivityStore interface {
 	// GetActivity returns ErrNotFound for an unknown id.
 	GetActivity(ctx context.Context, id uuid.UUID) (Activity, error)
 	ListActivities(ctx context.Context, labID uuid.UUID, filter ActivityFilter, before *uuid.UUID, limit int32) ([]Activity, error)
+	ContractStore
 }
 
 // EntryTx writes single entries.
@@ -236,15 +237,8 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 }
 
 func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {
-	access, err := e.authz.For(ctx)
-	if err != nil {
-		return uuid.UUID{}, err
-	}
-	id, err := uuid.Parse(labID)
-	if err != nil {
-		return uuid.UUID{}, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
-	}
-	return id, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
+	id, _, err := requireLab(ctx, e.authz, labID, action)
+	return id, err
 }
 
 func (e *Entries) authorized(ctx context.Context, id string, action authz.Action) (Activity, *authz.Access, error) {
@@ -288,8 +282,8 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.U
 	if err != nil {
 		return Activity{}, VersionRef{}, err
 	}
-	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {
-		return Activity{}, VersionRef{}, apperr.Invalid("year", "%d is not a reporting year: give one from 1990 to %d", year, thisYear+1)
+	if err := checkYear(year); err != nil {
+		return Activity{}, VersionRef{}, err
 	}
 	known := map[string]bool{}
 	for _, column := range kind.Columns {

@@ -84,6 +84,7 @@ type Store interface {
 	ApplyImport(ctx context.Context, job Job, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
 	FactorSource
 	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]Rollup, error)
+	ContractStore
 }
 
 // ImportTx writes one import.

@@ -34,11 +34,16 @@ type FactorReader interface {
 	// ActiveVersion returns the version activated for year; found is false
 	// when the year has no activation.
 	ActiveVersion(ctx context.Context, year int32) (VersionRef, bool, error)
+	// GetContract returns a lab's declared electricity contract for a year
+	// (market-based scope 2); ErrNotFound when it declared none.
+	GetContract(ctx context.Context, labID uuid.UUID, year int32) (ContractRow, error)
 }
 
 // FactorSource is what the factor cache reads outside transactions.
 type FactorSource interface {
 	FactorReader
+	// The labs' declared electricity contracts.
+	ContractStore
 	// EnsureFactors adds the factors a dataset lacks (existing ones stay),
 	// and their dataset version's row.
 	EnsureFactors(ctx context.Context, all []factors.Factor) error
@@ -148,5 +153,9 @@ func (c *FactorCache) Env(ctx context.Context, tx FactorReader, labs LabCountrie
 	if err != nil {
 		return kinds.Env{}, VersionRef{}, err
 	}
-	return kinds.Env{Year: year, LabCountry: country, Factors: set}, ref, nil
+	contract, err := contractFor(ctx, tx, labID, year)
+	if err != nil {
+		return kinds.Env{}, VersionRef{}, err
+	}
+	return kinds.Env{Year: year, LabCountry: country, Factors: set, Contract: contract}.Memoized(), ref, nil
 }

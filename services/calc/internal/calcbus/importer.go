@@ -462,6 +462,8 @@ func appendInputs(buffer []byte, inputs []kinds.Input) []byte {
 			buffer = appendJSONString(buffer, value)
 		case int64:
 			buffer = strconv.AppendInt(buffer, value, 10)
+		case int32:
+			buffer = strconv.AppendInt(buffer, int64(value), 10)
 		case float64:
 			buffer = strconv.AppendFloat(buffer, value, 'g', -1, 64)
 		case bool:

@@ -167,7 +167,8 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		r.To != (calcbus.VersionRef{Dataset: "grid", Version: "2"}) || !near(r.KgBefore, kWh*0.097) || !near(r.KgAfter, kWh*0.15) {
 		t.Fatalf("recalculation: %+v", r)
 	}
-	// Every activity keeps its old emission, readable.
+	// Every activity keeps its old emissions (location- and market-based),
+	// readable.
 	page, err := entries.List(ctx, lab.String(), calcbus.ActivityFilter{}, 10, "")
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(old) != 1 || old[0].FactorVersion != "2026.1" || old[0].RecalculationID != r.ID ||
+		if len(old) != 2 || old[0].FactorVersion != "2026.1" || old[0].RecalculationID != r.ID ||
 			activity.Emissions[0].FactorVersion != "2" || !near(activity.Emissions[0].KgCO2e, old[0].KgCO2e/0.097*0.15) {
 			t.Fatalf("activity %s: now %+v, before %+v", activity.ID, activity.Emissions, old)
 		}

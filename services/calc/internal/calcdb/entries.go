@@ -34,48 +34,45 @@ func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (calcbus.Activ
 	return activities[0], nil
 }
 
+// Each change goes in one round trip.
+
 func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity) error {
-	if err := t.queries.InsertActivity(ctx, InsertActivityParams{
+	queries, batch := newBatch()
+	_ = queries.InsertActivity(ctx, InsertActivityParams{
 		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
-	}); err != nil {
-		return err
-	}
-	return t.insertEmissions(ctx, activity.Emissions)
+	})
+	queueEmissions(ctx, queries, activity.Emissions)
+	return send(ctx, t.tx, batch)
 }
 
 func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity) error {
-	if err := t.queries.UpdateActivity(ctx, UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs}); err != nil {
-		return err
-	}
-	if err := t.queries.DeleteEmissionsOf(ctx, activity.ID); err != nil {
-		return err
-	}
-	return t.insertEmissions(ctx, activity.Emissions)
+	queries, batch := newBatch()
+	_ = queries.UpdateActivity(ctx, UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs})
+	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
+	queueEmissions(ctx, queries, activity.Emissions)
+	return send(ctx, t.tx, batch)
 }
 
 func (t *entryTx) DeleteActivity(ctx context.Context, id uuid.UUID) error {
-	if err := t.queries.DeleteEmissionsOf(ctx, id); err != nil {
-		return err
-	}
-	return t.queries.DeleteActivity(ctx, id)
+	queries, batch := newBatch()
+	_ = queries.DeleteEmissionsOf(ctx, id)
+	_ = queries.DeleteActivity(ctx, id)
+	return send(ctx, t.tx, batch)
 }
 
-func (t *entryTx) insertEmissions(ctx context.Context, emissions []calcbus.EmissionRow) error {
+func queueEmissions(ctx context.Context, queries *Queries, emissions []calcbus.EmissionRow) {
 	for _, e := range emissions {
 		var factorID *uuid.UUID
 		if e.FactorID != (uuid.UUID{}) {
 			factorID = &e.FactorID
 		}
-		if err := t.queries.InsertEmission(ctx, InsertEmissionParams{
+		_ = queries.InsertEmission(ctx, InsertEmissionParams{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
 			KgCo2e: e.KgCO2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
 			UncertaintyPct: e.UncertaintyPct, Overridden: e.Overridden, Fallback: e.Fallback,
-		}); err != nil {
-			return err
-		}
+		})
 	}
-	return nil
 }
 
 func (s *Store) GetActivity(ctx context.Context, id uuid.UUID) (calcbus.Activity, error) {

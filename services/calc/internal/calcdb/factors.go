@@ -404,3 +404,13 @@ func (t *entryTx) ShareTarget(ctx context.Context, labID uuid.UUID, year int32, 
 func (t *recalcTx) LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
 	return t.queries.LockEntryTarget(ctx, LockEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 }
+
+// GetContract reads a lab's electricity contract on the transaction's
+// connection.
+func (t *importTx) GetContract(ctx context.Context, labID uuid.UUID, year int32) (calcbus.ContractRow, error) {
+	row, err := t.queries.GetContract(ctx, GetContractParams{LabID: labID, Year: year})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calcbus.ContractRow{}, calcbus.ErrNotFound
+	}
+	return toContract(row), err
+}

@@ -42,6 +42,17 @@ type CalcAppliedImport struct {
 	Year         *int32
 }
 
+type CalcElectricityContract struct {
+	LabID          uuid.UUID
+	Year           int32
+	Supplier       string
+	KgCo2ePerKwh   float64
+	UncertaintyPct float64
+	Source         string
+	UpdatedBy      string
+	UpdatedAt      time.Time
+}
+
 type CalcEmission struct {
 	ActivityID     uuid.UUID
 	Variant        string

@@ -188,29 +188,23 @@ func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...
 		}
 		return a.key.Less(b.key)
 	})
+	// Every statement in one round trip.
+	queries, batch := newBatch()
 	for _, row := range rows {
 		sum := merged[row]
-		if err := t.queries.AddToRollup(ctx, AddToRollupParams{
+		_ = queries.AddToRollup(ctx, AddToRollupParams{
 			LabID: labID, Year: row.year, Module: row.module, EmissionType: row.key.EmissionType, Scope: row.key.Scope,
 			Variant: row.key.Variant, FactorDataset: row.key.FactorDataset, FactorVersion: row.key.FactorVersion,
 			QuantityUnit: row.key.QuantityUnit, Quantity: sum.Quantity, KgCo2e: sum.KgCO2e, UncertaintySq: sum.UncertaintySq,
 			Entries: sum.Entries, Overridden: sum.Overridden, Fallback: sum.Fallback,
-		}); err != nil {
-			return err
-		}
+		})
 	}
-	if err := t.applyActivityCounts(ctx, labID, deltas); err != nil {
-		return err
-	}
+	queueActivityCounts(ctx, queries, labID, deltas)
 	for year := range years {
-		if err := t.queries.DeleteEmptyRollups(ctx, DeleteEmptyRollupsParams{LabID: labID, Year: year}); err != nil {
-			return err
-		}
-		if err := t.queries.DeleteEmptyActivityCounts(ctx, DeleteEmptyActivityCountsParams{LabID: labID, Year: year}); err != nil {
-			return err
-		}
+		_ = queries.DeleteEmptyRollups(ctx, DeleteEmptyRollupsParams{LabID: labID, Year: year})
+		_ = queries.DeleteEmptyActivityCounts(ctx, DeleteEmptyActivityCountsParams{LabID: labID, Year: year})
 	}
-	return nil
+	return send(ctx, t.tx, batch)
 }
 
 type countRow struct {
@@ -218,8 +212,8 @@ type countRow struct {
 	module, kind, source string
 }
 
-// applyActivityCounts adds the deltas' activity counts, in one order.
-func (t *importTx) applyActivityCounts(ctx context.Context, labID uuid.UUID, deltas []calcbus.RollupDelta) error {
+// queueActivityCounts adds the deltas' activity counts, in one order.
+func queueActivityCounts(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []calcbus.RollupDelta) {
 	merged := map[countRow]int64{}
 	for _, delta := range deltas {
 		if delta.Kind != "" && delta.Activities != 0 {
@@ -240,13 +234,10 @@ func (t *importTx) applyActivityCounts(ctx context.Context, labID uuid.UUID, del
 		return a.module+"\x00"+a.kind+"\x00"+a.source < b.module+"\x00"+b.kind+"\x00"+b.source
 	})
 	for _, row := range rows {
-		if err := t.queries.AddToActivityCount(ctx, AddToActivityCountParams{
+		_ = queries.AddToActivityCount(ctx, AddToActivityCountParams{
 			LabID: labID, Year: row.year, Module: row.module, Kind: row.kind, Source: row.source, Activities: merged[row],
-		}); err != nil {
-			return err
-		}
+		})
 	}
-	return nil
 }
 
 func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {

@@ -143,13 +143,28 @@ func (s *Set) Lookup(key Key, year int32) (Factor, bool) {
 	}
 }
 
-// Regions lists the regions key has factors for, without the region.
+// Classifications lists the classifications key has factors for, without
+// its classification, sorted.
+func (s *Set) Classifications(key Key) []string {
+	return s.alongside(key, func(k *Key) *string { return &k.Classification })
+}
+
+// Regions lists the regions key has factors for, without its region,
+// sorted.
 func (s *Set) Regions(key Key) []string {
-	var regions []string
+	return s.alongside(key, func(k *Key) *string { return &k.Region })
+}
+
+// alongside lists the values one field of key takes among the factors that
+// match key in every other field.
+func (s *Set) alongside(key Key, field func(*Key) *string) []string {
+	var found []string
 	for candidate := range s.byKey {
-		if candidate.Kind == key.Kind && candidate.EmissionType == key.EmissionType && candidate.Classification == key.Classification {
-			regions = append(regions, candidate.Region)
+		value := *field(&candidate)
+		*field(&candidate) = *field(&key)
+		if candidate == key {
+			found = append(found, value)
 		}
 	}
-	return regions
+	return sortedStrings(found)
 }

@@ -1,7 +1,5 @@
 package kinds
 
-import "github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
-
 // hoursPerWeek is the most hours a week has.
 const hoursPerWeek = 168
 
@@ -26,7 +24,8 @@ func init() {
 
 // computeEquipment: kWh/year = quantity × (active h/week × active W +
 // standby h/week × standby W) × 52 / 1000; kg CO2e = kWh × the
-// location-based grid factor of the lab's country (scope 2).
+// location-based grid factor of the lab's country (scope 2), with the
+// market-based figure beside it.
 func computeEquipment(row Row, env Env) (Activity, error) {
 	name, errName := row.text("equipment_name", true)
 	category, errCategory := row.choice("category", "", "scientific", "it", "other")
@@ -41,12 +40,11 @@ func computeEquipment(row Row, env Env) (Activity, error) {
 	if activeHours+standbyHours > hoursPerWeek {
 		return Activity{}, &FieldError{"standby_hours_per_week", "active and standby hours add up to more than the 168 hours of a week"}
 	}
-	key := factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "location", Region: env.LabCountry}
-	factor, ok := env.Factors.Lookup(key, env.Year)
-	if !ok {
-		return Activity{}, &MissingFactorError{Key: key, Year: env.Year}
-	}
 	kWh := float64(quantity) * (activeHours*activePower + standbyHours*standbyPower) * 52 / 1000
+	emissions, err := env.labElectricity(kWh)
+	if err != nil {
+		return Activity{}, err
+	}
 	return Activity{
 		Inputs: []Input{
 			{"equipment_name", name}, {"category", category}, {"quantity", quantity},
@@ -54,9 +52,6 @@ func computeEquipment(row Row, env Env) (Activity, error) {
 			{"standby_hours_per_week", standbyHours}, {"standby_power_w", standbyPower},
 			{"kwh_per_year", kWh}, {"country", env.LabCountry},
 		},
-		Emissions: []Emission{{
-			EmissionType: "electricity", Scope: 2, Quantity: kWh, QuantityUnit: "kWh",
-			KgCO2e: kWh * factor.Value, Factor: factor,
-		}},
+		Emissions: emissions,
 	}, nil
 }

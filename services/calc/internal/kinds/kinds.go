@@ -39,14 +39,46 @@ type Kind struct {
 	Columns     []Column
 	// Example is one realistic row, in column order, that imports cleanly.
 	Example []string
-	compute func(row Row, env Env) (Activity, error)
+	// NoOverride: the kind's figures cannot be overridden (measures).
+	NoOverride bool
+	compute    func(row Row, env Env) (Activity, error)
 }
+
+// OverrideColumn is the optional column every kind but measures takes: a
+// known kg CO2e for the row, kept instead of the computed figure and
+// flagged as an override.
+const OverrideColumn = "kg_co2e"
 
 // Env is what a row is computed against.
 type Env struct {
 	Year       int32
 	LabCountry string
 	Factors    *factors.Set
+	// Contract is the lab's declared electricity supply for the year
+	// (market-based scope 2), nil when it declared none.
+	Contract *Contract
+	memo     map[factors.Key]memoized
+}
+
+type memoized struct {
+	factor          factors.Factor
+	fallback, found bool
+}
+
+// Memoized returns env remembering its factor lookups: for a million rows
+// of one job, on one goroutine.
+func (env Env) Memoized() Env {
+	env.memo = map[factors.Key]memoized{}
+	return env
+}
+
+// Contract is a lab's declared electricity supplier or contract factor.
+type Contract struct {
+	Supplier string
+	// KgPerKWh is the supplier's or contract's kg CO2e per kWh.
+	KgPerKWh       float64
+	UncertaintyPct float64
+	Source         string
 }
 
 // Input is one value of an activity as recorded for audit.
@@ -102,6 +134,11 @@ var registry = map[string]*Kind{}
 func register(kind *Kind) {
 	if len(kind.Example) != len(kind.Columns) {
 		panic(fmt.Sprintf("kind %s: the example has %d values for %d columns", kind.Name, len(kind.Example), len(kind.Columns)))
+	}
+	if !kind.NoOverride {
+		kind.Columns = append(kind.Columns, Column{Name: OverrideColumn, Type: TypeNumber, Unit: "kg CO2e",
+			Description: "A known figure for the row, kept instead of the computed one and flagged as an override (optional)"})
+		kind.Example = append(kind.Example, "")
 	}
 	registry[kind.Name] = kind
 }
@@ -171,7 +208,108 @@ func quoteAll(values []string) string {
 // Compute turns a row into an activity, or says what is wrong with it: a
 // *FieldError, or a *MissingFactorError.
 func (k *Kind) Compute(row Row, env Env) (Activity, error) {
-	return k.compute(row, env)
+	if k.NoOverride && row[OverrideColumn] != "" {
+		return Activity{}, &FieldError{OverrideColumn, "a " + k.Name + " row has no emissions to override"}
+	}
+	override, err := row.number(OverrideColumn, false, -1, 0, 1e12)
+	if err != nil {
+		return Activity{}, err
+	}
+	activity, err := k.compute(row, env)
+	if err != nil || override < 0 {
+		return activity, err
+	}
+	return overridden(activity, override), nil
+}
+
+// overridden keeps a given figure instead of the computed one: each
+// variant's emissions are scaled to add up to it (all of it on the first
+// when they add up to nothing), without a factor, flagged.
+func overridden(activity Activity, kg float64) Activity {
+	computed := map[string]float64{}
+	for _, e := range activity.Emissions {
+		computed[e.Variant] += e.KgCO2e
+	}
+	first := map[string]bool{}
+	for i := range activity.Emissions {
+		e := &activity.Emissions[i]
+		switch total := computed[e.Variant]; {
+		case total > 0:
+			e.KgCO2e = kg * e.KgCO2e / total
+		case !first[e.Variant]:
+			e.KgCO2e = kg
+		default:
+			e.KgCO2e = 0
+		}
+		first[e.Variant] = true
+		e.Factor = factors.Factor{}
+		e.Overridden, e.Fallback = true, false
+	}
+	activity.Inputs = append(activity.Inputs, Input{OverrideColumn, kg}, Input{"computed_kg_co2e", computed[""]})
+	return activity
+}
+
+// factor looks key up for the year; fallback when the factor is of another
+// year than the one asked for.
+func (env Env) factor(key factors.Key) (factors.Factor, bool, error) {
+	factor, fallback, ok := env.lookup(key)
+	if !ok {
+		return factors.Factor{}, false, &MissingFactorError{Key: key, Year: env.Year}
+	}
+	return factor, fallback, nil
+}
+
+func (env Env) lookup(key factors.Key) (factors.Factor, bool, bool) {
+	if known, ok := env.memo[key]; ok {
+		return known.factor, known.fallback, known.found
+	}
+	factor, found := env.Factors.Lookup(key, env.Year)
+	fallback := found && factor.Year != env.Year
+	if env.memo != nil {
+		env.memo[key] = memoized{factor, fallback, found}
+	}
+	return factor, fallback, found
+}
+
+// Electricity emission variants: location-based (the grid average) is the
+// figure in totals; market-based stands beside it.
+const VariantMarketBased = "market_based"
+
+// labElectricity is what kWh of the lab's own supply emit (scope 2).
+func (env Env) labElectricity(kWh float64) ([]Emission, error) {
+	return env.electricity(kWh, env.LabCountry, env.Contract)
+}
+
+// electricity is what kWh of electricity in country emit, both ways (scope
+// 2): location-based with the country's grid factor; market-based with the
+// contract (the lab's declared one, for its own supply), else the
+// country's residual mix, else the grid factor again, flagged as a
+// fallback.
+func (env Env) electricity(kWh float64, country string, contract *Contract) ([]Emission, error) {
+	grid := factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "location", Region: country}
+	location, fallback, err := env.factor(grid)
+	if err != nil {
+		return nil, err
+	}
+	emissions := []Emission{{
+		EmissionType: "electricity", Scope: 2, Quantity: kWh, QuantityUnit: "kWh",
+		KgCO2e: kWh * location.Value, Factor: location, Fallback: fallback,
+	}}
+	market := emissions[0]
+	market.Variant = VariantMarketBased
+	switch residual, residualFallback, found := env.lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
+	case contract != nil:
+		market.Factor = factors.Factor{Dataset: "lab_contract", Version: fmt.Sprint(env.Year), Kind: "electricity",
+			EmissionType: "electricity_contract", Region: country, Year: env.Year, Value: contract.KgPerKWh, Unit: "kWh",
+			Source: contract.Source, UncertaintyPct: contract.UncertaintyPct}
+		market.KgCO2e, market.Fallback = kWh*contract.KgPerKWh, false
+	case found:
+		market.Factor = residual
+		market.KgCO2e, market.Fallback = kWh*residual.Value, residualFallback
+	default:
+		market.Fallback = true
+	}
+	return append(emissions, market), nil
 }
 
 // Row is a row's values by column name.

@@ -93,13 +93,13 @@ func computePlane(row Row, env Env) (Activity, error) {
 	}}
 	for _, variant := range []struct{ name, emissionType string }{{"", "flight"}, {variantWithoutRF, "flight_without_rf"}} {
 		key := factors.Key{Kind: "plane", EmissionType: variant.emissionType, Classification: haul}
-		factor, ok := env.Factors.Lookup(key, env.Year)
-		if !ok {
-			return Activity{}, &MissingFactorError{Key: key, Year: env.Year}
+		factor, fallback, err := env.factor(key)
+		if err != nil {
+			return Activity{}, err
 		}
 		activity.Emissions = append(activity.Emissions, Emission{
 			Variant: variant.name, EmissionType: "plane", Scope: 3, Quantity: passengerKm, QuantityUnit: "passenger-km",
-			KgCO2e: passengerKm * factor.Value * multiplier, Factor: factor,
+			KgCO2e: passengerKm * factor.Value * multiplier, Factor: factor, Fallback: fallback,
 		})
 	}
 	return activity, nil

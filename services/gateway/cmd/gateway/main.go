@@ -95,7 +95,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}{
 		{"labs", "LABS_URL", cfg.LabsURL, []string{labsv1connect.LabsServiceName}},
 		{"ingest", "INGEST_URL", cfg.IngestURL, []string{ingestv1connect.ImportServiceName}},
-		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName, calcv1connect.ActivityServiceName, calcv1connect.FactorServiceName}},
+		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName, calcv1connect.ActivityServiceName, calcv1connect.FactorServiceName, calcv1connect.ElectricityContractServiceName}},
 	} {
 		parsed, err := upstreamURL(upstream.variable, upstream.url)
 		if err != nil {

@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
@@ -19,6 +23,18 @@ type edge struct {
 	limiter      *limiter
 	maxBodyBytes int64
 	trustProxy   bool
+	// verifications counts token checks by result (ok, failed).
+	verifications metric.Int64Counter
+}
+
+// newVerificationCounter is the gateway's count of token verifications.
+func newVerificationCounter() metric.Int64Counter {
+	counter, err := otel.Meter("co2-calculator/gateway").Int64Counter("gateway.token.verifications",
+		metric.WithDescription("Bearer tokens verified at the edge, by result (ok, failed)"))
+	if err != nil {
+		otel.Handle(err)
+	}
+	return counter
 }
 
 func (e *edge) wrap(next http.Handler) http.Handler {
@@ -33,19 +49,29 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 			r.Body = &limitedBody{ReadCloser: r.Body, remaining: e.maxBodyBytes}
 		}
 		token := authn.BearerToken(r.Header.Get("Authorization"))
+		address := e.clientAddress(r)
+		// An address whose failures spent its budget gets no more token
+		// checks (each bad token may cost a key-set fetch from the
+		// provider) until the budget recovers.
+		if token != "" && e.limiter.spent(r.Context(), classAnonymous, address) {
+			e.limiter.allow(r.Context(), w, classAnonymous, address)
+			return
+		}
 		var reason string
 		var principal authn.Principal
 		if token == "" {
 			reason = "missing bearer token: send Authorization: Bearer <access token>"
 		} else if verified, err := e.verifier.Verify(r.Context(), token); err != nil {
 			reason = err.Error()
+			e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "failed")))
 		} else {
 			principal = verified
+			e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "ok")))
 		}
 		if reason != "" {
 			// Unauthenticated callers share a budget per address, so
 			// guessing tokens is slow.
-			if !e.limiter.allow(r.Context(), w, classAnonymous, e.clientAddress(r)) {
+			if !e.limiter.allow(r.Context(), w, classAnonymous, address) {
 				return
 			}
 			w.Header().Set("WWW-Authenticate", authn.Challenge)

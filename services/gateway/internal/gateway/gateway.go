@@ -76,10 +76,11 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		return nil, errors.New("the gateway needs a token verifier")
 	}
 	guard := &edge{
-		verifier:     options.Verifier,
-		limiter:      newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
-		maxBodyBytes: options.MaxBodyBytes,
-		trustProxy:   options.TrustProxy,
+		verifier:      options.Verifier,
+		limiter:       newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
+		maxBodyBytes:  options.MaxBodyBytes,
+		trustProxy:    options.TrustProxy,
+		verifications: newVerificationCounter(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, transcoder))))

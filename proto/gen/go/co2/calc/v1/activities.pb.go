@@ -148,18 +148,31 @@ func (x *Activity) GetCreatedAt() *timestamppb.Timestamp {
 type Emission struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for the figure in totals; without_rf for flights without
-	// radiative forcing.
-	Variant        string  `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
-	EmissionType   string  `protobuf:"bytes,2,opt,name=emission_type,json=emissionType,proto3" json:"emission_type,omitempty"`
-	Scope          int32   `protobuf:"varint,3,opt,name=scope,proto3" json:"scope,omitempty"`
-	Quantity       float64 `protobuf:"fixed64,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	QuantityUnit   string  `protobuf:"bytes,5,opt,name=quantity_unit,json=quantityUnit,proto3" json:"quantity_unit,omitempty"`
-	KgCo2E         float64 `protobuf:"fixed64,6,opt,name=kg_co2e,json=kgCo2e,proto3" json:"kg_co2e,omitempty"`
+	// radiative forcing; market_based for the market-based figure of
+	// electricity (scope 2), whose figure in totals is location-based.
+	Variant      string `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
+	EmissionType string `protobuf:"bytes,2,opt,name=emission_type,json=emissionType,proto3" json:"emission_type,omitempty"`
+	// 1, 2 or 3; 0 for measures that emit nothing (headcount FTE).
+	Scope        int32   `protobuf:"varint,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	Quantity     float64 `protobuf:"fixed64,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	QuantityUnit string  `protobuf:"bytes,5,opt,name=quantity_unit,json=quantityUnit,proto3" json:"quantity_unit,omitempty"`
+	KgCo2E       float64 `protobuf:"fixed64,6,opt,name=kg_co2e,json=kgCo2e,proto3" json:"kg_co2e,omitempty"`
+	// Empty when no factor was used (an override, a measure, a share of a
+	// facility's total).
 	FactorId       string  `protobuf:"bytes,7,opt,name=factor_id,json=factorId,proto3" json:"factor_id,omitempty"`
 	FactorVersion  string  `protobuf:"bytes,8,opt,name=factor_version,json=factorVersion,proto3" json:"factor_version,omitempty"`
 	UncertaintyPct float64 `protobuf:"fixed64,9,opt,name=uncertainty_pct,json=uncertaintyPct,proto3" json:"uncertainty_pct,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The factor's dataset: a bundled or uploaded one, or lab_contract for a
+	// lab's declared electricity contract.
+	FactorDataset string `protobuf:"bytes,10,opt,name=factor_dataset,json=factorDataset,proto3" json:"factor_dataset,omitempty"`
+	// kg_co2e was given with the data (the kg_co2e column), not computed.
+	Overridden bool `protobuf:"varint,11,opt,name=overridden,proto3" json:"overridden,omitempty"`
+	// The factor stands in for the one asked for: another year's, a
+	// fallback region's, or (market-based) the grid average for want of a
+	// contract or residual mix.
+	Fallback      bool `protobuf:"varint,12,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Emission) Reset() {
@@ -253,6 +266,27 @@ func (x *Emission) GetUncertaintyPct() float64 {
 		return x.UncertaintyPct
 	}
 	return 0
+}
+
+func (x *Emission) GetFactorDataset() string {
+	if x != nil {
+		return x.FactorDataset
+	}
+	return ""
+}
+
+func (x *Emission) GetOverridden() bool {
+	if x != nil {
+		return x.Overridden
+	}
+	return false
+}
+
+func (x *Emission) GetFallback() bool {
+	if x != nil {
+		return x.Fallback
+	}
+	return false
 }
 
 type CreateActivityRequest struct {
@@ -804,7 +838,7 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\temissions\x18\t \x03(\v2\x15.co2.calc.v1.EmissionR\temissions\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xa6\x02\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x89\x03\n" +
 	"\bEmission\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12#\n" +
 	"\remission_type\x18\x02 \x01(\tR\femissionType\x12\x14\n" +
@@ -814,7 +848,13 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\akg_co2e\x18\x06 \x01(\x01R\x06kgCo2e\x12\x1b\n" +
 	"\tfactor_id\x18\a \x01(\tR\bfactorId\x12%\n" +
 	"\x0efactor_version\x18\b \x01(\tR\rfactorVersion\x12'\n" +
-	"\x0funcertainty_pct\x18\t \x01(\x01R\x0euncertaintyPct\"\xd9\x01\n" +
+	"\x0funcertainty_pct\x18\t \x01(\x01R\x0euncertaintyPct\x12%\n" +
+	"\x0efactor_dataset\x18\n" +
+	" \x01(\tR\rfactorDataset\x12\x1e\n" +
+	"\n" +
+	"overridden\x18\v \x01(\bR\n" +
+	"overridden\x12\x1a\n" +
+	"\bfallback\x18\f \x01(\bR\bfallback\"\xd9\x01\n" +
 	"\x15CreateActivityRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x12\n" +

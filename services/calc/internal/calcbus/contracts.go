@@ -1,0 +1,149 @@
+package calcbus
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+)
+
+// ContractRow is a lab's declared electricity supply for a year.
+type ContractRow struct {
+	LabID          uuid.UUID
+	Year           int32
+	Supplier       string
+	KgPerKWh       float64
+	UncertaintyPct float64
+	Source         string
+	UpdatedBy      string
+	UpdatedAt      time.Time
+}
+
+// ContractStore keeps contracts.
+type ContractStore interface {
+	UpsertContract(ctx context.Context, contract ContractRow) (ContractRow, error)
+	// GetContract returns ErrNotFound when the lab declared none that year.
+	GetContract(ctx context.Context, labID uuid.UUID, year int32) (ContractRow, error)
+	ListContracts(ctx context.Context, labID uuid.UUID) ([]ContractRow, error)
+	DeleteContract(ctx context.Context, labID uuid.UUID, year int32) (bool, error)
+}
+
+// contractFor is the lab's contract for the year as computations take it,
+// nil when there is none.
+func contractFor(ctx context.Context, store FactorReader, labID uuid.UUID, year int32) (*kinds.Contract, error) {
+	row, err := store.GetContract(ctx, labID, year)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &kinds.Contract{Supplier: row.Supplier, KgPerKWh: row.KgPerKWh, UncertaintyPct: row.UncertaintyPct, Source: row.Source}, nil
+}
+
+// Contracts are the labs' declared electricity supplies: lab managers set
+// them (edit), members read them (view).
+type Contracts struct {
+	store ContractStore
+	authz *authz.Authorizer
+}
+
+// NewContracts returns the contracts' rules.
+func NewContracts(store ContractStore, authorizer *authz.Authorizer) *Contracts {
+	return &Contracts{store: store, authz: authorizer}
+}
+
+// The largest credible grid or supplier factor: coal-fired generation is
+// about 1 kg CO2e per kWh.
+const maxKgPerKWh = 2
+
+// Set declares the lab's contract for a year.
+func (c *Contracts) Set(ctx context.Context, labID string, year int32, contract ContractRow) (ContractRow, error) {
+	lab, access, err := c.require(ctx, labID, authz.Edit)
+	if err != nil {
+		return ContractRow{}, err
+	}
+	if err := checkYear(year); err != nil {
+		return ContractRow{}, err
+	}
+	contract.Supplier, contract.Source = strings.TrimSpace(contract.Supplier), strings.TrimSpace(contract.Source)
+	switch {
+	case contract.Supplier == "":
+		return ContractRow{}, apperr.Invalid("contract.supplier", "required: who supplies the electricity, or the contract's name")
+	case contract.Source == "":
+		return ContractRow{}, apperr.Invalid("contract.source", "required: where the factor comes from, e.g. the supplier's disclosure for the year")
+	case contract.KgPerKWh < 0 || contract.KgPerKWh > maxKgPerKWh || contract.KgPerKWh != contract.KgPerKWh:
+		return ContractRow{}, apperr.Invalid("contract.kg_co2e_per_kwh", "%g is out of range: from 0 to %d kg CO2e per kWh", contract.KgPerKWh, maxKgPerKWh)
+	case contract.UncertaintyPct < 0 || contract.UncertaintyPct > 1000:
+		return ContractRow{}, apperr.Invalid("contract.uncertainty_pct", "%g is out of range: from 0 to 1000 %%", contract.UncertaintyPct)
+	}
+	contract.LabID, contract.Year, contract.UpdatedBy = lab, year, access.Principal().Subject
+	return c.store.UpsertContract(ctx, contract)
+}
+
+// Get returns the lab's contract for a year.
+func (c *Contracts) Get(ctx context.Context, labID string, year int32) (ContractRow, error) {
+	lab, _, err := c.require(ctx, labID, authz.View)
+	if err != nil {
+		return ContractRow{}, err
+	}
+	contract, err := c.store.GetContract(ctx, lab, year)
+	if errors.Is(err, ErrNotFound) {
+		return ContractRow{}, apperr.NotFound("lab %s declared no electricity contract for %d", labID, year)
+	}
+	return contract, err
+}
+
+// List returns the lab's contracts by year.
+func (c *Contracts) List(ctx context.Context, labID string) ([]ContractRow, error) {
+	lab, _, err := c.require(ctx, labID, authz.View)
+	if err != nil {
+		return nil, err
+	}
+	return c.store.ListContracts(ctx, lab)
+}
+
+// Delete withdraws the lab's contract for a year.
+func (c *Contracts) Delete(ctx context.Context, labID string, year int32) error {
+	lab, _, err := c.require(ctx, labID, authz.Edit)
+	if err != nil {
+		return err
+	}
+	deleted, err := c.store.DeleteContract(ctx, lab, year)
+	if err == nil && !deleted {
+		return apperr.NotFound("lab %s declared no electricity contract for %d", labID, year)
+	}
+	return err
+}
+
+func (c *Contracts) require(ctx context.Context, labID string, action authz.Action) (uuid.UUID, *authz.Access, error) {
+	return requireLab(ctx, c.authz, labID, action)
+}
+
+// requireLab parses a lab id and checks the caller may act on the lab (a
+// lab out of the caller's sight is not found).
+func requireLab(ctx context.Context, authorizer *authz.Authorizer, labID string, action authz.Action) (uuid.UUID, *authz.Access, error) {
+	access, err := authorizer.For(ctx)
+	if err != nil {
+		return uuid.UUID{}, nil, err
+	}
+	id, err := uuid.Parse(labID)
+	if err != nil {
+		return uuid.UUID{}, nil, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
+	}
+	return id, access, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
+}
+
+// checkYear refuses years no report is made for.
+func checkYear(year int32) error {
+	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {
+		return apperr.Invalid("year", "%d is not a reporting year: give one from 1990 to %d", year, thisYear+1)
+	}
+	return nil
+}
