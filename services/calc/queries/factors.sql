@@ -134,3 +134,11 @@ SELECT lab_id, year, kind FROM calc.recalc_requests WHERE done < requested ORDER
 
 -- name: ListQueuedDatasetVersions :many
 SELECT id FROM calc.factor_dataset_versions WHERE state = 'QUEUED' ORDER BY created_at;
+
+-- name: ShareEntryTarget :exec
+-- Single entries of a lab/year/kind share this lock (they do not wait for
+-- each other); a recalculation of the target takes it alone.
+SELECT pg_advisory_xact_lock_shared(hashtextextended(sqlc.arg('lab_id')::text || '/' || sqlc.arg('year')::text || '/' || sqlc.arg('kind')::text || '/entries', 0));
+
+-- name: LockEntryTarget :exec
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg('lab_id')::text || '/' || sqlc.arg('year')::text || '/' || sqlc.arg('kind')::text || '/entries', 0));

@@ -50,6 +50,10 @@ type EntryTx interface {
 	// LockActivity reads an activity with its emissions and locks it until
 	// the transaction ends; ErrNotFound when it is gone.
 	LockActivity(ctx context.Context, id uuid.UUID) (Activity, error)
+	// ShareTarget holds off recalculations of a lab/year/kind until the
+	// transaction ends; entries share it, so they do not wait for each
+	// other (nor for imports).
+	ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	InsertActivity(ctx context.Context, activity Activity) error
 	UpdateActivity(ctx context.Context, activity Activity) error
 	DeleteActivity(ctx context.Context, id uuid.UUID) error
@@ -88,14 +92,15 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
-	var activity Activity
+	activity, ref, err := e.compute(ctx, e.factors.Reader(), lab, year, kind.Name, values)
+	if err != nil {
+		return Activity{}, err
+	}
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
-		// Computed under the target's lock, with the factors then in
-		// force: a recalculation of the target comes wholly before or after.
-		if err := tx.LockTarget(ctx, lab, year, kind.Name); err != nil {
+		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
 			return err
 		}
-		if activity, err = e.compute(ctx, lab, year, kind.Name, values); err != nil {
+		if activity, err = e.recheck(ctx, tx, activity, ref, lab, year, kind.Name, values); err != nil {
 			return err
 		}
 		activity.ID = uuid.Must(uuid.NewV7())
@@ -167,16 +172,18 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if current.Source != "entry" {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
-	var activity Activity
+	activity, ref, err := e.compute(ctx, e.factors.Reader(), current.LabID, year, current.Kind, values)
+	if err != nil {
+		return Activity{}, err
+	}
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
-		// The targets it leaves and joins, locked in one order (as
-		// recalculations and imports lock them), then computed.
+		// The targets it leaves and joins, locked in one order.
 		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
-			if err := tx.LockTarget(ctx, current.LabID, targetYear, current.Kind); err != nil {
+			if err := tx.ShareTarget(ctx, current.LabID, targetYear, current.Kind); err != nil {
 				return err
 			}
 		}
-		if activity, err = e.compute(ctx, current.LabID, year, current.Kind, values); err != nil {
+		if activity, err = e.recheck(ctx, tx, activity, ref, current.LabID, year, current.Kind, values); err != nil {
 			return err
 		}
 		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
@@ -212,7 +219,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 	}
 	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
 		// A recalculation of the target comes wholly before or after.
-		if err := tx.LockTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
+		if err := tx.ShareTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
 			return err
 		}
 		locked, err := tx.LockActivity(ctx, current.ID)
@@ -254,14 +261,29 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 	return activity, access, access.Require(activity.LabID.String(), action, notFound)
 }
 
-// compute turns values into an activity exactly as an imported row would be.
-func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
+// recheck returns computed when the factors it was computed with are still
+// in force under the target's lock (tx holds it), and computes again
+// otherwise (an activation came in between). So a recalculation of the
+// target comes wholly before or after the write, and the lock is held only
+// for the write.
+func (e *Entries) recheck(ctx context.Context, tx EntryTx, computed Activity, ref VersionRef, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
+	now, _, err := e.factors.InForceIn(ctx, tx, year)
+	if err != nil || now == ref {
+		return computed, err
+	}
+	activity, _, err := e.compute(ctx, tx, labID, year, kindName, values)
+	return activity, err
+}
+
+// compute turns values into an activity exactly as an imported row would
+// be, with the factors read through reader.
+func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, VersionRef, error) {
 	kind, err := kindOf(kindName)
 	if err != nil {
-		return Activity{}, err
+		return Activity{}, VersionRef{}, err
 	}
 	if err := checkYear(year); err != nil {
-		return Activity{}, err
+		return Activity{}, VersionRef{}, err
 	}
 	known := map[string]bool{}
 	for _, column := range kind.Columns {
@@ -278,22 +300,22 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
+		return Activity{}, VersionRef{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
 	}
-	env, _, err := e.factors.Env(ctx, e.labs, labID, year)
+	env, ref, err := e.factors.Env(ctx, reader, e.labs, labID, year)
 	if err != nil {
-		return Activity{}, err
+		return Activity{}, VersionRef{}, err
 	}
 	computed, err := kind.Compute(row, env)
 	var fieldErr *kinds.FieldError
 	var missingFactor *kinds.MissingFactorError
 	switch {
 	case errors.As(err, &fieldErr):
-		return Activity{}, apperr.Invalid("values."+fieldErr.Column, "%s", fieldErr.Message)
+		return Activity{}, VersionRef{}, apperr.Invalid("values."+fieldErr.Column, "%s", fieldErr.Message)
 	case errors.As(err, &missingFactor):
-		return Activity{}, apperr.FailedPrecondition("%v: add a factor for it", missingFactor)
+		return Activity{}, VersionRef{}, apperr.FailedPrecondition("%v: add a factor for it", missingFactor)
 	case err != nil:
-		return Activity{}, err
+		return Activity{}, VersionRef{}, err
 	}
 	activity := Activity{ActivityRow: ActivityRow{
 		LabID: labID, Year: year, Module: kind.Module, Kind: kind.Name, Source: "entry",
@@ -302,7 +324,7 @@ func (e *Entries) compute(ctx context.Context, labID uuid.UUID, year int32, kind
 	for _, emission := range computed.Emissions {
 		activity.Emissions = append(activity.Emissions, emissionRow(uuid.UUID{}, labID, year, kind.Module, emission))
 	}
-	return activity, nil
+	return activity, ref, nil
 }
 
 func kindOf(name string) (*kinds.Kind, error) {

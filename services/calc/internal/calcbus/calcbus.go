@@ -89,6 +89,9 @@ type Store interface {
 
 // ImportTx writes one import.
 type ImportTx interface {
+	// FactorReader reads the factors in force on the transaction's own
+	// connection.
+	FactorReader
 	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
 	// their emissions (mode replace), and says how many activities went.
 	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (int64, error)

@@ -40,7 +40,7 @@ type ContractStore interface {
 
 // contractFor is the lab's contract for the year as computations take it,
 // nil when there is none.
-func contractFor(ctx context.Context, store ContractStore, labID uuid.UUID, year int32) (*kinds.Contract, error) {
+func contractFor(ctx context.Context, store FactorReader, labID uuid.UUID, year int32) (*kinds.Contract, error) {
 	row, err := store.GetContract(ctx, labID, year)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil

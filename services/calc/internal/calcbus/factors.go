@@ -25,18 +25,28 @@ type VersionRef struct {
 
 func (v VersionRef) String() string { return v.Dataset + " " + v.Version }
 
-// FactorSource is what the factor cache reads.
-type FactorSource interface {
+// FactorReader reads factors and activations: the store, or a writing
+// transaction (which computes with what it reads on its own connection, so
+// a writer holding a target's lock never waits for another connection).
+type FactorReader interface {
 	// Factors returns the factors of a dataset version.
 	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
-	// EnsureFactors adds the factors a dataset lacks (existing ones stay),
-	// and their dataset version's row.
-	EnsureFactors(ctx context.Context, all []factors.Factor) error
 	// ActiveVersion returns the version activated for year; found is false
 	// when the year has no activation.
 	ActiveVersion(ctx context.Context, year int32) (VersionRef, bool, error)
-	// The labs' declared electricity contracts (market-based scope 2).
+	// GetContract returns a lab's declared electricity contract for a year
+	// (market-based scope 2); ErrNotFound when it declared none.
+	GetContract(ctx context.Context, labID uuid.UUID, year int32) (ContractRow, error)
+}
+
+// FactorSource is what the factor cache reads outside transactions.
+type FactorSource interface {
+	FactorReader
+	// The labs' declared electricity contracts.
 	ContractStore
+	// EnsureFactors adds the factors a dataset lacks (existing ones stay),
+	// and their dataset version's row.
+	EnsureFactors(ctx context.Context, all []factors.Factor) error
 }
 
 // FactorCache answers which factors compute a year. The activation of a
@@ -67,7 +77,19 @@ func (c *FactorCache) LoadDefault(ctx context.Context) error {
 // InForce returns the version that computes year, and whether it was
 // activated for it (otherwise it is the bundled default).
 func (c *FactorCache) InForce(ctx context.Context, year int32) (VersionRef, bool, error) {
-	ref, found, err := c.store.ActiveVersion(ctx, year)
+	return inForce(ctx, c.store, year)
+}
+
+// InForceIn is InForce read through reader (a transaction).
+func (c *FactorCache) InForceIn(ctx context.Context, reader FactorReader, year int32) (VersionRef, bool, error) {
+	return inForce(ctx, reader, year)
+}
+
+// Reader reads factors and activations outside transactions.
+func (c *FactorCache) Reader() FactorReader { return c.store }
+
+func inForce(ctx context.Context, reader FactorReader, year int32) (VersionRef, bool, error) {
+	ref, found, err := reader.ActiveVersion(ctx, year)
 	if err != nil {
 		return VersionRef{}, false, fmt.Errorf("factor version of %d: %w", year, err)
 	}
@@ -81,8 +103,8 @@ func (c *FactorCache) InForce(ctx context.Context, year int32) (VersionRef, bool
 // completed by the bundled default's for the factors it does not define (a
 // dataset may replace a few factors only; each emission names the one it
 // used).
-func (c *FactorCache) Active(ctx context.Context, year int32) (*factors.Set, VersionRef, error) {
-	ref, _, err := c.InForce(ctx, year)
+func (c *FactorCache) Active(ctx context.Context, reader FactorReader, year int32) (*factors.Set, VersionRef, error) {
+	ref, _, err := inForce(ctx, reader, year)
 	if err != nil {
 		return nil, VersionRef{}, err
 	}
@@ -91,7 +113,7 @@ func (c *FactorCache) Active(ctx context.Context, year int32) (*factors.Set, Ver
 	if set := c.sets[ref]; set != nil {
 		return set, ref, nil
 	}
-	all, err := c.store.Factors(ctx, ref.Dataset, ref.Version)
+	all, err := reader.Factors(ctx, ref.Dataset, ref.Version)
 	if err != nil {
 		return nil, VersionRef{}, err
 	}
@@ -99,7 +121,7 @@ func (c *FactorCache) Active(ctx context.Context, year int32) (*factors.Set, Ver
 		return nil, VersionRef{}, fmt.Errorf("no factors in dataset %s", ref)
 	}
 	if ref != (VersionRef{DefaultDataset, DefaultVersion}) {
-		defaults, err := c.store.Factors(ctx, DefaultDataset, DefaultVersion)
+		defaults, err := reader.Factors(ctx, DefaultDataset, DefaultVersion)
 		if err != nil {
 			return nil, VersionRef{}, err
 		}
@@ -118,19 +140,20 @@ func (c *FactorCache) Active(ctx context.Context, year int32) (*factors.Set, Ver
 	return set, ref, nil
 }
 
-// Env is what a lab's activities of year are computed against. Imports,
-// single entries and recalculations all build it here, so the same row
-// gives the same numbers whichever path computes it.
-func (c *FactorCache) Env(ctx context.Context, labs LabCountries, labID uuid.UUID, year int32) (kinds.Env, VersionRef, error) {
+// Env is what a lab's activities of year are computed against, read
+// through the writing transaction tx. Imports, single entries and
+// recalculations all build it here, so the same row gives the same numbers
+// whichever path computes it.
+func (c *FactorCache) Env(ctx context.Context, tx FactorReader, labs LabCountries, labID uuid.UUID, year int32) (kinds.Env, VersionRef, error) {
 	country, err := labs.Country(ctx, labID)
 	if err != nil {
 		return kinds.Env{}, VersionRef{}, fmt.Errorf("lab %s: %w", labID, err)
 	}
-	set, ref, err := c.Active(ctx, year)
+	set, ref, err := c.Active(ctx, tx, year)
 	if err != nil {
 		return kinds.Env{}, VersionRef{}, err
 	}
-	contract, err := contractFor(ctx, c.store, labID, year)
+	contract, err := contractFor(ctx, tx, labID, year)
 	if err != nil {
 		return kinds.Env{}, VersionRef{}, err
 	}

@@ -200,7 +200,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		}
 		// The factors are read under the lock: a recalculation of the
 		// target (after an activation) comes wholly before or after.
-		env, _, err := im.factors.Env(ctx, im.labs, job.LabID, job.Year)
+		env, _, err := im.factors.Env(ctx, tx, im.labs, job.LabID, job.Year)
 		if err != nil {
 			return Counts{}, err
 		}

@@ -33,6 +33,9 @@ type RecalcTx interface {
 	ImportTx
 	// RecalcRequest reads the target's asks within the transaction.
 	RecalcRequest(ctx context.Context, target RecalcTarget) (requested, done int64, err error)
+	// LockEntries waits for the single entries of a lab/year/kind being
+	// written and holds off new ones until the transaction ends.
+	LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	// StreamActivities hands the target's activities to fn a batch at a
 	// time (a cursor: never the whole target in memory).
 	StreamActivities(ctx context.Context, target RecalcTarget, batch int, fn func([]ActivityRow) error) error
@@ -105,7 +108,12 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	}
 	var computeErr error
 	err = r.store.InRecalcTx(ctx, func(tx RecalcTx) error {
+		// Imports of the target (its lock), then its single entries, in
+		// that order, wait until this ends.
 		if err := tx.LockTarget(ctx, target.LabID, target.Year, target.Kind); err != nil {
+			return err
+		}
+		if err := tx.LockEntries(ctx, target.LabID, target.Year, target.Kind); err != nil {
 			return err
 		}
 		// The asks counted now are answered by this round: the factors are
@@ -114,7 +122,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 		if requested, _, err = tx.RecalcRequest(ctx, target); err != nil {
 			return err
 		}
-		env, ref, err := r.factors.Env(ctx, r.labs, target.LabID, target.Year)
+		env, ref, err := r.factors.Env(ctx, tx, r.labs, target.LabID, target.Year)
 		if err != nil {
 			computeErr = err
 			return err

@@ -93,7 +93,11 @@ func toActivation(row CalcFactorActivation) calcbus.Activation {
 }
 
 func (s *Store) ActiveVersion(ctx context.Context, year int32) (calcbus.VersionRef, bool, error) {
-	row, err := s.queries.ActiveVersionOf(ctx, year)
+	return activeVersion(ctx, s.queries, year)
+}
+
+func activeVersion(ctx context.Context, queries *Queries, year int32) (calcbus.VersionRef, bool, error) {
+	row, err := queries.ActiveVersionOf(ctx, year)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return calcbus.VersionRef{}, false, nil
 	}
@@ -381,4 +385,32 @@ func ensureDatasetVersions(ctx context.Context, queries *Queries, all []factors.
 		}
 	}
 	return nil
+}
+
+// Factors reads a dataset version's factors on the transaction's connection.
+func (t *importTx) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
+	return factorsOf(ctx, t.queries, dataset, version)
+}
+
+// ActiveVersion reads a year's activation on the transaction's connection.
+func (t *importTx) ActiveVersion(ctx context.Context, year int32) (calcbus.VersionRef, bool, error) {
+	return activeVersion(ctx, t.queries, year)
+}
+
+func (t *entryTx) ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
+	return t.queries.ShareEntryTarget(ctx, ShareEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
+}
+
+func (t *recalcTx) LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
+	return t.queries.LockEntryTarget(ctx, LockEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
+}
+
+// GetContract reads a lab's electricity contract on the transaction's
+// connection.
+func (t *importTx) GetContract(ctx context.Context, labID uuid.UUID, year int32) (calcbus.ContractRow, error) {
+	row, err := t.queries.GetContract(ctx, GetContractParams{LabID: labID, Year: year})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return calcbus.ContractRow{}, calcbus.ErrNotFound
+	}
+	return toContract(row), err
 }

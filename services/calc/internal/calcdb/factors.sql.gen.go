@@ -642,6 +642,21 @@ func (q *Queries) LockActivations(ctx context.Context) error {
 	return err
 }
 
+const lockEntryTarget = `-- name: LockEntryTarget :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text || '/' || $3::text || '/entries', 0))
+`
+
+type LockEntryTargetParams struct {
+	LabID string
+	Year  string
+	Kind  string
+}
+
+func (q *Queries) LockEntryTarget(ctx context.Context, arg LockEntryTargetParams) error {
+	_, err := q.db.Exec(ctx, lockEntryTarget, arg.LabID, arg.Year, arg.Kind)
+	return err
+}
+
 const markRecalcDone = `-- name: MarkRecalcDone :exec
 UPDATE calc.recalc_requests SET done = greatest(done, $4::bigint)
 WHERE lab_id = $1 AND year = $2 AND kind = $3
@@ -713,6 +728,23 @@ func (q *Queries) RequestRecalculations(ctx context.Context, years []int32) ([]R
 		return nil, err
 	}
 	return items, nil
+}
+
+const shareEntryTarget = `-- name: ShareEntryTarget :exec
+SELECT pg_advisory_xact_lock_shared(hashtextextended($1::text || '/' || $2::text || '/' || $3::text || '/entries', 0))
+`
+
+type ShareEntryTargetParams struct {
+	LabID string
+	Year  string
+	Kind  string
+}
+
+// Single entries of a lab/year/kind share this lock (they do not wait for
+// each other); a recalculation of the target takes it alone.
+func (q *Queries) ShareEntryTarget(ctx context.Context, arg ShareEntryTargetParams) error {
+	_, err := q.db.Exec(ctx, shareEntryTarget, arg.LabID, arg.Year, arg.Kind)
+	return err
 }
 
 const supersedeEmissions = `-- name: SupersedeEmissions :many

@@ -241,7 +241,11 @@ func queueActivityCounts(ctx context.Context, queries *Queries, labID uuid.UUID,
 }
 
 func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
-	rows, err := s.queries.ListFactors(ctx, ListFactorsParams{Dataset: dataset, Version: version})
+	return factorsOf(ctx, s.queries, dataset, version)
+}
+
+func factorsOf(ctx context.Context, queries *Queries, dataset, version string) ([]factors.Factor, error) {
+	rows, err := queries.ListFactors(ctx, ListFactorsParams{Dataset: dataset, Version: version})
 	all := make([]factors.Factor, len(rows))
 	for i, row := range rows {
 		all[i] = toFactor(row)
