@@ -20,7 +20,8 @@ UPDATE calc.factor_dataset_versions SET file_sha256 = $2, file_bytes = $3 WHERE 
 SELECT data FROM calc.factor_upload_chunks WHERE version_id = $1 ORDER BY seq;
 
 -- name: ClaimDatasetVersion :one
--- Takes a queued sync job; a second task for it finds nothing to do.
+-- Takes a queued sync job for the transaction (RUNNING until it ends); a
+-- second task for it waits here, then finds nothing to do.
 UPDATE calc.factor_dataset_versions SET state = 'RUNNING'
 WHERE id = $1 AND state = 'QUEUED'
 RETURNING *;

@@ -51,13 +51,16 @@ type Config struct {
 	// LabCacheTTL is how long a lab's country is reused by single entries
 	// (a changed country counts for new entries after at most this long).
 	LabCacheTTL time.Duration `env:"LAB_CACHE_TTL, default=5m"`
-	Queue       tasks.QueueConfig
-	Authz       authz.Config
-	Importer    calcbus.ImporterConfig
-	Recalc      calcbus.RecalcConfig
-	RecalcQueue calcqueue.Config
-	Datasets    calcbus.DatasetsConfig
-	ServiceAuth authn.ServiceConfig
+	// FactorPollInterval is how often workers queue factor work whose task
+	// was lost (sync jobs not started, recalculations not done).
+	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=1m"`
+	Queue              tasks.QueueConfig
+	Authz              authz.Config
+	Importer           calcbus.ImporterConfig
+	Recalc             calcbus.RecalcConfig
+	RecalcQueue        calcqueue.Config
+	Datasets           calcbus.DatasetsConfig
+	ServiceAuth        authn.ServiceConfig
 }
 
 func main() {
@@ -200,9 +203,22 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 		}
 		return nil
 	})
-	if err := datasets.Resume(ctx); err != nil {
-		logger.WarnContext(ctx, "pending factor work not queued", "error", err)
-	}
+	// The safety net of factor work whose task Redis lost: sync jobs still
+	// queued, recalculations asked and not done (deduplicated as always).
+	go func() {
+		ticker := time.NewTicker(cfg.FactorPollInterval)
+		defer ticker.Stop()
+		for {
+			if err := datasets.Resume(ctx); err != nil {
+				logger.WarnContext(ctx, "pending factor work not queued", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
 	if err := workers.Start(mux); err != nil {
 		return nil, fmt.Errorf("start workers: %w", err)
 	}

@@ -38,12 +38,13 @@ type DatasetStore interface {
 	// returns the file's size and SHA-256. AlreadyExists when the version
 	// exists.
 	CreateUpload(ctx context.Context, version DatasetVersion, write func(store func([]byte) error) (int64, string, error)) error
-	// ClaimSync marks a QUEUED version RUNNING and returns it with its
-	// file; found is false when it is not queued (already synced).
-	ClaimSync(ctx context.Context, id uuid.UUID) (version DatasetVersion, file []byte, found bool, err error)
-	// FinishSync writes the factors (when the file had no row error) and
-	// the outcome, and drops the file.
-	FinishSync(ctx context.Context, version DatasetVersion, all []factors.Factor, rowErrors []RowError) error
+	// SyncVersion runs a QUEUED version's sync in one transaction that
+	// holds the version: load gets the version and its file and returns the
+	// outcome, its factors and refused rows, which are written and the file
+	// dropped. A worker that dies leaves the version QUEUED (nothing
+	// written); a second task for it waits, then finds it synced (found is
+	// false).
+	SyncVersion(ctx context.Context, id uuid.UUID, load func(version DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError)) (found bool, err error)
 	// Activate records the activations and asks a recalculation of every
 	// lab/year/kind with activities in their years, in one transaction.
 	Activate(ctx context.Context, activations []Activation) ([]RecalcTarget, error)
@@ -222,33 +223,37 @@ func checkHeader(line []byte) error {
 // refused row loads nothing: the version FAILS with the rows' line, column
 // and reason, and a corrected file is uploaded as a new version.
 func (d *Datasets) Sync(ctx context.Context, versionID uuid.UUID) error {
-	version, file, found, err := d.store.ClaimSync(ctx, versionID)
+	var version DatasetVersion
+	var rejected int
+	found, err := d.store.SyncVersion(ctx, versionID, func(queued DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError) {
+		version = queued
+		all, rowErrors, total, err := parseDataset(file, version)
+		version.RowsTotal = total
+		version.RowsRejected = int64(len(rowErrors))
+		rejected = len(rowErrors)
+		switch {
+		case err != nil:
+			version.State, version.Message = SyncFailed, err.Error()
+			all = nil
+		case len(rowErrors) > 0:
+			version.State = SyncFailed
+			version.Message = fmt.Sprintf("%d of %d rows refused; nothing loaded: see the errors and upload a corrected file as a new version", len(rowErrors), total)
+			all = nil
+		case total == 0:
+			version.State, version.Message = SyncFailed, "the file has no factor rows"
+		default:
+			version.State, version.Message = SyncFinished, fmt.Sprintf("%d factors loaded", len(all))
+		}
+		return version, all, rowErrors
+	})
 	if err != nil {
-		return fmt.Errorf("claim factor sync %s: %w", versionID, err)
+		return fmt.Errorf("factor sync %s: %w", versionID, err)
 	}
 	if !found {
 		return nil
 	}
-	all, rowErrors, total, err := parseDataset(file, version)
-	version.RowsTotal = total
-	version.RowsRejected = int64(len(rowErrors))
-	switch {
-	case err != nil:
-		version.State, version.Message = SyncFailed, err.Error()
-	case len(rowErrors) > 0:
-		version.State = SyncFailed
-		version.Message = fmt.Sprintf("%d of %d rows refused; nothing loaded: see the errors and upload a corrected file as a new version", len(rowErrors), total)
-		all = nil
-	case total == 0:
-		version.State, version.Message = SyncFailed, "the file has no factor rows"
-	default:
-		version.State, version.Message = SyncFinished, fmt.Sprintf("%d factors loaded", len(all))
-	}
-	if err := d.store.FinishSync(ctx, version, all, rowErrors); err != nil {
-		return fmt.Errorf("finish factor sync %s: %w", versionID, err)
-	}
 	d.logger.InfoContext(ctx, "factor dataset synced", "dataset", version.Dataset, "version", version.Version,
-		"state", version.State, "rows", total, "rejected", len(rowErrors))
+		"state", version.State, "rows", version.RowsTotal, "rejected", rejected)
 	return nil
 }
 

@@ -173,25 +173,27 @@ func (s *Store) CreateUpload(ctx context.Context, version calcbus.DatasetVersion
 	})
 }
 
-func (s *Store) ClaimSync(ctx context.Context, id uuid.UUID) (calcbus.DatasetVersion, []byte, bool, error) {
-	row, err := s.queries.ClaimDatasetVersion(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return calcbus.DatasetVersion{}, nil, false, nil
-	}
-	if err != nil {
-		return calcbus.DatasetVersion{}, nil, false, err
-	}
-	chunks, err := s.queries.ListFactorUploadChunks(ctx, id)
-	var file []byte
-	for _, chunk := range chunks {
-		file = append(file, chunk...)
-	}
-	return toDatasetVersion(row), file, true, err
-}
-
-func (s *Store) FinishSync(ctx context.Context, version calcbus.DatasetVersion, all []factors.Factor, rowErrors []calcbus.RowError) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(calcbus.DatasetVersion, []byte) (calcbus.DatasetVersion, []factors.Factor, []calcbus.RowError)) (bool, error) {
+	found := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
+		row, err := queries.ClaimDatasetVersion(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		chunks, err := queries.ListFactorUploadChunks(ctx, id)
+		if err != nil {
+			return err
+		}
+		var file []byte
+		for _, chunk := range chunks {
+			file = append(file, chunk...)
+		}
+		version, all, rowErrors := load(toDatasetVersion(row), file)
 		for _, f := range all {
 			if err := queries.UpsertFactor(ctx, UpsertFactorParams{
 				Dataset: f.Dataset, Version: f.Version, Kind: f.Kind, EmissionType: f.EmissionType, Classification: f.Classification,
@@ -202,17 +204,18 @@ func (s *Store) FinishSync(ctx context.Context, version calcbus.DatasetVersion, 
 			}
 		}
 		for _, e := range rowErrors {
-			if err := queries.InsertFactorSyncError(ctx, InsertFactorSyncErrorParams{VersionID: version.ID, Line: e.Row, Column: e.Column, Message: e.Message}); err != nil {
+			if err := queries.InsertFactorSyncError(ctx, InsertFactorSyncErrorParams{VersionID: id, Line: e.Row, Column: e.Column, Message: e.Message}); err != nil {
 				return err
 			}
 		}
-		if err := queries.DeleteFactorUploadChunks(ctx, version.ID); err != nil {
+		if err := queries.DeleteFactorUploadChunks(ctx, id); err != nil {
 			return err
 		}
 		return queries.FinishDatasetVersion(ctx, FinishDatasetVersionParams{
-			ID: version.ID, State: version.State, Message: version.Message, RowsTotal: version.RowsTotal, RowsRejected: version.RowsRejected,
+			ID: id, State: version.State, Message: version.Message, RowsTotal: version.RowsTotal, RowsRejected: version.RowsRejected,
 		})
 	})
+	return found, err
 }
 
 func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) ([]calcbus.RecalcTarget, error) {

@@ -37,7 +37,8 @@ WHERE id = $1 AND state = 'QUEUED'
 RETURNING id, dataset, version, description, created_by, created_at, state, message, rows_total, rows_rejected, file_sha256, file_bytes, finished_at
 `
 
-// Takes a queued sync job; a second task for it finds nothing to do.
+// Takes a queued sync job for the transaction (RUNNING until it ends); a
+// second task for it waits here, then finds nothing to do.
 func (q *Queries) ClaimDatasetVersion(ctx context.Context, id uuid.UUID) (CalcFactorDatasetVersion, error) {
 	row := q.db.QueryRow(ctx, claimDatasetVersion, id)
 	var i CalcFactorDatasetVersion
