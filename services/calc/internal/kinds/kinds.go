@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/platform/csvout"
 )
 
 // Column types.
@@ -206,18 +207,13 @@ func (k *Kind) CSV() string {
 	for i, column := range k.Columns {
 		names[i] = column.Name
 	}
-	return strings.Join(names, ",") + "\n" + quoteAll(k.Example) + "\n"
-}
-
-func quoteAll(values []string) string {
-	out := make([]string, len(values))
-	for i, value := range values {
-		if strings.ContainsAny(value, ",\"\n") {
-			value = `"` + strings.ReplaceAll(value, `"`, `""`) + `"`
-		}
-		out[i] = value
-	}
-	return strings.Join(out, ",")
+	// Like every CSV the system writes: no cell a spreadsheet would run.
+	var out strings.Builder
+	w := csvout.NewWriter(&out)
+	_ = w.Write(names...)
+	_ = w.Write(k.Example...)
+	_ = w.Flush() // a strings.Builder does not fail
+	return out.String()
 }
 
 // Compute turns a row into an activity, or says what is wrong with it: a
