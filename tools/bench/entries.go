@@ -28,17 +28,7 @@ func benchEntries(ctx context.Context, clients, requests int, out io.Writer) err
 		request, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(body))
 		request.Header.Set("Authorization", "Bearer "+sys.token)
 		request.Header.Set("Content-Type", "application/json")
-		start := time.Now()
-		response, err := client.Do(request)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, response.Body)
-		response.Body.Close()
-		if response.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("entry %d: %s", i, response.Status)
-		}
-		return time.Since(start), nil
+		return timed(client, request, fmt.Sprintf("entry %d", i))
 	}
 	// Warm up connections and caches.
 	for i := range clients {
@@ -84,3 +74,19 @@ func benchEntries(ctx context.Context, clients, requests int, out io.Writer) err
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// timed sends request and returns how long the answer took to arrive in
+// full, or an error naming what when it is not 200.
+func timed(client *http.Client, request *http.Request, what string) (time.Duration, error) {
+	start := time.Now()
+	response, err := client.Do(request)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, response.Body)
+	response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %s", what, response.Status)
+	}
+	return time.Since(start), nil
+}

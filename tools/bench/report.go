@@ -62,17 +62,7 @@ func benchReport(ctx context.Context, small, large, requests int, out io.Writer)
 	get := func(labID string) (time.Duration, error) {
 		request, _ := http.NewRequestWithContext(ctx, http.MethodGet, sys.gateway+"/api/v1/reports/"+labID+"?year=2025", nil)
 		request.Header.Set("Authorization", "Bearer "+sys.token)
-		start := time.Now()
-		response, err := client.Do(request)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, response.Body)
-		response.Body.Close()
-		if response.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("report of %s: %s", labID, response.Status)
-		}
-		return time.Since(start), nil
+		return timed(client, request, "report of "+labID)
 	}
 	log(fmt.Sprintf("%d reports per lab, alternating", requests))
 	latencies := make([][]time.Duration, len(labs))

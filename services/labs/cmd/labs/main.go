@@ -7,11 +7,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/co2-calculator/co2-calculator/migrations"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
@@ -20,6 +16,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 )
 
@@ -29,14 +26,7 @@ type Config struct {
 	ListenAddr string `env:"LISTEN_ADDR, default=:8001"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "labs:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("labs", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
