@@ -209,12 +209,31 @@ func WaitHTTP(ctx context.Context, url string, timeout time.Duration, process *P
 	}
 }
 
-// FreeAddr returns a loopback address with a port nobody listens on now.
+// handedOut holds the addresses FreeAddr gave this process: the kernel may
+// offer a port again once its probe closed it, and systems started side by
+// side (tests) must not be handed the same one.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// FreeAddr returns a loopback address with a port nobody listens on now,
+// and that this process has not handed out before.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		handedOut.Lock()
+		fresh := !handedOut.addrs[addr]
+		handedOut.addrs[addr] = true
+		handedOut.Unlock()
+		if fresh {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no loopback port left that was not handed out already")
 }
