@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Main runs run with the command's arguments and a context that ends on
@@ -20,5 +21,24 @@ func Main(name string, run func(ctx context.Context, args []string, stdout io.Wr
 	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
+	}
+}
+
+// Every calls fn every interval until ctx ends (the first time after one
+// interval, or at once when now is true). The safety nets that re-queue
+// work Redis may have lost run on it.
+func Every(ctx context.Context, interval time.Duration, now bool, fn func(ctx context.Context)) {
+	if now {
+		fn(ctx)
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			fn(ctx)
+		}
 	}
 }

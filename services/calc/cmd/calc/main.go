@@ -197,20 +197,11 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, store *c
 	})
 	// The safety net of factor work whose task Redis lost: sync jobs still
 	// queued, recalculations asked and not done (deduplicated as always).
-	go func() {
-		ticker := time.NewTicker(cfg.FactorPollInterval)
-		defer ticker.Stop()
-		for {
-			if err := datasets.Resume(ctx); err != nil {
-				logger.WarnContext(ctx, "pending factor work not queued", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
+	go process.Every(ctx, cfg.FactorPollInterval, true, func(ctx context.Context) {
+		if err := datasets.Resume(ctx); err != nil {
+			logger.WarnContext(ctx, "pending factor work not queued", "error", err)
 		}
-	}()
+	})
 	if err := workers.Start(mux); err != nil {
 		return nil, fmt.Errorf("start workers: %w", err)
 	}

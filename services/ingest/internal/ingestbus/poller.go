@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
 
 // PollerConfig tunes the safety net.
@@ -75,16 +77,9 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 
 // RunPoller polls every interval until ctx ends.
 func (b *Business) RunPoller(ctx context.Context, cfg PollerConfig) {
-	ticker := time.NewTicker(cfg.Interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			if err := b.Poll(ctx, cfg); err != nil && ctx.Err() == nil {
-				b.logger.ErrorContext(ctx, "poll failed", "error", err)
-			}
+	process.Every(ctx, cfg.Interval, false, func(ctx context.Context) {
+		if err := b.Poll(ctx, cfg); err != nil && ctx.Err() == nil {
+			b.logger.ErrorContext(ctx, "poll failed", "error", err)
 		}
-	}
+	})
 }

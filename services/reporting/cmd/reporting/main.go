@@ -139,19 +139,12 @@ func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt
 // requeueLost queues again, every interval, the exports still queued
 // interval after they were made, until ctx ends.
 func requeueLost(ctx context.Context, logger *slog.Logger, exports *reportingbus.Exports, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			n, err := exports.Requeue(ctx, interval)
-			if err != nil {
-				logger.WarnContext(ctx, "requeue exports", "error", err)
-			} else if n > 0 {
-				logger.InfoContext(ctx, "exports queued again", "exports", n)
-			}
+	process.Every(ctx, interval, false, func(ctx context.Context) {
+		n, err := exports.Requeue(ctx, interval)
+		if err != nil {
+			logger.WarnContext(ctx, "requeue exports", "error", err)
+		} else if n > 0 {
+			logger.InfoContext(ctx, "exports queued again", "exports", n)
 		}
-	}
+	})
 }
