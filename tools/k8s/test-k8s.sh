@@ -131,6 +131,15 @@ grep -q "values don't meet the specifications" bad.log || fail "bad values refus
 log "helm install --wait (migration hooks, then the Deployments)"
 "$helm" install co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --wait --timeout "$wait_timeout" > install.log 2>&1 \
 	|| fail "helm install: $(cat install.log)"
+# helm's --wait counts a Deployment ready once it has its replicas less the
+# ones its rollout strategy may leave unavailable; wait for the full rollout.
+rollout() {
+	for service in labs ingest calc reporting gateway; do
+		kubectl rollout status "deployment/co2-$service" -n co2 --timeout "$wait_timeout" > /dev/null \
+			|| fail "$service did not finish rolling out"
+	done
+}
+rollout
 for service in labs ingest reporting; do
 	ready=$(kubectl get deployment "co2-$service" -n co2 -o jsonpath='{.status.availableReplicas}')
 	[ "$ready" = 2 ] || fail "$service has $ready available replicas, want 2"
@@ -151,6 +160,7 @@ done
 log "helm upgrade with changed values rolls out"
 "$helm" upgrade co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --set services.labs.replicas=3 \
 	--set logLevel=debug --wait --timeout "$wait_timeout" > upgrade.log 2>&1 || fail "helm upgrade: $(cat upgrade.log)"
+rollout
 [ "$(kubectl get deployment co2-labs -n co2 -o jsonpath='{.status.availableReplicas}')" = 3 ] || fail "labs not scaled to 3"
 [ "$(kubectl get configmap co2-labs -n co2 -o jsonpath='{.data.LOG_LEVEL}')" = debug ] || fail "the ConfigMap did not change"
 
