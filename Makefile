@@ -40,7 +40,9 @@ help: ## Show this list
 
 .PHONY: install
 install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into .bin/
-	go mod download
+	@# What the workspace's packages and tests import (go mod download would
+	@# also fetch modules no build needs, which a proxy may no longer serve).
+	go list -deps -test $(patsubst %,%/...,$(shell sed -n 's|^[[:space:]]*\(\./[a-z/]*\)$$|\1|p' go.work)) > /dev/null
 
 $(BIN)/.tools-stamp: tools/go.mod tools/go.sum
 	@mkdir -p $(BIN)
