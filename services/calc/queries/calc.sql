@@ -22,27 +22,25 @@ SELECT * FROM calc.applied_imports WHERE import_id = $1;
 UPDATE calc.applied_imports SET rows_total = $2, rows_ok = $3, rows_rejected = $4, lab_id = $5, year = $6, applied_at = now()
 WHERE import_id = $1;
 
--- name: DeleteCSVEmissions :exec
-DELETE FROM calc.emissions e
-USING calc.activities a
-WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
-  AND e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv';
+-- name: DeleteCSVEmissions :many
+-- Removes the emissions of a lab/year/kind's CSV rows (a replace) and
+-- returns what they added to the totals, in one pass.
+WITH gone AS (
+    DELETE FROM calc.emissions e
+    USING calc.activities a
+    WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
+    RETURNING e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+              e.quantity, e.kg_co2e, e.uncertainty_pct, e.overridden, e.fallback
+)
+SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+       sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
+FROM gone
+GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit;
 
 -- name: DeleteCSVActivities :execrows
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';
-
--- name: SumCSVEmissions :many
--- What the CSV rows of a lab/year/kind add to the totals, before a replace
--- removes them.
-SELECT e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
-       sum(e.quantity)::float8 AS quantity, sum(e.kg_co2e)::float8 AS kg_co2e,
-       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
-       count(*) FILTER (WHERE e.overridden) AS overridden, count(*) FILTER (WHERE e.fallback) AS fallback
-FROM calc.emissions e
-JOIN calc.activities a ON a.id = e.activity_id
-WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
-  AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
-GROUP BY e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit;
 
 -- name: AddToRollup :exec
 INSERT INTO calc.rollups (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version,

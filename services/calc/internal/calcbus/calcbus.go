@@ -85,6 +85,9 @@ type Store interface {
 	FactorSource
 	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]Rollup, error)
 	ContractStore
+	// Analyze refreshes the planner's statistics of activities and
+	// emissions.
+	Analyze(ctx context.Context) error
 }
 
 // ImportTx writes one import.
@@ -93,17 +96,15 @@ type ImportTx interface {
 	// connection.
 	FactorReader
 	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
-	// their emissions (mode replace), and says how many activities went.
-	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (int64, error)
+	// their emissions (mode replace), and says what the emissions added to
+	// the module's rollups and how many activities went.
+	DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) (RollupSums, int64, error)
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ActivityRow, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*EmissionRow, error)) (int64, error)
 	// LockTarget serialises the writers of a lab/year/kind's CSV rows
 	// until the transaction ends.
 	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
-	// SumCSVEmissions totals what a lab/year/kind's CSV rows add to the
-	// module's rollups (before a replace removes them).
-	SumCSVEmissions(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (RollupSums, error)
 	// ApplyRollups adds every delta to the lab's rollups in one pass, the
 	// rows taken in a fixed order so concurrent writers cannot deadlock.
 	ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...RollupDelta) error
@@ -188,22 +189,31 @@ func sumsOf(emissions []EmissionRow) RollupSums {
 
 // Add counts one emission in.
 func (s RollupSums) Add(e *EmissionRow) {
-	key := RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
-		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}
+	s.sum(RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
+		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}).add(e)
+}
+
+// sum is key's rollup, added empty the first time.
+func (s RollupSums) sum(key RollupKey) *RollupSum {
 	sum := s[key]
 	if sum == nil {
 		sum = &RollupSum{}
 		s[key] = sum
 	}
+	return sum
+}
+
+// add adds one emission.
+func (s *RollupSum) add(e *EmissionRow) {
 	absolute := e.KgCO2e * e.UncertaintyPct / 100
-	sum.Quantity += e.Quantity
-	sum.KgCO2e += e.KgCO2e
-	sum.UncertaintySq += absolute * absolute
-	sum.Entries++
+	s.Quantity += e.Quantity
+	s.KgCO2e += e.KgCO2e
+	s.UncertaintySq += absolute * absolute
+	s.Entries++
 	if e.Overridden {
-		sum.Overridden++
+		s.Overridden++
 	}
 	if e.Fallback {
-		sum.Fallback++
+		s.Fallback++
 	}
 }

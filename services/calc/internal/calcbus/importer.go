@@ -1,15 +1,11 @@
 package calcbus
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -82,6 +78,9 @@ type ImporterConfig struct {
 	ProgressEvery int64 `env:"IMPORT_PROGRESS_EVERY, default=50000"`
 	// TempDir holds the emissions of a job between its two COPYs.
 	TempDir string `env:"IMPORT_TEMP_DIR"`
+	// AnalyzeAfterRows: an import that writes at least this many rows has
+	// the planner's statistics refreshed once it is finished (0: never).
+	AnalyzeAfterRows int64 `env:"IMPORT_ANALYZE_AFTER_ROWS, default=10000"`
 }
 
 // Importer processes import jobs.
@@ -151,6 +150,18 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 		return fmt.Errorf("finish %s: %w", jobID, err)
 	}
 	log.InfoContext(ctx, "import finished", "result", outcome.Result, "rows_ok", outcome.Counts.OK, "rows_rejected", outcome.Counts.Rejected)
+	// Statistics that predate a large import make the planner take the
+	// lab's rows for a handful: the next replace of them, or a listing,
+	// would go by a plan made for a few rows. Autovacuum analyzes in its
+	// own time, or never where it is off; the import does not wait for it.
+	if im.cfg.AnalyzeAfterRows > 0 && outcome.Counts.OK >= im.cfg.AnalyzeAfterRows {
+		started := time.Now()
+		if err := im.store.Analyze(context.WithoutCancel(ctx)); err != nil {
+			log.WarnContext(ctx, "the statistics could not be refreshed after the import", "error", err)
+		} else {
+			log.InfoContext(ctx, "statistics refreshed", "took", time.Since(started).String())
+		}
+	}
 	return nil
 }
 
@@ -209,10 +220,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		var removed RollupSums
 		var removedActivities int64
 		if job.Mode == "replace" {
-			if removed, err = tx.SumCSVEmissions(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
-				return Counts{}, err
-			}
-			if removedActivities, err = tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Module, kind.Name); err != nil {
+			if removed, removedActivities, err = tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Name); err != nil {
 				return Counts{}, err
 			}
 		}
@@ -277,13 +285,11 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	if missing := reader.Header().Missing(kind.Required()); len(missing) > 0 {
 		return Counts{}, nil, fmt.Errorf("the header lacks the required column(s) %v", missing)
 	}
-	spool, err := os.CreateTemp(im.cfg.TempDir, "co2-emissions-*")
+	spool, err := newEmissionSpool(im.cfg.TempDir)
 	if err != nil {
 		return Counts{}, nil, err
 	}
-	defer os.Remove(spool.Name())
 	defer spool.Close()
-	spooled := bufio.NewWriterSize(spool, 1<<20)
 
 	var counts Counts
 	var rowErrors []RowError
@@ -329,12 +335,11 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 			}
 			counts.OK++
 			id := uuid.Must(uuid.NewV7())
-			for _, computed := range activity.Emissions {
+			for position, computed := range activity.Emissions {
 				emission = emissionRow(id, job.LabID, job.Year, kind.Module, computed)
-				if err := spoolEmission(spooled, &emission); err != nil {
+				if err := spool.add(position, &emission, sums); err != nil {
 					return nil, err
 				}
-				sums.Add(&emission)
 			}
 			inputs = appendInputs(inputs[:0], activity.Inputs)
 			line := record.Line
@@ -350,16 +355,12 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	}
 	activitiesTook := time.Since(started)
 	processed.Store(counts.Total)
-	if err := spooled.Flush(); err != nil {
+	if err := spool.rewind(); err != nil {
 		return Counts{}, nil, err
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return Counts{}, nil, err
-	}
-	unspool := bufio.NewReaderSize(spool, 1<<20)
 	var row EmissionRow
 	nextEmission := func() (*EmissionRow, error) {
-		if err := readEmission(unspool, &row); err != nil {
+		if err := spool.next(&row); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil, nil
 			}
@@ -375,77 +376,6 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	im.logger.InfoContext(ctx, "rows written", "job", job.ID, "rows", counts.Total,
 		"parse_compute_copy_activities", activitiesTook.String(), "copy_emissions", time.Since(started).String())
 	return counts, rowErrors, nil
-}
-
-// The spool holds emissions in a compact binary form: activity id, factor
-// id, scope, three floats, flags, then variant, emission type, unit, factor
-// dataset and version as length-prefixed strings (each under 256 bytes:
-// names from the registry and the factor table).
-const spoolFixed = 16 + 16 + 2 + 8*3 + 1
-
-const (
-	flagOverridden = 1 << iota
-	flagFallback
-)
-
-func spoolEmission(w *bufio.Writer, emission *EmissionRow) error {
-	var fixed [spoolFixed]byte
-	copy(fixed[0:16], emission.ActivityID[:])
-	copy(fixed[16:32], emission.FactorID[:])
-	binary.LittleEndian.PutUint16(fixed[32:34], uint16(emission.Scope))
-	binary.LittleEndian.PutUint64(fixed[34:42], math.Float64bits(emission.Quantity))
-	binary.LittleEndian.PutUint64(fixed[42:50], math.Float64bits(emission.KgCO2e))
-	binary.LittleEndian.PutUint64(fixed[50:58], math.Float64bits(emission.UncertaintyPct))
-	if emission.Overridden {
-		fixed[58] |= flagOverridden
-	}
-	if emission.Fallback {
-		fixed[58] |= flagFallback
-	}
-	if _, err := w.Write(fixed[:]); err != nil {
-		return err
-	}
-	for _, text := range []string{emission.Variant, emission.EmissionType, emission.QuantityUnit, emission.FactorDataset, emission.FactorVersion} {
-		if len(text) > 255 {
-			return fmt.Errorf("emission text %.40q is longer than 255 bytes", text)
-		}
-		if err := w.WriteByte(byte(len(text))); err != nil {
-			return err
-		}
-		if _, err := w.WriteString(text); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func readEmission(r *bufio.Reader, row *EmissionRow) error {
-	var fixed [spoolFixed]byte
-	if _, err := io.ReadFull(r, fixed[:]); err != nil {
-		return err
-	}
-	copy(row.ActivityID[:], fixed[0:16])
-	copy(row.FactorID[:], fixed[16:32])
-	row.Scope = int16(binary.LittleEndian.Uint16(fixed[32:34]))
-	row.Quantity = math.Float64frombits(binary.LittleEndian.Uint64(fixed[34:42]))
-	row.KgCO2e = math.Float64frombits(binary.LittleEndian.Uint64(fixed[42:50]))
-	row.UncertaintyPct = math.Float64frombits(binary.LittleEndian.Uint64(fixed[50:58]))
-	row.Overridden = fixed[58]&flagOverridden != 0
-	row.Fallback = fixed[58]&flagFallback != 0
-	texts := make([]string, 5)
-	for i := range texts {
-		n, err := r.ReadByte()
-		if err != nil {
-			return err
-		}
-		buffer := make([]byte, n)
-		if _, err := io.ReadFull(r, buffer); err != nil {
-			return err
-		}
-		texts[i] = string(buffer)
-	}
-	row.Variant, row.EmissionType, row.QuantityUnit, row.FactorDataset, row.FactorVersion = texts[0], texts[1], texts[2], texts[3], texts[4]
-	return nil
 }
 
 // appendInputs writes inputs as a JSON object, in order.

@@ -140,28 +140,76 @@ func (q *Queries) DeleteCSVActivities(ctx context.Context, arg DeleteCSVActiviti
 	return result.RowsAffected(), nil
 }
 
-const deleteCSVEmissions = `-- name: DeleteCSVEmissions :exec
-DELETE FROM calc.emissions e
-USING calc.activities a
-WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $4
-  AND e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
+const deleteCSVEmissions = `-- name: DeleteCSVEmissions :many
+WITH gone AS (
+    DELETE FROM calc.emissions e
+    USING calc.activities a
+    WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
+    RETURNING e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+              e.quantity, e.kg_co2e, e.uncertainty_pct, e.overridden, e.fallback
+)
+SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+       sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
+FROM gone
+GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit
 `
 
 type DeleteCSVEmissionsParams struct {
-	LabID  uuid.UUID
-	Year   int32
-	Kind   string
-	Module string
+	LabID uuid.UUID
+	Year  int32
+	Kind  string
 }
 
-func (q *Queries) DeleteCSVEmissions(ctx context.Context, arg DeleteCSVEmissionsParams) error {
-	_, err := q.db.Exec(ctx, deleteCSVEmissions,
-		arg.LabID,
-		arg.Year,
-		arg.Kind,
-		arg.Module,
-	)
-	return err
+type DeleteCSVEmissionsRow struct {
+	EmissionType  string
+	Scope         int16
+	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+	Quantity      float64
+	KgCo2e        float64
+	UncertaintySq float64
+	Entries       int64
+	Overridden    int64
+	Fallback      int64
+}
+
+// Removes the emissions of a lab/year/kind's CSV rows (a replace) and
+// returns what they added to the totals, in one pass.
+func (q *Queries) DeleteCSVEmissions(ctx context.Context, arg DeleteCSVEmissionsParams) ([]DeleteCSVEmissionsRow, error) {
+	rows, err := q.db.Query(ctx, deleteCSVEmissions, arg.LabID, arg.Year, arg.Kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DeleteCSVEmissionsRow
+	for rows.Next() {
+		var i DeleteCSVEmissionsRow
+		if err := rows.Scan(
+			&i.EmissionType,
+			&i.Scope,
+			&i.Variant,
+			&i.FactorDataset,
+			&i.FactorVersion,
+			&i.QuantityUnit,
+			&i.Quantity,
+			&i.KgCo2e,
+			&i.UncertaintySq,
+			&i.Entries,
+			&i.Overridden,
+			&i.Fallback,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deleteEmissionsOf = `-- name: DeleteEmissionsOf :exec
@@ -730,80 +778,6 @@ func (q *Queries) SearchFactors(ctx context.Context, arg SearchFactorsParams) ([
 			&i.Boundary,
 			&i.RadiativeForcing,
 			&i.UncertaintyPct,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const sumCSVEmissions = `-- name: SumCSVEmissions :many
-SELECT e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
-       sum(e.quantity)::float8 AS quantity, sum(e.kg_co2e)::float8 AS kg_co2e,
-       sum((e.kg_co2e * e.uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
-       count(*) FILTER (WHERE e.overridden) AS overridden, count(*) FILTER (WHERE e.fallback) AS fallback
-FROM calc.emissions e
-JOIN calc.activities a ON a.id = e.activity_id
-WHERE e.lab_id = $1 AND e.year = $2 AND e.module = $3
-  AND a.lab_id = $1 AND a.year = $2 AND a.kind = $4 AND a.source = 'csv'
-GROUP BY e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit
-`
-
-type SumCSVEmissionsParams struct {
-	LabID  uuid.UUID
-	Year   int32
-	Module string
-	Kind   string
-}
-
-type SumCSVEmissionsRow struct {
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
-}
-
-// What the CSV rows of a lab/year/kind add to the totals, before a replace
-// removes them.
-func (q *Queries) SumCSVEmissions(ctx context.Context, arg SumCSVEmissionsParams) ([]SumCSVEmissionsRow, error) {
-	rows, err := q.db.Query(ctx, sumCSVEmissions,
-		arg.LabID,
-		arg.Year,
-		arg.Module,
-		arg.Kind,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []SumCSVEmissionsRow
-	for rows.Next() {
-		var i SumCSVEmissionsRow
-		if err := rows.Scan(
-			&i.EmissionType,
-			&i.Scope,
-			&i.Variant,
-			&i.FactorDataset,
-			&i.FactorVersion,
-			&i.QuantityUnit,
-			&i.Quantity,
-			&i.KgCo2e,
-			&i.UncertaintySq,
-			&i.Entries,
-			&i.Overridden,
-			&i.Fallback,
 		); err != nil {
 			return nil, err
 		}

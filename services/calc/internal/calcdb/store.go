@@ -63,11 +63,21 @@ type importTx struct {
 	queries *Queries
 }
 
-func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (int64, error) {
-	if err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind, Module: module}); err != nil {
-		return 0, err
+func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) (calcbus.RollupSums, int64, error) {
+	rows, err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind})
+	if err != nil {
+		return nil, 0, err
 	}
-	return t.queries.DeleteCSVActivities(ctx, DeleteCSVActivitiesParams{LabID: labID, Year: year, Kind: kind})
+	sums := calcbus.RollupSums{}
+	for _, row := range rows {
+		sums[calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
+			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &calcbus.RollupSum{
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+			Overridden: row.Overridden, Fallback: row.Fallback,
+		}
+	}
+	activities, err := t.queries.DeleteCSVActivities(ctx, DeleteCSVActivitiesParams{LabID: labID, Year: year, Kind: kind})
+	return sums, activities, err
 }
 
 var activityColumns = []string{"id", "lab_id", "year", "module", "kind", "source", "import_id", "row_no", "inputs"}
@@ -132,19 +142,6 @@ func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.Emis
 		r.boolean(row.Fallback)
 		return true, nil
 	})
-}
-
-func (t *importTx) SumCSVEmissions(ctx context.Context, labID uuid.UUID, year int32, module, kind string) (calcbus.RollupSums, error) {
-	rows, err := t.queries.SumCSVEmissions(ctx, SumCSVEmissionsParams{LabID: labID, Year: year, Module: module, Kind: kind})
-	sums := calcbus.RollupSums{}
-	for _, row := range rows {
-		sums[calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
-			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &calcbus.RollupSum{
-			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
-			Overridden: row.Overridden, Fallback: row.Fallback,
-		}
-	}
-	return sums, err
 }
 
 func (t *importTx) LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
@@ -238,6 +235,13 @@ func queueActivityCounts(ctx context.Context, queries *Queries, labID uuid.UUID,
 			LabID: labID, Year: row.year, Module: row.module, Kind: row.kind, Source: row.source, Activities: merged[row],
 		})
 	}
+}
+
+// Analyze refreshes the planner's statistics of activities and emissions
+// (ANALYZE samples a fixed number of rows, whatever the tables' size).
+func (s *Store) Analyze(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, "ANALYZE calc.activities, calc.emissions")
+	return err
 }
 
 func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {

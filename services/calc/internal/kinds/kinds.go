@@ -302,10 +302,11 @@ func (env Env) electricity(kWh float64, country string, contract *Contract) ([]E
 	if err != nil {
 		return nil, err
 	}
-	emissions := []Emission{{
+	emissions := make([]Emission, 1, 2)
+	emissions[0] = Emission{
 		EmissionType: "electricity", Scope: 2, Quantity: kWh, QuantityUnit: "kWh",
 		KgCO2e: kWh * location.Value, Factor: location, Fallback: fallback,
-	}}
+	}
 	market := emissions[0]
 	market.Variant = VariantMarketBased
 	switch residual, residualFallback, found := env.lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {

@@ -1,0 +1,163 @@
+package calcbus
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/google/uuid"
+)
+
+// emissionSpool keeps an import's emissions on disk between its two COPYs
+// (activities first, then their emissions), and sums them into the rollups
+// on the way in.
+//
+// What the emissions of one import share — variant, type, scope, unit,
+// factor, uncertainty — takes a handful of values per kind, so each
+// distinct combination (a template) is kept once, in memory, and an
+// emission is written as its template's number, its activity, its quantity,
+// its kg CO2e and its flags: 37 bytes, where spelling every field out took
+// about 90.
+type emissionSpool struct {
+	file      *os.File
+	w         *bufio.Writer
+	r         *bufio.Reader
+	templates []emissionTemplate
+	sums      []*RollupSum // templates[i]'s rollup
+	index     map[emissionTemplate]uint32
+	// recent[i] is the template the i-th emission of the previous activity
+	// used: an import's activities mostly repeat their predecessor's.
+	recent []uint32
+}
+
+// emissionTemplate is what an emission shares with others of its import.
+type emissionTemplate struct {
+	Variant, EmissionType, QuantityUnit, FactorDataset, FactorVersion string
+	FactorID                                                          uuid.UUID
+	Scope                                                             int16
+	UncertaintyPct                                                    float64
+}
+
+func templateOf(e *EmissionRow) emissionTemplate {
+	return emissionTemplate{
+		Variant: e.Variant, EmissionType: e.EmissionType, QuantityUnit: e.QuantityUnit,
+		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, FactorID: e.FactorID,
+		Scope: e.Scope, UncertaintyPct: e.UncertaintyPct,
+	}
+}
+
+// spooledSize is an emission's size in the spool: template number,
+// activity id, quantity, kg CO2e, flags.
+const spooledSize = 4 + 16 + 8 + 8 + 1
+
+const (
+	flagOverridden = 1 << iota
+	flagFallback
+)
+
+func newEmissionSpool(dir string) (*emissionSpool, error) {
+	file, err := os.CreateTemp(dir, "co2-emissions-*")
+	if err != nil {
+		return nil, err
+	}
+	// The file is unlinked at once: it lives as long as it is open, and a
+	// crashed worker leaves nothing behind.
+	if err := os.Remove(file.Name()); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return &emissionSpool{file: file, w: bufio.NewWriterSize(file, 1<<20), index: map[emissionTemplate]uint32{}}, nil
+}
+
+func (s *emissionSpool) Close() error { return s.file.Close() }
+
+// add writes the position-th emission of an activity and adds it to sums.
+func (s *emissionSpool) add(position int, e *EmissionRow, sums RollupSums) error {
+	number, err := s.template(position, e, sums)
+	if err != nil {
+		return err
+	}
+	var record [spooledSize]byte
+	binary.LittleEndian.PutUint32(record[0:4], number)
+	copy(record[4:20], e.ActivityID[:])
+	binary.LittleEndian.PutUint64(record[20:28], math.Float64bits(e.Quantity))
+	binary.LittleEndian.PutUint64(record[28:36], math.Float64bits(e.KgCO2e))
+	if e.Overridden {
+		record[36] |= flagOverridden
+	}
+	if e.Fallback {
+		record[36] |= flagFallback
+	}
+	if _, err := s.w.Write(record[:]); err != nil {
+		return err
+	}
+	s.sums[number].add(e)
+	return nil
+}
+
+// template numbers e's template, adding it (and its rollup in sums) the
+// first time it is seen.
+func (s *emissionSpool) template(position int, e *EmissionRow, sums RollupSums) (uint32, error) {
+	template := templateOf(e)
+	if position < len(s.recent) && s.templates[s.recent[position]] == template {
+		return s.recent[position], nil
+	}
+	number, ok := s.index[template]
+	if !ok {
+		if len(s.templates) == math.MaxUint32 {
+			return 0, errors.New("too many distinct emission templates in one import")
+		}
+		number = uint32(len(s.templates))
+		s.templates = append(s.templates, template)
+		s.sums = append(s.sums, sums.sum(RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
+			FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}))
+		s.index[template] = number
+	}
+	for len(s.recent) <= position {
+		s.recent = append(s.recent, 0)
+	}
+	s.recent[position] = number
+	return number, nil
+}
+
+// rewind ends the writing; next then reads the emissions back in order.
+func (s *emissionSpool) rewind() error {
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	s.r = bufio.NewReaderSize(s.file, 1<<20)
+	return nil
+}
+
+// next fills row with the next emission's own fields and its template's;
+// io.EOF at the end.
+func (s *emissionSpool) next(row *EmissionRow) error {
+	var record [spooledSize]byte
+	if _, err := io.ReadFull(s.r, record[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("the emissions spool ends inside a record: %w", err)
+		}
+		return err
+	}
+	number := binary.LittleEndian.Uint32(record[0:4])
+	if int(number) >= len(s.templates) {
+		return fmt.Errorf("the emissions spool names template %d of %d", number, len(s.templates))
+	}
+	t := &s.templates[number]
+	row.Variant, row.EmissionType, row.QuantityUnit = t.Variant, t.EmissionType, t.QuantityUnit
+	row.FactorDataset, row.FactorVersion, row.FactorID = t.FactorDataset, t.FactorVersion, t.FactorID
+	row.Scope, row.UncertaintyPct = t.Scope, t.UncertaintyPct
+	copy(row.ActivityID[:], record[4:20])
+	row.Quantity = math.Float64frombits(binary.LittleEndian.Uint64(record[20:28]))
+	row.KgCO2e = math.Float64frombits(binary.LittleEndian.Uint64(record[28:36]))
+	row.Overridden = record[36]&flagOverridden != 0
+	row.Fallback = record[36]&flagFallback != 0
+	return nil
+}
