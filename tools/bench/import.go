@@ -133,7 +133,7 @@ func (sys *benchSystem) start(ctx context.Context, workers int, extraEnv []strin
 	return nil
 }
 
-func benchImport(ctx context.Context, rows, workers int, recalc bool, out io.Writer) error {
+func benchImport(ctx context.Context, rows, workers int, replace, recalc bool, out io.Writer) error {
 	sys, err := startBench(ctx, workers)
 	if err != nil {
 		return err
@@ -166,39 +166,9 @@ func benchImport(ctx context.Context, rows, workers int, recalc bool, out io.Wri
 		}()
 	}
 	log("uploading through the gateway")
-	file, err := os.Open(csvPath)
+	uploadTime, endToEnd, status, err := importFile(ctx, gateway, token, lab.ID, csvPath, rows)
 	if err != nil {
 		return err
-	}
-	start := time.Now()
-	var uploaded struct {
-		Import struct {
-			ID string `json:"id"`
-		} `json:"import"`
-	}
-	err = api(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/labs/%s/imports?kind=equipment&year=2025&mode=replace", gateway, lab.ID), token, "text/csv", file, &uploaded)
-	file.Close()
-	if err != nil {
-		return err
-	}
-	uploadTime := time.Since(start)
-	var status struct {
-		State, Result, StatusMessage string
-		RowsOk                       string `json:"rowsOk"`
-		RowsRejected                 string `json:"rowsRejected"`
-	}
-	for {
-		if err := api(ctx, http.MethodGet, gateway+"/api/v1/imports/"+uploaded.Import.ID+"/status", token, "", nil, &status); err != nil {
-			return err
-		}
-		if status.State == "FINISHED" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	endToEnd := time.Since(start)
-	if status.Result != "SUCCESS" || status.RowsOk != fmt.Sprint(rows) {
-		return fmt.Errorf("the import ended %s: %s (%s rows ok)", status.Result, status.StatusMessage, status.RowsOk)
 	}
 	rssAfter := peakRSS(processes)
 
@@ -224,6 +194,15 @@ func benchImport(ctx context.Context, rows, workers int, recalc bool, out io.Wri
 	for _, name := range names {
 		fmt.Fprintf(out, "peak RSS %-8s %6.1f MB (%6.1f MB before the upload)\n", name, float64(rssAfter[name])/1e6, float64(rssBefore[name])/1e6)
 	}
+	if replace {
+		log("uploading the same file again: its rows replace the first import's")
+		_, again, _, err := importFile(ctx, gateway, token, lab.ID, csvPath, rows)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "replace          %.2f s  %8.0f rows/s  (the same file again: %d rows removed, %d written)\n",
+			again.Seconds(), float64(rows)/again.Seconds(), rows, rows)
+	}
 	if !recalc {
 		return nil
 	}
@@ -235,6 +214,48 @@ func benchImport(ctx context.Context, rows, workers int, recalc bool, out io.Wri
 	fmt.Fprintf(out, "recalculation    %.2f s  %8.0f rows/s  (activation to FINISHED)\n", took.Seconds(), float64(rows)/took.Seconds())
 	fmt.Fprintf(out, "peak RSS calc    %6.1f MB (after the recalculation)\n", float64(peakRSS(processes)["calc"])/1e6)
 	return nil
+}
+
+// importFile uploads an equipment CSV for the lab's 2025 (mode replace)
+// through the gateway and waits for it to finish with every row imported.
+func importFile(ctx context.Context, gateway, token, labID, csvPath string, rows int) (upload, endToEnd time.Duration, status importStatus, err error) {
+	file, err := os.Open(csvPath)
+	if err != nil {
+		return 0, 0, status, err
+	}
+	defer file.Close()
+	start := time.Now()
+	var uploaded struct {
+		Import struct {
+			ID string `json:"id"`
+		} `json:"import"`
+	}
+	err = api(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/labs/%s/imports?kind=equipment&year=2025&mode=replace", gateway, labID), token, "text/csv", file, &uploaded)
+	if err != nil {
+		return 0, 0, status, err
+	}
+	upload = time.Since(start)
+	for {
+		if err := api(ctx, http.MethodGet, gateway+"/api/v1/imports/"+uploaded.Import.ID+"/status", token, "", nil, &status); err != nil {
+			return 0, 0, status, err
+		}
+		if status.State == "FINISHED" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	endToEnd = time.Since(start)
+	if status.Result != "SUCCESS" || status.RowsOk != fmt.Sprint(rows) {
+		return 0, 0, status, fmt.Errorf("the import ended %s: %s (%s rows ok)", status.Result, status.StatusMessage, status.RowsOk)
+	}
+	return upload, endToEnd, status, nil
+}
+
+// importStatus is what the benchmark reads of an import's status.
+type importStatus struct {
+	State, Result, StatusMessage string
+	RowsOk                       string `json:"rowsOk"`
+	RowsRejected                 string `json:"rowsRejected"`
 }
 
 // benchRecalc uploads and activates a dataset version with a new Swiss grid

@@ -58,16 +58,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchReport(ctx, *small, *large, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-recalc] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
 	workers := flags.Int("workers", 2, "calc worker concurrency")
+	replace := flags.Bool("replace", false, "then upload the same file again (mode replace) and time it")
 	recalc := flags.Bool("recalc", false, "then activate a new Swiss grid factor and time the recalculation of the rows")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
-	return benchImport(ctx, *rows, *workers, *recalc, out)
+	return benchImport(ctx, *rows, *workers, *replace, *recalc, out)
 }
 
 // writeEquipmentCSV writes n equipment rows to path and returns its size.
