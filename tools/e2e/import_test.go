@@ -233,7 +233,7 @@ func TestUploadsWithABadHeaderAreRefusedWithNothingStored(t *testing.T) {
 }
 
 func TestReplaceReplacesAndAppendAdds(t *testing.T) {
-	sys := startSystem(t)
+	sys := startSystem(t, "IMPORT_ANALYZE_AFTER_ROWS=2")
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"IMP-R","name":"Lab","country":"CH"}`)["id"].(string)
 	run := func(mode, csv string) {
 		_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025&mode="+mode, csv, false)
@@ -249,6 +249,17 @@ func TestReplaceReplacesAndAppendAdds(t *testing.T) {
 	run("append", twoRows)
 	if got := entries(); got != 4 {
 		t.Fatalf("after two appends: %v entries", got)
+	}
+	// Imports of IMPORT_ANALYZE_AFTER_ROWS rows or more leave the planner
+	// statistics of what they wrote (reltuples is -1 until an ANALYZE); it
+	// runs once the job is finished, so it may come just after.
+	analyzed := func() bool {
+		return queryFloat(t, sys, "SELECT min(reltuples)::float8 FROM pg_class WHERE oid IN ('calc.activities'::regclass, 'calc.emissions'::regclass)") >= 0
+	}
+	for deadline := time.Now().Add(10 * time.Second); !analyzed(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("activities and emissions were not analyzed after imports of 2 rows with IMPORT_ANALYZE_AFTER_ROWS=2")
+		}
 	}
 	run("replace", equipmentHeader+"C,it,1,10,10,0,0\n")
 	if got := entries(); got != 1 {
