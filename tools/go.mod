@@ -16,13 +16,14 @@ require (
 	github.com/co2-calculator/co2-calculator/migrations v0.0.0
 	github.com/co2-calculator/co2-calculator/services/platform v0.0.0
 	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/hibiken/asynq v0.26.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/hibiken/asynq v0.26.0 // indirect
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/sethvargo/go-envconfig v1.4.3 // indirect
 	github.com/spf13/cast v1.10.0 // indirect
@@ -187,7 +188,7 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.28.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	go.yaml.in/yaml/v3 v3.0.6
 	go.yaml.in/yaml/v4 v4.0.0-rc.4 // indirect
 	golang.org/x/crypto v0.59.0
 	golang.org/x/exp v0.0.0-20261109185158-a52e3aef5920 // indirect

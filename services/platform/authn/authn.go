@@ -6,6 +6,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // Global roles a token can carry.
@@ -44,6 +46,12 @@ type Config struct {
 	// DiscoveryTimeout bounds how long a process waits at start for the
 	// issuer to answer.
 	DiscoveryTimeout time.Duration `env:"OAUTH_DISCOVERY_TIMEOUT, default=60s"`
+	// VerifiedCacheSize tokens, once verified, are taken at their word for
+	// VerifiedCacheTTL (never past their expiry) without checking their
+	// signature again: a caller sends the same token with every request.
+	// 0 turns the cache off.
+	VerifiedCacheSize int           `env:"OAUTH_VERIFIED_CACHE_SIZE, default=10000"`
+	VerifiedCacheTTL  time.Duration `env:"OAUTH_VERIFIED_CACHE_TTL, default=1m"`
 }
 
 // Principal is the authenticated caller.
@@ -66,6 +74,15 @@ type Verifier struct {
 	cfg      Config
 	verifier *oidc.IDTokenVerifier
 	now      func() time.Time
+	// verified holds the principals of recently verified tokens, by the
+	// token's SHA-256; nil when off.
+	verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
+}
+
+// verifiedToken is a verified token's principal and expiry.
+type verifiedToken struct {
+	principal Principal
+	expiry    time.Time
 }
 
 // NewVerifier discovers the issuer, retrying until DiscoveryTimeout so
@@ -80,8 +97,13 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	for {
 		provider, err := oidc.NewProvider(keysCtx, cfg.IssuerURL)
 		if err == nil {
+			var verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
+			if cfg.VerifiedCacheSize > 0 && cfg.VerifiedCacheTTL > 0 {
+				verified = expirable.NewLRU[[sha256.Size]byte, verifiedToken](cfg.VerifiedCacheSize, nil, cfg.VerifiedCacheTTL)
+			}
 			return &Verifier{
-				cfg: cfg,
+				cfg:      cfg,
+				verified: verified,
 				verifier: provider.Verifier(&oidc.Config{
 					ClientID:             cfg.Audience,
 					SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
@@ -112,29 +134,59 @@ type tokenClaims struct {
 	NotBefore     *int64 `json:"nbf"`
 }
 
+// Verified returns the principal of a token verified recently and not
+// expired since, without checking it again; false for any other token.
+func (v *Verifier) Verified(rawToken string) (Principal, bool) {
+	if v.verified == nil || rawToken == "" {
+		return Principal{}, false
+	}
+	known, ok := v.verified.Get(sha256.Sum256([]byte(rawToken)))
+	if !ok || v.now().Add(-v.cfg.ClockSkew).After(known.expiry) {
+		return Principal{}, false
+	}
+	principal := known.principal
+	principal.Roles = slices.Clone(principal.Roles) // the cached one stays as it was
+	return principal, true
+}
+
 // Verify checks a raw bearer token and returns its principal. Every failure
 // wraps ErrUnauthenticated and says why.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, error) {
+	if principal, ok := v.Verified(rawToken); ok {
+		return principal, nil
+	}
+	principal, expiry, err := v.verify(ctx, rawToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	if v.verified != nil {
+		v.verified.Add(sha256.Sum256([]byte(rawToken)), verifiedToken{principal: principal, expiry: expiry})
+	}
+	return principal, nil
+}
+
+// verify checks a token's signature and claims.
+func (v *Verifier) verify(ctx context.Context, rawToken string) (Principal, time.Time, error) {
 	token, err := v.verifier.Verify(ctx, rawToken)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %s", ErrUnauthenticated, strings.TrimPrefix(err.Error(), "oidc: "))
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %s", ErrUnauthenticated, strings.TrimPrefix(err.Error(), "oidc: "))
 	}
 	var claims tokenClaims
 	var all map[string]json.RawMessage
 	if err := token.Claims(&claims); err != nil {
-		return Principal{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
 	}
 	if err := token.Claims(&all); err != nil {
-		return Principal{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: claims: %w", ErrUnauthenticated, err)
 	}
 	now := v.now()
 	switch {
 	case claims.Expiry == nil:
-		return Principal{}, fmt.Errorf("%w: the token has no expiry", ErrUnauthenticated)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: the token has no expiry", ErrUnauthenticated)
 	case now.Add(-v.cfg.ClockSkew).After(time.Unix(*claims.Expiry, 0)):
-		return Principal{}, fmt.Errorf("%w: the token expired at %s", ErrUnauthenticated, time.Unix(*claims.Expiry, 0).UTC().Format(time.RFC3339))
+		return Principal{}, time.Time{}, fmt.Errorf("%w: the token expired at %s", ErrUnauthenticated, time.Unix(*claims.Expiry, 0).UTC().Format(time.RFC3339))
 	case claims.NotBefore != nil && now.Add(v.cfg.ClockSkew).Before(time.Unix(*claims.NotBefore, 0)):
-		return Principal{}, fmt.Errorf("%w: the token is not valid before %s", ErrUnauthenticated, time.Unix(*claims.NotBefore, 0).UTC().Format(time.RFC3339))
+		return Principal{}, time.Time{}, fmt.Errorf("%w: the token is not valid before %s", ErrUnauthenticated, time.Unix(*claims.NotBefore, 0).UTC().Format(time.RFC3339))
 	}
 
 	principal := Principal{
@@ -155,7 +207,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	}
 	slices.Sort(principal.Roles)
 	principal.Roles = slices.Compact(principal.Roles)
-	return principal, nil
+	return principal, time.Unix(*claims.Expiry, 0), nil
 }
 
 // rolesIn reads a roles claim that is a list of strings or one string.

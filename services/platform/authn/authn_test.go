@@ -164,3 +164,41 @@ func mustJSON(value any) []byte {
 	raw, _ := json.Marshal(value)
 	return raw
 }
+
+// A verified token is remembered, but never past its expiry, and only the
+// very token that was verified is.
+func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	verifier := newVerifier(t, iss, func(cfg *authn.Config) {
+		cfg.ClockSkew = 0
+		cfg.VerifiedCacheSize, cfg.VerifiedCacheTTL = 10, time.Minute
+	})
+	expiry := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	token := authntest.Sign(t, iss.RSA, jose.RS256, "rsa-1", iss.Claims("user-1", with(groups, map[string]any{"exp": expiry.Unix()})))
+	if _, known := verifier.Verified(token); known {
+		t.Fatal("a token never verified is known")
+	}
+	principal, err := verifier.Verify(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remembered, known := verifier.Verified(token)
+	if !known || remembered.Subject != "user-1" || strings.Join(remembered.Roles, ",") != strings.Join(principal.Roles, ",") {
+		t.Fatalf("after verifying: %+v, %v", remembered, known)
+	}
+	// Another token of the same caller is not taken for it; one with a
+	// byte changed fails as it always did.
+	if _, known := verifier.Verified(token + "x"); known {
+		t.Fatal("a different token is known")
+	}
+	if _, err := verifier.Verify(context.Background(), token[:len(token)-2]+"AA"); err == nil {
+		t.Fatal("a token with a changed signature was accepted")
+	}
+	time.Sleep(time.Until(expiry.Add(1100 * time.Millisecond)))
+	if _, known := verifier.Verified(token); known {
+		t.Fatal("an expired token is still known")
+	}
+	if _, err := verifier.Verify(context.Background(), token); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired token verified before: %v, want expired", err)
+	}
+}

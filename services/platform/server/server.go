@@ -32,6 +32,14 @@ type Config struct {
 	Debug bool `env:"DEBUG, default=false"`
 }
 
+// MountDebug serves Go's profiler on mux when cfg.Debug is set.
+func MountDebug(mux *http.ServeMux, cfg Config) {
+	if cfg.Debug {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
+}
+
 // Server is one service's HTTP server. Mount handlers, then Serve.
 type Server struct {
 	cfg      Config
@@ -52,10 +60,7 @@ func New(cfg Config, logger *slog.Logger, metrics http.Handler) *Server {
 		ready:  func(context.Context) error { return nil },
 	}
 	s.mux.Handle("GET /metrics", metrics)
-	if cfg.Debug {
-		s.mux.HandleFunc("/debug/pprof/", pprof.Index)
-		s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	}
+	MountDebug(s.mux, cfg)
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

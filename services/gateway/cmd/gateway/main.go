@@ -128,6 +128,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	server.MountDebug(mux, cfg.Server)
 	mux.Handle("/", api)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.ListenAddr)

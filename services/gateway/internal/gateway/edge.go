@@ -30,7 +30,7 @@ type edge struct {
 // newVerificationCounter is the gateway's count of token verifications.
 func newVerificationCounter() metric.Int64Counter {
 	counter, err := otel.Meter("co2-calculator/gateway").Int64Counter("gateway.token.verifications",
-		metric.WithDescription("Bearer tokens verified at the edge, by result (ok, failed)"))
+		metric.WithDescription("Bearer tokens verified at the edge (signature and claims checked; a token verified recently is not checked again), by result (ok, failed)"))
 	if err != nil {
 		otel.Handle(err)
 	}
@@ -52,21 +52,27 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 		address := e.clientAddress(r)
 		// An address whose failures spent its budget gets no more token
 		// checks (each bad token may cost a key-set fetch from the
-		// provider) until the budget recovers.
-		if token != "" && e.limiter.spent(r.Context(), classAnonymous, address) {
+		// provider) until the budget recovers; a token verified recently
+		// costs no check, so it is let through.
+		principal, known := e.verifier.Verified(token)
+		if token != "" && !known && e.limiter.spent(r.Context(), classAnonymous, address) {
 			e.limiter.allow(r.Context(), w, classAnonymous, address)
 			return
 		}
 		var reason string
-		var principal authn.Principal
-		if token == "" {
+		switch {
+		case known: // verified by an earlier request
+		case token == "":
 			reason = "missing bearer token: send Authorization: Bearer <access token>"
-		} else if verified, err := e.verifier.Verify(r.Context(), token); err != nil {
-			reason = err.Error()
-			e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "failed")))
-		} else {
-			principal = verified
-			e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "ok")))
+		default:
+			verified, err := e.verifier.Verify(r.Context(), token)
+			if err != nil {
+				reason = err.Error()
+				e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "failed")))
+			} else {
+				principal = verified
+				e.verifications.Add(r.Context(), 1, metric.WithAttributes(attribute.String("result", "ok")))
+			}
 		}
 		if reason != "" {
 			// Unauthenticated callers share a budget per address, so
