@@ -54,9 +54,11 @@ type EntryTx interface {
 	// transaction ends; entries share it, so they do not wait for each
 	// other (nor for imports).
 	ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
-	InsertActivity(ctx context.Context, activity Activity) error
-	UpdateActivity(ctx context.Context, activity Activity) error
-	DeleteActivity(ctx context.Context, id uuid.UUID) error
+	// InsertActivity, UpdateActivity and DeleteActivity write a change and
+	// apply deltas to the lab's rollups, in one round trip.
+	InsertActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
+	UpdateActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
+	DeleteActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
 	ImportTx
 }
 
@@ -92,15 +94,15 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
-	activity, ref, err := e.compute(ctx, e.factors.Reader(), lab, year, kind.Name, values)
-	if err != nil {
-		return Activity{}, err
-	}
+	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
 		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
 			return err
 		}
-		if activity, err = e.recheck(ctx, tx, activity, ref, lab, year, kind.Name, values); err != nil {
+		// Computed under the target's lock with the factors in force in
+		// this transaction: a recalculation of the target comes wholly
+		// before or after.
+		if activity, _, err = e.compute(ctx, tx, lab, year, kind.Name, values); err != nil {
 			return err
 		}
 		activity.ID = uuid.Must(uuid.NewV7())
@@ -108,10 +110,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		for i := range activity.Emissions {
 			activity.Emissions[i].ActivityID = activity.ID
 		}
-		if err := tx.InsertActivity(ctx, activity); err != nil {
-			return err
-		}
-		return tx.ApplyRollups(ctx, lab, activity.delta(1))
+		return tx.InsertActivity(ctx, activity, activity.delta(1))
 	})
 	return activity, err
 }
@@ -172,10 +171,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if current.Source != "entry" {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
-	activity, ref, err := e.compute(ctx, e.factors.Reader(), current.LabID, year, current.Kind, values)
-	if err != nil {
-		return Activity{}, err
-	}
+	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
 		// The targets it leaves and joins, locked in one order.
 		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
@@ -183,7 +179,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 				return err
 			}
 		}
-		if activity, err = e.recheck(ctx, tx, activity, ref, current.LabID, year, current.Kind, values); err != nil {
+		if activity, _, err = e.compute(ctx, tx, current.LabID, year, current.Kind, values); err != nil {
 			return err
 		}
 		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
@@ -199,10 +195,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		if err != nil {
 			return err
 		}
-		if err := tx.UpdateActivity(ctx, activity); err != nil {
-			return err
-		}
-		return tx.ApplyRollups(ctx, locked.LabID, locked.delta(-1), activity.delta(1))
+		return tx.UpdateActivity(ctx, activity, locked.delta(-1), activity.delta(1))
 	})
 	return activity, err
 }
@@ -229,10 +222,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteActivity(ctx, locked.ID); err != nil {
-			return err
-		}
-		return tx.ApplyRollups(ctx, locked.LabID, locked.delta(-1))
+		return tx.DeleteActivity(ctx, locked, locked.delta(-1))
 	})
 }
 
@@ -259,20 +249,6 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 		return Activity{}, nil, err
 	}
 	return activity, access, access.Require(activity.LabID.String(), action, notFound)
-}
-
-// recheck returns computed when the factors it was computed with are still
-// in force under the target's lock (tx holds it), and computes again
-// otherwise (an activation came in between). So a recalculation of the
-// target comes wholly before or after the write, and the lock is held only
-// for the write.
-func (e *Entries) recheck(ctx context.Context, tx EntryTx, computed Activity, ref VersionRef, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
-	now, _, err := e.factors.InForceIn(ctx, tx, year)
-	if err != nil || now == ref {
-		return computed, err
-	}
-	activity, _, err := e.compute(ctx, tx, labID, year, kindName, values)
-	return activity, err
 }
 
 // compute turns values into an activity exactly as an imported row would

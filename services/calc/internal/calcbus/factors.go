@@ -80,14 +80,6 @@ func (c *FactorCache) InForce(ctx context.Context, year int32) (VersionRef, bool
 	return inForce(ctx, c.store, year)
 }
 
-// InForceIn is InForce read through reader (a transaction).
-func (c *FactorCache) InForceIn(ctx context.Context, reader FactorReader, year int32) (VersionRef, bool, error) {
-	return inForce(ctx, reader, year)
-}
-
-// Reader reads factors and activations outside transactions.
-func (c *FactorCache) Reader() FactorReader { return c.store }
-
 func inForce(ctx context.Context, reader FactorReader, year int32) (VersionRef, bool, error) {
 	ref, found, err := reader.ActiveVersion(ctx, year)
 	if err != nil {

@@ -34,29 +34,32 @@ func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (calcbus.Activ
 	return activities[0], nil
 }
 
-// Each change goes in one round trip.
+// Each change goes with its rollup deltas in one round trip.
 
-func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity) error {
+func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
 	queries, batch := newBatch()
 	_ = queries.InsertActivity(ctx, InsertActivityParams{
 		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
 	})
 	queueEmissions(ctx, queries, activity.Emissions)
+	queueRollups(ctx, queries, activity.LabID, deltas)
 	return send(ctx, t.tx, batch)
 }
 
-func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity) error {
+func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
 	queries, batch := newBatch()
 	_ = queries.UpdateActivity(ctx, UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs})
 	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
 	queueEmissions(ctx, queries, activity.Emissions)
+	queueRollups(ctx, queries, activity.LabID, deltas)
 	return send(ctx, t.tx, batch)
 }
 
-func (t *entryTx) DeleteActivity(ctx context.Context, id uuid.UUID) error {
+func (t *entryTx) DeleteActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
 	queries, batch := newBatch()
-	_ = queries.DeleteEmissionsOf(ctx, id)
-	_ = queries.DeleteActivity(ctx, id)
+	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
+	_ = queries.DeleteActivity(ctx, activity.ID)
+	queueRollups(ctx, queries, activity.LabID, deltas)
 	return send(ctx, t.tx, batch)
 }
 

@@ -155,6 +155,15 @@ type rollupRow struct {
 }
 
 func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...calcbus.RollupDelta) error {
+	queries, batch := newBatch()
+	queueRollups(ctx, queries, labID, deltas)
+	return send(ctx, t.tx, batch)
+}
+
+// queueRollups queues the statements that add deltas to the lab's rollups
+// and activity counts, rows taken in a fixed order so concurrent writers
+// cannot deadlock, and remove the rows a subtraction emptied.
+func queueRollups(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []calcbus.RollupDelta) {
 	merged := map[rollupRow]*calcbus.RollupSum{}
 	for _, delta := range deltas {
 		for key, sum := range delta.Sums {
@@ -185,8 +194,6 @@ func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...
 		}
 		return a.key.Less(b.key)
 	})
-	// Every statement in one round trip.
-	queries, batch := newBatch()
 	for _, row := range rows {
 		sum := merged[row]
 		_ = queries.AddToRollup(ctx, AddToRollupParams{
@@ -198,10 +205,22 @@ func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...
 	}
 	queueActivityCounts(ctx, queries, labID, deltas)
 	for year := range years {
-		_ = queries.DeleteEmptyRollups(ctx, DeleteEmptyRollupsParams{LabID: labID, Year: year})
-		_ = queries.DeleteEmptyActivityCounts(ctx, DeleteEmptyActivityCountsParams{LabID: labID, Year: year})
+		if subtracts(deltas, year) {
+			_ = queries.DeleteEmptyRollups(ctx, DeleteEmptyRollupsParams{LabID: labID, Year: year})
+			_ = queries.DeleteEmptyActivityCounts(ctx, DeleteEmptyActivityCountsParams{LabID: labID, Year: year})
+		}
 	}
-	return send(ctx, t.tx, batch)
+}
+
+// subtracts reports whether a delta takes something away from year: only
+// then can a row of it become empty.
+func subtracts(deltas []calcbus.RollupDelta, year int32) bool {
+	for _, delta := range deltas {
+		if delta.Year == year && delta.Sign < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 type countRow struct {
