@@ -94,6 +94,9 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
+	if err := e.knowCountry(ctx, lab); err != nil {
+		return Activity{}, err
+	}
 	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
 		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
@@ -170,6 +173,9 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	}
 	if current.Source != "entry" {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
+	}
+	if err := e.knowCountry(ctx, current.LabID); err != nil {
+		return Activity{}, err
 	}
 	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
@@ -249,6 +255,16 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 		return Activity{}, nil, err
 	}
 	return activity, access, access.Require(activity.LabID.String(), action, notFound)
+}
+
+// knowCountry asks labs for the lab's country before a transaction opens
+// (the answer is cached for the compute inside it): when labs cannot
+// answer, the request fails without holding a connection and a lock.
+func (e *Entries) knowCountry(ctx context.Context, labID uuid.UUID) error {
+	if _, err := e.labs.Country(ctx, labID); err != nil {
+		return fmt.Errorf("lab %s: %w", labID, err)
+	}
+	return nil
 }
 
 // compute turns values into an activity exactly as an imported row would
