@@ -105,7 +105,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		// Computed under the target's lock with the factors in force in
 		// this transaction: a recalculation of the target comes wholly
 		// before or after.
-		if activity, _, err = e.compute(ctx, tx, lab, year, kind.Name, values); err != nil {
+		if activity, err = e.compute(ctx, tx, lab, year, kind.Name, values); err != nil {
 			return err
 		}
 		activity.ID = uuid.Must(uuid.NewV7())
@@ -185,7 +185,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 				return err
 			}
 		}
-		if activity, _, err = e.compute(ctx, tx, current.LabID, year, current.Kind, values); err != nil {
+		if activity, err = e.compute(ctx, tx, current.LabID, year, current.Kind, values); err != nil {
 			return err
 		}
 		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
@@ -269,13 +269,13 @@ func (e *Entries) knowCountry(ctx context.Context, labID uuid.UUID) error {
 
 // compute turns values into an activity exactly as an imported row would
 // be, with the factors read through reader.
-func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, VersionRef, error) {
+func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
 	kind, err := kindOf(kindName)
 	if err != nil {
-		return Activity{}, VersionRef{}, err
+		return Activity{}, err
 	}
 	if err := checkYear(year); err != nil {
-		return Activity{}, VersionRef{}, err
+		return Activity{}, err
 	}
 	known := map[string]bool{}
 	for _, column := range kind.Columns {
@@ -292,22 +292,22 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.U
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Activity{}, VersionRef{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
+		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
 	}
-	env, ref, err := e.factors.Env(ctx, reader, e.labs, labID, year)
+	env, _, err := e.factors.Env(ctx, reader, e.labs, labID, year)
 	if err != nil {
-		return Activity{}, VersionRef{}, err
+		return Activity{}, err
 	}
 	computed, err := kind.Compute(row, env)
 	var fieldErr *kinds.FieldError
 	var missingFactor *kinds.MissingFactorError
 	switch {
 	case errors.As(err, &fieldErr):
-		return Activity{}, VersionRef{}, apperr.Invalid("values."+fieldErr.Column, "%s", fieldErr.Message)
+		return Activity{}, apperr.Invalid("values."+fieldErr.Column, "%s", fieldErr.Message)
 	case errors.As(err, &missingFactor):
-		return Activity{}, VersionRef{}, apperr.FailedPrecondition("%v: add a factor for it", missingFactor)
+		return Activity{}, apperr.FailedPrecondition("%v: add a factor for it", missingFactor)
 	case err != nil:
-		return Activity{}, VersionRef{}, err
+		return Activity{}, err
 	}
 	activity := Activity{ActivityRow: ActivityRow{
 		LabID: labID, Year: year, Module: kind.Module, Kind: kind.Name, Source: "entry",
@@ -316,7 +316,7 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.U
 	for _, emission := range computed.Emissions {
 		activity.Emissions = append(activity.Emissions, emissionRow(uuid.UUID{}, labID, year, kind.Module, emission))
 	}
-	return activity, ref, nil
+	return activity, nil
 }
 
 func kindOf(name string) (*kinds.Kind, error) {

@@ -153,10 +153,11 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 	// Statistics that predate a large import make the planner take the
 	// lab's rows for a handful: the next replace of them, or a listing,
 	// would go by a plan made for a few rows. Autovacuum analyzes in its
-	// own time, or never where it is off; the import does not wait for it.
+	// own time, or never where it is off; the import does not wait for it,
+	// and a worker shutting down skips it.
 	if im.cfg.AnalyzeAfterRows > 0 && outcome.Counts.OK >= im.cfg.AnalyzeAfterRows {
 		started := time.Now()
-		if err := im.store.Analyze(context.WithoutCancel(ctx)); err != nil {
+		if err := im.store.Analyze(ctx); err != nil {
 			log.WarnContext(ctx, "the statistics could not be refreshed after the import", "error", err)
 		} else {
 			log.InfoContext(ctx, "statistics refreshed", "took", time.Since(started).String())
