@@ -247,6 +247,10 @@ func TestRateLimitsThenRecovery(t *testing.T) {
 // tokens cannot make it fetch the provider's keys again and again.
 func TestForgedTokensStopBeingCheckedOnceTheBudgetIsSpent(t *testing.T) {
 	sys := startSystem(t, "RATE_LIMIT_ANONYMOUS=2/1m")
+	// A caller at the same address whose token the gateway verified before.
+	if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/me", "Bearer "+tokens["member"], ""); status != http.StatusOK {
+		t.Fatalf("a valid token before the forged ones: %d", status)
+	}
 	forged := "Bearer " + encodeSegment(map[string]any{"alg": "RS256", "kid": "no-such-kid", "typ": "JWT"}) + "." +
 		encodeSegment(map[string]any{"sub": "mallory"}) + ".c2lnbmF0dXJl"
 	var statuses []int
@@ -256,6 +260,11 @@ func TestForgedTokensStopBeingCheckedOnceTheBudgetIsSpent(t *testing.T) {
 	}
 	if fmt.Sprint(statuses) != "[401 401 429 429 429]" {
 		t.Fatalf("statuses %v", statuses)
+	}
+	// The remembered token is not one the budget guards against: it still
+	// gets through from the spent address.
+	if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/me", "Bearer "+tokens["member"], ""); status != http.StatusOK {
+		t.Fatalf("a token verified before, once the address spent its budget: %d, want 200", status)
 	}
 	response, err := http.Get(sys.Gateway + "/metrics")
 	if err != nil {
