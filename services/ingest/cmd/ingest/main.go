@@ -21,7 +21,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
-	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
 )
@@ -52,12 +51,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		jobQueue := queue.New(redisOpt, cfg.Queue.Name)
 		defer jobQueue.Close()
-		clientOptions, err := rpcclient.Options()
-		if err != nil {
-			return err
-		}
-		httpClient := rpcclient.HTTPClient()
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		clientOptions := rt.Caller.Options
+		httpClient := rt.Caller.HTTP
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), jobQueue, cfg.Imports)
 
