@@ -165,12 +165,12 @@ func TestDexMatchesTheServices(t *testing.T) {
 		account := compose.Services[name].Environment["OAUTH_SERVICE_USERNAME"]
 		found := false
 		for _, user := range dex.StaticPasswords {
-			if user.Email == account && slices.Contains(user.Groups, "service") {
+			if user.Email == account && slices.Contains(user.Groups, "service:"+name) {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("Dex has no service account %s (%s) in the service group", account, name)
+			t.Errorf("Dex has no service account %s (%s) in the group service:%s", account, name, name)
 		}
 	}
 }

@@ -188,7 +188,7 @@ func TestCallsWithoutAValidTokenAreRefused(t *testing.T) {
 	}
 
 	// Internal calls take the service role, and the service role nothing else.
-	internal := labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), baseURL, as(t, issuer, "svc-calc", "service"))
+	internal := labsv1connect.NewLabsInternalServiceClient(rpcclient.HTTPClient(), baseURL, as(t, issuer, "svc-calc", "service:calc"))
 	if _, err := internal.BatchGetLabs(context.Background(), connect.NewRequest(&labsv1.BatchGetLabsRequest{})); err != nil {
 		t.Fatalf("service calling an internal RPC: %v", err)
 	}

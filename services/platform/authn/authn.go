@@ -22,10 +22,29 @@ import (
 const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
-	// RoleService is a service acting on its own (workers); it may call
-	// internal RPCs and nothing else.
-	RoleService = "service"
+	// ServiceRolePrefix starts the role of a service acting on its own (a
+	// worker): service:calc, service:reporting... Each service's role
+	// reaches the internal calls that service makes, and nothing else.
+	ServiceRolePrefix = "service:"
 )
+
+// ServiceRole is the role of the service named name.
+func ServiceRole(name string) string { return ServiceRolePrefix + name }
+
+// isServiceRole reports a well-formed service role: service:<name>, the
+// name in lower-case letters and dashes.
+func isServiceRole(role string) bool {
+	name, found := strings.CutPrefix(role, ServiceRolePrefix)
+	if !found || name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // Config is the authentication part of every service's configuration.
 type Config struct {
@@ -34,7 +53,7 @@ type Config struct {
 	// Audience must be in every token's aud claim.
 	Audience string `env:"OAUTH_AUDIENCE, default=co2-api"`
 	// RolesClaim is the claim holding global roles (admin, auditor,
-	// service): a list of strings or one string, for example groups (Dex,
+	// service:<name>): a list of strings or one string, for example groups (Dex,
 	// Keycloak with a group mapper) or roles (Entra ID app roles).
 	RolesClaim string `env:"OAUTH_ROLES_CLAIM, default=groups"`
 	// AdminSubjects and AdminEmails make these callers admins whatever
@@ -63,12 +82,22 @@ type Principal struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
-	// Roles are the global roles: admin, auditor, service.
+	// Roles are the global roles: admin, auditor, service:<name>.
 	Roles []string
 }
 
 // HasRole reports whether the principal holds a global role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// IsService reports whether the principal is one of the services named.
+func (p Principal) IsService(names ...string) bool {
+	for _, name := range names {
+		if p.HasRole(ServiceRole(name)) {
+			return true
+		}
+	}
+	return false
+}
 
 // ErrUnauthenticated wraps every reason a token is refused.
 var ErrUnauthenticated = errors.New("unauthenticated")
@@ -210,7 +239,7 @@ func (v *Verifier) verify(ctx context.Context, rawToken string) (Principal, time
 		EmailVerified: claims.EmailVerified != nil && *claims.EmailVerified,
 	}
 	for _, role := range rolesIn(all[v.cfg.RolesClaim]) {
-		if role == RoleAdmin || role == RoleAuditor || role == RoleService {
+		if role == RoleAdmin || role == RoleAuditor || isServiceRole(role) {
 			principal.Roles = append(principal.Roles, role)
 		}
 	}

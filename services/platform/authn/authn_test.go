@@ -67,9 +67,9 @@ func TestValidTokensBecomePrincipals(t *testing.T) {
 	}
 	// Bootstrap admins by verified email; a roles claim may be one string.
 	principal, err = verifier.Verify(context.Background(), authntest.Sign(t, iss.RSA, jose.RS256, "rsa-1", iss.Claims("user-1", with(groups, map[string]any{
-		"email": "boss@example.com", "groups": "service",
+		"email": "boss@example.com", "groups": "service:calc",
 	}))))
-	if err != nil || strings.Join(principal.Roles, ",") != "admin,service" {
+	if err != nil || strings.Join(principal.Roles, ",") != "admin,service:calc" {
 		t.Fatalf("bootstrap admin: %+v %v", principal, err)
 	}
 	principal, err = verifier.Verify(context.Background(), authntest.Sign(t, iss.RSA, jose.RS256, "rsa-1", iss.Claims("user-1", with(groups, map[string]any{

@@ -120,8 +120,6 @@ func describe(action Action) string {
 		return "managing its members"
 	case Administer:
 		return "this (admins only)"
-	case CallInternal:
-		return "internal calls"
 	default:
 		return string(action)
 	}

@@ -1,6 +1,7 @@
 package authz_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		"manager":  {grants: []authz.Grant{{LabID: own, Role: authz.RoleLabManager}, {LabID: sub, Role: authz.RoleLabManager}}},
 		"member":   {grants: []authz.Grant{{LabID: own, Role: authz.RoleLabMember}, {LabID: sub, Role: authz.RoleLabMember}}},
 		"outsider": {},
-		"service":  {roles: []string{"service"}},
+		"service":  {roles: []string{authn.ServiceRole("calc")}},
 		"forged":   {grants: []authz.Grant{{LabID: own, Role: "admin"}, {LabID: "*", Role: authz.RoleLabManager}}},
 	} {
 		access, err := authz.NewAccess(authn.Principal{Subject: name, Roles: setup.roles}, setup.grants)
@@ -48,12 +49,12 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		{"member", own, []authz.Action{authz.View, authz.Import}},
 		{"member", foreign, nil},
 		{"outsider", own, nil},
-		{"service", own, []authz.Action{authz.CallInternal}},
+		{"service", own, nil}, // a service's role reaches internal calls only
 		// A lab role cannot be bent into a global one.
 		{"forged", own, nil},
 		{"forged", foreign, nil},
 	}
-	every := []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer, authz.CallInternal}
+	every := []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer}
 	for _, row := range table {
 		for _, action := range every {
 			want := false
@@ -90,5 +91,30 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 	}
 	if all, labs := callers["outsider"].LabsWith(authz.View); all || len(labs) != 0 {
 		t.Errorf("outsider views %v (all=%v)", labs, all)
+	}
+}
+
+// An internal call is allowed to the services that make it, and to nobody
+// else: not another service, not an admin.
+func TestInternalCallsTakeTheIdentityOfTheServicesThatMakeThem(t *testing.T) {
+	for _, row := range []struct {
+		roles   []string
+		allowed bool
+	}{
+		{[]string{authn.ServiceRole("calc")}, true},
+		{[]string{authn.ServiceRole("reporting")}, false},
+		{[]string{"service"}, false}, // the one role every service shared once
+		{[]string{authn.RoleAdmin}, false},
+		{nil, false},
+	} {
+		ctx := authn.WithPrincipal(context.Background(), authn.Principal{Subject: "caller", Roles: row.roles})
+		err := authz.RequireService(ctx, "calc")
+		var appErr *apperr.Error
+		switch {
+		case row.allowed && err != nil:
+			t.Errorf("roles %v: %v, want allowed", row.roles, err)
+		case !row.allowed && (!errors.As(err, &appErr) || appErr.Code != connect.CodePermissionDenied):
+			t.Errorf("roles %v: %v, want PermissionDenied", row.roles, err)
+		}
 	}
 }

@@ -23,7 +23,6 @@ const (
 	Export        Action = "export"         // detailed exports
 	ManageMembers Action = "manage_members" // grant and revoke lab roles
 	Administer    Action = "admin"          // archive, purge, factor datasets: admins only
-	CallInternal  Action = "internal"       // internal RPCs between services
 )
 
 // Lab roles, held on a lab and inherited by its sub-labs.
@@ -52,9 +51,10 @@ e = some(where (p.eft == allow))
 m = g(r.sub, p.sub, r.dom) && (p.dom == "*" || p.dom == r.dom) && (p.act == "*" || p.act == r.act)
 `
 
-// policy is the role→permission table. Global roles (admin, auditor,
-// service) are linked on every lab; lab roles on the labs they are held on.
-// Internal calls are the service role's alone: an admin is a person.
+// policy is the role→permission table. Global roles (admin, auditor) are
+// linked on every lab; lab roles on the labs they are held on. Internal
+// calls between services are not here: they belong to no lab, and each is
+// allowed to the services that make it (RequireService).
 var policy = [][]string{
 	{"admin", anyLab, string(View)},
 	{"admin", anyLab, string(Edit)},
@@ -71,7 +71,6 @@ var policy = [][]string{
 	{RoleLabManager, anyLab, string(ManageMembers)},
 	{RoleLabMember, anyLab, string(View)},
 	{RoleLabMember, anyLab, string(Import)},
-	{"service", anyLab, string(CallInternal)},
 }
 
 // IsLabRole reports whether role can be granted on a lab.

@@ -63,10 +63,10 @@ var DevUsers = []DevUser{
 // ServiceUsers are the service accounts (the pinned Dex has no
 // client-credentials grant; see docs/auth.md).
 var ServiceUsers = []DevUser{
-	{Name: "svc-labs", Groups: []string{"service"}},
-	{Name: "svc-ingest", Groups: []string{"service"}},
-	{Name: "svc-calc", Groups: []string{"service"}},
-	{Name: "svc-reporting", Groups: []string{"service"}},
+	{Name: "svc-labs", Groups: []string{"service:labs"}},
+	{Name: "svc-ingest", Groups: []string{"service:ingest"}},
+	{Name: "svc-calc", Groups: []string{"service:calc"}},
+	{Name: "svc-reporting", Groups: []string{"service:reporting"}},
 }
 
 // Dex is a running Dex.

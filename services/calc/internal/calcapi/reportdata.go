@@ -24,28 +24,20 @@ const (
 
 // ReportData implements ReportDataService: read-only queries over the
 // rollups and emissions for the reporting service. Its only rule is who may
-// call it (the service role), so it reads the store directly.
+// call it (the reporting service), so it reads the store directly.
 type ReportData struct {
 	queries *calcdb.Queries
-	authz   *authz.Authorizer
 }
 
 var _ calcv1connect.ReportDataServiceHandler = (*ReportData)(nil)
 
 // NewReportData returns the handler.
-func NewReportData(queries *calcdb.Queries, authorizer *authz.Authorizer) *ReportData {
-	return &ReportData{queries: queries, authz: authorizer}
+func NewReportData(queries *calcdb.Queries) *ReportData {
+	return &ReportData{queries: queries}
 }
 
 func (r *ReportData) requireService(ctx context.Context) error {
-	access, err := r.authz.For(ctx)
-	if err != nil {
-		return err
-	}
-	if !access.CanEverywhere(authz.CallInternal) {
-		return apperr.PermissionDenied("internal calls take a service identity")
-	}
-	return nil
+	return authz.RequireService(ctx, "reporting")
 }
 
 func (r *ReportData) ListRollups(ctx context.Context, req *connect.Request[calcv1.ListRollupsRequest]) (*connect.Response[calcv1.ListRollupsResponse], error) {

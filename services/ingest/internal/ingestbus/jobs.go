@@ -126,16 +126,9 @@ func (b *Business) Retry(ctx context.Context, id string) (Job, error) {
 	return retried, nil
 }
 
-// requireService refuses callers other than services.
+// requireService refuses callers other than calc's workers.
 func (b *Business) requireService(ctx context.Context) error {
-	access, err := b.authz.For(ctx)
-	if err != nil {
-		return err
-	}
-	if !access.CanEverywhere(authz.CallInternal) {
-		return apperr.PermissionDenied("worker calls take a service identity")
-	}
-	return nil
+	return authz.RequireService(ctx, "calc")
 }
 
 func parseJobID(id string) (uuid.UUID, error) {

@@ -428,12 +428,8 @@ func sameParent(a, b *uuid.UUID) bool {
 // BatchGet returns the labs among ids that exist, for services acting on
 // their own (the service role).
 func (b *Business) BatchGet(ctx context.Context, ids []string) ([]Lab, error) {
-	access, err := b.authz.For(ctx)
-	if err != nil {
+	if err := authz.RequireService(ctx, "calc", "reporting"); err != nil {
 		return nil, err
-	}
-	if !access.CanEverywhere(authz.CallInternal) {
-		return nil, apperr.PermissionDenied("internal calls take a service identity")
 	}
 	if len(ids) > maxBatch {
 		return nil, apperr.Invalid("ids", "at most %d ids per call (got %d)", maxBatch, len(ids))

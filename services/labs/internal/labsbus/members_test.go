@@ -147,7 +147,7 @@ func TestAddMemberChecksItsInput(t *testing.T) {
 func TestInternalCallsTakeAServiceIdentity(t *testing.T) {
 	labs := newRegister(t)
 	lab := mustCreate(t, labs, labsbus.Fields{Code: "LAB", Name: "Lab", Country: "CH"})
-	service := as(authn.Principal{Subject: "svc-calc", Roles: []string{authn.RoleService}})
+	service := as(authn.Principal{Subject: "svc-calc", Roles: []string{authn.ServiceRole("calc")}})
 	got, err := labs.BatchGet(service, []string{lab.ID.String(), "7f1c2a9e-4b1d-4c3e-9a57-2d4f6b8e0c11"})
 	if err != nil || len(got) != 1 || got[0].Country != "CH" {
 		t.Fatalf("service batch get: %+v %v", got, err)
