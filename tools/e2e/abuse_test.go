@@ -246,37 +246,38 @@ func TestHostileRequestsAreRefusedAtABoundedCost(t *testing.T) {
 		}, http.StatusTooManyRequests, false, true},
 	}
 
-	t.Logf("%-90s %6s %s", "request", "status", "peak RSS MB: gateway labs ingest calc reporting")
 	for _, row := range rows {
-		for _, process := range sys.processes {
-			if err := process.ResetPeakRSS(); err != nil {
-				t.Fatal(err)
+		t.Run(row.name, func(t *testing.T) {
+			for _, process := range sys.processes {
+				if err := process.ResetPeakRSS(); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		got := row.send()
-		peaks := map[string]int64{}
-		for name, process := range sys.processes {
-			peak, err := process.PeakRSS()
-			if err != nil {
-				t.Fatalf("%s: after %q: %v (did it die?)", name, row.name, err)
+			got := row.send()
+			peaks := map[string]int64{}
+			for name, process := range sys.processes {
+				peak, err := process.PeakRSS()
+				if err != nil {
+					t.Fatalf("%s: %v (did it die?)", name, err)
+				}
+				peaks[name] = peak
 			}
-			peaks[name] = peak
-		}
-		t.Logf("%-90s %6d %d %d %d %d %d", row.name, got.status,
-			peaks["gateway"]>>20, peaks["labs"]>>20, peaks["ingest"]>>20, peaks["calc"]>>20, peaks["reporting"]>>20)
-		switch {
-		case got.err != nil:
-			t.Errorf("%s: the connection failed: %v", row.name, got.err)
-		case got.status != row.want:
-			t.Errorf("%s: status %d, want %d: %.300s", row.name, got.status, row.want, got.body)
-		case row.jsonError && !isAPIError(got.body):
-			t.Errorf("%s: the answer is not the API's error shape: %.300s", row.name, got.body)
-		}
-		for name, peak := range peaks {
-			if peak > memoryBound {
-				t.Errorf("%s: %s reached %d MiB resident, over the %d MiB bound", row.name, name, peak>>20, memoryBound>>20)
+			t.Logf("status %d; peak RSS MB: gateway %d, labs %d, ingest %d, calc %d, reporting %d", got.status,
+				peaks["gateway"]>>20, peaks["labs"]>>20, peaks["ingest"]>>20, peaks["calc"]>>20, peaks["reporting"]>>20)
+			switch {
+			case got.err != nil:
+				t.Errorf("the connection failed: %v", got.err)
+			case got.status != row.want:
+				t.Errorf("status %d, want %d: %.300s", got.status, row.want, got.body)
+			case row.jsonError && !isAPIError(got.body):
+				t.Errorf("the answer is not the API's error shape: %.300s", got.body)
 			}
-		}
+			for name, peak := range peaks {
+				if peak > memoryBound {
+					t.Errorf("%s reached %d MiB resident, over the %d MiB bound", name, peak>>20, memoryBound>>20)
+				}
+			}
+		})
 	}
 	for name, process := range sys.processes {
 		select {

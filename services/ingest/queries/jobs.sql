@@ -92,7 +92,12 @@ SET attempts = CASE WHEN sqlc.arg('count_attempt')::boolean THEN attempts ELSE g
         THEN 'gave up after ' || attempts || ' attempts: ' || sqlc.arg('reason')::text
         ELSE sqlc.arg('reason')::text END,
     finished_at = CASE WHEN sqlc.arg('count_attempt')::boolean AND attempts >= max_attempts THEN now() END,
-    locked_by = '', locked_until = NULL, run_after = now(), updated_at = now()
+    -- A counted attempt waits backoff, doubled at each attempt, for the
+    -- fault to pass; an uncounted one may start again at once.
+    run_after = CASE WHEN sqlc.arg('count_attempt')::boolean
+        THEN now() + make_interval(secs => sqlc.arg('backoff_seconds')::float8 * power(2, greatest(attempts - 1, 0)))
+        ELSE now() END,
+    locked_by = '', locked_until = NULL, updated_at = now()
 WHERE id = sqlc.arg('id') AND state = 'RUNNING' AND locked_by = sqlc.arg('worker')
 RETURNING state, attempts;
 
@@ -126,9 +131,10 @@ WHERE id = $1 AND state = 'FINISHED'
 RETURNING *;
 
 -- name: QueuedJobsDue :many
--- Queued jobs waiting longer than the grace period: their task may be lost.
+-- Queued jobs due (run_after passed) and waiting longer than the grace
+-- period: their task may be lost, or was never queued (a job handed back).
 SELECT id, attempts FROM ingest.data_ingestion_jobs
-WHERE state = 'QUEUED' AND updated_at < now() - make_interval(secs => sqlc.arg('grace_seconds')::float8)
+WHERE state = 'QUEUED' AND run_after <= now() AND updated_at < now() - make_interval(secs => sqlc.arg('grace_seconds')::float8)
 ORDER BY run_after
 LIMIT sqlc.arg('batch')
 FOR UPDATE SKIP LOCKED;

@@ -85,61 +85,107 @@ func pingPostgres(ctx context.Context, dbURL string) error {
 }
 
 func startLocalPostgres(ctx context.Context, root string, log func(string)) error {
-	bin, err := postgresBinDir(ctx, log)
-	if err != nil {
-		return err
-	}
-	base := filepath.Join(StateDir(root), "postgres")
-	data := filepath.Join(base, "data")
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return err
-	}
-	// PostgreSQL refuses to run as root: as root, run it as the postgres
-	// system user the Debian package creates.
-	var runAs []string
-	if os.Geteuid() == 0 {
-		account, err := user.Lookup("postgres")
-		if err != nil {
-			return errors.New("running as root and there is no postgres user to run PostgreSQL as: install the postgresql package (apt-get install -y postgresql) or set DB_URL")
-		}
-		uid, _ := strconv.Atoi(account.Uid)
-		gid, _ := strconv.Atoi(account.Gid)
-		if err := chownTree(base, uid, gid); err != nil {
-			return err
-		}
-		runAs = []string{"runuser", "-u", "postgres", "--"}
-	}
-	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
-		logf(log, "initialising %s", data)
-		initdb := append(append([]string{}, runAs...), filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync")
-		if out, err := exec.CommandContext(ctx, initdb[0], initdb[1:]...).CombinedOutput(); err != nil {
-			return fmt.Errorf("initdb: %w\n%s", err, out)
-		}
-	}
-	options := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c max_connections=200", LocalPostgresPort, base)
-	start := append(append([]string{}, runAs...), filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(base, "postgres.log"), "-o", options, "-w", "start")
-	if out, err := exec.CommandContext(ctx, start[0], start[1:]...).CombinedOutput(); err != nil {
-		return fmt.Errorf("pg_ctl start (log in %s): %w\n%s", filepath.Join(base, "postgres.log"), err, out)
-	}
-	return nil
+	_, err := StartPostgres(ctx, filepath.Join(StateDir(root), "postgres"), LocalPostgresPort, log)
+	return err
 }
 
 // StopLocalPostgres stops the project-local server if it runs.
 func StopLocalPostgres(ctx context.Context, root string) error {
-	data := filepath.Join(StateDir(root), "postgres", "data")
-	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err != nil {
+	base := filepath.Join(StateDir(root), "postgres")
+	if _, err := os.Stat(filepath.Join(base, "data", "postmaster.pid")); err != nil {
 		return nil
 	}
-	bin, err := postgresBinDir(ctx, nil)
+	server, err := postgresIn(ctx, base, LocalPostgresPort, nil)
 	if err != nil {
 		return err
 	}
-	stop := []string{filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "stop"}
-	if os.Geteuid() == 0 {
-		stop = append([]string{"runuser", "-u", "postgres", "--"}, stop...)
+	return server.Stop(ctx)
+}
+
+// Postgres is a PostgreSQL server of the project's own, its data in a
+// folder: the project-local server of make run, or one a test starts to
+// restart it at will.
+type Postgres struct {
+	Port  int
+	base  string
+	bin   string
+	runAs []string
+}
+
+// StartPostgres starts a server on 127.0.0.1:port with its data under base
+// (created with initdb the first time), from the machine's binaries.
+func StartPostgres(ctx context.Context, base string, port int, log func(string)) (*Postgres, error) {
+	server, err := postgresIn(ctx, base, port, log)
+	if err != nil {
+		return nil, err
 	}
-	if out, err := exec.CommandContext(ctx, stop[0], stop[1:]...).CombinedOutput(); err != nil {
-		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	data := filepath.Join(base, "data")
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
+		logf(log, "initialising %s", data)
+		if err := server.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"); err != nil {
+			return nil, err
+		}
+	}
+	return server, server.Start(ctx)
+}
+
+func postgresIn(ctx context.Context, base string, port int, log func(string)) (*Postgres, error) {
+	bin, err := postgresBinDir(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return nil, err
+	}
+	server := &Postgres{Port: port, base: base, bin: bin}
+	// PostgreSQL refuses to run as root: as root, run it as the postgres
+	// system user the Debian package creates.
+	if os.Geteuid() == 0 {
+		account, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, errors.New("running as root and there is no postgres user to run PostgreSQL as: install the postgresql package (apt-get install -y postgresql) or set DB_URL")
+		}
+		uid, _ := strconv.Atoi(account.Uid)
+		gid, _ := strconv.Atoi(account.Gid)
+		if err := chownTree(base, uid, gid); err != nil {
+			return nil, err
+		}
+		server.runAs = []string{"runuser", "-u", "postgres", "--"}
+	}
+	return server, nil
+}
+
+// URL is the server's postgres database.
+func (p *Postgres) URL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.Port)
+}
+
+// Start starts the stopped server and waits until it answers.
+func (p *Postgres) Start(ctx context.Context) error {
+	options := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c max_connections=200", p.Port, p.base)
+	if err := p.run(ctx, "pg_ctl", "-D", filepath.Join(p.base, "data"), "-l", filepath.Join(p.base, "postgres.log"), "-o", options, "-w", "start"); err != nil {
+		return fmt.Errorf("%w (log in %s)", err, filepath.Join(p.base, "postgres.log"))
+	}
+	return waitFor(ctx, 30*time.Second, func() error { return pingPostgres(ctx, p.URL()) })
+}
+
+// Stop stops the server, ending every session (a fast shutdown).
+func (p *Postgres) Stop(ctx context.Context) error {
+	return p.run(ctx, "pg_ctl", "-D", filepath.Join(p.base, "data"), "-m", "fast", "-w", "stop")
+}
+
+// Restart stops the server and starts it again.
+func (p *Postgres) Restart(ctx context.Context) error {
+	if err := p.Stop(ctx); err != nil {
+		return err
+	}
+	return p.Start(ctx)
+}
+
+func (p *Postgres) run(ctx context.Context, program string, args ...string) error {
+	command := append(append(append([]string{}, p.runAs...), filepath.Join(p.bin, program)), args...)
+	if out, err := exec.CommandContext(ctx, command[0], command[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", program, err, out)
 	}
 	return nil
 }

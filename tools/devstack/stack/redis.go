@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,4 +92,25 @@ func pingRedis(ctx context.Context, redisURL string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	return client.Ping(ctx).Err()
+}
+
+// StartRedisServer runs a Redis of a caller's own on 127.0.0.1:port as a
+// child process that keeps nothing on disk: a test kills it and starts
+// another to see a Redis restarted without its data.
+func StartRedisServer(ctx context.Context, dir string, port int, out io.Writer) (*Process, error) {
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server: %w", err)
+	}
+	process, err := Start("redis", server, []string{"--bind", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--save", "", "--appendonly", "no", "--dir", dir}, nil, out)
+	if err != nil {
+		return nil, err
+	}
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	if err := waitFor(ctx, 10*time.Second, func() error { return pingRedis(ctx, url) }); err != nil {
+		process.Kill()
+		return nil, err
+	}
+	return process, nil
 }

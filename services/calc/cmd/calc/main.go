@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(rt.Logger, store, authorizer, queue)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
-		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool), authorizer), options...)
+		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool)), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
@@ -143,8 +143,14 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	})
 	mux := asynq.NewServeMux()
 	tracer := otel.Tracer("co2-calculator/calc")
-	mux.HandleFunc(tasks.TypeImportProcess, func(ctx context.Context, task *asynq.Task) error {
-		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeImportProcess)
+	mux.HandleFunc(tasks.TypeImportProcess, func(taskCtx context.Context, task *asynq.Task) error {
+		// A shutdown stops the import at once and hands the job back
+		// (asynq's own context does not end before its shutdown timeout,
+		// and then it abandons the handler mid-transaction).
+		taskCtx, stopImport := context.WithCancel(taskCtx)
+		defer stopImport()
+		defer context.AfterFunc(ctx, stopImport)()
+		ctx, span := tracer.Start(tasks.ContextOf(taskCtx, task), tasks.TypeImportProcess)
 		defer span.End()
 		var payload tasks.ImportProcess
 		if err := json.Unmarshal(task.Payload(), &payload); err != nil {

@@ -118,20 +118,6 @@ func (l *limiter) allow(ctx context.Context, w http.ResponseWriter, class, key s
 	return false
 }
 
-// spent reports, without counting a request, whether key's budget of class
-// is spent (the next request would be refused).
-func (l *limiter) spent(ctx context.Context, class, key string) bool {
-	if l == nil {
-		return false
-	}
-	limit := l.limits.of(class)
-	if limit.Requests == 0 {
-		return false
-	}
-	result, err := l.limiter.AllowN(ctx, l.prefix+class+":"+key, redis_rate.Limit{Rate: limit.Requests, Burst: limit.Requests, Period: limit.Period}, 0)
-	return err == nil && result.Remaining < 1
-}
-
 func ceilSeconds(d time.Duration) int {
 	return int(math.Max(1, math.Ceil(d.Seconds())))
 }

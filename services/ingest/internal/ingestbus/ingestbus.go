@@ -119,7 +119,7 @@ type Store interface {
 	FinishJob(ctx context.Context, id uuid.UUID, worker string, outcome Outcome) error
 	// ReleaseJob returns the job's new state, or ErrNotFound when the
 	// worker no longer holds the job.
-	ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool) (string, error)
+	ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool, backoff time.Duration) (string, error)
 	ReplaceRowErrors(ctx context.Context, jobID uuid.UUID, rowErrors []RowError) error
 	// CancelJob returns ErrNotFound when the job is finished already.
 	CancelJob(ctx context.Context, id uuid.UUID, message string) (Job, error)
@@ -154,6 +154,9 @@ type Config struct {
 	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
 	// ChunkBytes is the size of the pieces a file is stored and read in.
 	ChunkBytes int `env:"IMPORT_CHUNK_BYTES, default=1048576"`
+	// RetryBackoff is how long a job handed back after a passing fault
+	// waits before its next attempt, doubled at each attempt.
+	RetryBackoff time.Duration `env:"IMPORT_RETRY_BACKOFF, default=15s"`
 }
 
 // Business is the import register.

@@ -120,9 +120,10 @@ func (b *Business) Finish(ctx context.Context, id, worker string, outcome Outcom
 // maxReasonLength bounds the reason a worker gives.
 const maxReasonLength = 1000
 
-// Release hands a job back for another attempt; the poller queues it
-// again after POLL_INTERVAL, which spaces attempts out while a fault
-// passes. It returns the job's new state.
+// Release hands a job back for another attempt, which the poller queues:
+// at once when the attempt does not count (a worker shutting down), after
+// IMPORT_RETRY_BACKOFF, doubled at each attempt, when it does (a fault
+// that may take a while to pass). It returns the job's new state.
 func (b *Business) Release(ctx context.Context, id, worker, reason string, countAttempt bool) (string, error) {
 	if err := b.requireService(ctx); err != nil {
 		return "", err
@@ -137,7 +138,7 @@ func (b *Business) Release(ctx context.Context, id, worker, reason string, count
 	if len(reason) > maxReasonLength {
 		reason = reason[:maxReasonLength]
 	}
-	state, err := b.store.ReleaseJob(ctx, jobID, worker, reason, countAttempt)
+	state, err := b.store.ReleaseJob(ctx, jobID, worker, reason, countAttempt, b.cfg.RetryBackoff)
 	if errors.Is(err, ErrNotFound) {
 		return "", lostLease(jobID, worker)
 	}

@@ -540,7 +540,7 @@ func (q *Queries) QueueUploadedJob(ctx context.Context, arg QueueUploadedJobPara
 
 const queuedJobsDue = `-- name: QueuedJobsDue :many
 SELECT id, attempts FROM ingest.data_ingestion_jobs
-WHERE state = 'QUEUED' AND updated_at < now() - make_interval(secs => $1::float8)
+WHERE state = 'QUEUED' AND run_after <= now() AND updated_at < now() - make_interval(secs => $1::float8)
 ORDER BY run_after
 LIMIT $2
 FOR UPDATE SKIP LOCKED
@@ -556,7 +556,8 @@ type QueuedJobsDueRow struct {
 	Attempts int32
 }
 
-// Queued jobs waiting longer than the grace period: their task may be lost.
+// Queued jobs due (run_after passed) and waiting longer than the grace
+// period: their task may be lost, or was never queued (a job handed back).
 func (q *Queries) QueuedJobsDue(ctx context.Context, arg QueuedJobsDueParams) ([]QueuedJobsDueRow, error) {
 	rows, err := q.db.Query(ctx, queuedJobsDue, arg.GraceSeconds, arg.Batch)
 	if err != nil {
@@ -621,16 +622,22 @@ SET attempts = CASE WHEN $1::boolean THEN attempts ELSE greatest(attempts - 1, 0
         THEN 'gave up after ' || attempts || ' attempts: ' || $2::text
         ELSE $2::text END,
     finished_at = CASE WHEN $1::boolean AND attempts >= max_attempts THEN now() END,
-    locked_by = '', locked_until = NULL, run_after = now(), updated_at = now()
-WHERE id = $3 AND state = 'RUNNING' AND locked_by = $4
+    -- A counted attempt waits backoff, doubled at each attempt, for the
+    -- fault to pass; an uncounted one may start again at once.
+    run_after = CASE WHEN $1::boolean
+        THEN now() + make_interval(secs => $3::float8 * power(2, greatest(attempts - 1, 0)))
+        ELSE now() END,
+    locked_by = '', locked_until = NULL, updated_at = now()
+WHERE id = $4 AND state = 'RUNNING' AND locked_by = $5
 RETURNING state, attempts
 `
 
 type ReleaseJobParams struct {
-	CountAttempt bool
-	Reason       string
-	ID           uuid.UUID
-	Worker       string
+	CountAttempt   bool
+	Reason         string
+	BackoffSeconds float64
+	ID             uuid.UUID
+	Worker         string
 }
 
 type ReleaseJobRow struct {
@@ -645,6 +652,7 @@ func (q *Queries) ReleaseJob(ctx context.Context, arg ReleaseJobParams) (Release
 	row := q.db.QueryRow(ctx, releaseJob,
 		arg.CountAttempt,
 		arg.Reason,
+		arg.BackoffSeconds,
 		arg.ID,
 		arg.Worker,
 	)

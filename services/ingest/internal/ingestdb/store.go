@@ -125,8 +125,8 @@ func (s *Store) FinishJob(ctx context.Context, id uuid.UUID, worker string, outc
 	return err
 }
 
-func (s *Store) ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool) (string, error) {
-	row, err := s.queries.ReleaseJob(ctx, ReleaseJobParams{ID: id, Worker: worker, Reason: reason, CountAttempt: countAttempt})
+func (s *Store) ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool, backoff time.Duration) (string, error) {
+	row, err := s.queries.ReleaseJob(ctx, ReleaseJobParams{ID: id, Worker: worker, Reason: reason, CountAttempt: countAttempt, BackoffSeconds: backoff.Seconds()})
 	return row.State, translate(err)
 }
 
