@@ -3,12 +3,13 @@ package calcbus
 import (
 	"context"
 	"fmt"
-	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
 
 // The bundled dataset version: it computes every year without an
@@ -56,13 +57,16 @@ type FactorSource interface {
 // (only finished versions can be activated).
 type FactorCache struct {
 	store FactorSource
-	mu    sync.Mutex
-	sets  map[VersionRef]*factors.Set
+	sets  *cache.Cache[VersionRef, *factors.Set]
 }
+
+// factorSetsKept bounds the versions whose factors are kept in memory
+// (a year computes with one; a recalculation touches two).
+const factorSetsKept = 16
 
 // NewFactorCache returns a cache over store.
 func NewFactorCache(store FactorSource) *FactorCache {
-	return &FactorCache{store: store, sets: map[VersionRef]*factors.Set{}}
+	return &FactorCache{store: store, sets: cache.New[VersionRef, *factors.Set](factorSetsKept, 24*time.Hour)}
 }
 
 // LoadDefault adds the bundled dataset's factors to the store (idempotent).
@@ -100,22 +104,25 @@ func (c *FactorCache) Active(ctx context.Context, reader FactorReader, year int3
 	if err != nil {
 		return nil, VersionRef{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if set := c.sets[ref]; set != nil {
-		return set, ref, nil
-	}
-	all, err := reader.Factors(ctx, ref.Dataset, ref.Version)
+	// A version in force has finished its sync and never changes again:
+	// its set is read once, outside any transaction, and kept.
+	set, err := c.sets.Get(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return c.load(ctx, ref) })
+	return set, ref, err
+}
+
+// load reads ref's factors, completed by the bundled default's.
+func (c *FactorCache) load(ctx context.Context, ref VersionRef) (*factors.Set, error) {
+	all, err := c.store.Factors(ctx, ref.Dataset, ref.Version)
 	if err != nil {
-		return nil, VersionRef{}, err
+		return nil, err
 	}
 	if len(all) == 0 {
-		return nil, VersionRef{}, fmt.Errorf("no factors in dataset %s", ref)
+		return nil, fmt.Errorf("no factors in dataset %s", ref)
 	}
 	if ref != (VersionRef{DefaultDataset, DefaultVersion}) {
-		defaults, err := reader.Factors(ctx, DefaultDataset, DefaultVersion)
+		defaults, err := c.store.Factors(ctx, DefaultDataset, DefaultVersion)
 		if err != nil {
-			return nil, VersionRef{}, err
+			return nil, err
 		}
 		defined := map[factors.Key]bool{}
 		for _, f := range all {
@@ -127,9 +134,7 @@ func (c *FactorCache) Active(ctx context.Context, reader FactorReader, year int3
 			}
 		}
 	}
-	set := factors.NewSet(all)
-	c.sets[ref] = set
-	return set, ref, nil
+	return factors.NewSet(all), nil
 }
 
 // Env is what a lab's activities of year are computed against, read
