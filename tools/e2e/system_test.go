@@ -147,6 +147,26 @@ func (s *system) start(t *testing.T, name string, extraEnv ...string) {
 	}
 }
 
+// startReplica runs one more process of service, named name (a second
+// calc, say), on a port of its own, with extraEnv, and waits for it.
+func (s *system) startReplica(t *testing.T, service, name string, extraEnv ...string) {
+	t.Helper()
+	addr, err := stack.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addrs[name] = addr
+	env := append(append(append([]string{}, s.env[service]...), "LISTEN_ADDR="+addr), extraEnv...)
+	process, err := stack.Start(name, filepath.Join(binDir, service), nil, env, s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.processes[name] = process
+	if err := stack.WaitHTTP(context.Background(), "http://"+addr+"/health", 30*time.Second, process); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // kill ends a service at once, as a crash would.
 func (s *system) kill(name string) { s.processes[name].Kill() }
 
