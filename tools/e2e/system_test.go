@@ -86,6 +86,12 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
 		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
 		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	return startSystemOn(t, dbURL, extraEnv...)
+}
+
+// startSystemOn is startSystem over the database dbURL.
+func startSystemOn(t *testing.T, dbURL string, extraEnv ...string) *system {
+	t.Helper()
 	addrs := map[string]string{}
 	for _, service := range stack.Services {
 		addr, err := stack.FreeAddr()
@@ -164,6 +170,14 @@ func (s *system) startReplica(t *testing.T, service, name string, extraEnv ...st
 	s.processes[name] = process
 	if err := stack.WaitHTTP(context.Background(), "http://"+addr+"/health", 30*time.Second, process); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// stopAll ends every process of the system.
+func (s *system) stopAll(t *testing.T) {
+	t.Helper()
+	for name := range s.processes {
+		s.stop(t, name)
 	}
 }
 
