@@ -116,6 +116,19 @@ db-revision: $(BIN)/.tools-stamp ## New migration: make db-revision service=labs
 	@test -n "$(service)" -a -n "$(message)" || (echo 'usage: make db-revision service=labs message="add x"' >&2; exit 2)
 	goose -s -dir migrations/$(service) create "$$(echo '$(message)' | tr ' A-Z' '_a-z')" sql
 
+# Backups of the database make run uses (DB_URL when set), with the
+# pg_dump/pg_restore of the server's major version (docs/operations.md).
+.PHONY: backup
+backup: ## Back up the system's database (every schema) to file=PATH, by default backups/co2-<UTC time>.dump
+	@file="$(or $(file),backups/co2-$$(date -u +%Y%m%dT%H%M%SZ).dump)" && mkdir -p "$$(dirname "$$file")" && \
+	$(DEVSTACK_APP_ENV) && go run ./tools/backup/cmd/backup create -file "$$file"
+
+.PHONY: restore
+restore: ## Restore file=PATH into the system's database (stop make run first; replace=1 when it holds data)
+	@test -n "$(file)" || (echo "usage: make restore file=backups/co2-....dump [replace=1]" >&2; exit 2)
+	@# A DB_URL given may name a database still to be made: the restore makes it.
+	$(if $(DB_URL),,$(DEVSTACK_APP_ENV) &&) go run ./tools/backup/cmd/backup restore -file "$(file)" $(if $(replace),-replace)
+
 .PHONY: bench-import
 bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FINISHED vs a plain COPY, peak RSS)
 	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)

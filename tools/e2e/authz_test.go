@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // world is a fresh set of labs for one authorization check: the dev manager
 // and member hold their roles on own (and so on sub, its sub-lab); foreign
-// is nobody's. temp@example.com is a member of all three, to be removed.
+// is nobody's. temp@example.com is a member of all three, to be removed;
+// foreigner@example.com a member of foreign alone.
 type world struct {
 	own, sub, foreign string
 	t                 *testing.T
@@ -35,6 +38,7 @@ func newWorld(t *testing.T, sys *system) *world {
 	w.foreign = create("FOREIGN", "")
 	mustCall(t, 200, "POST", api+"/labs/"+w.own+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
 	mustCall(t, 200, "POST", api+"/labs/"+w.own+"/members", `{"email":"member@example.com","role":"lab_member"}`)
+	mustCall(t, 200, "POST", api+"/labs/"+w.foreign+"/members", `{"email":"foreigner@example.com","role":"lab_member"}`)
 	for _, lab := range []string{w.own, w.sub, w.foreign} {
 		mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"temp@example.com","role":"lab_member"}`)
 		w.activities[lab] = mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities", entryBody)["id"].(string)
@@ -59,15 +63,34 @@ func (w *world) importOf(lab string) string {
 	return id
 }
 
-// exportOf returns an export of lab, made on first use.
+// exportOf returns a finished export of lab, made on first use: its ZIP is
+// there to download.
 func (w *world) exportOf(lab string) string {
 	if id, ok := w.exports[lab]; ok {
 		return id
 	}
-	answer := mustCall(w.t, 200, "POST", w.sys.Gateway+"/api/v1/reports/"+lab+"/exports", `{"year":2025}`)
-	id := answer["export"].(map[string]any)["id"].(string)
+	exports := w.sys.Gateway + "/api/v1/reports/" + lab + "/exports"
+	id := mustCall(w.t, 200, "POST", exports, `{"year":2025}`)["export"].(map[string]any)["id"].(string)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		export := mustCall(w.t, 200, "GET", exports+"/"+id, "")["export"].(map[string]any)
+		if export["status"] == "done" {
+			break
+		}
+		if export["status"] == "failed" || time.Now().After(deadline) {
+			w.t.Fatalf("export of %s: %v", lab, export)
+		}
+	}
 	w.exports[lab] = id
 	return id
+}
+
+// memberOf names a subject holding a role on lab itself (not through a
+// parent) and on no other lab of the world.
+func (w *world) memberOf(lab string) string {
+	if lab == w.foreign {
+		return "foreigner@example.com"
+	}
+	return "member@example.com"
 }
 
 // expect is the status each target answers: own lab, sub-lab, foreign lab.
@@ -83,6 +106,7 @@ type endpoint struct {
 	path     func(w *world, lab string) string
 	body     func(w *world, lab string) string
 	mutating bool // needs a fresh world per call
+	binary   bool // answers a file rather than JSON when it succeeds
 	want     map[string]expect
 }
 
@@ -228,6 +252,7 @@ var matrix = []endpoint{
 	},
 	{name: "create export", method: "POST", path: labPath("/reports/%s/exports"), body: fixed(`{"year":2025}`), want: exporting},
 	{name: "export status", method: "GET", path: exportPath(""), body: noBody, want: exporting},
+	{name: "download export", method: "GET", path: exportPath(":download"), body: noBody, binary: true, want: exporting},
 	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},
 	{name: "get electricity contract", method: "GET", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, want: viewing},
 	{name: "list electricity contracts", method: "GET", path: labPath("/labs/%s/electricity-contracts"), body: noBody, want: viewing},
@@ -248,15 +273,107 @@ func TestAuthorizationMatrix(t *testing.T) {
 					w = newWorld(t, sys)
 				}
 				lab := []string{w.own, w.sub, w.foreign}[target]
-				status, answer := call(t, user, row.method, api+row.path(w, lab), row.body(w, lab))
+				status, message := statusOf(t, user, row, api+row.path(w, lab), row.body(w, lab))
 				if want := row.want[user][target]; status != want {
-					t.Errorf("%s as %s on the %s lab: %d, want %d (%v)", row.name, user, []string{"own", "sub", "foreign"}[target], status, want, answer["message"])
+					t.Errorf("%s as %s on the %s lab: %d, want %d (%s)", row.name, user, []string{"own", "sub", "foreign"}[target], status, want, message)
 				}
 				cells++
 			}
 		}
 	}
 	t.Logf("%d endpoints × %d callers × 3 labs = %d cells", len(matrix), len(users), cells)
+}
+
+// statusOf calls row's endpoint as user and returns the status and, for a
+// JSON answer, its message.
+func statusOf(t *testing.T, user string, row endpoint, url, body string) (int, any) {
+	t.Helper()
+	if row.binary {
+		status, contentType, raw := fetch(t, user, row.method, url)
+		if strings.HasPrefix(contentType, "application/json") {
+			return status, string(raw)
+		}
+		return status, contentType
+	}
+	status, answer := call(t, user, row.method, url, body)
+	return status, answer["message"]
+}
+
+// Each lab's nested resources named under a lab they do not belong to: the
+// caller's lab with a lab's resource outside their reach (own ← foreign),
+// the sub-lab with its parent's (sub ← own: both within the manager's and
+// member's reach, but the resource is not the path's lab's), and a lab out
+// of their reach with their own lab's (foreign ← own). Whoever may act on
+// the path's lab gets 404, as for an id that does not exist: the resource's
+// lab is never read past the one named; the others get the lab's own answer
+// (403 inside it, 404 outside). Imports and activities are named by their
+// id alone (/imports/{id}, /activities/{id}), with no lab in the path to
+// mismatch: the matrix's foreign column covers them.
+var crossedMatrix = []endpoint{
+	{name: "export status of another lab", method: "GET", path: crossed(func(w *world, lab, other string) string {
+		return "/reports/" + lab + "/exports/" + w.exportOf(other)
+	}), body: noBody, want: crossedExporting},
+	{name: "download of another lab's export", method: "GET", path: crossed(func(w *world, lab, other string) string {
+		return "/reports/" + lab + "/exports/" + w.exportOf(other) + ":download"
+	}), body: noBody, binary: true, want: crossedExporting},
+	{
+		name: "remove another lab's member", method: "DELETE", mutating: true, body: noBody,
+		path: crossed(func(w *world, lab, other string) string {
+			return "/labs/" + lab + "/members/" + url.PathEscape(w.memberOf(other))
+		}),
+		want: map[string]expect{"admin": {404, 404, 404}, "auditor": {403, 403, 403}, "manager": {404, 404, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
+	},
+}
+
+var crossedExporting = map[string]expect{"admin": {404, 404, 404}, "auditor": {404, 404, 404}, "manager": {404, 404, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
+
+// crossed turns a path of (lab, other lab) into a matrix path: own names
+// foreign's resource, sub own's and foreign own's.
+func crossed(path func(w *world, lab, other string) string) func(*world, string) string {
+	return func(w *world, lab string) string {
+		other := map[string]string{w.own: w.foreign, w.sub: w.own, w.foreign: w.own}[lab]
+		return path(w, lab, other)
+	}
+}
+
+func TestNestedResourcesAreFoundOnlyUnderTheirLab(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_READ=100000/1m", "RATE_LIMIT_WRITE=100000/1m", "RATE_LIMIT_UPLOAD=100000/1m", "AUTHZ_CACHE_TTL=0s")
+	api := sys.Gateway + "/api/v1"
+	shared := newWorld(t, sys)
+	for _, row := range crossedMatrix {
+		for _, user := range users {
+			for target := range 3 {
+				w := shared
+				if row.mutating {
+					w = newWorld(t, sys)
+				}
+				lab := []string{w.own, w.sub, w.foreign}[target]
+				status, message := statusOf(t, user, row, api+row.path(w, lab), row.body(w, lab))
+				if want := row.want[user][target]; status != want {
+					t.Errorf("%s as %s under the %s lab: %d, want %d (%s)", row.name, user, []string{"own", "sub", "foreign"}[target], status, want, message)
+				}
+			}
+		}
+	}
+	// A lab's lists hold its own imports and activities, not its sub-lab's
+	// nor another lab's, even for a caller who sees them all.
+	for _, lab := range []string{shared.own, shared.sub, shared.foreign} {
+		shared.importOf(lab)
+	}
+	for _, list := range []struct{ path, field string }{{"/imports", "imports"}, {"/activities", "activities"}} {
+		for _, lab := range []string{shared.own, shared.sub, shared.foreign} {
+			answer := mustCall(t, 200, "GET", api+"/labs/"+lab+list.path+"?page_size=500", "")
+			items, _ := answer[list.field].([]any)
+			if len(items) == 0 {
+				t.Errorf("%s of %s: none", list.field, lab)
+			}
+			for _, item := range items {
+				if owner := item.(map[string]any)["labId"]; owner != lab {
+					t.Errorf("%s of %s lists one of %v", list.field, lab, owner)
+				}
+			}
+		}
+	}
 }
 
 func TestListsShowOnlyTheCallersLabs(t *testing.T) {

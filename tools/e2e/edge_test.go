@@ -51,25 +51,6 @@ func raw(t *testing.T, method, url, authorization, body string) (int, http.Heade
 	return response.StatusCode, response.Header
 }
 
-// dexKey returns the kid and public key Dex signs with now.
-func dexKey(t *testing.T) (string, *rsa.PublicKey) {
-	t.Helper()
-	response, err := http.Get(dex.IssuerURL + "/keys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer response.Body.Close()
-	var keys jose.JSONWebKeySet
-	if err := json.NewDecoder(response.Body).Decode(&keys); err != nil || len(keys.Keys) == 0 {
-		t.Fatalf("Dex keys: %v", err)
-	}
-	key, ok := keys.Keys[0].Key.(*rsa.PublicKey)
-	if !ok {
-		t.Fatalf("Dex key %T", keys.Keys[0].Key)
-	}
-	return keys.Keys[0].KeyID, key
-}
-
 func decodeSegment(t *testing.T, segment string) map[string]any {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(segment)
@@ -88,82 +69,110 @@ func encodeSegment(value any) string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func TestJWTAttacksAreRefusedEverywhere(t *testing.T) {
-	sys := startSystem(t, "RATE_LIMIT_ANONYMOUS=100000/1m")
-	kid, publicKey := dexKey(t)
-	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
-	parts := strings.Split(tokens["member"], ".")
-	header, claims := decodeSegment(t, parts[0]), decodeSegment(t, parts[1])
-	escalated := map[string]any{}
-	for key, value := range claims {
-		escalated[key] = value
-	}
-	escalated["groups"] = []string{"admin"}
-
-	// A token of Dex's, but for another audience: the CLI client without the
-	// API's audience scope.
-	form := strings.NewReader("grant_type=password&client_id=co2-cli&username=admin%40example.com&password=" + stack.DevPassword + "&scope=openid%20email%20groups")
-	response, err := http.Post(dex.IssuerURL+"/token", "application/x-www-form-urlencoded", form)
+// refusal sends a request with exactly the Authorization header given and
+// returns the status, the WWW-Authenticate challenge and the error's message.
+func refusal(t *testing.T, method, url, authorization, body string) (status int, challenge, message string) {
+	t.Helper()
+	request, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var otherAudience struct {
-		AccessToken string `json:"access_token"`
+	if authorization != "" {
+		request.Header.Set("Authorization", authorization)
 	}
-	_ = json.NewDecoder(response.Body).Decode(&otherAudience)
-	response.Body.Close()
+	request.Header.Set("Content-Type", "application/json")
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	var answer struct {
+		Message string `json:"message"`
+	}
+	_ = json.NewDecoder(response.Body).Decode(&answer)
+	return response.StatusCode, response.Header.Get("WWW-Authenticate"), answer.Message
+}
+
+// The system runs against a test issuer whose signing keys the test holds:
+// a token that is refused for its expiry, issuer or audience is signed with
+// a key the services trust, so it is refused for that reason and no other.
+func TestJWTAttacksAreRefusedEverywhere(t *testing.T) {
+	issuer := authntest.NewIssuer(t)
+	sys := startSystem(t, "RATE_LIMIT_ANONYMOUS=100000/1m", "OAUTH_ISSUER_URL="+issuer.URL)
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	genuine := issuer.Token(t, "member-1")
+	parts := strings.Split(genuine, ".")
+	claims := decodeSegment(t, parts[1])
+	escalated := with(claims, "groups", []string{"admin"})
+	trusted := func(claims map[string]any) string {
+		return "Bearer " + authntest.Sign(t, issuer.RSA, jose.RS256, "rsa-1", claims)
+	}
 
 	hs256 := func() string {
-		h := encodeSegment(map[string]any{"alg": "HS256", "kid": kid, "typ": "JWT"})
+		h := encodeSegment(map[string]any{"alg": "HS256", "kid": "rsa-1", "typ": "JWT"})
 		input := h + "." + parts[1]
-		mac := hmac.New(sha256.New, publicKey.N.Bytes())
+		mac := hmac.New(sha256.New, issuer.RSA.N.Bytes())
 		mac.Write([]byte(input))
 		return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 	}()
 	now := time.Now()
-	attacks := []struct{ name, authorization string }{
-		{"missing header", ""},
-		{"not a bearer scheme", "Basic YWRtaW46cGFzc3dvcmQ="},
-		{"malformed", "Bearer not.a.jwt"},
-		{"alg none", "Bearer " + encodeSegment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + parts[1] + "."},
-		{"HS256 keyed with the issuer's public key", "Bearer " + hs256},
-		{"wrong audience", "Bearer " + otherAudience.AccessToken},
-		{"tampered payload", "Bearer " + parts[0] + "." + encodeSegment(escalated) + "." + parts[2]},
-		{"unknown kid", "Bearer " + authntest.Sign(t, stranger, jose.RS256, "no-such-kid", claims)},
-		{"signed by a key the issuer never published", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, claims)},
-		{"expired (forged)", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, with(claims, "exp", now.Add(-time.Hour).Unix()))},
-		{"wrong issuer (forged)", "Bearer " + authntest.Sign(t, stranger, jose.RS256, kid, with(claims, "iss", "https://evil.example.com"))},
-	}
-	if header["alg"] != "RS256" || otherAudience.AccessToken == "" {
-		t.Fatalf("fixtures: header %v, other-audience token %q", header, otherAudience.AccessToken)
+	attacks := []struct {
+		name, authorization string
+		// because is what the 401's message must say.
+		because string
+	}{
+		{"missing header", "", "missing bearer token"},
+		{"not a bearer scheme", "Basic YWRtaW46cGFzc3dvcmQ=", "missing bearer token"},
+		{"malformed", "Bearer not.a.jwt", "malformed jwt"},
+		{"alg none", "Bearer " + encodeSegment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + parts[1] + ".", `unexpected signature algorithm "none"`},
+		{"HS256 keyed with the issuer's public key", "Bearer " + hs256, `unexpected signature algorithm "HS256"`},
+		{"tampered payload", "Bearer " + parts[0] + "." + encodeSegment(escalated) + "." + parts[2], "signature"},
+		{"unknown kid", "Bearer " + authntest.Sign(t, stranger, jose.RS256, "no-such-kid", claims), "signature"},
+		{"signed by a key the issuer never published", "Bearer " + authntest.Sign(t, stranger, jose.RS256, "rsa-1", claims), "signature"},
+		// Signed by the issuer's own key: only the named claim is wrong.
+		{"expired", trusted(with(claims, "exp", now.Add(-time.Hour).Unix())), "the token expired at"},
+		{"no expiry", trusted(with(claims, "exp", nil)), "the token has no expiry"},
+		{"not valid yet", trusted(with(claims, "nbf", now.Add(time.Hour).Unix())), "the token is not valid before"},
+		{"wrong issuer", trusted(with(claims, "iss", "https://evil.example.com")), `issued by a different provider, expected "` + issuer.URL + `" got "https://evil.example.com"`},
+		{"wrong audience", trusted(with(claims, "aud", []string{"co2-cli"})), `expected audience "co2-api"`},
 	}
 	for _, attack := range attacks {
 		t.Run(attack.name, func(t *testing.T) {
 			// Through the gateway...
-			status, headers := raw(t, "GET", sys.Gateway+"/api/v1/labs", attack.authorization, "")
-			if status != http.StatusUnauthorized || !strings.HasPrefix(headers.Get("WWW-Authenticate"), "Bearer") {
-				t.Errorf("gateway: %d %v", status, headers.Get("WWW-Authenticate"))
+			status, challenge, message := refusal(t, "GET", sys.Gateway+"/api/v1/labs", attack.authorization, "")
+			if status != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer") || !strings.Contains(message, attack.because) {
+				t.Errorf("gateway: %d %q %q, want 401 saying %q", status, challenge, message, attack.because)
 			}
 			// ...and straight at the service: it trusts no one for where
 			// they call from.
-			status, headers = raw(t, "POST", sys.Labs+labsv1connect.LabsServiceListLabsProcedure, attack.authorization, "{}")
-			if status != http.StatusUnauthorized || !strings.HasPrefix(headers.Get("WWW-Authenticate"), "Bearer") {
-				t.Errorf("labs: %d %v", status, headers.Get("WWW-Authenticate"))
+			status, challenge, message = refusal(t, "POST", sys.Labs+labsv1connect.LabsServiceListLabsProcedure, attack.authorization, "{}")
+			if status != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer") || !strings.Contains(message, attack.because) {
+				t.Errorf("labs: %d %q %q, want 401 saying %q", status, challenge, message, attack.because)
 			}
 		})
 	}
-	// The genuine token passes both.
-	if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/labs", "Bearer "+tokens["member"], ""); status != http.StatusOK {
-		t.Fatalf("the genuine token: %d", status)
+	// The genuine tokens, RS256 and ES256, pass both.
+	for _, token := range []string{genuine, authntest.Sign(t, issuer.EC, jose.ES256, "ec-1", claims)} {
+		if status, _ := raw(t, "GET", sys.Gateway+"/api/v1/labs", "Bearer "+token, ""); status != http.StatusOK {
+			t.Fatalf("a genuine token at the gateway: %d", status)
+		}
+		if status, _ := raw(t, "POST", sys.Labs+labsv1connect.LabsServiceListLabsProcedure, "Bearer "+token, "{}"); status != http.StatusOK {
+			t.Fatalf("a genuine token at labs: %d", status)
+		}
 	}
 }
 
+// with returns a copy of claims with key set to value (removed when nil).
 func with(claims map[string]any, key string, value any) map[string]any {
 	changed := map[string]any{}
 	for k, v := range claims {
 		changed[k] = v
 	}
-	changed[key] = value
+	if value == nil {
+		delete(changed, key)
+	} else {
+		changed[key] = value
+	}
 	return changed
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -119,43 +120,149 @@ func TestALostQueueIsRebuiltByThePoller(t *testing.T) {
 	}
 }
 
-func TestTheSameTaskDeliveredThriceWritesOnce(t *testing.T) {
+// holdCommits makes every transaction of the system's database that
+// records an applied import wait, when it commits, until release is called:
+// a deferred constraint trigger (in this test's own database) takes an
+// advisory lock the test holds. It returns release and a function counting
+// the backends waiting at such a commit.
+func holdCommits(t *testing.T, sys *system) (release func(), waiting func() int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, sys.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	const key = "4242, 1" // the two-int4 space: no collision with the services' int8 keys
+	for _, statement := range []string{
+		"SELECT pg_advisory_lock(" + key + ")",
+		`CREATE FUNCTION public.e2e_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN PERFORM pg_advisory_xact_lock(` + key + `); RETURN NULL; END $$`,
+		`CREATE CONSTRAINT TRIGGER e2e_hold_commit AFTER UPDATE ON calc.applied_imports
+		 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.e2e_hold_commit()`,
+	} {
+		if _, err := conn.Exec(ctx, statement); err != nil {
+			t.Fatalf("%s: %v", statement, err)
+		}
+	}
+	release = func() {
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock("+key+")"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting = func() int {
+		return int(queryFloat(t, sys, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query ILIKE 'commit%'`))
+	}
+	return release, waiting
+}
+
+// waitUntil polls condition every 50 ms until it holds, failing the test
+// with what after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, condition func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !condition(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, what)
+		}
+	}
+}
+
+// The same job is delivered twice at once and then, its lease lost, to a
+// second calc process while the first worker's transaction is still open:
+// both workers reach calc.applied_imports together. The first worker is
+// held at its commit (holdCommits) and frozen there, as a long pause would
+// freeze it; its lease runs out; the poller hands the job to the second
+// process, whose insert into applied_imports waits on the first's row. The
+// first then commits. Every valid row must be counted once: the second
+// worker finds the import applied and writes nothing.
+func TestTheSameJobOnTwoWorkersAtOnceWritesOnce(t *testing.T) {
 	redisURL := ownRedisDB(t, 8)
-	sys := startSystem(t, "REDIS_URL="+redisURL, "WORKER_CONCURRENCY=0")
+	sys := startSystem(t, "REDIS_URL="+redisURL, "WORKER_CONCURRENCY=0", "IMPORT_LEASE=2s", "POLL_INTERVAL=500ms")
+	release, waitingAtCommit := holdCommits(t, sys)
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"DUP","name":"Lab","country":"CH"}`)["id"].(string)
-	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentRows(2000), false)
+	const rows, rejectEvery = 2000, 50
+	var file strings.Builder
+	file.WriteString(equipmentHeader)
+	valid, kg := 0, 0.0
+	for i := range rows {
+		if i%rejectEvery == rejectEvery-1 {
+			fmt.Fprintf(&file, "Broken %d,it,1,40,many,128,2\n", i)
+			continue
+		}
+		fmt.Fprintf(&file, "Device %d,it,1,40,%d,128,2\n", i, 10+i%90)
+		valid++
+		kg += (40*float64(10+i%90) + 128*2) * 52 / 1000 * 0.097
+	}
+	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", file.String(), false)
 	id := importID(t, answer)
 
-	// Two more deliveries of the same job, as a redelivery would make.
+	// A second delivery of the same task beside the first, as a redelivery
+	// would make: the first process's two workers take both at once.
 	options, _ := redis.ParseURL(redisURL)
 	client := asynq.NewClientFromRedisClient(redis.NewClient(options))
 	defer client.Close()
 	payload, _ := json.Marshal(map[string]string{"job_id": id})
-	for i := range 2 {
-		if _, err := client.Enqueue(asynq.NewTask("import:process", payload), asynq.Queue(queueOf(t, sys)), asynq.TaskID(fmt.Sprintf("dup-%d-%s", i, id))); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := client.Enqueue(asynq.NewTask("import:process", payload), asynq.Queue(queueOf(t, sys)), asynq.TaskID("dup-"+id)); err != nil {
+		t.Fatal(err)
 	}
 	sys.stop(t, "calc")
-	sys.start(t, "calc", "WORKER_CONCURRENCY=3")
-	done := waitFinished(t, sys, id)
-	time.Sleep(2 * time.Second) // let the duplicates reach the workers too
-	if done["result"] != "SUCCESS" || done["attempts"] != 1.0 {
-		t.Fatalf("import: %v", done)
+	sys.start(t, "calc", "WORKER_CONCURRENCY=2")
+	first := sys.processes["calc"]
+	t.Cleanup(func() { _ = first.Resume() }) // before the system stops it
+
+	// The first worker has written every row and waits at its commit;
+	// frozen there, it stops renewing its lease.
+	waitUntil(t, 30*time.Second, "no worker waits at its commit", func() bool { return waitingAtCommit() == 1 })
+	if err := first.Pause(); err != nil {
+		t.Fatal(err)
 	}
-	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.activities WHERE lab_id = $1", lab); got != 2000 {
-		t.Fatalf("%v activities for 2000 rows", got)
+	sys.startReplica(t, "calc", "calc-2", "WORKER_CONCURRENCY=2")
+	waitUntil(t, 30*time.Second, "the second worker never waited at applied_imports", func() bool {
+		return queryFloat(t, sys, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO calc.applied_imports%'`) == 1
+	})
+	if status := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", ""); status["state"] != "RUNNING" || status["attempts"] != 2.0 {
+		t.Fatalf("the second worker should hold the job now: %v", status)
 	}
 
-	// Running a finished import again finds it written: nothing doubles.
+	// The first worker's commit goes through; then it wakes up.
+	release()
+	done := waitFinished(t, sys, id)
+	if err := first.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	written := func() {
+		t.Helper()
+		for what, query := range map[string]string{
+			"activities":                     "SELECT count(*) FROM calc.activities WHERE lab_id = $1",
+			"distinct rows":                  "SELECT count(DISTINCT row_no) FROM calc.activities WHERE lab_id = $1",
+			"emissions in the totals":        "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND variant = ''",
+			"activities counted for the lab": "SELECT sum(activities) FROM calc.activity_counts WHERE lab_id = $1",
+			"entries in the totals' rollups": "SELECT sum(entries) FROM calc.rollups WHERE lab_id = $1 AND variant = ''",
+		} {
+			if got := queryFloat(t, sys, query, lab); got != float64(valid) {
+				t.Fatalf("%v %s for %d valid rows", got, what, valid)
+			}
+		}
+		if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND variant = ''", lab); !near(got, kg) {
+			t.Fatalf("kg %.6f in the totals, by hand %.6f", got, kg)
+		}
+	}
+	written()
+	// The job reports the first worker's counts, found by the second.
+	if done["result"] != "WARNING" || done["rowsOk"] != fmt.Sprint(valid) || done["rowsRejected"] != fmt.Sprint(rows-valid) ||
+		!strings.Contains(done["statusMessage"].(string), "earlier attempt") {
+		t.Fatalf("import: %v", done)
+	}
+
+	// Running the finished import again finds it written: nothing doubles.
 	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/imports/"+id+":retry", "")
 	again := waitFinished(t, sys, id)
-	if again["result"] != "SUCCESS" || again["rowsOk"] != "2000" || !strings.Contains(again["statusMessage"].(string), "earlier attempt") {
+	if again["rowsOk"] != fmt.Sprint(valid) || !strings.Contains(again["statusMessage"].(string), "earlier attempt") {
 		t.Fatalf("retried: %v", again)
 	}
-	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND variant = ''", lab); got != 2000 {
-		t.Fatalf("%v emissions for 2000 rows", got)
-	}
+	written()
 }
 
 // queueOf is the asynq queue the system's services use.

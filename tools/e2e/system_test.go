@@ -86,6 +86,12 @@ func startSystem(t *testing.T, extraEnv ...string) *system {
 		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
 		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
 		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	return startSystemOn(t, dbURL, extraEnv...)
+}
+
+// startSystemOn is startSystem over the database dbURL.
+func startSystemOn(t *testing.T, dbURL string, extraEnv ...string) *system {
+	t.Helper()
 	addrs := map[string]string{}
 	for _, service := range stack.Services {
 		addr, err := stack.FreeAddr()
@@ -144,6 +150,34 @@ func (s *system) start(t *testing.T, name string, extraEnv ...string) {
 	s.processes[name] = process
 	if err := stack.WaitHTTP(context.Background(), "http://"+s.addrs[name]+"/health", 30*time.Second, process); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// startReplica runs one more process of service, named name (a second
+// calc, say), on a port of its own, with extraEnv, and waits for it.
+func (s *system) startReplica(t *testing.T, service, name string, extraEnv ...string) {
+	t.Helper()
+	addr, err := stack.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addrs[name] = addr
+	env := append(append(append([]string{}, s.env[service]...), "LISTEN_ADDR="+addr), extraEnv...)
+	process, err := stack.Start(name, filepath.Join(binDir, service), nil, env, s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.processes[name] = process
+	if err := stack.WaitHTTP(context.Background(), "http://"+addr+"/health", 30*time.Second, process); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stopAll ends every process of the system.
+func (s *system) stopAll(t *testing.T) {
+	t.Helper()
+	for name := range s.processes {
+		s.stop(t, name)
 	}
 }
 

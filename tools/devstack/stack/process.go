@@ -186,6 +186,14 @@ func (p *Process) Stop(grace time.Duration) error {
 	return p.err
 }
 
+// Pause freezes the process where it stands (SIGSTOP), as a long
+// garbage-collection pause or a frozen virtual machine would: it keeps its
+// connections but does nothing, heartbeats included, until Resume.
+func (p *Process) Pause() error { return p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume lets a paused process go on (SIGCONT).
+func (p *Process) Resume() error { return p.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Kill ends the process at once (SIGKILL), as a crash would.
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Kill()

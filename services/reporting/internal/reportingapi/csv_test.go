@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+	"github.com/co2-calculator/co2-calculator/services/platform/csvout/csvouttest"
 )
 
 func TestReportCSVReadsBack(t *testing.T) {
@@ -46,5 +47,36 @@ func TestReportCSVReadsBack(t *testing.T) {
 		if c.cell != c.want {
 			t.Errorf("%s: %q, want %q", c.key, c.cell, c.want)
 		}
+	}
+}
+
+func TestReportAndRankingCSVsRunNoFormula(t *testing.T) {
+	report := &reportingv1.Report{
+		Year:           2025,
+		Total:          &reportingv1.Total{KgCo2E: -12.5},
+		Modules:        []*reportingv1.ModuleTotal{{Module: "equipment", Total: &reportingv1.Total{KgCo2E: -3}, Entries: 1}},
+		FactorVersions: []*reportingv1.FactorVersion{{Dataset: "grid", Version: "2025;=1+1", Emissions: 1}},
+	}
+	ranking := &reportingv1.LabRanking{Year: 2025, Labs: []*reportingv1.RankedLab{
+		{Rank: 1, LabId: "a", LabCode: "A", LabName: "Lab;=1+1;", Total: &reportingv1.Total{KgCo2E: 10}},
+		{Rank: 2, LabId: "b", LabCode: "B", LabName: "x|@SUM(A1)\t-2+3", Total: &reportingv1.Total{KgCo2E: -1}},
+	}}
+	reportCSV, err := ReportCSV(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rankingCSV, err := RankingCSV(ranking)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range map[string][]byte{"report": reportCSV, "ranking": rankingCSV} {
+		if found := csvouttest.Formulas(raw); len(found) > 0 {
+			t.Errorf("%s: %v", name, found)
+		}
+	}
+	// The figures stay numbers.
+	rows, err := csv.NewReader(bytes.NewReader(rankingCSV)).ReadAll()
+	if err != nil || rows[1][3] != "Lab;'=1+1;" || rows[2][4] != "-1" {
+		t.Fatalf("ranking %q, %v", rows, err)
 	}
 }
