@@ -82,34 +82,23 @@ func isJSON(contentType string) bool {
 	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
 }
 
-// codeOf is the google.rpc.Code an HTTP status stands for (the inverse of
-// httpStatus, for the statuses the gateway answers itself).
+// codeOf is the Connect code an HTTP status stands for (httpStatus read
+// backwards), with the statuses the gateway or the standard library answer
+// besides.
 func codeOf(status int) connect.Code {
-	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
-		return connect.CodeInvalidArgument
-	case http.StatusUnauthorized:
-		return connect.CodeUnauthenticated
-	case http.StatusForbidden:
-		return connect.CodePermissionDenied
-	case http.StatusNotFound:
-		return connect.CodeNotFound
-	case http.StatusConflict:
-		return connect.CodeAlreadyExists
-	case http.StatusTooManyRequests:
-		return connect.CodeResourceExhausted
-	case 499:
-		return connect.CodeCanceled
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return connect.CodeUnimplemented
-	case http.StatusServiceUnavailable, http.StatusBadGateway:
-		return connect.CodeUnavailable
-	case http.StatusGatewayTimeout:
-		return connect.CodeDeadlineExceeded
-	default:
-		if status >= 500 {
-			return connect.CodeInternal
+	for _, pair := range codeStatuses {
+		if pair.status == status {
+			return pair.code
 		}
+	}
+	switch {
+	case status == http.StatusMethodNotAllowed:
+		return connect.CodeUnimplemented
+	case status == http.StatusBadGateway:
+		return connect.CodeUnavailable
+	case status >= 500:
+		return connect.CodeInternal
+	default: // 413, 415, 431...
 		return connect.CodeInvalidArgument
 	}
 }

@@ -216,31 +216,34 @@ func writeStatus(w http.ResponseWriter, err error) {
 	_, _ = w.Write(body)
 }
 
-// httpStatus is the HTTP status of a Connect code (the mapping of the
-// google.api.http transcoding rules).
+// codeStatuses pairs Connect codes with their HTTP statuses (the
+// google.api.http transcoding rules); where a status stands for several
+// codes, the first listed is the one it is read as.
+var codeStatuses = []struct {
+	code   connect.Code
+	status int
+}{
+	{connect.CodeCanceled, 499},
+	{connect.CodeInvalidArgument, http.StatusBadRequest},
+	{connect.CodeFailedPrecondition, http.StatusBadRequest},
+	{connect.CodeOutOfRange, http.StatusBadRequest},
+	{connect.CodeDeadlineExceeded, http.StatusGatewayTimeout},
+	{connect.CodeNotFound, http.StatusNotFound},
+	{connect.CodeAlreadyExists, http.StatusConflict},
+	{connect.CodeAborted, http.StatusConflict},
+	{connect.CodePermissionDenied, http.StatusForbidden},
+	{connect.CodeResourceExhausted, http.StatusTooManyRequests},
+	{connect.CodeUnimplemented, http.StatusNotImplemented},
+	{connect.CodeUnavailable, http.StatusServiceUnavailable},
+	{connect.CodeUnauthenticated, http.StatusUnauthorized},
+}
+
+// httpStatus is the HTTP status of a Connect code.
 func httpStatus(code connect.Code) int {
-	switch code {
-	case connect.CodeCanceled:
-		return 499
-	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeOutOfRange:
-		return http.StatusBadRequest
-	case connect.CodeDeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case connect.CodeNotFound:
-		return http.StatusNotFound
-	case connect.CodeAlreadyExists, connect.CodeAborted:
-		return http.StatusConflict
-	case connect.CodePermissionDenied:
-		return http.StatusForbidden
-	case connect.CodeResourceExhausted:
-		return http.StatusTooManyRequests
-	case connect.CodeUnimplemented:
-		return http.StatusNotImplemented
-	case connect.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case connect.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	default:
-		return http.StatusInternalServerError
+	for _, pair := range codeStatuses {
+		if pair.code == code {
+			return pair.status
+		}
 	}
+	return http.StatusInternalServerError
 }
