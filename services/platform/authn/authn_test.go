@@ -139,12 +139,10 @@ func TestRotatedKeysAreFetched(t *testing.T) {
 }
 
 // Tokens signed with keys the issuer never published cost a signature
-// check each, not a fetch of the issuer's keys; a real rotation is still
-// picked up once the minimum interval has passed.
+// check each, not a fetch of the issuer's keys.
 func TestForgedTokensDoNotMakeTheVerifierFetchKeys(t *testing.T) {
 	iss := authntest.NewIssuer(t)
-	const minRefresh = 500 * time.Millisecond
-	verifier := newVerifier(t, iss, func(cfg *authn.Config) { cfg.KeysMinRefresh = minRefresh })
+	verifier := newVerifier(t, iss, func(cfg *authn.Config) { cfg.KeysMinRefresh = time.Hour })
 	if _, err := verifier.Verify(context.Background(), iss.Token(t, "user-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -156,15 +154,8 @@ func TestForgedTokensDoNotMakeTheVerifierFetchKeys(t *testing.T) {
 			t.Fatal("a forged token was accepted")
 		}
 	}
-	if extra := iss.KeyFetches() - fetched; extra > 1 {
+	if extra := iss.KeyFetches() - fetched; extra != 0 {
 		t.Fatalf("200 forged tokens made the verifier fetch the issuer's keys %d times", extra)
-	}
-
-	rotated, _ := rsa.GenerateKey(rand.Reader, 2048)
-	iss.Publish(rotated.Public(), "rsa-2")
-	time.Sleep(minRefresh)
-	if _, err := verifier.Verify(context.Background(), authntest.Sign(t, rotated, jose.RS256, "rsa-2", iss.Claims("user-1", groups))); err != nil {
-		t.Fatalf("a token signed with a key published since: %v", err)
 	}
 }
 
