@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +11,10 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // ownRedisDB returns a REDIS_URL on a database of its own, so a test may
@@ -127,12 +130,14 @@ func TestTheSameTaskDeliveredThriceWritesOnce(t *testing.T) {
 	id := importID(t, answer)
 
 	// Two more deliveries of the same job, as a redelivery would make.
-	options, _ := redis.ParseURL(redisURL)
-	client := asynq.NewClientFromRedisClient(redis.NewClient(options))
-	defer client.Close()
-	payload, _ := json.Marshal(map[string]string{"job_id": id})
+	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := jobqueue.New(opt, queueOf(t, sys))
+	defer tasks.Close()
 	for i := range 2 {
-		if _, err := client.Enqueue(asynq.NewTask("import:process", payload), asynq.Queue(queueOf(t, sys)), asynq.TaskID(fmt.Sprintf("dup-%d-%s", i, id))); err != nil {
+		if _, err := jobqueue.Enqueue(context.Background(), tasks, jobqueue.ProtoKind[ingestv1.ProcessImportTask](), fmt.Sprintf("dup-%d-%s", i, id), &ingestv1.ProcessImportTask{JobId: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
