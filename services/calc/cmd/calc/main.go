@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"connectrpc.com/connect"
@@ -134,8 +133,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, redisOpt
 	// Activity ids come by the million: draw their randomness from a pool
 	// rather than a system call each.
 	uuid.EnableRandPool()
-	hostname, _ := os.Hostname()
-	worker := fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
+	worker := process.InstanceName()
 
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions...)
 	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
