@@ -50,7 +50,10 @@ type Config struct {
 	LabCacheTTL time.Duration `env:"LAB_CACHE_TTL, default=5m"`
 	// FactorPollInterval is how often workers queue factor work whose task
 	// was lost (sync jobs not started, recalculations not done).
-	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=1m"`
+	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=10s"`
+	// FactorPollBatch is how many sync jobs, and how many recalculations,
+	// one look queues at most.
+	FactorPollBatch int32 `env:"FACTOR_POLL_BATCH, default=100"`
 	// ImportQueue is the asynq queue calc's workers take tasks from:
 	// ingest's import tasks (ingest reads the same variable) and calc's own.
 	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
@@ -168,7 +171,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, redisOpt
 	// The safety net of factor work whose task Redis lost: sync jobs still
 	// queued, recalculations asked and not done (deduplicated as always).
 	go process.Every(ctx, cfg.FactorPollInterval, true, func(ctx context.Context) {
-		if err := datasets.Resume(ctx); err != nil {
+		if err := datasets.Resume(ctx, cfg.FactorPollBatch); err != nil {
 			logger.WarnContext(ctx, "pending factor work not queued", "error", err)
 		}
 	})
