@@ -57,6 +57,8 @@ type Job struct {
 	UpdatedAt       time.Time
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+	// FileSweptAt is when the retention deleted the file (nil: kept).
+	FileSweptAt *time.Time
 	// FirstErrors is filled by Get: the first rejected rows.
 	FirstErrors []RowError
 }
@@ -120,6 +122,7 @@ type Store interface {
 	ExpiredLeases(ctx context.Context, batch int32) ([]Job, error)
 	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error
 	FailExpired(ctx context.Context, id uuid.UUID, message string) error
+	RetentionStore
 }
 
 // JobCursor is where a page of jobs starts.
@@ -143,6 +146,7 @@ type Config struct {
 	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
 	// ChunkBytes is the size of the pieces a file is stored and read in.
 	ChunkBytes int `env:"IMPORT_CHUNK_BYTES, default=1048576"`
+	Retention  RetentionConfig
 }
 
 // Business is the import register.
