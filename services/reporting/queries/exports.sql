@@ -77,3 +77,21 @@ WHERE id = sqlc.arg('id');
 UPDATE reporting.exports
 SET status = 'failed', error = sqlc.arg('message'), locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
 WHERE id = sqlc.arg('id');
+
+-- name: GetExportStatus :one
+SELECT status FROM reporting.exports WHERE id = $1;
+
+-- name: ExpireExports :many
+-- Done exports finished longer than the retention ago, oldest first,
+-- marked expired (their ZIP is deleted in the same transaction).
+UPDATE reporting.exports SET status = 'expired', updated_at = now()
+WHERE id IN (
+    SELECT id FROM reporting.exports
+    WHERE status = 'done' AND finished_at < now() - make_interval(secs => sqlc.arg('retention_seconds')::float8)
+    ORDER BY finished_at
+    LIMIT sqlc.arg('batch')
+    FOR UPDATE SKIP LOCKED)
+RETURNING id;
+
+-- name: DeleteExportChunksOf :exec
+DELETE FROM reporting.export_chunks WHERE export_id = ANY(sqlc.arg('export_ids')::uuid[]);

@@ -84,11 +84,15 @@ func (e *Exports) Poll(ctx context.Context) error {
 	return failed
 }
 
-// RunPoller runs the safety net every poll interval until ctx ends.
+// RunPoller runs the safety net, and the retention's sweep, every poll
+// interval until ctx ends.
 func (e *Exports) RunPoller(ctx context.Context) {
 	process.Every(ctx, e.cfg.PollInterval, false, func(ctx context.Context) {
 		if err := e.Poll(ctx); err != nil && ctx.Err() == nil {
 			e.logger.ErrorContext(ctx, "export poll failed", "error", err)
+		}
+		if _, err := e.SweepExports(ctx); err != nil && ctx.Err() == nil {
+			e.logger.ErrorContext(ctx, "export retention sweep failed", "error", err)
 		}
 	})
 }

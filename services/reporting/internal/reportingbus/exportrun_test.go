@@ -14,9 +14,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/migrations"
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
@@ -49,11 +52,19 @@ func (c *exportCalc) ExportRows(ctx context.Context, labIDs []string, _ int32, f
 
 func (c *exportCalc) failWith(err error) { c.err.Store(&err) }
 
+// noGrants: the tests run as an admin, whose role is global.
+type noGrants struct{}
+
+func (noGrants) Grants(context.Context, authn.Principal) ([]authz.Grant, error) { return nil, nil }
+
+var adminCtx = authn.WithPrincipal(context.Background(), authn.Principal{Subject: "admin-1", Roles: []string{authn.RoleAdmin}})
+
 // exportSystem is the exports of one reporting process over a database
 // and an asynq queue of their own.
 type exportSystem struct {
 	exports   *reportingbus.Exports
 	store     *reportingdb.Store
+	pool      *pgxpool.Pool
 	queue     *exportqueue.Queue
 	inspector *asynq.Inspector
 	tasks     *jobqueue.Queue
@@ -78,11 +89,13 @@ func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportC
 		_ = inspector.Close()
 		_ = tasks.Close()
 	})
-	store := reportingdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	store := reportingdb.NewStore(pool)
 	queue := exportqueue.New(tasks)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	exports := reportingbus.NewExports(reportingbus.NewReports(calc, nil, nil), store, queue, logger, cfg, "worker-"+uuid.NewString()[:8])
-	return &exportSystem{exports: exports, store: store, queue: queue, inspector: inspector, tasks: tasks, opt: opt, calc: calc}
+	reports := reportingbus.NewReports(calc, nil, authz.NewAuthorizer(noGrants{}, 0))
+	exports := reportingbus.NewExports(reports, store, queue, logger, cfg, "worker-"+uuid.NewString()[:8])
+	return &exportSystem{exports: exports, store: store, pool: pool, queue: queue, inspector: inspector, tasks: tasks, opt: opt, calc: calc}
 }
 
 // startWorkers runs export workers, as the reporting process does, until

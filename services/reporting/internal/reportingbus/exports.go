@@ -21,6 +21,8 @@ const (
 	ExportRunning = "running"
 	ExportDone    = "done"
 	ExportFailed  = "failed"
+	// ExportExpired: done, and its ZIP deleted after EXPORT_RETENTION.
+	ExportExpired = "expired"
 )
 
 // Export is a detailed export of a lab and year.
@@ -40,6 +42,9 @@ type Export struct {
 	CreatedBy      string
 	CreatedAt      time.Time
 	FinishedAt     *time.Time
+	// ExpiresAt is when the ZIP of a done export is deleted (nil: kept
+	// forever, or not done); set by Get.
+	ExpiresAt *time.Time
 }
 
 // Errors of the store.
@@ -48,6 +53,8 @@ var (
 	// ErrLeaseLost is what a worker hears once the export is no longer its
 	// own (its lease expired and the poller gave it to another attempt).
 	ErrLeaseLost = errors.New("the export's lease was lost")
+	// ErrExportExpired: the export's ZIP was deleted after its retention.
+	ErrExportExpired = errors.New("export expired")
 )
 
 // ExportStore keeps exports and their ZIPs.
@@ -74,7 +81,12 @@ type ExportStore interface {
 	FailExport(ctx context.Context, id uuid.UUID, worker, message string) error
 	// InPollTx runs one pass of the safety net in a transaction.
 	InPollTx(ctx context.Context, fn func(tx ExportPollTx) error) error
-	// ReadExport copies the export's ZIP to w.
+	// ExpireExports deletes the ZIPs of at most batch exports done longer
+	// than olderThan ago, the oldest first, marks them expired and returns
+	// their ids.
+	ExpireExports(ctx context.Context, olderThan time.Duration, batch int32) ([]uuid.UUID, error)
+	// ReadExport copies the export's ZIP to w, all of it or nothing
+	// (ErrExportExpired once it has been deleted).
 	ReadExport(ctx context.Context, id uuid.UUID, w func(chunk []byte) error) error
 }
 
@@ -99,6 +111,11 @@ type ExportsConfig struct {
 	PollInterval time.Duration `env:"EXPORT_POLL_INTERVAL, default=10s"`
 	// PollBatch is how many exports one look takes at most, per question.
 	PollBatch int32 `env:"EXPORT_POLL_BATCH, default=100"`
+	// Retention is how long the ZIP of a done export is kept after it
+	// finished; 0 keeps them forever. The export's row stays, expired.
+	Retention time.Duration `env:"EXPORT_RETENTION, default=168h"`
+	// RetentionBatch is how many ZIPs one look deletes at most.
+	RetentionBatch int32 `env:"RETENTION_BATCH, default=10"`
 }
 
 // Exports creates, shows and runs detailed exports.
@@ -167,7 +184,14 @@ func (e *Exports) Get(ctx context.Context, labID, id string) (Export, error) {
 	if errors.Is(err, ErrExportNotFound) {
 		return Export{}, apperr.NotFound("no export %s of lab %s", id, labID)
 	}
-	return export, err
+	if err != nil {
+		return Export{}, err
+	}
+	if e.cfg.Retention > 0 && export.FinishedAt != nil && (export.Status == ExportDone || export.Status == ExportExpired) {
+		expires := export.FinishedAt.Add(e.cfg.Retention)
+		export.ExpiresAt = &expires
+	}
+	return export, nil
 }
 
 // Download sends the ZIP of a finished export to send, chunk by chunk.
@@ -176,8 +200,15 @@ func (e *Exports) Download(ctx context.Context, labID, id string, send func(chun
 	if err != nil {
 		return err
 	}
+	if export.Status == ExportExpired {
+		return e.expired(export)
+	}
 	if export.Status != ExportDone {
 		return apperr.FailedPrecondition("export %s is %s, not done: download it once GET .../exports/%s says done", id, export.Status, id)
 	}
-	return e.store.ReadExport(ctx, export.ID, send)
+	err = e.store.ReadExport(ctx, export.ID, send)
+	if errors.Is(err, ErrExportExpired) {
+		return e.expired(export) // deleted since Get
+	}
+	return err
 }

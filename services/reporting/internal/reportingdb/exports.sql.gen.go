@@ -115,6 +115,53 @@ func (q *Queries) DeleteExportChunks(ctx context.Context, exportID uuid.UUID) er
 	return err
 }
 
+const deleteExportChunksOf = `-- name: DeleteExportChunksOf :exec
+DELETE FROM reporting.export_chunks WHERE export_id = ANY($1::uuid[])
+`
+
+func (q *Queries) DeleteExportChunksOf(ctx context.Context, exportIds []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteExportChunksOf, exportIds)
+	return err
+}
+
+const expireExports = `-- name: ExpireExports :many
+UPDATE reporting.exports SET status = 'expired', updated_at = now()
+WHERE id IN (
+    SELECT id FROM reporting.exports
+    WHERE status = 'done' AND finished_at < now() - make_interval(secs => $1::float8)
+    ORDER BY finished_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+RETURNING id
+`
+
+type ExpireExportsParams struct {
+	RetentionSeconds float64
+	Batch            int32
+}
+
+// Done exports finished longer than the retention ago, oldest first,
+// marked expired (their ZIP is deleted in the same transaction).
+func (q *Queries) ExpireExports(ctx context.Context, arg ExpireExportsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, expireExports, arg.RetentionSeconds, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const expiredExportLeases = `-- name: ExpiredExportLeases :many
 SELECT id, attempts, max_attempts, locked_by FROM reporting.exports
 WHERE status = 'running' AND locked_until < now()
@@ -267,6 +314,17 @@ func (q *Queries) GetExportChunk(ctx context.Context, arg GetExportChunkParams) 
 	var data []byte
 	err := row.Scan(&data)
 	return data, err
+}
+
+const getExportStatus = `-- name: GetExportStatus :one
+SELECT status FROM reporting.exports WHERE id = $1
+`
+
+func (q *Queries) GetExportStatus(ctx context.Context, id uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, getExportStatus, id)
+	var status string
+	err := row.Scan(&status)
+	return status, err
 }
 
 const insertExportChunk = `-- name: InsertExportChunk :exec

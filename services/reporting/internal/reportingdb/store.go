@@ -112,20 +112,51 @@ func held(changed int64, err error) error {
 	return err
 }
 
-// ReadExport implements reportingbus.ExportStore, a chunk at a time.
+// ReadExport implements reportingbus.ExportStore, a chunk at a time, in
+// one snapshot: a sweep that deletes the ZIP meanwhile does not cut the
+// download short.
 func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) error) error {
-	for seq := int32(0); ; seq++ {
-		data, err := s.queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+	snapshot := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	return pgx.BeginTxFunc(ctx, s.pool, snapshot, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		status, err := queries.GetExportStatus(ctx, id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return reportingbus.ErrExportNotFound
+		case err != nil:
+			return fmt.Errorf("read export %s: %w", id, err)
+		case status == reportingbus.ExportExpired:
+			return reportingbus.ErrExportExpired
 		}
-		if err != nil {
-			return fmt.Errorf("read export %s chunk %d: %w", id, seq, err)
+		for seq := int32(0); ; seq++ {
+			data, err := queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read export %s chunk %d: %w", id, seq, err)
+			}
+			if err := send(data); err != nil {
+				return err
+			}
 		}
-		if err := send(data); err != nil {
+	})
+}
+
+// ExpireExports implements reportingbus.ExportStore: the exports are
+// marked and their ZIPs deleted in one transaction.
+func (s *Store) ExpireExports(ctx context.Context, olderThan time.Duration, batch int32) ([]uuid.UUID, error) {
+	var expired []uuid.UUID
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		var err error
+		expired, err = queries.ExpireExports(ctx, ExpireExportsParams{RetentionSeconds: olderThan.Seconds(), Batch: batch})
+		if err != nil || len(expired) == 0 {
 			return err
 		}
-	}
+		return queries.DeleteExportChunksOf(ctx, expired)
+	})
+	return expired, err
 }
 
 // chunkWriter stores what is written in chunks of chunkSize.

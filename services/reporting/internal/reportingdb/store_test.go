@@ -169,3 +169,37 @@ func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 		t.Fatalf("requeued: %+v", requeued)
 	}
 }
+
+// A download under way when the retention deletes the ZIP still gets all
+// of it (it reads one snapshot); the next one hears the export expired.
+func TestADownloadUnderWayOutlivesTheSweep(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	store := NewStore(pool)
+	export := newExport(t, store, 3)
+	if _, found, err := store.ClaimExport(ctx, export.ID, "w", time.Minute); !found || err != nil {
+		t.Fatal(found, err)
+	}
+	data := make([]byte, chunkSize*3)
+	_, _ = rand.Read(data)
+	if err := store.WriteExport(ctx, export.ID, "w", func(w io.Writer) (int64, error) { _, err := w.Write(data); return 1, err }); err != nil {
+		t.Fatal(err)
+	}
+	var read bytes.Buffer
+	err := store.ReadExport(ctx, export.ID, func(chunk []byte) error {
+		if read.Len() == 0 {
+			expired, err := store.ExpireExports(ctx, 0, 10)
+			if err != nil || len(expired) != 1 {
+				t.Fatalf("sweep during the download: %v %v", expired, err)
+			}
+		}
+		read.Write(chunk)
+		return nil
+	})
+	if err != nil || !bytes.Equal(read.Bytes(), data) {
+		t.Fatalf("the download under way read %d bytes of %d: %v", read.Len(), len(data), err)
+	}
+	if err := store.ReadExport(ctx, export.ID, func([]byte) error { return nil }); !errors.Is(err, reportingbus.ErrExportExpired) {
+		t.Fatalf("a download after the sweep: %v, want ErrExportExpired", err)
+	}
+}
