@@ -1,14 +1,42 @@
 -- name: CreateJob :exec
-INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, filename, max_attempts, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', $7, $8, $9);
+-- A job is NOT_STARTED while its file arrives.
+INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9);
 
--- name: AddFileChunk :exec
-INSERT INTO ingest.import_file_chunks (job_id, seq, data) VALUES ($1, $2, $3);
+-- name: AddFileChunk :execrows
+-- Stores a piece of a file still arriving (none once the job was cancelled
+-- or given up), and marks the upload alive.
+WITH receiving AS (
+    UPDATE ingest.data_ingestion_jobs SET updated_at = now()
+    WHERE id = sqlc.arg('job_id') AND state = 'NOT_STARTED'
+    RETURNING id
+)
+INSERT INTO ingest.import_file_chunks (job_id, seq, data)
+SELECT id, sqlc.arg('seq'), sqlc.arg('data') FROM receiving;
 
--- name: QueueUploadedJob :exec
+-- name: QueueUploadedJob :execrows
 UPDATE ingest.data_ingestion_jobs
-SET state = 'QUEUED', file_size = $2, file_sha256 = $3, run_after = now(), updated_at = now()
-WHERE id = $1;
+SET state = 'QUEUED', status_message = '', file_size = $2, file_sha256 = $3, run_after = now(), updated_at = now()
+WHERE id = $1 AND state = 'NOT_STARTED';
+
+-- name: DiscardUpload :exec
+-- An upload that failed leaves nothing: the job while it was arriving, the
+-- pieces of its file whatever became of it.
+WITH job AS (
+    DELETE FROM ingest.data_ingestion_jobs WHERE id = $1 AND state = 'NOT_STARTED'
+)
+DELETE FROM ingest.import_file_chunks WHERE job_id = $1;
+
+-- name: DeleteStalledUploads :execrows
+-- Uploads that stopped arriving without ending (the receiving process died).
+DELETE FROM ingest.data_ingestion_jobs
+WHERE id IN (
+    SELECT id FROM ingest.data_ingestion_jobs
+    WHERE state = 'NOT_STARTED' AND updated_at < now() - make_interval(secs => sqlc.arg('stalled_seconds')::float8)
+    ORDER BY updated_at
+    LIMIT sqlc.arg('batch')
+    FOR UPDATE SKIP LOCKED
+);
 
 -- name: GetJob :one
 SELECT * FROM ingest.data_ingestion_jobs WHERE id = $1;
@@ -51,6 +79,22 @@ SET state = 'FINISHED', result = sqlc.arg('result'), status_message = sqlc.arg('
     rows_total = sqlc.arg('rows_total'), rows_ok = sqlc.arg('rows_ok'), rows_rejected = sqlc.arg('rows_rejected'),
     rows_processed = sqlc.arg('rows_total'), locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
 WHERE id = sqlc.arg('id') AND state = 'RUNNING' AND locked_by = sqlc.arg('worker');
+
+-- name: ReleaseJob :one
+-- The worker hands the job back: queued for another attempt (the one it
+-- made not counted when count_attempt is false), or failed when it counts
+-- and none remains.
+UPDATE ingest.data_ingestion_jobs
+SET attempts = CASE WHEN sqlc.arg('count_attempt')::boolean THEN attempts ELSE greatest(attempts - 1, 0) END,
+    state = CASE WHEN sqlc.arg('count_attempt')::boolean AND attempts >= max_attempts THEN 'FINISHED' ELSE 'QUEUED' END,
+    result = CASE WHEN sqlc.arg('count_attempt')::boolean AND attempts >= max_attempts THEN 'ERROR' ELSE '' END,
+    status_message = CASE WHEN sqlc.arg('count_attempt')::boolean AND attempts >= max_attempts
+        THEN 'gave up after ' || attempts || ' attempts: ' || sqlc.arg('reason')::text
+        ELSE sqlc.arg('reason')::text END,
+    finished_at = CASE WHEN sqlc.arg('count_attempt')::boolean AND attempts >= max_attempts THEN now() END,
+    locked_by = '', locked_until = NULL, run_after = now(), updated_at = now()
+WHERE id = sqlc.arg('id') AND state = 'RUNNING' AND locked_by = sqlc.arg('worker')
+RETURNING state, attempts;
 
 -- name: DeleteRowErrors :exec
 DELETE FROM ingest.import_row_errors WHERE job_id = $1;

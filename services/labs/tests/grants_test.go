@@ -31,7 +31,7 @@ func TestOtherServicesResolveLabRolesFromLabs(t *testing.T) {
 	}
 
 	const ttl = 500 * time.Millisecond
-	authorizer := authz.NewAuthorizer(authz.NewLabsGrants(rpcclient.HTTPClient(), baseURL), ttl)
+	authorizer := authz.NewAuthorizer(authz.NewLabsGrants(rpcclient.HTTPClient(), baseURL), authz.Config{GrantsCacheTTL: ttl, GrantsCacheSize: 10})
 	// A request by ana, as a service receiving it would hold it.
 	anaToken := issuer.Token(t, "ana")
 	anaCtx, err := verifiedContext(ctx, issuer.URL, anaToken)

@@ -52,7 +52,7 @@ func startLabs(t *testing.T) (string, *authntest.Issuer) {
 		t.Fatal(err)
 	}
 	store := labsdb.NewStore(pool)
-	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
+	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
 	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
 	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
 	if err != nil {

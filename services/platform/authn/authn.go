@@ -52,6 +52,10 @@ type Config struct {
 	// 0 turns the cache off.
 	VerifiedCacheSize int           `env:"OAUTH_VERIFIED_CACHE_SIZE, default=10000"`
 	VerifiedCacheTTL  time.Duration `env:"OAUTH_VERIFIED_CACHE_TTL, default=1m"`
+	// KeysMinRefresh is the shortest time between two fetches of the
+	// issuer's signing keys: a token signed with an unknown key fetches
+	// them (a rotation), a flood of forged tokens no more than this often.
+	KeysMinRefresh time.Duration `env:"OAUTH_KEYS_MIN_REFRESH, default=10s"`
 }
 
 // Principal is the authenticated caller.
@@ -92,10 +96,19 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, errors.New("OAUTH_ISSUER_URL and OAUTH_AUDIENCE are required")
 	}
 	deadline := time.Now().Add(cfg.DiscoveryTimeout)
-	// The provider keeps this context to fetch rotated keys later.
 	keysCtx := context.WithoutCancel(ctx)
 	for {
 		provider, err := oidc.NewProvider(keysCtx, cfg.IssuerURL)
+		var endpoints struct {
+			Issuer  string `json:"issuer"`
+			JWKSURL string `json:"jwks_uri"`
+		}
+		if err == nil {
+			err = provider.Claims(&endpoints)
+		}
+		if err == nil && endpoints.JWKSURL == "" {
+			err = errors.New("the discovery document names no jwks_uri")
+		}
 		if err == nil {
 			var verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
 			if cfg.VerifiedCacheSize > 0 && cfg.VerifiedCacheTTL > 0 {
@@ -104,7 +117,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			return &Verifier{
 				cfg:      cfg,
 				verified: verified,
-				verifier: provider.Verifier(&oidc.Config{
+				verifier: oidc.NewVerifier(endpoints.Issuer, newKeySet(endpoints.JWKSURL, cfg.KeysMinRefresh), &oidc.Config{
 					ClientID:             cfg.Audience,
 					SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
 					// Expiry and not-before are checked below with the

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,36 @@ func TestRotatedKeysAreFetched(t *testing.T) {
 	}
 }
 
+// Tokens signed with keys the issuer never published cost a signature
+// check each, not a fetch of the issuer's keys; a real rotation is still
+// picked up once the minimum interval has passed.
+func TestForgedTokensDoNotMakeTheVerifierFetchKeys(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	const minRefresh = 500 * time.Millisecond
+	verifier := newVerifier(t, iss, func(cfg *authn.Config) { cfg.KeysMinRefresh = minRefresh })
+	if _, err := verifier.Verify(context.Background(), iss.Token(t, "user-1")); err != nil {
+		t.Fatal(err)
+	}
+	fetched := iss.KeyFetches()
+	forger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for i := range 200 {
+		forged := authntest.Sign(t, forger, jose.RS256, fmt.Sprintf("forged-%d", i), iss.Claims("user-1", groups))
+		if _, err := verifier.Verify(context.Background(), forged); err == nil {
+			t.Fatal("a forged token was accepted")
+		}
+	}
+	if extra := iss.KeyFetches() - fetched; extra > 1 {
+		t.Fatalf("200 forged tokens made the verifier fetch the issuer's keys %d times", extra)
+	}
+
+	rotated, _ := rsa.GenerateKey(rand.Reader, 2048)
+	iss.Publish(rotated.Public(), "rsa-2")
+	time.Sleep(minRefresh)
+	if _, err := verifier.Verify(context.Background(), authntest.Sign(t, rotated, jose.RS256, "rsa-2", iss.Claims("user-1", groups))); err != nil {
+		t.Fatalf("a token signed with a key published since: %v", err)
+	}
+}
+
 func TestBearerToken(t *testing.T) {
 	for header, want := range map[string]string{"Bearer abc": "abc", "bearer  abc ": "abc", "Basic abc": "", "Bearer": "", "": ""} {
 		if got := authn.BearerToken(header); got != want {
@@ -191,7 +222,7 @@ func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 	if _, known := verifier.Verified(token + "x"); known {
 		t.Fatal("a different token is known")
 	}
-	if _, err := verifier.Verify(context.Background(), token[:len(token)-2]+"AA"); err == nil {
+	if _, err := verifier.Verify(context.Background(), changedSignature(token)); err == nil {
 		t.Fatal("a token with a changed signature was accepted")
 	}
 	time.Sleep(time.Until(expiry.Add(1100 * time.Millisecond)))
@@ -201,4 +232,16 @@ func TestVerifiedTokensAreRememberedUntilTheyExpire(t *testing.T) {
 	if _, err := verifier.Verify(context.Background(), token); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("an expired token verified before: %v, want expired", err)
 	}
+}
+
+// changedSignature changes one character inside the token's signature (its
+// last characters may carry padding bits only, and could decode to the same
+// bytes).
+func changedSignature(token string) string {
+	signature := strings.LastIndexByte(token, '.') + 10
+	replacement := byte('A')
+	if token[signature] == 'A' {
+		replacement = 'B'
+	}
+	return token[:signature] + string(replacement) + token[signature+1:]
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
 
 // GrantSource resolves the lab roles of a caller: the labs service reads its
@@ -19,19 +21,11 @@ type GrantSource interface {
 }
 
 // Authorizer gives the business layer the Access of the caller of a request,
-// caching each caller's for TTL. The TTL is how long a revoked membership
+// keeping each caller's for a TTL. The TTL is how long a revoked membership
 // may still be honoured by this process.
 type Authorizer struct {
 	source GrantSource
-	ttl    time.Duration
-
-	mu      sync.Mutex
-	entries map[string]cached
-}
-
-type cached struct {
-	access  *Access
-	expires time.Time
+	cached *cache.Cache[string, *Access]
 }
 
 // Config is the authorization part of a service's configuration.
@@ -39,11 +33,15 @@ type Config struct {
 	// GrantsCacheTTL is how long a caller's lab roles are reused before
 	// they are asked again.
 	GrantsCacheTTL time.Duration `env:"AUTHZ_CACHE_TTL, default=30s"`
+	// GrantsCacheSize is how many callers' roles are kept at most (each
+	// holds an authorization model of its own).
+	GrantsCacheSize int `env:"AUTHZ_CACHE_SIZE, default=2000"`
 }
 
-// NewAuthorizer returns an authorizer over source; ttl 0 asks every time.
-func NewAuthorizer(source GrantSource, ttl time.Duration) *Authorizer {
-	return &Authorizer{source: source, ttl: ttl, entries: map[string]cached{}}
+// NewAuthorizer returns an authorizer over source; a zero TTL or size asks
+// every time.
+func NewAuthorizer(source GrantSource, cfg Config) *Authorizer {
+	return &Authorizer{source: source, cached: cache.New[string, *Access](cfg.GrantsCacheSize, cfg.GrantsCacheTTL)}
 }
 
 // For returns the access of the caller of ctx's request.
@@ -52,35 +50,12 @@ func (a *Authorizer) For(ctx context.Context) (*Access, error) {
 	if !ok {
 		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("no authenticated caller"))
 	}
-	key := principal.Subject + "\x00" + principal.Email + fmt.Sprint(principal.Roles)
-	now := time.Now()
-	if a.ttl > 0 {
-		a.mu.Lock()
-		entry, found := a.entries[key]
-		a.mu.Unlock()
-		if found && now.Before(entry.expires) {
-			return entry.access, nil
+	key := principal.Subject + "\x00" + principal.Email + "\x00" + strconv.FormatBool(principal.EmailVerified) + "\x00" + strings.Join(principal.Roles, ",")
+	return a.cached.Get(ctx, key, func(ctx context.Context) (*Access, error) {
+		grants, err := a.source.Grants(ctx, principal)
+		if err != nil {
+			return nil, fmt.Errorf("resolve lab roles of %s: %w", principal.Subject, err)
 		}
-	}
-	grants, err := a.source.Grants(ctx, principal)
-	if err != nil {
-		return nil, fmt.Errorf("resolve lab roles of %s: %w", principal.Subject, err)
-	}
-	access, err := NewAccess(principal, grants)
-	if err != nil {
-		return nil, err
-	}
-	if a.ttl > 0 {
-		a.mu.Lock()
-		a.entries[key] = cached{access: access, expires: now.Add(a.ttl)}
-		if len(a.entries) > 10000 {
-			for k, entry := range a.entries {
-				if now.After(entry.expires) {
-					delete(a.entries, k)
-				}
-			}
-		}
-		a.mu.Unlock()
-	}
-	return access, nil
+		return NewAccess(principal, grants)
+	})
 }

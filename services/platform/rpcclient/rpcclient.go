@@ -1,5 +1,6 @@
 // Package rpcclient gives services and the gateway what they need to call
-// another service over Connect: an h2c HTTP client and traced client options.
+// another service over Connect: an h2c HTTP client and client options that
+// trace, bound the size of answers and put a deadline on every call.
 package rpcclient
 
 import (
@@ -9,31 +10,56 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/otelconnect"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/server"
 )
 
+// Config is how a process calls other services.
+type Config struct {
+	// Timeout is the deadline of a unary call made without one (a worker's
+	// call, a cache miss): a service that stopped answering fails the
+	// call instead of holding it.
+	Timeout time.Duration `env:"RPC_TIMEOUT, default=30s"`
+}
+
+// Caller is what a process uses to call other services.
+type Caller struct {
+	HTTP    *http.Client
+	Options []connect.ClientOption
+}
+
+// New returns the HTTP client and options of a process's calls.
+func New(cfg Config, limits server.Limits) (Caller, error) {
+	telemetry, err := otelconnect.NewInterceptor()
+	if err != nil {
+		return Caller{}, fmt.Errorf("telemetry interceptor: %w", err)
+	}
+	return Caller{
+		HTTP: &http.Client{Transport: transport(limits)},
+		Options: []connect.ClientOption{
+			connect.WithInterceptors(telemetry, server.DefaultDeadline(cfg.Timeout)),
+			connect.WithReadMaxBytes(int(limits.MaxMessageBytes)),
+		},
+	}, nil
+}
+
 // Transport speaks HTTP/2 without TLS (h2c) to other services inside the
-// cluster, which keeps streams (uploads, file reads) working end to end.
-func Transport() *http.Transport {
+// cluster, which keeps streams (uploads, file reads) working end to end;
+// pings find a peer that vanished without closing the connection.
+func Transport(limits server.Limits) *http.Transport { return transport(limits) }
+
+func transport(limits server.Limits) *http.Transport {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Transport{
 		Protocols:           &protocols,
+		HTTP2:               limits.HTTP2(),
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
 }
 
-// HTTPClient is an h2c client for Connect calls.
+// HTTPClient is an h2c client with the default limits, for tests and tools.
 func HTTPClient() *http.Client {
-	return &http.Client{Transport: Transport()}
-}
-
-// Options are the options every Connect client takes: tracing, so a request
-// is one trace across services.
-func Options() ([]connect.ClientOption, error) {
-	telemetry, err := otelconnect.NewInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("telemetry interceptor: %w", err)
-	}
-	return []connect.ClientOption{connect.WithInterceptors(telemetry)}, nil
+	return &http.Client{Transport: transport(server.Limits{PingTimeout: 30 * time.Second})}
 }

@@ -22,9 +22,11 @@ import (
 // Config is the serving part of every service's configuration.
 type Config struct {
 	// ReadHeaderTimeout bounds how long a client may take to send headers.
-	// There is deliberately no read or write timeout: they would cut
-	// long-lived streams (uploads, file downloads).
+	// There is deliberately no whole-request read or write timeout: it
+	// would cut long-lived streams (uploads, file downloads), which are
+	// bounded by Limits instead.
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT, default=10s"`
+	Limits            Limits
 	// ShutdownTimeout is how long in-flight requests get to finish after
 	// SIGTERM before connections are closed.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
@@ -89,11 +91,12 @@ func (s *Server) HandlerOptions(interceptors ...connect.Interceptor) ([]connect.
 	if err != nil {
 		return nil, fmt.Errorf("telemetry interceptor: %w", err)
 	}
-	chain := append([]connect.Interceptor{telemetry, errorInterceptor{s.logger}}, interceptors...)
+	chain := append([]connect.Interceptor{telemetry, errorInterceptor{s.logger}, defaultDeadline{s.cfg.Limits.RequestTimeout}}, interceptors...)
 	return []connect.HandlerOption{
 		connect.WithInterceptors(chain...),
 		connect.WithRecover(recoverPanic(s.logger)),
 		connect.WithCompressMinBytes(1024),
+		connect.WithReadMaxBytes(int(s.cfg.Limits.MaxMessageBytes)),
 	}, nil
 }
 
@@ -134,8 +137,11 @@ func ServeHTTP(ctx context.Context, cfg Config, logger *slog.Logger, ln net.List
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           boundBodies(cfg.Limits, handler),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		HTTP2:             cfg.Limits.HTTP2(),
 		Protocols:         &protocols,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/logging"
 	"github.com/co2-calculator/co2-calculator/services/platform/migrate"
 	"github.com/co2-calculator/co2-calculator/services/platform/pg"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
 	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
 )
@@ -27,6 +28,7 @@ type Base struct {
 	Log       logging.Config
 	DB        pg.Config
 	Server    server.Config
+	RPC       rpcclient.Config
 	Telemetry telemetry.Config
 	Auth      authn.Config
 }
@@ -45,6 +47,8 @@ type Runtime struct {
 	// Server serves /health, /ready (the database answers) and /metrics;
 	// the service mounts its Connect handlers on it.
 	Server *server.Server
+	// Caller calls other services.
+	Caller rpcclient.Caller
 }
 
 // Run loads cfg from the environment, then carries out args: `migrate
@@ -91,7 +95,11 @@ func Run(ctx context.Context, name, schema string, migrations fs.FS, args []stri
 	if err != nil {
 		return err
 	}
+	caller, err := rpcclient.New(base.RPC, base.Server.Limits)
+	if err != nil {
+		return err
+	}
 	srv := server.New(base.Server, logger, metrics)
 	srv.SetReadiness(pool.Ping)
-	return serve(ctx, Runtime{Logger: logger, Pool: pool, Verifier: verifier, Server: srv})
+	return serve(ctx, Runtime{Logger: logger, Pool: pool, Verifier: verifier, Server: srv, Caller: caller})
 }

@@ -150,6 +150,15 @@ func (p *Process) PeakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM for %s", p.Name)
 }
 
+// ResetPeakRSS starts PeakRSS over from the memory the process holds now
+// (Linux's clear_refs), so a measurement covers one step only.
+func (p *Process) ResetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// Signal sends sig to the process (SIGSTOP freezes it, SIGCONT thaws it).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 

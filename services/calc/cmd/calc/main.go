@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -45,9 +46,7 @@ type Config struct {
 	// WorkerConcurrency is how many import jobs this process runs at once;
 	// 0 runs no worker (API only).
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY, default=2"`
-	// LabCacheTTL is how long a lab's country is reused by single entries
-	// (a changed country counts for new entries after at most this long).
-	LabCacheTTL time.Duration `env:"LAB_CACHE_TTL, default=5m"`
+	LabCache          clients.LabCacheConfig
 	// FactorPollInterval is how often workers queue factor work whose task
 	// was lost (sync jobs not started, recalculations not done).
 	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=10s"`
@@ -73,17 +72,14 @@ func main() { process.Main("calc", run) }
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	return service.Run(ctx, "calc", "calc", migrations.Calc, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
-		store := calcdb.NewStore(rt.Pool)
+		store := calcdb.NewStore(rt.Pool).WithImportStatementTimeout(cfg.Importer.StatementTimeout)
 		factorCache := calcbus.NewFactorCache(store)
 		if err := factorCache.LoadDefault(ctx); err != nil {
 			return err
 		}
-		clientOptions, err := rpcclient.Options()
-		if err != nil {
-			return err
-		}
-		httpClient := rpcclient.HTTPClient()
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		clientOptions := rt.Caller.Options
+		httpClient := rt.Caller.HTTP
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
@@ -93,13 +89,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		queue := calcqueue.New(tasks, cfg.RecalcQueue)
 		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
-			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, redisOpt, store, factorCache, datasets)
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
 			if err != nil {
 				return err
 			}
 			defer stopWorkers()
 		}
-		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCacheTTL, clientOptions...), factorCache)
+		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...), factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
@@ -122,23 +118,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
 	}
-	clientOptions, err := rpcclient.Options()
-	if err != nil {
-		return nil, err
-	}
-	clientOptions = append(clientOptions, connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
-	httpClient := rpcclient.HTTPClient()
+	clientOptions := append(slices.Clip(caller.Options), connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
+	httpClient := caller.HTTP
 	// Activity ids come by the million: draw their randomness from a pool
 	// rather than a system call each.
 	uuid.EnableRandPool()
 	worker := process.InstanceName()
 
-	labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions...)
+	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
 	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
 	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)

@@ -94,7 +94,8 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
-	if err := e.knowCountry(ctx, lab); err != nil {
+	country, err := e.country(ctx, lab)
+	if err != nil {
 		return Activity{}, err
 	}
 	var activity Activity
@@ -105,7 +106,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		// Computed under the target's lock with the factors in force in
 		// this transaction: a recalculation of the target comes wholly
 		// before or after.
-		if activity, err = e.compute(ctx, tx, lab, year, kind.Name, values); err != nil {
+		if activity, err = e.compute(ctx, tx, country, lab, year, kind.Name, values); err != nil {
 			return err
 		}
 		activity.ID = uuid.Must(uuid.NewV7())
@@ -174,7 +175,8 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if current.Source != "entry" {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
-	if err := e.knowCountry(ctx, current.LabID); err != nil {
+	country, err := e.country(ctx, current.LabID)
+	if err != nil {
 		return Activity{}, err
 	}
 	var activity Activity
@@ -185,7 +187,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 				return err
 			}
 		}
-		if activity, err = e.compute(ctx, tx, current.LabID, year, current.Kind, values); err != nil {
+		if activity, err = e.compute(ctx, tx, country, current.LabID, year, current.Kind, values); err != nil {
 			return err
 		}
 		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
@@ -257,19 +259,20 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 	return activity, access, access.Require(activity.LabID.String(), action, notFound)
 }
 
-// knowCountry asks labs for the lab's country before a transaction opens
-// (the answer is cached for the compute inside it): when labs cannot
-// answer, the request fails without holding a connection and a lock.
-func (e *Entries) knowCountry(ctx context.Context, labID uuid.UUID) error {
-	if _, err := e.labs.Country(ctx, labID); err != nil {
-		return fmt.Errorf("lab %s: %w", labID, err)
+// country asks labs for the lab's country before a transaction opens: when
+// labs cannot answer, the request fails without holding a connection and a
+// lock.
+func (e *Entries) country(ctx context.Context, labID uuid.UUID) (string, error) {
+	country, err := e.labs.Country(ctx, labID)
+	if err != nil {
+		return "", fmt.Errorf("lab %s: %w", labID, err)
 	}
-	return nil
+	return country, nil
 }
 
 // compute turns values into an activity exactly as an imported row would
 // be, with the factors read through reader.
-func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
+func (e *Entries) compute(ctx context.Context, reader FactorReader, country string, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
 	kind, err := kindOf(kindName)
 	if err != nil {
 		return Activity{}, err
@@ -294,7 +297,7 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, labID uuid.U
 		sort.Strings(unknown)
 		return Activity{}, apperr.Invalid("values", "%s: not a column of kind %s (its columns: %s)", strings.Join(unknown, ", "), kind.Name, columnNames(kind))
 	}
-	env, _, err := e.factors.Env(ctx, reader, e.labs, labID, year)
+	env, _, err := e.factors.Env(ctx, reader, country, labID, year)
 	if err != nil {
 		return Activity{}, err
 	}

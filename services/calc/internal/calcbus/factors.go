@@ -136,11 +136,7 @@ func (c *FactorCache) Active(ctx context.Context, reader FactorReader, year int3
 // through the writing transaction tx. Imports, single entries and
 // recalculations all build it here, so the same row gives the same numbers
 // whichever path computes it.
-func (c *FactorCache) Env(ctx context.Context, tx FactorReader, labs LabCountries, labID uuid.UUID, year int32) (kinds.Env, VersionRef, error) {
-	country, err := labs.Country(ctx, labID)
-	if err != nil {
-		return kinds.Env{}, VersionRef{}, fmt.Errorf("lab %s: %w", labID, err)
-	}
+func (c *FactorCache) Env(ctx context.Context, tx FactorReader, country string, labID uuid.UUID, year int32) (kinds.Env, VersionRef, error) {
 	set, ref, err := c.Active(ctx, tx, year)
 	if err != nil {
 		return kinds.Env{}, VersionRef{}, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
+	"github.com/co2-calculator/co2-calculator/services/platform/faults"
 )
 
 // Job is an import job as a worker sees it.
@@ -41,6 +43,10 @@ type RowError struct {
 	Message string
 }
 
+// ModeReplace is the import mode whose rows replace the target's earlier
+// CSV rows (the other, append, adds to them), as the job says it.
+const ModeReplace = "replace"
+
 // Results.
 const (
 	ResultSuccess = "SUCCESS"
@@ -56,6 +62,9 @@ type Jobs interface {
 	Heartbeat(ctx context.Context, jobID, worker string, rowsProcessed int64) (cancelled bool, err error)
 	ReadFile(ctx context.Context, jobID, worker string) (io.ReadCloser, error)
 	Finish(ctx context.Context, jobID, worker string, outcome Outcome) error
+	// Release hands the job back for another attempt, counted or not;
+	// ErrLeaseLost once the job is no longer this worker's.
+	Release(ctx context.Context, jobID, worker, reason string, countAttempt bool) error
 }
 
 // Labs tells a lab's country (for electricity factors).
@@ -81,6 +90,10 @@ type ImporterConfig struct {
 	// AnalyzeAfterRows: an import that writes at least this many rows has
 	// the planner's statistics refreshed once it is finished (0: never).
 	AnalyzeAfterRows int64 `env:"IMPORT_ANALYZE_AFTER_ROWS, default=10000"`
+	// StatementTimeout bounds each statement of an import's transaction:
+	// its COPYs last as long as the file takes to stream and compute, far
+	// longer than DB_STATEMENT_TIMEOUT allows other work.
+	StatementTimeout time.Duration `env:"IMPORT_STATEMENT_TIMEOUT, default=30m"`
 }
 
 // Importer processes import jobs.
@@ -101,7 +114,16 @@ func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorC
 
 // Process runs one job to its end. It returns an error only when the job
 // could not even be claimed for a reason worth retrying; everything else is
-// reported on the job itself (the poller requeues jobs whose worker died).
+// reported on the job itself:
+//   - a passing fault of the infrastructure (PostgreSQL restarting, ingest
+//     or labs briefly away) hands the job back for another attempt, which
+//     counts: the job fails once none remains;
+//   - a shutdown hands it back without counting the attempt;
+//   - anything else (a factor missing, a file that cannot be read) ends the
+//     job as ERROR.
+//
+// Nothing of a handed-back attempt is written: its transaction never
+// committed.
 func (im *Importer) Process(ctx context.Context, jobID string) error {
 	job, lease, err := im.jobs.Claim(ctx, jobID, im.worker)
 	if errors.Is(err, ErrNotClaimable) {
@@ -125,24 +147,28 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 		if cause := context.Cause(work); cause != nil && !errors.Is(cause, context.Canceled) {
 			err = cause
 		}
-		if ctx.Err() != nil {
-			// The process is shutting down: leave the job to its lease, so
-			// another worker retries it, rather than failing it.
-			log.WarnContext(ctx, "stopped by shutdown; the job will be retried when its lease expires")
-			return nil
-		}
 	}
+	// The job's calls to ingest outlive a shutdown's cancellation.
+	finishing := context.WithoutCancel(ctx)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "stopped by shutdown; the job is handed back")
+		im.release(finishing, log, jobID, "the worker was shut down mid-way; queued again (this attempt does not count)", false)
+		return nil
 	case errors.Is(err, ErrLeaseLost):
 		log.WarnContext(ctx, "lease lost: another worker has the job; nothing written")
 		return nil
 	case errors.Is(err, errCancelled):
 		outcome = Outcome{Result: ResultError, Message: "cancelled; nothing was written"}
+	case faults.Transient(err):
+		log.WarnContext(ctx, "import interrupted by a passing fault; the job is handed back", "error", err)
+		im.release(finishing, log, jobID, "interrupted by a passing fault of the system ("+errorSummary(err)+"); nothing was written, queued again", true)
+		return nil
 	case err != nil:
 		log.ErrorContext(ctx, "import failed", "error", err)
 		outcome = Outcome{Result: ResultError, Message: err.Error()}
 	}
-	if err := im.jobs.Finish(context.WithoutCancel(ctx), jobID, im.worker, outcome); err != nil {
+	if err := im.jobs.Finish(finishing, jobID, im.worker, outcome); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			log.WarnContext(ctx, "finished, but the lease was lost meanwhile: the next worker finds the import applied")
 			return nil
@@ -164,6 +190,27 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 		}
 	}
 	return nil
+}
+
+// release hands the job back; when ingest cannot be told, the lease
+// expires and the poller retries the job all the same.
+func (im *Importer) release(ctx context.Context, log *slog.Logger, jobID, reason string, countAttempt bool) {
+	if err := im.jobs.Release(ctx, jobID, im.worker, reason, countAttempt); err != nil && !errors.Is(err, ErrLeaseLost) {
+		log.WarnContext(ctx, "the job could not be handed back; its lease will expire", "error", err)
+	}
+}
+
+// errorSummary is what users read of a passing fault: its last words,
+// without the internals wrapped around them.
+func errorSummary(err error) string {
+	message := err.Error()
+	if i := strings.LastIndex(message, ": "); i >= 0 && len(message)-i > 8 {
+		message = message[i+2:]
+	}
+	if len(message) > 200 {
+		message = message[:200]
+	}
+	return message
 }
 
 // keepLease heartbeats a third of the lease apart, reporting progress, and
@@ -197,6 +244,12 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if !ok {
 		return Outcome{}, fmt.Errorf("unknown kind %q", job.Kind)
 	}
+	// Asked before the transaction opens: a labs outage must not hold a
+	// connection and the target's lock.
+	country, err := im.labs.Country(ctx, job.LabID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
+	}
 
 	var outcome Outcome
 	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
@@ -212,7 +265,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		}
 		// The factors are read under the lock: a recalculation of the
 		// target (after an activation) comes wholly before or after.
-		env, _, err := im.factors.Env(ctx, tx, im.labs, job.LabID, job.Year)
+		env, _, err := im.factors.Env(ctx, tx, country, job.LabID, job.Year)
 		if err != nil {
 			return Counts{}, err
 		}
@@ -220,7 +273,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		// this import adds, summed as it streams in.
 		var removed RollupSums
 		var removedActivities int64
-		if job.Mode == "replace" {
+		if job.Mode == ModeReplace {
 			if removed, removedActivities, err = tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Name); err != nil {
 				return Counts{}, err
 			}

@@ -106,6 +106,12 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	if !ok {
 		return fail(fmt.Errorf("unknown kind %q", target.Kind))
 	}
+	// Asked before the transaction opens: a labs outage must not hold the
+	// target's lock. The ask stays unanswered, and is queued again.
+	country, err := r.labs.Country(ctx, target.LabID)
+	if err != nil {
+		return fmt.Errorf("lab %s: %w", target.LabID, err)
+	}
 	var computeErr error
 	err = r.store.InRecalcTx(ctx, func(tx RecalcTx) error {
 		// Imports of the target (its lock), then its single entries, in
@@ -122,7 +128,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 		if requested, _, err = tx.RecalcRequest(ctx, target); err != nil {
 			return err
 		}
-		env, ref, err := r.factors.Env(ctx, tx, r.labs, target.LabID, target.Year)
+		env, ref, err := r.factors.Env(ctx, tx, country, target.LabID, target.Year)
 		if err != nil {
 			computeErr = err
 			return err

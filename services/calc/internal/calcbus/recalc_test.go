@@ -67,7 +67,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
-	authorizer := authz.NewAuthorizer(noGrants{}, 0)
+	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	lab := uuid.New()
 	labs := countries{lab: "CH"}
 	entries := calcbus.NewEntries(store, authorizer, labs, cache)

@@ -30,7 +30,7 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
-	authorizer := authz.NewAuthorizer(noGrants{}, 0)
+	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	labs := countries{uuid.New(): "CH", uuid.New(): "CH"}
 	entries := calcbus.NewEntries(store, authorizer, labs, cache)
 	for lab := range labs {

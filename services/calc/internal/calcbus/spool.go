@@ -21,7 +21,9 @@ import (
 // distinct combination (a template) is kept once, in memory, and an
 // emission is written as its template's number, its activity, its quantity,
 // its kg CO2e and its flags: 37 bytes, where spelling every field out took
-// about 90.
+// about 90. A file can make every row a combination of its own (an
+// uncertainty per row): past maxSpoolTemplates, an emission spells its
+// template out after the record, so memory stays bounded whatever the file.
 type emissionSpool struct {
 	file      *os.File
 	w         *bufio.Writer
@@ -32,6 +34,9 @@ type emissionSpool struct {
 	// recent[i] is the template the i-th emission of the previous activity
 	// used: an import's activities mostly repeat their predecessor's.
 	recent []uint32
+	// scratch encodes, and inline decodes, templates spelled out.
+	scratch []byte
+	inline  emissionTemplate
 }
 
 // emissionTemplate is what an emission shares with others of its import.
@@ -58,6 +63,14 @@ const (
 	flagOverridden = 1 << iota
 	flagFallback
 )
+
+// maxSpoolTemplates bounds the templates kept in memory (about 200 bytes
+// each).
+const maxSpoolTemplates = 4096
+
+// inlineTemplate is the template number of an emission whose template
+// follows its record.
+const inlineTemplate = math.MaxUint32
 
 func newEmissionSpool(dir string) (*emissionSpool, error) {
 	file, err := os.CreateTemp(dir, "co2-emissions-*")
@@ -95,26 +108,37 @@ func (s *emissionSpool) add(position int, e *EmissionRow, sums RollupSums) error
 	if _, err := s.w.Write(record[:]); err != nil {
 		return err
 	}
+	if number == inlineTemplate {
+		if _, err := s.w.Write(appendTemplate(s.scratch[:0], templateOf(e))); err != nil {
+			return err
+		}
+		sums.sum(rollupKeyOf(e)).add(e)
+		return nil
+	}
 	s.sums[number].add(e)
 	return nil
+}
+
+func rollupKeyOf(e *EmissionRow) RollupKey {
+	return RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
+		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}
 }
 
 // template numbers e's template, adding it (and its rollup in sums) the
 // first time it is seen.
 func (s *emissionSpool) template(position int, e *EmissionRow, sums RollupSums) (uint32, error) {
 	template := templateOf(e)
-	if position < len(s.recent) && s.templates[s.recent[position]] == template {
+	if position < len(s.recent) && s.recent[position] != inlineTemplate && s.templates[s.recent[position]] == template {
 		return s.recent[position], nil
 	}
 	number, ok := s.index[template]
 	if !ok {
-		if len(s.templates) == math.MaxUint32 {
-			return 0, errors.New("too many distinct emission templates in one import")
+		if len(s.templates) >= maxSpoolTemplates {
+			return inlineTemplate, nil
 		}
 		number = uint32(len(s.templates))
 		s.templates = append(s.templates, template)
-		s.sums = append(s.sums, sums.sum(RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
-			FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}))
+		s.sums = append(s.sums, sums.sum(rollupKeyOf(e)))
 		s.index[template] = number
 	}
 	for len(s.recent) <= position {
@@ -147,10 +171,18 @@ func (s *emissionSpool) next(row *EmissionRow) error {
 		return err
 	}
 	number := binary.LittleEndian.Uint32(record[0:4])
-	if int(number) >= len(s.templates) {
+	var t *emissionTemplate
+	switch {
+	case number == inlineTemplate:
+		if err := readTemplate(s.r, &s.inline); err != nil {
+			return fmt.Errorf("the emissions spool ends inside a template: %w", err)
+		}
+		t = &s.inline
+	case int(number) < len(s.templates):
+		t = &s.templates[number]
+	default:
 		return fmt.Errorf("the emissions spool names template %d of %d", number, len(s.templates))
 	}
-	t := &s.templates[number]
 	row.Variant, row.EmissionType, row.QuantityUnit = t.Variant, t.EmissionType, t.QuantityUnit
 	row.FactorDataset, row.FactorVersion, row.FactorID = t.FactorDataset, t.FactorVersion, t.FactorID
 	row.Scope, row.UncertaintyPct = t.Scope, t.UncertaintyPct
@@ -159,5 +191,43 @@ func (s *emissionSpool) next(row *EmissionRow) error {
 	row.KgCO2e = math.Float64frombits(binary.LittleEndian.Uint64(record[28:36]))
 	row.Overridden = record[36]&flagOverridden != 0
 	row.Fallback = record[36]&flagFallback != 0
+	return nil
+}
+
+// appendTemplate spells t out: each text as its length and bytes, then the
+// factor id, the scope and the uncertainty.
+func appendTemplate(buffer []byte, t emissionTemplate) []byte {
+	for _, text := range []string{t.Variant, t.EmissionType, t.QuantityUnit, t.FactorDataset, t.FactorVersion} {
+		buffer = binary.AppendUvarint(buffer, uint64(len(text)))
+		buffer = append(buffer, text...)
+	}
+	buffer = append(buffer, t.FactorID[:]...)
+	buffer = binary.LittleEndian.AppendUint16(buffer, uint16(t.Scope))
+	return binary.LittleEndian.AppendUint64(buffer, math.Float64bits(t.UncertaintyPct))
+}
+
+// readTemplate reads a template appendTemplate spelled out.
+func readTemplate(r *bufio.Reader, t *emissionTemplate) error {
+	for _, text := range []*string{&t.Variant, &t.EmissionType, &t.QuantityUnit, &t.FactorDataset, &t.FactorVersion} {
+		length, err := binary.ReadUvarint(r)
+		if err != nil {
+			return err
+		}
+		if length > 1<<16 {
+			return fmt.Errorf("a text of %d bytes", length)
+		}
+		raw := make([]byte, length)
+		if _, err := io.ReadFull(r, raw); err != nil {
+			return err
+		}
+		*text = string(raw)
+	}
+	var fixed [16 + 2 + 8]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil {
+		return err
+	}
+	copy(t.FactorID[:], fixed[:16])
+	t.Scope = int16(binary.LittleEndian.Uint16(fixed[16:18]))
+	t.UncertaintyPct = math.Float64frombits(binary.LittleEndian.Uint64(fixed[18:26]))
 	return nil
 }

@@ -34,6 +34,30 @@ func TestEmissionSpoolRoundTrip(t *testing.T) {
 		}
 	}
 
+	roundTrip(t, emissions)
+}
+
+// A file whose every row is a combination of its own (an uncertainty per
+// row) keeps the spool's memory bounded: past maxSpoolTemplates, templates
+// are spelled out in the file, and still come back exact.
+func TestEmissionSpoolKeepsMemoryBoundedWhateverTheFile(t *testing.T) {
+	factor := uuid.New()
+	emissions := make([]EmissionRow, 3*maxSpoolTemplates)
+	for i := range emissions {
+		emissions[i] = EmissionRow{ActivityID: uuid.Must(uuid.NewV7()), EmissionType: "research_facility", Scope: 3,
+			Quantity: 0.5, QuantityUnit: "share", KgCO2e: float64(i), FactorID: factor, FactorDataset: "default",
+			FactorVersion: "2025.1", UncertaintyPct: float64(i) / 7}
+	}
+	spool := roundTrip(t, emissions)
+	if len(spool.templates) > maxSpoolTemplates || len(spool.index) > maxSpoolTemplates {
+		t.Fatalf("%d templates kept in memory for %d distinct ones, want at most %d", len(spool.templates), len(emissions), maxSpoolTemplates)
+	}
+}
+
+// roundTrip spools emissions (consecutive rows of one activity are its
+// emissions), reads them back and checks them and their sums.
+func roundTrip(t *testing.T, emissions []EmissionRow) *emissionSpool {
+	t.Helper()
 	spool, err := newEmissionSpool(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -76,4 +100,5 @@ func TestEmissionSpoolRoundTrip(t *testing.T) {
 			t.Errorf("rollup %+v: %+v, want %+v", key, got, sum)
 		}
 	}
+	return spool
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,23 +22,49 @@ import (
 type Store struct {
 	pool    *pgxpool.Pool
 	queries *Queries
+	// importStatementTimeout bounds each statement of an import's
+	// transaction (its COPYs last as long as the file takes to stream).
+	importStatementTimeout time.Duration
 }
 
 // NewStore returns a store over pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, queries: New(pool)}
+	return &Store{pool: pool, queries: New(pool), importStatementTimeout: 30 * time.Minute}
 }
 
-// ApplyImport holds importID by inserting its row first: a concurrent
+// WithImportStatementTimeout returns the store with imports' statements
+// bounded by d (0: the session's statement_timeout).
+func (s *Store) WithImportStatementTimeout(d time.Duration) *Store {
+	copied := *s
+	copied.importStatementTimeout = d
+	return &copied
+}
+
+// ApplyImport holds the import by inserting its row first: a concurrent
 // attempt at the same import waits on that row until this transaction ends,
 // then finds it applied.
+//
+// The transaction's session is named after the job (application_name): an
+// attempt that finds an earlier attempt's session holding the row ends that
+// session. The job is this attempt's now (ingest gave it the lease), so
+// the earlier worker lost its lease — frozen, or cut off from ingest — and
+// must write nothing; left alone, it would hold the row and the target's
+// lock for as long as it stayed frozen.
 func (s *Store) ApplyImport(ctx context.Context, job calcbus.Job, fn func(tx calcbus.ImportTx) (calcbus.Counts, error)) (bool, calcbus.Counts, error) {
 	var counts calcbus.Counts
 	appliedNow := false
 	importID := job.ID
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
-		_, err := queries.ClaimImport(ctx, importID)
+		session := importSession(importID)
+		if _, err := tx.Exec(ctx, "SELECT set_config('application_name', $1, true), set_config('statement_timeout', $2, true)",
+			session, strconv.FormatInt(s.importStatementTimeout.Milliseconds(), 10)); err != nil {
+			return fmt.Errorf("name the import's session: %w", err)
+		}
+		err := takeOver(ctx, tx, session, func() error {
+			_, err := queries.ClaimImport(ctx, importID)
+			return err
+		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			previous, err := queries.GetAppliedImport(ctx, importID)
 			counts = calcbus.Counts{Total: previous.RowsTotal, OK: previous.RowsOk, Rejected: previous.RowsRejected}

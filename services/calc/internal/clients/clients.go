@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -20,6 +19,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
 
 // Jobs implements calcbus.Jobs over ingest's ImportWorkerService.
@@ -99,6 +99,11 @@ func (f *fileReader) Read(p []byte) (int, error) {
 
 func (f *fileReader) Close() error { return f.stream.Close() }
 
+func (j *Jobs) Release(ctx context.Context, jobID, worker, reason string, countAttempt bool) error {
+	_, err := j.client.ReleaseJob(ctx, connect.NewRequest(&ingestv1.ReleaseJobRequest{JobId: jobID, WorkerId: worker, Reason: reason, CountAttempt: countAttempt}))
+	return lost(err, calcbus.ErrLeaseLost)
+}
+
 func (j *Jobs) Finish(ctx context.Context, jobID, worker string, outcome calcbus.Outcome) error {
 	req := &ingestv1.FinishJobRequest{
 		JobId: jobID, WorkerId: worker, Result: outcome.Result, StatusMessage: outcome.Message,
@@ -111,67 +116,63 @@ func (j *Jobs) Finish(ctx context.Context, jobID, worker string, outcome calcbus
 	return lost(err, calcbus.ErrLeaseLost)
 }
 
-// Labs implements calcbus.Labs over labs' LabsInternalService.
+// LabCacheConfig is how long and how many labs' countries are kept: a
+// lab's country rarely changes, and a changed one counts for new
+// computations after at most the TTL.
+type LabCacheConfig struct {
+	TTL  time.Duration `env:"LAB_CACHE_TTL, default=5m"`
+	Size int           `env:"LAB_CACHE_SIZE, default=10000"`
+}
+
+// Labs implements calcbus.LabCountries over labs' LabsInternalService, as
+// the service (workers).
 type Labs struct {
-	client labsv1connect.LabsInternalServiceClient
+	client    labsv1connect.LabsInternalServiceClient
+	countries *cache.Cache[uuid.UUID, string]
 }
 
 // NewLabs returns a client of labs at baseURL.
-func NewLabs(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *Labs {
-	return &Labs{client: labsv1connect.NewLabsInternalServiceClient(httpClient, baseURL, options...)}
+func NewLabs(httpClient *http.Client, baseURL string, cfg LabCacheConfig, options ...connect.ClientOption) *Labs {
+	return &Labs{client: labsv1connect.NewLabsInternalServiceClient(httpClient, baseURL, options...), countries: cache.New[uuid.UUID, string](cfg.Size, cfg.TTL)}
 }
 
 // Country returns the lab's ISO 3166-1 alpha-2 country.
 func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
-	res, err := l.client.BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{Ids: []string{labID.String()}}))
-	if err != nil {
-		return "", err
-	}
-	if len(res.Msg.GetLabs()) == 0 {
-		return "", errors.New("the lab no longer exists")
-	}
-	return res.Msg.GetLabs()[0].GetCountry(), nil
+	return l.countries.Get(ctx, labID, func(ctx context.Context) (string, error) {
+		res, err := l.client.BatchGetLabs(ctx, connect.NewRequest(&labsv1.BatchGetLabsRequest{Ids: []string{labID.String()}}))
+		if err != nil {
+			return "", err
+		}
+		if len(res.Msg.GetLabs()) == 0 {
+			return "", errors.New("the lab no longer exists")
+		}
+		return res.Msg.GetLabs()[0].GetCountry(), nil
+	})
 }
 
 // LabsAsCaller implements calcbus.LabCountries over labs' public API, with
-// the caller's own token (whoever may add data to a lab may read it). A
-// lab's country rarely changes: answers are kept for ttl. The cache holds
-// no access decision: callers are authorized before they get here.
+// the caller's own token (whoever may add data to a lab may read it). The
+// cache holds no access decision: callers are authorized before they get
+// here.
 type LabsAsCaller struct {
-	client labsv1connect.LabsServiceClient
-	ttl    time.Duration
-
-	mu        sync.Mutex
-	countries map[uuid.UUID]cachedCountry
-}
-
-type cachedCountry struct {
-	country string
-	expires time.Time
+	client    labsv1connect.LabsServiceClient
+	countries *cache.Cache[uuid.UUID, string]
 }
 
 // NewLabsAsCaller returns a client of labs at baseURL forwarding the
 // caller's token.
-func NewLabsAsCaller(httpClient *http.Client, baseURL string, ttl time.Duration, options ...connect.ClientOption) *LabsAsCaller {
+func NewLabsAsCaller(httpClient *http.Client, baseURL string, cfg LabCacheConfig, options ...connect.ClientOption) *LabsAsCaller {
 	options = append(options, connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
-	return &LabsAsCaller{client: labsv1connect.NewLabsServiceClient(httpClient, baseURL, options...), ttl: ttl, countries: map[uuid.UUID]cachedCountry{}}
+	return &LabsAsCaller{client: labsv1connect.NewLabsServiceClient(httpClient, baseURL, options...), countries: cache.New[uuid.UUID, string](cfg.Size, cfg.TTL)}
 }
 
 // Country returns the lab's country.
 func (l *LabsAsCaller) Country(ctx context.Context, labID uuid.UUID) (string, error) {
-	l.mu.Lock()
-	cached, found := l.countries[labID]
-	l.mu.Unlock()
-	if found && time.Now().Before(cached.expires) {
-		return cached.country, nil
-	}
-	res, err := l.client.GetLab(ctx, connect.NewRequest(&labsv1.GetLabRequest{Id: labID.String()}))
-	if err != nil {
-		return "", err
-	}
-	country := res.Msg.GetLab().GetCountry()
-	l.mu.Lock()
-	l.countries[labID] = cachedCountry{country: country, expires: time.Now().Add(l.ttl)}
-	l.mu.Unlock()
-	return country, nil
+	return l.countries.Get(ctx, labID, func(ctx context.Context) (string, error) {
+		res, err := l.client.GetLab(ctx, connect.NewRequest(&labsv1.GetLabRequest{Id: labID.String()}))
+		if err != nil {
+			return "", err
+		}
+		return res.Msg.GetLab().GetCountry(), nil
+	})
 }

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +25,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/logging"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
 	"github.com/co2-calculator/co2-calculator/services/platform/telemetry"
 )
@@ -54,13 +57,16 @@ type Config struct {
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=1048576"`
 	// MaxUploadBytes bounds CSV uploads (413 beyond).
 	MaxUploadBytes int64 `env:"MAX_UPLOAD_BYTES, default=536870912"`
-	// TrustProxy takes the client address from X-Forwarded-For (behind an
-	// ingress), for the per-address limit.
-	TrustProxy bool `env:"TRUST_PROXY, default=false"`
-	Auth       authn.Config
-	Log        logging.Config
-	Server     server.Config
-	Telemetry  telemetry.Config
+	// TrustedProxies are the addresses (IPs or CIDRs, comma-separated) of
+	// the proxies in front of the gateway (an ingress, a load balancer):
+	// only their X-Forwarded-For names the client, for the per-address
+	// limit. Empty: the peer address is the client.
+	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	Auth           authn.Config
+	Log            logging.Config
+	Server         server.Config
+	RPC            rpcclient.Config
+	Telemetry      telemetry.Config
 }
 
 func main() {
@@ -109,6 +115,14 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}
 	redisClient := redis.NewClient(redisOptions)
 	defer redisClient.Close()
+	trustedProxies, err := prefixes("TRUSTED_PROXIES", cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	caller, err := rpcclient.New(cfg.RPC, cfg.Server.Limits)
+	if err != nil {
+		return err
+	}
 
 	api, err := gateway.New(logger, upstreams, gateway.Options{
 		CORSOrigins:  cfg.CORSOrigins,
@@ -121,7 +135,9 @@ func run(ctx context.Context, stdout io.Writer) error {
 		RateLimitPrefix: cfg.RateLimitPrefix,
 		MaxBodyBytes:    cfg.MaxBodyBytes,
 		MaxUploadBytes:  cfg.MaxUploadBytes,
-		TrustProxy:      cfg.TrustProxy,
+		TrustedProxies:  trustedProxies,
+		Limits:          cfg.Server.Limits,
+		Caller:          caller,
 	})
 	if err != nil {
 		return err
@@ -144,4 +160,25 @@ func upstreamURL(variable, value string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s %q: want a base URL such as http://labs:8001", variable, value)
 	}
 	return parsed, nil
+}
+
+// prefixes reads a list of IPs and CIDRs.
+func prefixes(variable string, values []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, value := range values {
+		value = strings.TrimSpace(value)
+		if value == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(value); err == nil {
+			out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+			continue
+		}
+		prefix, err := netip.ParsePrefix(value)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: want IP addresses or CIDR ranges such as 10.0.0.0/8", variable, value)
+		}
+		out = append(out, prefix.Masked())
+	}
+	return out, nil
 }

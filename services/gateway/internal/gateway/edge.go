@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -15,14 +13,15 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
-// edge guards /api/v1: a bounded body, a verified bearer token, and the
-// caller's rate budget, before anything reaches a service. The token itself
-// travels on to the service, which verifies it again.
+// edge guards /api/v1: a verified bearer token, the caller's rate budget
+// and a bounded body (counted after decompression), before anything
+// reaches a service. The token itself travels on to the service, which
+// verifies it again.
 type edge struct {
-	verifier     *authn.Verifier
-	limiter      *limiter
-	maxBodyBytes int64
-	trustProxy   bool
+	verifier       *authn.Verifier
+	limiter        *limiter
+	maxBodyBytes   int64
+	trustedProxies []netip.Prefix
 	// verifications counts token checks by result (ok, failed).
 	verifications metric.Int64Counter
 }
@@ -43,22 +42,13 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 			writeTooLarge(w, e.maxBodyBytes)
 			return
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			// A body without a length is cut at the limit; clientErrors then
-			// answers 413.
-			r.Body = &limitedBody{ReadCloser: r.Body, remaining: e.maxBodyBytes}
-		}
 		token := authn.BearerToken(r.Header.Get("Authorization"))
-		address := e.clientAddress(r)
-		// An address whose failures spent its budget gets no more token
-		// checks (each bad token may cost a key-set fetch from the
-		// provider) until the budget recovers; a token verified recently
-		// costs no check, so it is let through.
+		// Every token is checked, a fresh one too: a check costs a
+		// signature verification (the verifier fetches the issuer's keys
+		// no more than once per OAUTH_KEYS_MIN_REFRESH whatever it is
+		// sent), so only refused callers spend their address's budget and
+		// a busy address never locks out a valid login.
 		principal, known := e.verifier.Verified(token)
-		if token != "" && !known && e.limiter.spent(r.Context(), classAnonymous, address) {
-			e.limiter.allow(r.Context(), w, classAnonymous, address)
-			return
-		}
 		var reason string
 		switch {
 		case known: // verified by an earlier request
@@ -77,16 +67,18 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 		if reason != "" {
 			// Unauthenticated callers share a budget per address, so
 			// guessing tokens is slow.
-			if !e.limiter.allow(r.Context(), w, classAnonymous, address) {
+			if !e.limiter.allow(r.Context(), w, classAnonymous, e.clientAddress(r)) {
 				return
 			}
 			w.Header().Set("WWW-Authenticate", authn.Challenge)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{
-				"code": 16, "message": reason, "details": []any{}, // google.rpc.Code UNAUTHENTICATED
-			})
+			writeError(w, http.StatusUnauthorized, reason)
 			return
 		}
 		if !e.limiter.allow(r.Context(), w, routeClass(r), "sub:"+principal.Subject) {
+			return
+		}
+		if status, err := decodeBody(r, e.maxBodyBytes); err != nil {
+			writeError(w, status, err.Error())
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), principal)))
@@ -105,60 +97,47 @@ func routeClass(r *http.Request) string {
 	}
 }
 
-// clientAddress is the caller's IP: behind a trusted proxy (an ingress),
-// the last X-Forwarded-For hop, the one that proxy added (earlier hops are
-// the client's to write); else the peer address.
+// clientAddress is the caller's IP. A request from a trusted proxy (an
+// ingress, a load balancer: TRUSTED_PROXIES) is taken to come from the
+// nearest X-Forwarded-For hop that is not itself a trusted proxy; earlier
+// hops are the client's to write and never count. Anyone else's
+// X-Forwarded-For is ignored.
 func (e *edge) clientAddress(r *http.Request) string {
-	if e.trustProxy {
-		if forwarded := r.Header.Values("X-Forwarded-For"); len(forwarded) > 0 {
-			hops := strings.Split(forwarded[len(forwarded)-1], ",")
-			return "ip:" + strings.TrimSpace(hops[len(hops)-1])
-		}
-	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return "ip:" + host
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return "ip:" + host
+	}
+	peer = peer.Unmap()
+	if !e.trusted(peer) {
+		return "ip:" + peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: the last trusted one is all we know
+		}
+		peer = hop.Unmap()
+		if !e.trusted(peer) {
+			break
+		}
+	}
+	return "ip:" + peer.String()
+}
+
+func (e *edge) trusted(addr netip.Addr) bool {
+	for _, prefix := range e.trustedProxies {
+		if prefix.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeTooLarge(w http.ResponseWriter, limit int64) {
-	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
-		"code":    3, // google.rpc.Code INVALID_ARGUMENT
-		"message": fmt.Sprintf("the request body is larger than this endpoint takes (%d bytes)", limit),
-		"details": []any{},
-	})
-}
-
-// limitedBody ends a body at its limit and remembers that it did.
-type limitedBody struct {
-	io.ReadCloser
-	remaining int64
-	exceeded  bool
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.remaining <= 0 {
-		// One more byte tells a body of exactly the limit from a longer one.
-		var probe [1]byte
-		if n, _ := b.ReadCloser.Read(probe[:]); n > 0 {
-			b.exceeded = true
-			return 0, errBodyTooLarge
-		}
-		return 0, io.EOF
-	}
-	if int64(len(p)) > b.remaining {
-		p = p[:b.remaining]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.remaining -= int64(n)
-	return n, err
-}
-
-var errBodyTooLarge = errors.New("request body too large")
-
-// bodyTooLarge reports whether r's body was cut at the limit.
-func bodyTooLarge(r *http.Request) bool {
-	body, ok := r.Body.(*limitedBody)
-	return ok && body.exceeded
+	writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(limit))
 }

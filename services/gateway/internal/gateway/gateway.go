@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/apidocs"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
+	"github.com/co2-calculator/co2-calculator/services/platform/server"
 )
 
 // Upstream is one service behind the gateway.
@@ -50,13 +53,19 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes bounds an uploaded file (413 beyond).
 	MaxUploadBytes int64
-	// TrustProxy takes the client address from X-Forwarded-For.
-	TrustProxy bool
+	// TrustedProxies are the addresses of proxies in front of the gateway
+	// whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Limits bound what the transcoder buffers and what upstream calls
+	// read.
+	Limits server.Limits
+	// Caller calls the services.
+	Caller rpcclient.Caller
 }
 
 // New returns the gateway's handler.
 func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handler, error) {
-	transport := otelhttp.NewTransport(rpcclient.Transport())
+	transport := otelhttp.NewTransport(rpcclient.Transport(options.Limits))
 	var services []*vanguard.Service
 	for _, upstream := range upstreams {
 		proxy := newProxy(logger, upstream, transport)
@@ -64,6 +73,10 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 			services = append(services, vanguard.NewService(name, proxy,
 				vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 				vanguard.WithTargetCodecs(vanguard.CodecProto),
+				// Requests reach the transcoder already bounded and inflated
+				// (decodeBody); this bounds any one message it holds, the
+				// services' answers included.
+				vanguard.WithMaxMessageBufferBytes(uint32(min(options.Limits.MaxMessageBytes, math.MaxUint32))),
 			))
 		}
 	}
@@ -76,37 +89,34 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		return nil, errors.New("the gateway needs a token verifier")
 	}
 	guard := &edge{
-		verifier:      options.Verifier,
-		limiter:       newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
-		maxBodyBytes:  options.MaxBodyBytes,
-		trustProxy:    options.TrustProxy,
-		verifications: newVerificationCounter(),
+		verifier:       options.Verifier,
+		limiter:        newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
+		maxBodyBytes:   options.MaxBodyBytes,
+		trustedProxies: options.TrustedProxies,
+		verifications:  newVerificationCounter(),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, uncompressedDownloads(transcoder)))))
 	uploads := *guard
 	uploads.maxBodyBytes = options.MaxUploadBytes
 	for _, upstream := range upstreams {
-		clientOptions, err := rpcclient.Options()
-		if err != nil {
-			return nil, err
-		}
+		clientOptions := options.Caller.Options
 		switch upstream.Name {
 		case "ingest":
-			upload := newUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
+			upload := newUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
 			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
 		case "calc":
-			upload := newFactorUploader(rpcclient.HTTPClient(), upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
+			upload := newFactorUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
 			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(http.HandlerFunc(upload.serveFactors))))
 		}
 	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /ready", readiness(upstreams, options.ReadyTimeout))
+	mux.Handle("GET /ready", readiness(options.Caller.HTTP, upstreams, options.ReadyTimeout))
 	apidocs.Register(mux)
 
-	handler := securityHeaders(mux)
+	handler := securityHeaders(jsonErrors(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
 	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
@@ -180,8 +190,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // readiness answers 200 when every upstream's grpchealth says SERVING.
-func readiness(upstreams []Upstream, timeout time.Duration) http.Handler {
-	httpClient := rpcclient.HTTPClient()
+func readiness(httpClient *http.Client, upstreams []Upstream, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()

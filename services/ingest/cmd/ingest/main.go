@@ -22,7 +22,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
-	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 )
 
@@ -54,12 +53,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		importQueue := jobqueue.New(redisOpt, cfg.ImportQueue)
 		defer importQueue.Close()
-		clientOptions, err := rpcclient.Options()
-		if err != nil {
-			return err
-		}
-		httpClient := rpcclient.HTTPClient()
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		clientOptions := rt.Caller.Options
+		httpClient := rt.Caller.HTTP
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
 

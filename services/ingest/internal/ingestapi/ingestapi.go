@@ -169,6 +169,14 @@ func (h *WorkerHandler) FinishJob(ctx context.Context, req *connect.Request[inge
 	return connect.NewResponse(&ingestv1.FinishJobResponse{}), nil
 }
 
+func (h *WorkerHandler) ReleaseJob(ctx context.Context, req *connect.Request[ingestv1.ReleaseJobRequest]) (*connect.Response[ingestv1.ReleaseJobResponse], error) {
+	state, err := h.imports.Release(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), req.Msg.GetReason(), req.Msg.GetCountAttempt())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&ingestv1.ReleaseJobResponse{State: state}), nil
+}
+
 func toProto(job ingestbus.Job) *ingestv1.Import {
 	out := &ingestv1.Import{
 		Id: job.ID.String(), LabId: job.LabID.String(), Year: job.Year, Kind: job.Kind, Module: job.Module, Mode: job.Mode,

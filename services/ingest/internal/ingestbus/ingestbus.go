@@ -98,8 +98,16 @@ type Queue interface {
 type Store interface {
 	InTx(ctx context.Context, fn func(Store) error) error
 	CreateJob(ctx context.Context, job Job) error
+	// AddFileChunk and QueueUploadedJob return ErrNotFound once the job is
+	// no longer receiving its file (cancelled, or given up as stalled).
 	AddFileChunk(ctx context.Context, jobID uuid.UUID, seq int32, data []byte) error
 	QueueUploadedJob(ctx context.Context, jobID uuid.UUID, size int64, sha256 string) error
+	// DiscardUpload removes a job whose file failed to arrive, and the
+	// pieces stored.
+	DiscardUpload(ctx context.Context, jobID uuid.UUID) error
+	// DeleteStalledUploads removes jobs whose file stopped arriving
+	// stalledFor ago.
+	DeleteStalledUploads(ctx context.Context, stalledFor time.Duration, batch int32) (int64, error)
 	// GetJob returns ErrNotFound for an unknown id.
 	GetJob(ctx context.Context, id uuid.UUID) (Job, error)
 	ListJobs(ctx context.Context, labID uuid.UUID, before *JobCursor, limit int32) ([]Job, error)
@@ -111,6 +119,9 @@ type Store interface {
 	ReadFileChunks(ctx context.Context, jobID uuid.UUID, afterSeq int32, limit int32) ([][]byte, []int32, error)
 	// FinishJob returns ErrNotFound when the worker no longer holds the job.
 	FinishJob(ctx context.Context, id uuid.UUID, worker string, outcome Outcome) error
+	// ReleaseJob returns the job's new state, or ErrNotFound when the
+	// worker no longer holds the job.
+	ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool) (string, error)
 	ReplaceRowErrors(ctx context.Context, jobID uuid.UUID, rowErrors []RowError) error
 	// CancelJob returns ErrNotFound when the job is finished already.
 	CancelJob(ctx context.Context, id uuid.UUID, message string) (Job, error)

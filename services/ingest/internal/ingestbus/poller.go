@@ -16,6 +16,10 @@ type PollerConfig struct {
 	Interval time.Duration `env:"POLL_INTERVAL, default=10s"`
 	// Batch is how many jobs one look handles at most.
 	Batch int32 `env:"POLL_BATCH, default=100"`
+	// UploadStalledAfter: an upload whose file has not grown for this long
+	// was left by a process that died, and is removed (uploads that stall
+	// while their process lives are cut at BODY_IDLE_TIMEOUT).
+	UploadStalledAfter time.Duration `env:"UPLOAD_STALLED_AFTER, default=10m"`
 }
 
 // Poll is one pass of the safety net, safe with several ingest replicas
@@ -52,11 +56,13 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 			case job.CancelRequested:
 				err = tx.FailExpired(ctx, job.ID, "cancelled (the worker stopped before it could say so)")
 			case job.Attempts < job.MaxAttempts:
-				err = tx.RequeueExpired(ctx, job.ID, fmt.Sprintf("the lease of worker %s expired; retrying (attempt %d of %d)", job.LockedBy, job.Attempts+1, job.MaxAttempts))
+				err = tx.RequeueExpired(ctx, job.ID, fmt.Sprintf("the worker stopped answering; retrying (attempt %d of %d)", job.Attempts+1, job.MaxAttempts))
 				toQueue = append(toQueue, job)
 			default:
-				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker's lease expired each time (last worker: %s)", job.Attempts, job.LockedBy))
+				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker stopped answering each time", job.Attempts))
 			}
+			// Which worker it was is for operators, not for users' status.
+			b.logger.WarnContext(ctx, "a worker's lease expired", "job", job.ID, "worker", job.LockedBy, "attempts", job.Attempts)
 			if err != nil {
 				return err
 			}
@@ -65,6 +71,11 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 	})
 	if err != nil {
 		return err
+	}
+	if removed, err := b.store.DeleteStalledUploads(ctx, cfg.UploadStalledAfter, cfg.Batch); err != nil {
+		return fmt.Errorf("remove stalled uploads: %w", err)
+	} else if removed > 0 {
+		b.logger.InfoContext(ctx, "stalled uploads removed", "uploads", removed)
 	}
 	var failed error
 	for _, job := range toQueue {

@@ -56,7 +56,7 @@ func imports(t *testing.T, retention ingestbus.RetentionConfig) (*ingestbus.Busi
 		_ = tasks.Close()
 	})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, 0), nil, queue.New(tasks),
+	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, authz.Config{}), nil, queue.New(tasks),
 		ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, ErrorsKept: 10, Retention: retention})
 	return business, store, pool
 }

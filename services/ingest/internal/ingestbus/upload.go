@@ -34,11 +34,17 @@ const (
 	ModeAppend  = "append"
 )
 
-// Upload stores a file and its job in one transaction, then queues the job.
-// The header is checked as soon as it has arrived and the whole file must
-// be UTF-8; anything wrong refuses the upload with nothing stored. If the
-// queue cannot be reached the job is stored all the same, and the poller
-// queues it.
+// Upload stores a file and its job, then queues the job. The header is
+// checked as soon as it has arrived and the whole file must be UTF-8;
+// anything wrong refuses the upload and leaves nothing stored. If the queue
+// cannot be reached the job is stored all the same, and the poller queues
+// it.
+//
+// No transaction is open while the file arrives, however slowly the client
+// sends it: the job is NOT_STARTED while its pieces are stored one by one
+// and becomes QUEUED when the last has arrived. An upload that fails is
+// discarded; one whose process died is removed by the poller once its
+// pieces stop coming (UPLOAD_STALLED_AFTER).
 func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (Job, error) {
 	access, err := b.authz.For(ctx)
 	if err != nil {
@@ -58,36 +64,30 @@ func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (J
 	if thisYear := int32(time.Now().Year()); upload.Year < 1990 || upload.Year > thisYear+1 {
 		violations.Add("year", "%d is not a reporting year: give one from 1990 to %d", upload.Year, thisYear+1)
 	}
-	var template Template
 	if upload.Kind == "" {
 		violations.Add("kind", "required: the kind of data in the file (GET /api/v1/templates lists them)")
-	} else if template, err = b.templates.Template(ctx, upload.Kind); errors.Is(err, ErrUnknownKind) {
-		violations.Add("kind", "%s", strings.TrimPrefix(err.Error(), ErrUnknownKind.Error()+": "))
-	} else if err != nil {
-		return Job{}, fmt.Errorf("template of %s: %w", upload.Kind, err)
 	}
 	if err := violations.Err(); err != nil {
 		return Job{}, err
 	}
+	// Only callers who may import into the lab make ingest look the kind
+	// up (and remember it).
 	if err := access.Require(labID.String(), authz.Import, apperr.NotFound("no lab has id %s", upload.LabID)); err != nil {
 		return Job{}, err
+	}
+	template, err := b.templates.Template(ctx, upload.Kind)
+	if errors.Is(err, ErrUnknownKind) {
+		return Job{}, apperr.Invalid("kind", "%s", strings.TrimPrefix(err.Error(), ErrUnknownKind.Error()+": "))
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("template of %s: %w", upload.Kind, err)
 	}
 
 	job := Job{
 		ID: uuid.Must(uuid.NewV7()), LabID: labID, Year: upload.Year, Kind: template.Kind, Module: template.Module,
 		Mode: upload.Mode, Filename: upload.Filename, MaxAttempts: b.cfg.MaxAttempts, CreatedBy: access.Principal().Subject,
 	}
-	err = b.store.InTx(ctx, func(tx Store) error {
-		if err := tx.CreateJob(ctx, job); err != nil {
-			return err
-		}
-		size, sum, err := b.storeFile(ctx, tx, job.ID, template, file)
-		if err != nil {
-			return err
-		}
-		return tx.QueueUploadedJob(ctx, job.ID, size, sum)
-	})
-	if err != nil {
+	if err := b.receive(ctx, job, template, file); err != nil {
 		return Job{}, err
 	}
 	if err := b.queue.Enqueue(ctx, job.ID, 0); err != nil {
@@ -96,8 +96,27 @@ func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (J
 	return b.store.GetJob(ctx, job.ID)
 }
 
-// storeFile writes the file in chunks, checking it on the way.
-func (b *Business) storeFile(ctx context.Context, tx Store, jobID uuid.UUID, template Template, file io.Reader) (int64, string, error) {
+// errCancelledUpload is an upload whose job was cancelled while its file
+// arrived.
+var errCancelledUpload = apperr.FailedPrecondition("the import was cancelled while its file was arriving; nothing was kept")
+
+// receive stores the file piece by piece, checking it on the way, and
+// queues the job once the file is whole. The job is created once the
+// header has passed (the first piece holds it), so a file refused at once
+// leaves no trace at all.
+func (b *Business) receive(ctx context.Context, job Job, template Template, file io.Reader) (err error) {
+	created := false
+	defer func() {
+		if err == nil || !created {
+			return
+		}
+		// The request may be gone already: clean up on a context of our own.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if discardErr := b.store.DiscardUpload(cleanup, job.ID); discardErr != nil {
+			b.logger.WarnContext(ctx, "a failed upload could not be discarded; the poller will", "job", job.ID, "error", discardErr)
+		}
+	}()
 	hash := sha256.New()
 	check := utf8Check{}
 	buffer := make([]byte, b.cfg.ChunkBytes)
@@ -107,30 +126,38 @@ func (b *Business) storeFile(ctx context.Context, tx Store, jobID uuid.UUID, tem
 	for seq := int32(1); ; seq++ {
 		n, readErr := readChunk(file, buffer)
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return 0, "", fmt.Errorf("read the upload: %w", readErr)
+			return fmt.Errorf("read the upload: %w", readErr)
 		}
 		chunk := buffer[:n]
 		size += int64(n)
 		if size > b.cfg.MaxUploadBytes {
-			return 0, "", apperr.Invalid("file", "the file is larger than %d bytes, the most an upload may be", b.cfg.MaxUploadBytes)
+			return apperr.Invalid("file", "the file is larger than %d bytes, the most an upload may be", b.cfg.MaxUploadBytes)
 		}
 		if !headerChecked {
 			head = append(head, chunk...)
 			if bytes.IndexByte(head, '\n') >= 0 || len(head) >= csvfile.MaxHeaderBytes || errors.Is(readErr, io.EOF) {
 				if err := checkHeader(head, template); err != nil {
-					return 0, "", err
+					return err
 				}
 				headerChecked = true
 				head = nil
 			}
 		}
 		if err := check.write(chunk); err != nil {
-			return 0, "", apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
+			return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 		}
 		hash.Write(chunk)
+		if headerChecked && !created {
+			if err := b.store.CreateJob(ctx, job); err != nil {
+				return err
+			}
+			created = true
+		}
 		if n > 0 {
-			if err := tx.AddFileChunk(ctx, jobID, seq, chunk); err != nil {
-				return 0, "", err
+			if err := b.store.AddFileChunk(ctx, job.ID, seq, chunk); errors.Is(err, ErrNotFound) {
+				return errCancelledUpload
+			} else if err != nil {
+				return err
 			}
 		}
 		if errors.Is(readErr, io.EOF) {
@@ -138,9 +165,13 @@ func (b *Business) storeFile(ctx context.Context, tx Store, jobID uuid.UUID, tem
 		}
 	}
 	if err := check.end(); err != nil {
-		return 0, "", apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
+		return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 	}
-	return size, hex.EncodeToString(hash.Sum(nil)), nil
+	err = b.store.QueueUploadedJob(ctx, job.ID, size, hex.EncodeToString(hash.Sum(nil)))
+	if errors.Is(err, ErrNotFound) {
+		return errCancelledUpload
+	}
+	return err
 }
 
 func checkHeader(head []byte, template Template) error {

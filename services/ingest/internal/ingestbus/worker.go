@@ -116,3 +116,30 @@ func (b *Business) Finish(ctx context.Context, id, worker string, outcome Outcom
 		return tx.ReplaceRowErrors(ctx, jobID, outcome.Errors)
 	})
 }
+
+// maxReasonLength bounds the reason a worker gives.
+const maxReasonLength = 1000
+
+// Release hands a job back for another attempt; the poller queues it
+// again after POLL_INTERVAL, which spaces attempts out while a fault
+// passes. It returns the job's new state.
+func (b *Business) Release(ctx context.Context, id, worker, reason string, countAttempt bool) (string, error) {
+	if err := b.requireService(ctx); err != nil {
+		return "", err
+	}
+	jobID, err := parseJobID(id)
+	if err != nil {
+		return "", err
+	}
+	if reason == "" {
+		return "", apperr.Invalid("reason", "required: why the job is handed back, as users will read it")
+	}
+	if len(reason) > maxReasonLength {
+		reason = reason[:maxReasonLength]
+	}
+	state, err := b.store.ReleaseJob(ctx, jobID, worker, reason, countAttempt)
+	if errors.Is(err, ErrNotFound) {
+		return "", lostLease(jobID, worker)
+	}
+	return state, err
+}

@@ -12,19 +12,30 @@ import (
 	"github.com/google/uuid"
 )
 
-const addFileChunk = `-- name: AddFileChunk :exec
-INSERT INTO ingest.import_file_chunks (job_id, seq, data) VALUES ($1, $2, $3)
+const addFileChunk = `-- name: AddFileChunk :execrows
+WITH receiving AS (
+    UPDATE ingest.data_ingestion_jobs SET updated_at = now()
+    WHERE id = $3 AND state = 'NOT_STARTED'
+    RETURNING id
+)
+INSERT INTO ingest.import_file_chunks (job_id, seq, data)
+SELECT id, $1, $2 FROM receiving
 `
 
 type AddFileChunkParams struct {
-	JobID uuid.UUID
 	Seq   int32
 	Data  []byte
+	JobID uuid.UUID
 }
 
-func (q *Queries) AddFileChunk(ctx context.Context, arg AddFileChunkParams) error {
-	_, err := q.db.Exec(ctx, addFileChunk, arg.JobID, arg.Seq, arg.Data)
-	return err
+// Stores a piece of a file still arriving (none once the job was cancelled
+// or given up), and marks the upload alive.
+func (q *Queries) AddFileChunk(ctx context.Context, arg AddFileChunkParams) (int64, error) {
+	result, err := q.db.Exec(ctx, addFileChunk, arg.Seq, arg.Data, arg.JobID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 type AddRowErrorsParams struct {
@@ -150,8 +161,8 @@ func (q *Queries) ClaimJob(ctx context.Context, arg ClaimJobParams) (IngestDataI
 }
 
 const createJob = `-- name: CreateJob :exec
-INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, filename, max_attempts, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', $7, $8, $9)
+INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9)
 `
 
 type CreateJobParams struct {
@@ -166,6 +177,7 @@ type CreateJobParams struct {
 	CreatedBy   string
 }
 
+// A job is NOT_STARTED while its file arrives.
 func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) error {
 	_, err := q.db.Exec(ctx, createJob,
 		arg.ID,
@@ -187,6 +199,45 @@ DELETE FROM ingest.import_row_errors WHERE job_id = $1
 
 func (q *Queries) DeleteRowErrors(ctx context.Context, jobID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, deleteRowErrors, jobID)
+	return err
+}
+
+const deleteStalledUploads = `-- name: DeleteStalledUploads :execrows
+DELETE FROM ingest.data_ingestion_jobs
+WHERE id IN (
+    SELECT id FROM ingest.data_ingestion_jobs
+    WHERE state = 'NOT_STARTED' AND updated_at < now() - make_interval(secs => $1::float8)
+    ORDER BY updated_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+`
+
+type DeleteStalledUploadsParams struct {
+	StalledSeconds float64
+	Batch          int32
+}
+
+// Uploads that stopped arriving without ending (the receiving process died).
+func (q *Queries) DeleteStalledUploads(ctx context.Context, arg DeleteStalledUploadsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteStalledUploads, arg.StalledSeconds, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const discardUpload = `-- name: DiscardUpload :exec
+WITH job AS (
+    DELETE FROM ingest.data_ingestion_jobs WHERE id = $1 AND state = 'NOT_STARTED'
+)
+DELETE FROM ingest.import_file_chunks WHERE job_id = $1
+`
+
+// An upload that failed leaves nothing: the job while it was arriving, the
+// pieces of its file whatever became of it.
+func (q *Queries) DiscardUpload(ctx context.Context, jobID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, discardUpload, jobID)
 	return err
 }
 
@@ -471,10 +522,10 @@ func (q *Queries) ListRowErrors(ctx context.Context, arg ListRowErrorsParams) ([
 	return items, nil
 }
 
-const queueUploadedJob = `-- name: QueueUploadedJob :exec
+const queueUploadedJob = `-- name: QueueUploadedJob :execrows
 UPDATE ingest.data_ingestion_jobs
-SET state = 'QUEUED', file_size = $2, file_sha256 = $3, run_after = now(), updated_at = now()
-WHERE id = $1
+SET state = 'QUEUED', status_message = '', file_size = $2, file_sha256 = $3, run_after = now(), updated_at = now()
+WHERE id = $1 AND state = 'NOT_STARTED'
 `
 
 type QueueUploadedJobParams struct {
@@ -483,9 +534,12 @@ type QueueUploadedJobParams struct {
 	FileSha256 string
 }
 
-func (q *Queries) QueueUploadedJob(ctx context.Context, arg QueueUploadedJobParams) error {
-	_, err := q.db.Exec(ctx, queueUploadedJob, arg.ID, arg.FileSize, arg.FileSha256)
-	return err
+func (q *Queries) QueueUploadedJob(ctx context.Context, arg QueueUploadedJobParams) (int64, error) {
+	result, err := q.db.Exec(ctx, queueUploadedJob, arg.ID, arg.FileSize, arg.FileSha256)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const queuedJobsDue = `-- name: QueuedJobsDue :many
@@ -560,6 +614,47 @@ func (q *Queries) ReadFileChunks(ctx context.Context, arg ReadFileChunksParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const releaseJob = `-- name: ReleaseJob :one
+UPDATE ingest.data_ingestion_jobs
+SET attempts = CASE WHEN $1::boolean THEN attempts ELSE greatest(attempts - 1, 0) END,
+    state = CASE WHEN $1::boolean AND attempts >= max_attempts THEN 'FINISHED' ELSE 'QUEUED' END,
+    result = CASE WHEN $1::boolean AND attempts >= max_attempts THEN 'ERROR' ELSE '' END,
+    status_message = CASE WHEN $1::boolean AND attempts >= max_attempts
+        THEN 'gave up after ' || attempts || ' attempts: ' || $2::text
+        ELSE $2::text END,
+    finished_at = CASE WHEN $1::boolean AND attempts >= max_attempts THEN now() END,
+    locked_by = '', locked_until = NULL, run_after = now(), updated_at = now()
+WHERE id = $3 AND state = 'RUNNING' AND locked_by = $4
+RETURNING state, attempts
+`
+
+type ReleaseJobParams struct {
+	CountAttempt bool
+	Reason       string
+	ID           uuid.UUID
+	Worker       string
+}
+
+type ReleaseJobRow struct {
+	State    string
+	Attempts int32
+}
+
+// The worker hands the job back: queued for another attempt (the one it
+// made not counted when count_attempt is false), or failed when it counts
+// and none remains.
+func (q *Queries) ReleaseJob(ctx context.Context, arg ReleaseJobParams) (ReleaseJobRow, error) {
+	row := q.db.QueryRow(ctx, releaseJob,
+		arg.CountAttempt,
+		arg.Reason,
+		arg.ID,
+		arg.Worker,
+	)
+	var i ReleaseJobRow
+	err := row.Scan(&i.State, &i.Attempts)
+	return i, err
 }
 
 const requeueExpired = `-- name: RequeueExpired :exec

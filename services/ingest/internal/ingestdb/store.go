@@ -42,11 +42,27 @@ func (s *Store) CreateJob(ctx context.Context, job ingestbus.Job) error {
 }
 
 func (s *Store) AddFileChunk(ctx context.Context, jobID uuid.UUID, seq int32, data []byte) error {
-	return s.queries.AddFileChunk(ctx, AddFileChunkParams{JobID: jobID, Seq: seq, Data: data})
+	return oneRow(s.queries.AddFileChunk(ctx, AddFileChunkParams{JobID: jobID, Seq: seq, Data: data}))
 }
 
 func (s *Store) QueueUploadedJob(ctx context.Context, jobID uuid.UUID, size int64, sha256 string) error {
-	return s.queries.QueueUploadedJob(ctx, QueueUploadedJobParams{ID: jobID, FileSize: size, FileSha256: sha256})
+	return oneRow(s.queries.QueueUploadedJob(ctx, QueueUploadedJobParams{ID: jobID, FileSize: size, FileSha256: sha256}))
+}
+
+func (s *Store) DiscardUpload(ctx context.Context, jobID uuid.UUID) error {
+	return s.queries.DiscardUpload(ctx, jobID)
+}
+
+func (s *Store) DeleteStalledUploads(ctx context.Context, stalledFor time.Duration, batch int32) (int64, error) {
+	return s.queries.DeleteStalledUploads(ctx, DeleteStalledUploadsParams{StalledSeconds: stalledFor.Seconds(), Batch: batch})
+}
+
+// oneRow turns "no row changed" into ErrNotFound.
+func oneRow(changed int64, err error) error {
+	if err == nil && changed == 0 {
+		return ingestbus.ErrNotFound
+	}
+	return err
 }
 
 func (s *Store) GetJob(ctx context.Context, id uuid.UUID) (ingestbus.Job, error) {
@@ -107,6 +123,11 @@ func (s *Store) FinishJob(ctx context.Context, id uuid.UUID, worker string, outc
 		return ingestbus.ErrNotFound
 	}
 	return err
+}
+
+func (s *Store) ReleaseJob(ctx context.Context, id uuid.UUID, worker, reason string, countAttempt bool) (string, error) {
+	row, err := s.queries.ReleaseJob(ctx, ReleaseJobParams{ID: id, Worker: worker, Reason: reason, CountAttempt: countAttempt})
+	return row.State, translate(err)
 }
 
 func (s *Store) ReplaceRowErrors(ctx context.Context, jobID uuid.UUID, rowErrors []ingestbus.RowError) error {

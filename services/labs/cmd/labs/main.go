@@ -34,7 +34,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		store := labsdb.NewStore(rt.Pool)
 		// Labs reads memberships from its own tables on every request: no
 		// cache, so a revoked role stops counting here at once.
-		labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
+		labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {

@@ -31,7 +31,7 @@ func newRegister(t *testing.T) *labsbus.Business {
 	t.Helper()
 	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
 	store := labsdb.NewStore(pool)
-	return labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, 0))
+	return labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
 }
 
 func mustCreate(t *testing.T, labs *labsbus.Business, fields labsbus.Fields) labsbus.Lab {

@@ -27,8 +27,9 @@ type Issuer struct {
 	RSA *rsa.PrivateKey // published as kid "rsa-1"
 	EC  *ecdsa.PrivateKey
 
-	mu   sync.Mutex
-	keys jose.JSONWebKeySet
+	mu         sync.Mutex
+	keys       jose.JSONWebKeySet
+	keyFetches int
 }
 
 // NewIssuer starts an issuer that stops when the test ends.
@@ -60,6 +61,7 @@ func NewIssuer(t testing.TB) *Issuer {
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, _ *http.Request) {
 		issuer.mu.Lock()
 		defer issuer.mu.Unlock()
+		issuer.keyFetches++
 		_ = json.NewEncoder(w).Encode(issuer.keys)
 	})
 	return issuer
@@ -70,6 +72,13 @@ func (i *Issuer) Publish(key any, kid string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.keys.Keys = append(i.keys.Keys, jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: "RS256", Use: "sig"})
+}
+
+// KeyFetches is how many times the key set was fetched.
+func (i *Issuer) KeyFetches() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.keyFetches
 }
 
 // Claims returns valid claims for subject, changed by overrides (a nil

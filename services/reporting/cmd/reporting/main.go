@@ -23,7 +23,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
-	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
@@ -54,18 +53,15 @@ func main() { process.Main("reporting", run) }
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	return service.Run(ctx, "reporting", "reporting", migrations.Reporting, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
-		clientOptions, err := rpcclient.Options()
-		if err != nil {
-			return err
-		}
+		clientOptions := rt.Caller.Options
 		// Calc's report data and lab names take the service identity.
 		serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 		if err != nil {
 			return err
 		}
 		serviceOptions := append(append([]connect.ClientOption{}, clientOptions...), connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
-		httpClient := rpcclient.HTTPClient()
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz.GrantsCacheTTL)
+		httpClient := rt.Caller.HTTP
+		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		calc := clients.NewCalc(httpClient, cfg.CalcURL, serviceOptions...)
 		labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions, serviceOptions)
 

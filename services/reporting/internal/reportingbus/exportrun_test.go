@@ -93,7 +93,7 @@ func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportC
 	store := reportingdb.NewStore(pool)
 	queue := exportqueue.New(tasks)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reports := reportingbus.NewReports(calc, nil, authz.NewAuthorizer(noGrants{}, 0))
+	reports := reportingbus.NewReports(calc, nil, authz.NewAuthorizer(noGrants{}, authz.Config{}))
 	exports := reportingbus.NewExports(reports, store, queue, logger, cfg, "worker-"+uuid.NewString()[:8])
 	return &exportSystem{exports: exports, store: store, pool: pool, queue: queue, inspector: inspector, tasks: tasks, opt: opt, calc: calc}
 }

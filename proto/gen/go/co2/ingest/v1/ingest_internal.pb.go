@@ -560,6 +560,121 @@ func (*FinishJobResponse) Descriptor() ([]byte, []int) {
 	return file_co2_ingest_v1_ingest_internal_proto_rawDescGZIP(), []int{9}
 }
 
+type ReleaseJobRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	JobId    string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	WorkerId string                 `protobuf:"bytes,2,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// Why, as users will read it in the job's status.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Whether the attempt counts against the job's attempts.
+	CountAttempt  bool `protobuf:"varint,4,opt,name=count_attempt,json=countAttempt,proto3" json:"count_attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseJobRequest) Reset() {
+	*x = ReleaseJobRequest{}
+	mi := &file_co2_ingest_v1_ingest_internal_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseJobRequest) ProtoMessage() {}
+
+func (x *ReleaseJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_ingest_v1_ingest_internal_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseJobRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseJobRequest) Descriptor() ([]byte, []int) {
+	return file_co2_ingest_v1_ingest_internal_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReleaseJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *ReleaseJobRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *ReleaseJobRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReleaseJobRequest) GetCountAttempt() bool {
+	if x != nil {
+		return x.CountAttempt
+	}
+	return false
+}
+
+type ReleaseJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The job's state now: QUEUED, or FINISHED when no attempt remains.
+	State         string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseJobResponse) Reset() {
+	*x = ReleaseJobResponse{}
+	mi := &file_co2_ingest_v1_ingest_internal_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseJobResponse) ProtoMessage() {}
+
+func (x *ReleaseJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_ingest_v1_ingest_internal_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseJobResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseJobResponse) Descriptor() ([]byte, []int) {
+	return file_co2_ingest_v1_ingest_internal_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReleaseJobResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 var File_co2_ingest_v1_ingest_internal_proto protoreflect.FileDescriptor
 
 const file_co2_ingest_v1_ingest_internal_proto_rawDesc = "" +
@@ -597,13 +712,22 @@ const file_co2_ingest_v1_ingest_internal_proto_rawDesc = "" +
 	"\arows_ok\x18\x06 \x01(\x03R\x06rowsOk\x12#\n" +
 	"\rrows_rejected\x18\a \x01(\x03R\frowsRejected\x12/\n" +
 	"\x06errors\x18\b \x03(\v2\x17.co2.ingest.v1.RowErrorR\x06errors\"\x13\n" +
-	"\x11FinishJobResponse2\xb5\x03\n" +
+	"\x11FinishJobResponse\"\x84\x01\n" +
+	"\x11ReleaseJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x1b\n" +
+	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12#\n" +
+	"\rcount_attempt\x18\x04 \x01(\bR\fcountAttempt\"*\n" +
+	"\x12ReleaseJobResponse\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state2\x88\x04\n" +
 	"\x13ImportWorkerService\x12K\n" +
 	"\bClaimJob\x12\x1e.co2.ingest.v1.ClaimJobRequest\x1a\x1f.co2.ingest.v1.ClaimJobResponse\x12N\n" +
 	"\tHeartbeat\x12\x1f.co2.ingest.v1.HeartbeatRequest\x1a .co2.ingest.v1.HeartbeatResponse\x12]\n" +
 	"\x0eReportProgress\x12$.co2.ingest.v1.ReportProgressRequest\x1a%.co2.ingest.v1.ReportProgressResponse\x12R\n" +
 	"\bReadFile\x12\x1e.co2.ingest.v1.ReadFileRequest\x1a\x1f.co2.ingest.v1.ReadFileResponse\"\x03\x90\x02\x010\x01\x12N\n" +
-	"\tFinishJob\x12\x1f.co2.ingest.v1.FinishJobRequest\x1a .co2.ingest.v1.FinishJobResponseBNZLgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1;ingestv1b\x06proto3"
+	"\tFinishJob\x12\x1f.co2.ingest.v1.FinishJobRequest\x1a .co2.ingest.v1.FinishJobResponse\x12Q\n" +
+	"\n" +
+	"ReleaseJob\x12 .co2.ingest.v1.ReleaseJobRequest\x1a!.co2.ingest.v1.ReleaseJobResponseBNZLgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_co2_ingest_v1_ingest_internal_proto_rawDescOnce sync.Once
@@ -617,7 +741,7 @@ func file_co2_ingest_v1_ingest_internal_proto_rawDescGZIP() []byte {
 	return file_co2_ingest_v1_ingest_internal_proto_rawDescData
 }
 
-var file_co2_ingest_v1_ingest_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_co2_ingest_v1_ingest_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_co2_ingest_v1_ingest_internal_proto_goTypes = []any{
 	(*ClaimJobRequest)(nil),        // 0: co2.ingest.v1.ClaimJobRequest
 	(*ClaimJobResponse)(nil),       // 1: co2.ingest.v1.ClaimJobResponse
@@ -629,24 +753,28 @@ var file_co2_ingest_v1_ingest_internal_proto_goTypes = []any{
 	(*ReadFileResponse)(nil),       // 7: co2.ingest.v1.ReadFileResponse
 	(*FinishJobRequest)(nil),       // 8: co2.ingest.v1.FinishJobRequest
 	(*FinishJobResponse)(nil),      // 9: co2.ingest.v1.FinishJobResponse
-	(*Import)(nil),                 // 10: co2.ingest.v1.Import
-	(*RowError)(nil),               // 11: co2.ingest.v1.RowError
+	(*ReleaseJobRequest)(nil),      // 10: co2.ingest.v1.ReleaseJobRequest
+	(*ReleaseJobResponse)(nil),     // 11: co2.ingest.v1.ReleaseJobResponse
+	(*Import)(nil),                 // 12: co2.ingest.v1.Import
+	(*RowError)(nil),               // 13: co2.ingest.v1.RowError
 }
 var file_co2_ingest_v1_ingest_internal_proto_depIdxs = []int32{
-	10, // 0: co2.ingest.v1.ClaimJobResponse.job:type_name -> co2.ingest.v1.Import
-	11, // 1: co2.ingest.v1.FinishJobRequest.errors:type_name -> co2.ingest.v1.RowError
+	12, // 0: co2.ingest.v1.ClaimJobResponse.job:type_name -> co2.ingest.v1.Import
+	13, // 1: co2.ingest.v1.FinishJobRequest.errors:type_name -> co2.ingest.v1.RowError
 	0,  // 2: co2.ingest.v1.ImportWorkerService.ClaimJob:input_type -> co2.ingest.v1.ClaimJobRequest
 	2,  // 3: co2.ingest.v1.ImportWorkerService.Heartbeat:input_type -> co2.ingest.v1.HeartbeatRequest
 	4,  // 4: co2.ingest.v1.ImportWorkerService.ReportProgress:input_type -> co2.ingest.v1.ReportProgressRequest
 	6,  // 5: co2.ingest.v1.ImportWorkerService.ReadFile:input_type -> co2.ingest.v1.ReadFileRequest
 	8,  // 6: co2.ingest.v1.ImportWorkerService.FinishJob:input_type -> co2.ingest.v1.FinishJobRequest
-	1,  // 7: co2.ingest.v1.ImportWorkerService.ClaimJob:output_type -> co2.ingest.v1.ClaimJobResponse
-	3,  // 8: co2.ingest.v1.ImportWorkerService.Heartbeat:output_type -> co2.ingest.v1.HeartbeatResponse
-	5,  // 9: co2.ingest.v1.ImportWorkerService.ReportProgress:output_type -> co2.ingest.v1.ReportProgressResponse
-	7,  // 10: co2.ingest.v1.ImportWorkerService.ReadFile:output_type -> co2.ingest.v1.ReadFileResponse
-	9,  // 11: co2.ingest.v1.ImportWorkerService.FinishJob:output_type -> co2.ingest.v1.FinishJobResponse
-	7,  // [7:12] is the sub-list for method output_type
-	2,  // [2:7] is the sub-list for method input_type
+	10, // 7: co2.ingest.v1.ImportWorkerService.ReleaseJob:input_type -> co2.ingest.v1.ReleaseJobRequest
+	1,  // 8: co2.ingest.v1.ImportWorkerService.ClaimJob:output_type -> co2.ingest.v1.ClaimJobResponse
+	3,  // 9: co2.ingest.v1.ImportWorkerService.Heartbeat:output_type -> co2.ingest.v1.HeartbeatResponse
+	5,  // 10: co2.ingest.v1.ImportWorkerService.ReportProgress:output_type -> co2.ingest.v1.ReportProgressResponse
+	7,  // 11: co2.ingest.v1.ImportWorkerService.ReadFile:output_type -> co2.ingest.v1.ReadFileResponse
+	9,  // 12: co2.ingest.v1.ImportWorkerService.FinishJob:output_type -> co2.ingest.v1.FinishJobResponse
+	11, // 13: co2.ingest.v1.ImportWorkerService.ReleaseJob:output_type -> co2.ingest.v1.ReleaseJobResponse
+	8,  // [8:14] is the sub-list for method output_type
+	2,  // [2:8] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name
@@ -664,7 +792,7 @@ func file_co2_ingest_v1_ingest_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_ingest_v1_ingest_internal_proto_rawDesc), len(file_co2_ingest_v1_ingest_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,9 @@ const (
 	// ImportWorkerServiceFinishJobProcedure is the fully-qualified name of the ImportWorkerService's
 	// FinishJob RPC.
 	ImportWorkerServiceFinishJobProcedure = "/co2.ingest.v1.ImportWorkerService/FinishJob"
+	// ImportWorkerServiceReleaseJobProcedure is the fully-qualified name of the ImportWorkerService's
+	// ReleaseJob RPC.
+	ImportWorkerServiceReleaseJobProcedure = "/co2.ingest.v1.ImportWorkerService/ReleaseJob"
 )
 
 // ImportWorkerServiceClient is a client for the co2.ingest.v1.ImportWorkerService service.
@@ -63,6 +66,11 @@ type ImportWorkerServiceClient interface {
 	ReadFile(context.Context, *connect.Request[v1.ReadFileRequest]) (*connect.ServerStreamForClient[v1.ReadFileResponse], error)
 	// Records the outcome; refused unless this worker still holds the job.
 	FinishJob(context.Context, *connect.Request[v1.FinishJobRequest]) (*connect.Response[v1.FinishJobResponse], error)
+	// Hands the job back before its end, for another attempt: the worker is
+	// shutting down (the attempt does not count), or met a passing fault of
+	// the infrastructure (it does; the job fails once no attempt remains).
+	// Refused unless this worker still holds the job.
+	ReleaseJob(context.Context, *connect.Request[v1.ReleaseJobRequest]) (*connect.Response[v1.ReleaseJobResponse], error)
 }
 
 // NewImportWorkerServiceClient constructs a client for the co2.ingest.v1.ImportWorkerService
@@ -107,6 +115,12 @@ func NewImportWorkerServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithSchema(importWorkerServiceMethods.ByName("FinishJob")),
 			connect.WithClientOptions(opts...),
 		),
+		releaseJob: connect.NewClient[v1.ReleaseJobRequest, v1.ReleaseJobResponse](
+			httpClient,
+			baseURL+ImportWorkerServiceReleaseJobProcedure,
+			connect.WithSchema(importWorkerServiceMethods.ByName("ReleaseJob")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -117,6 +131,7 @@ type importWorkerServiceClient struct {
 	reportProgress *connect.Client[v1.ReportProgressRequest, v1.ReportProgressResponse]
 	readFile       *connect.Client[v1.ReadFileRequest, v1.ReadFileResponse]
 	finishJob      *connect.Client[v1.FinishJobRequest, v1.FinishJobResponse]
+	releaseJob     *connect.Client[v1.ReleaseJobRequest, v1.ReleaseJobResponse]
 }
 
 // ClaimJob calls co2.ingest.v1.ImportWorkerService.ClaimJob.
@@ -144,6 +159,11 @@ func (c *importWorkerServiceClient) FinishJob(ctx context.Context, req *connect.
 	return c.finishJob.CallUnary(ctx, req)
 }
 
+// ReleaseJob calls co2.ingest.v1.ImportWorkerService.ReleaseJob.
+func (c *importWorkerServiceClient) ReleaseJob(ctx context.Context, req *connect.Request[v1.ReleaseJobRequest]) (*connect.Response[v1.ReleaseJobResponse], error) {
+	return c.releaseJob.CallUnary(ctx, req)
+}
+
 // ImportWorkerServiceHandler is an implementation of the co2.ingest.v1.ImportWorkerService service.
 type ImportWorkerServiceHandler interface {
 	// Takes the job: QUEUED (or RUNNING with an expired lease) becomes
@@ -157,6 +177,11 @@ type ImportWorkerServiceHandler interface {
 	ReadFile(context.Context, *connect.Request[v1.ReadFileRequest], *connect.ServerStream[v1.ReadFileResponse]) error
 	// Records the outcome; refused unless this worker still holds the job.
 	FinishJob(context.Context, *connect.Request[v1.FinishJobRequest]) (*connect.Response[v1.FinishJobResponse], error)
+	// Hands the job back before its end, for another attempt: the worker is
+	// shutting down (the attempt does not count), or met a passing fault of
+	// the infrastructure (it does; the job fails once no attempt remains).
+	// Refused unless this worker still holds the job.
+	ReleaseJob(context.Context, *connect.Request[v1.ReleaseJobRequest]) (*connect.Response[v1.ReleaseJobResponse], error)
 }
 
 // NewImportWorkerServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -197,6 +222,12 @@ func NewImportWorkerServiceHandler(svc ImportWorkerServiceHandler, opts ...conne
 		connect.WithSchema(importWorkerServiceMethods.ByName("FinishJob")),
 		connect.WithHandlerOptions(opts...),
 	)
+	importWorkerServiceReleaseJobHandler := connect.NewUnaryHandler(
+		ImportWorkerServiceReleaseJobProcedure,
+		svc.ReleaseJob,
+		connect.WithSchema(importWorkerServiceMethods.ByName("ReleaseJob")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/co2.ingest.v1.ImportWorkerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ImportWorkerServiceClaimJobProcedure:
@@ -209,6 +240,8 @@ func NewImportWorkerServiceHandler(svc ImportWorkerServiceHandler, opts ...conne
 			importWorkerServiceReadFileHandler.ServeHTTP(w, r)
 		case ImportWorkerServiceFinishJobProcedure:
 			importWorkerServiceFinishJobHandler.ServeHTTP(w, r)
+		case ImportWorkerServiceReleaseJobProcedure:
+			importWorkerServiceReleaseJobHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -236,4 +269,8 @@ func (UnimplementedImportWorkerServiceHandler) ReadFile(context.Context, *connec
 
 func (UnimplementedImportWorkerServiceHandler) FinishJob(context.Context, *connect.Request[v1.FinishJobRequest]) (*connect.Response[v1.FinishJobResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.ingest.v1.ImportWorkerService.FinishJob is not implemented"))
+}
+
+func (UnimplementedImportWorkerServiceHandler) ReleaseJob(context.Context, *connect.Request[v1.ReleaseJobRequest]) (*connect.Response[v1.ReleaseJobResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.ingest.v1.ImportWorkerService.ReleaseJob is not implemented"))
 }
