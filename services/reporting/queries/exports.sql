@@ -79,7 +79,7 @@ SET status = 'failed', error = sqlc.arg('message'), locked_by = '', locked_until
 WHERE id = sqlc.arg('id');
 
 -- name: GetExportStatus :one
-SELECT status FROM reporting.exports WHERE id = $1;
+SELECT status, size_bytes FROM reporting.exports WHERE id = $1;
 
 -- name: ExpireExports :many
 -- Done exports finished longer than the retention ago, oldest first,

@@ -317,14 +317,19 @@ func (q *Queries) GetExportChunk(ctx context.Context, arg GetExportChunkParams) 
 }
 
 const getExportStatus = `-- name: GetExportStatus :one
-SELECT status FROM reporting.exports WHERE id = $1
+SELECT status, size_bytes FROM reporting.exports WHERE id = $1
 `
 
-func (q *Queries) GetExportStatus(ctx context.Context, id uuid.UUID) (string, error) {
+type GetExportStatusRow struct {
+	Status    string
+	SizeBytes int64
+}
+
+func (q *Queries) GetExportStatus(ctx context.Context, id uuid.UUID) (GetExportStatusRow, error) {
 	row := q.db.QueryRow(ctx, getExportStatus, id)
-	var status string
-	err := row.Scan(&status)
-	return status, err
+	var i GetExportStatusRow
+	err := row.Scan(&i.Status, &i.SizeBytes)
+	return i, err
 }
 
 const insertExportChunk = `-- name: InsertExportChunk :exec

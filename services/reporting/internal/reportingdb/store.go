@@ -112,35 +112,37 @@ func held(changed int64, err error) error {
 	return err
 }
 
-// ReadExport implements reportingbus.ExportStore, a chunk at a time, in
-// one snapshot: a sweep that deletes the ZIP meanwhile does not cut the
-// download short.
+// ReadExport implements reportingbus.ExportStore, a chunk at a time, each
+// read on its own: a download holds no connection or transaction while
+// the client takes its time. A ZIP deleted by the retention while it is
+// read ends the download in ErrExportExpired, never in a shorter file.
 func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) error) error {
-	snapshot := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	return pgx.BeginTxFunc(ctx, s.pool, snapshot, func(tx pgx.Tx) error {
-		queries := s.queries.WithTx(tx)
-		status, err := queries.GetExportStatus(ctx, id)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return reportingbus.ErrExportNotFound
-		case err != nil:
-			return fmt.Errorf("read export %s: %w", id, err)
-		case status == reportingbus.ExportExpired:
-			return reportingbus.ErrExportExpired
+	export, err := s.queries.GetExportStatus(ctx, id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return reportingbus.ErrExportNotFound
+	case err != nil:
+		return fmt.Errorf("read export %s: %w", id, err)
+	case export.Status == reportingbus.ExportExpired:
+		return reportingbus.ErrExportExpired
+	}
+	var sent int64
+	for seq := int32(0); ; seq++ {
+		data, err := s.queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
+		if errors.Is(err, pgx.ErrNoRows) {
+			if sent < export.SizeBytes {
+				return fmt.Errorf("export %s deleted while it was read (%d of %d bytes sent): %w", id, sent, export.SizeBytes, reportingbus.ErrExportExpired)
+			}
+			return nil
 		}
-		for seq := int32(0); ; seq++ {
-			data, err := queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read export %s chunk %d: %w", id, seq, err)
-			}
-			if err := send(data); err != nil {
-				return err
-			}
+		if err != nil {
+			return fmt.Errorf("read export %s chunk %d: %w", id, seq, err)
 		}
-	})
+		if err := send(data); err != nil {
+			return err
+		}
+		sent += int64(len(data))
+	}
 }
 
 // ExpireExports implements reportingbus.ExportStore: the exports are
