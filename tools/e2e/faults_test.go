@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +12,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
+	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // ownRedisDB returns a REDIS_URL on a database of its own, so a test may
@@ -199,11 +202,13 @@ func TestTheSameJobOnTwoWorkersAtOnceWritesOnce(t *testing.T) {
 
 	// A second delivery of the same task beside the first, as a redelivery
 	// would make: the first process's two workers take both at once.
-	options, _ := redis.ParseURL(redisURL)
-	client := asynq.NewClientFromRedisClient(redis.NewClient(options))
-	defer client.Close()
-	payload, _ := json.Marshal(map[string]string{"job_id": id})
-	if _, err := client.Enqueue(asynq.NewTask("import:process", payload), asynq.Queue(queueOf(t, sys)), asynq.TaskID("dup-"+id)); err != nil {
+	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := jobqueue.New(opt, queueOf(t, sys))
+	defer queue.Close()
+	if _, err := jobqueue.Enqueue(context.Background(), queue, jobqueue.ProtoKind[ingestv1.ProcessImportTask](), "dup-"+id, &ingestv1.ProcessImportTask{JobId: id}); err != nil {
 		t.Fatal(err)
 	}
 	sys.stop(t, "calc")

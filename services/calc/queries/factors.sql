@@ -131,10 +131,11 @@ RETURNING activity_id, variant, lab_id, year, module, emission_type, scope, quan
 SELECT * FROM calc.superseded_emissions WHERE activity_id = $1 ORDER BY superseded_at DESC, variant, emission_type;
 
 -- name: ListPendingRecalcRequests :many
-SELECT lab_id, year, kind FROM calc.recalc_requests WHERE done < requested ORDER BY lab_id, year, kind;
+-- The oldest asks first: a batch at a time, each answered before the next.
+SELECT lab_id, year, kind FROM calc.recalc_requests WHERE done < requested ORDER BY requested_at, lab_id, year, kind LIMIT $1;
 
 -- name: ListQueuedDatasetVersions :many
-SELECT id FROM calc.factor_dataset_versions WHERE state = 'QUEUED' ORDER BY created_at;
+SELECT id FROM calc.factor_dataset_versions WHERE state = 'QUEUED' ORDER BY created_at LIMIT $1;
 
 -- name: ShareEntryTarget :exec
 -- Single entries of a lab/year/kind share this lock (they do not wait for

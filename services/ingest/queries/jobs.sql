@@ -127,7 +127,7 @@ UPDATE ingest.data_ingestion_jobs
 SET state = 'QUEUED', result = '', status_message = '', cancel_requested = false,
     rows_total = 0, rows_ok = 0, rows_rejected = 0, rows_processed = 0,
     attempts = 0, run_after = now(), started_at = NULL, finished_at = NULL, updated_at = now()
-WHERE id = $1 AND state = 'FINISHED'
+WHERE id = $1 AND state = 'FINISHED' AND file_swept_at IS NULL
 RETURNING *;
 
 -- name: QueuedJobsDue :many

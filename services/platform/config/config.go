@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -105,3 +106,24 @@ func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
 // MarshalText keeps JSON encoders from printing the password.
 func (u SecretURL) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+
+// DurationText writes a configured duration for people: whole days as
+// "30 days", others as Go writes them less their zero units ("36h",
+// "1h30m", "45s").
+func DurationText(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d > day && d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	text := d.String()
+	if strings.HasSuffix(text, "m0s") {
+		text = strings.TrimSuffix(text, "0s")
+	}
+	if strings.HasSuffix(text, "h0m") {
+		text = strings.TrimSuffix(text, "0m")
+	}
+	return text
+}

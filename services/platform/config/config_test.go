@@ -61,3 +61,14 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Fatalf("the redacted URL should still show the host: %s", printed)
 	}
 }
+
+func TestDurationsAreWrittenForPeople(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		720 * time.Hour: "30 days", 24 * time.Hour: "1 day", 36 * time.Hour: "36h",
+		90 * time.Minute: "1h30m", 45 * time.Second: "45s", 10 * time.Minute: "10m", 0: "0s",
+	} {
+		if got := config.DurationText(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}

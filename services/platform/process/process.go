@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// InstanceName names this process among the replicas of its service, in
+// the leases its workers hold: the host, the pid and a number from the
+// clock (in a container the pid is the same at every restart).
+func InstanceName() string {
+	hostname, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
+}
+
 // Main runs run with the command's arguments and a context that ends on
 // SIGINT or SIGTERM (graceful shutdown), and exits 1 naming the service
 // when it fails.

@@ -9,21 +9,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"go.opentelemetry.io/otel"
 
 	"github.com/co2-calculator/co2-calculator/migrations"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
@@ -32,10 +30,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
-	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
 )
 
 // Config is everything the calc service reads from its environment.
@@ -51,15 +49,23 @@ type Config struct {
 	LabCache          clients.LabCacheConfig
 	// FactorPollInterval is how often workers queue factor work whose task
 	// was lost (sync jobs not started, recalculations not done).
-	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=1m"`
-	Queue              tasks.QueueConfig
-	Authz              authz.Config
-	Importer           calcbus.ImporterConfig
-	Recalc             calcbus.RecalcConfig
-	RecalcQueue        calcqueue.Config
-	Datasets           calcbus.DatasetsConfig
-	ServiceAuth        authn.ServiceConfig
+	FactorPollInterval time.Duration `env:"FACTOR_POLL_INTERVAL, default=10s"`
+	// FactorPollBatch is how many sync jobs, and how many recalculations,
+	// one look queues at most.
+	FactorPollBatch int32 `env:"FACTOR_POLL_BATCH, default=100"`
+	// ImportQueue is the asynq queue calc's workers take tasks from:
+	// ingest's import tasks (ingest reads the same variable) and calc's own.
+	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
+	Authz       authz.Config
+	Importer    calcbus.ImporterConfig
+	Recalc      calcbus.RecalcConfig
+	RecalcQueue calcqueue.Config
+	Datasets    calcbus.DatasetsConfig
+	ServiceAuth authn.ServiceConfig
 }
+
+// importTask is the task ingest queues for each attempt at an import job.
+var importTask = jobqueue.ProtoKind[ingestv1.ProcessImportTask]()
 
 func main() { process.Main("calc", run) }
 
@@ -74,15 +80,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
 		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
-		redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
+		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
 		}
-		queue := calcqueue.New(redisOpt, cfg.Queue.Name, cfg.RecalcQueue)
-		defer queue.Close()
+		tasks := jobqueue.New(redisOpt, cfg.ImportQueue)
+		defer tasks.Close()
+		queue := calcqueue.New(tasks, cfg.RecalcQueue)
 		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
-			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, store, factorCache, datasets)
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
 			if err != nil {
 				return err
 			}
@@ -111,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
@@ -121,82 +128,48 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	// Activity ids come by the million: draw their randomness from a pool
 	// rather than a system call each.
 	uuid.EnableRandPool()
-	hostname, _ := os.Hostname()
-	worker := fmt.Sprintf("%s-%d-%d", hostname, os.Getpid(), time.Now().UnixNano()%100000)
+	worker := process.InstanceName()
 
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
 	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
 	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
 
-	redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
-	if err != nil {
-		return nil, err
-	}
-	workers := asynq.NewServer(redisOpt, asynq.Config{
-		Concurrency: cfg.WorkerConcurrency,
-		Queues:      map[string]int{cfg.Queue.Name: 1},
-		LogLevel:    asynq.WarnLevel,
-		// Look for new tasks often: an idle worker otherwise waits a second.
-		TaskCheckInterval: 100 * time.Millisecond,
-		ShutdownTimeout:   cfg.Server.ShutdownTimeout,
-	})
+	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout)
 	mux := asynq.NewServeMux()
-	tracer := otel.Tracer("co2-calculator/calc")
-	mux.HandleFunc(tasks.TypeImportProcess, func(taskCtx context.Context, task *asynq.Task) error {
+	jobqueue.Handle(mux, logger, importTask, func(taskCtx context.Context, task *ingestv1.ProcessImportTask) error {
 		// A shutdown stops the import at once and hands the job back
 		// (asynq's own context does not end before its shutdown timeout,
-		// and then it abandons the handler mid-transaction).
+		// and then it abandons the handler mid-transaction). A job that
+		// could not even be claimed stays queued: ingest's poller hands
+		// it out again.
 		taskCtx, stopImport := context.WithCancel(taskCtx)
 		defer stopImport()
 		defer context.AfterFunc(ctx, stopImport)()
-		ctx, span := tracer.Start(tasks.ContextOf(taskCtx, task), tasks.TypeImportProcess)
-		defer span.End()
-		var payload tasks.ImportProcess
-		if err := json.Unmarshal(task.Payload(), &payload); err != nil {
-			logger.ErrorContext(ctx, "malformed import task dropped", "error", err)
-			return nil
-		}
-		if err := importer.Process(ctx, payload.JobID); err != nil {
-			// The job stays queued; the poller hands it out again.
-			logger.WarnContext(ctx, "import not started", "job", payload.JobID, "error", err)
-		}
-		return nil
+		return importer.Process(taskCtx, task.GetJobId())
 	})
-	mux.HandleFunc(tasks.TypeFactorsSync, func(ctx context.Context, task *asynq.Task) error {
-		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeFactorsSync)
-		defer span.End()
-		var payload tasks.FactorsSync
-		versionID, err := uuid.Parse(jsonField(task.Payload(), &payload, func() string { return payload.VersionID }))
+	jobqueue.Handle(mux, logger, calcqueue.FactorsSyncTask, func(ctx context.Context, task *calcqueue.FactorsSync) error {
+		versionID, err := uuid.Parse(task.VersionID)
 		if err != nil {
-			logger.ErrorContext(ctx, "malformed factor sync task dropped", "error", err)
-			return nil
+			return fmt.Errorf("factor sync of version %q: %w", task.VersionID, err)
 		}
-		if err := datasets.Sync(ctx, versionID); err != nil {
-			// The version stays queued or running; the next start queues it.
-			logger.ErrorContext(ctx, "factor sync failed", "version", versionID, "error", err)
-		}
-		return nil
+		// A failed sync leaves the version queued; the safety net below
+		// queues it again.
+		return datasets.Sync(ctx, versionID)
 	})
-	mux.HandleFunc(tasks.TypeEmissionsRecalculate, func(ctx context.Context, task *asynq.Task) error {
-		ctx, span := tracer.Start(tasks.ContextOf(ctx, task), tasks.TypeEmissionsRecalculate)
-		defer span.End()
-		var payload tasks.EmissionsRecalculate
-		labID, err := uuid.Parse(jsonField(task.Payload(), &payload, func() string { return payload.LabID }))
+	jobqueue.Handle(mux, logger, calcqueue.EmissionsRecalculateTask, func(ctx context.Context, task *calcqueue.EmissionsRecalculate) error {
+		labID, err := uuid.Parse(task.LabID)
 		if err != nil {
-			logger.ErrorContext(ctx, "malformed recalculation task dropped", "error", err)
-			return nil
+			return fmt.Errorf("recalculation of lab %q: %w", task.LabID, err)
 		}
-		if err := recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: labID, Year: payload.Year, Kind: payload.Kind}); err != nil {
-			// The ask stays unanswered in the store; the next start queues it.
-			logger.ErrorContext(ctx, "recalculation failed", "lab", labID, "year", payload.Year, "kind", payload.Kind, "error", err)
-		}
-		return nil
+		// A failed recalculation leaves its ask unanswered in the store;
+		// the safety net below queues it again.
+		return recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: labID, Year: task.Year, Kind: task.Kind})
 	})
 	// The safety net of factor work whose task Redis lost: sync jobs still
 	// queued, recalculations asked and not done (deduplicated as always).
 	go process.Every(ctx, cfg.FactorPollInterval, true, func(ctx context.Context) {
-		if err := datasets.Resume(ctx); err != nil {
+		if err := datasets.Resume(ctx, cfg.FactorPollBatch); err != nil {
 			logger.WarnContext(ctx, "pending factor work not queued", "error", err)
 		}
 	})
@@ -205,13 +178,4 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	}
 	logger.Info("workers started", "worker", worker, "concurrency", cfg.WorkerConcurrency)
 	return workers.Shutdown, nil
-}
-
-// jsonField decodes a task's payload into out and returns the field id
-// reads (empty when the payload is not JSON).
-func jsonField(payload []byte, out any, id func() string) string {
-	if err := json.Unmarshal(payload, out); err != nil {
-		return ""
-	}
-	return id()
 }

@@ -48,10 +48,12 @@ type DatasetStore interface {
 	// Activate records the activations and asks a recalculation of every
 	// lab/year/kind with activities in their years, in one transaction.
 	Activate(ctx context.Context, activations []Activation) ([]RecalcTarget, error)
-	// PendingRecalculations lists the targets whose asks are not answered.
-	PendingRecalculations(ctx context.Context) ([]RecalcTarget, error)
-	// QueuedSyncs lists the versions whose sync job has not started.
-	QueuedSyncs(ctx context.Context) ([]uuid.UUID, error)
+	// PendingRecalculations lists the (at most batch) targets whose asks
+	// are not answered, the oldest first.
+	PendingRecalculations(ctx context.Context, batch int32) ([]RecalcTarget, error)
+	// QueuedSyncs lists the (at most batch) versions whose sync job has not
+	// started, the oldest first.
+	QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error)
 }
 
 // Activation makes a dataset version the one that computes a year.
@@ -422,9 +424,11 @@ func enqueueRecalculations(ctx context.Context, logger *slog.Logger, queue Queue
 }
 
 // Resume queues what a stopped installation (or a Redis that lost its
-// queue) left: sync jobs not started, recalculations asked and not done.
-func (d *Datasets) Resume(ctx context.Context) error {
-	versions, err := d.store.QueuedSyncs(ctx)
+// queue) left: sync jobs not started, recalculations asked and not done,
+// at most batch of each, the oldest first (the next look takes the next
+// ones once these are done). A task still waiting is left alone.
+func (d *Datasets) Resume(ctx context.Context, batch int32) error {
+	versions, err := d.store.QueuedSyncs(ctx, batch)
 	if err != nil {
 		return err
 	}
@@ -433,7 +437,7 @@ func (d *Datasets) Resume(ctx context.Context) error {
 			return err
 		}
 	}
-	targets, err := d.store.PendingRecalculations(ctx)
+	targets, err := d.store.PendingRecalculations(ctx, batch)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -40,8 +41,9 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	}
 	kWh := 168 * 350 * 52 / 1000.0
 
-	queue := calcqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString(), calcqueue.Config{RecalcDelay: time.Hour})
-	t.Cleanup(func() { _ = queue.Close() })
+	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
+	t.Cleanup(func() { _ = tasks.Close() })
+	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
 	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")

@@ -20,8 +20,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
-	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
 )
 
 // countries tells each lab's country, as the labs service would.
@@ -50,7 +50,7 @@ func redisOpt(t *testing.T) asynq.RedisClientOpt {
 	if redisURL == "" {
 		redisURL = "redis://127.0.0.1:6379/0"
 	}
-	opt, err := tasks.RedisOpt(config.SecretURL(redisURL))
+	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +100,9 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	}
 
 	queueName := "calcbus-test-" + uuid.NewString()
-	queue := calcqueue.New(redisOpt(t), queueName, calcqueue.Config{RecalcDelay: 0})
-	t.Cleanup(func() { _ = queue.Close() })
+	tasks := jobqueue.New(redisOpt(t), queueName)
+	t.Cleanup(func() { _ = tasks.Close() })
+	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
 	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	csv := header + "grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"
 	chunks := []string{csv[:40], csv[40:]}
@@ -138,11 +139,11 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	}
 	var recalcTasks []string
 	for _, task := range pending {
-		if task.Type == tasks.TypeEmissionsRecalculate {
+		if task.Type == calcqueue.EmissionsRecalculateTask.Name() {
 			recalcTasks = append(recalcTasks, task.ID)
 		}
 	}
-	if len(recalcTasks) != 1 || recalcTasks[0] != tasks.RecalcTaskID(lab.String(), 2025, "equipment", false) {
+	if len(recalcTasks) != 1 || recalcTasks[0] != calcqueue.RecalcTaskID(lab.String(), 2025, "equipment", false) {
 		t.Fatalf("recalculation tasks queued: %v", recalcTasks)
 	}
 

@@ -242,8 +242,8 @@ func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) 
 	return targets, err
 }
 
-func (s *Store) PendingRecalculations(ctx context.Context) ([]calcbus.RecalcTarget, error) {
-	rows, err := s.queries.ListPendingRecalcRequests(ctx)
+func (s *Store) PendingRecalculations(ctx context.Context, batch int32) ([]calcbus.RecalcTarget, error) {
+	rows, err := s.queries.ListPendingRecalcRequests(ctx, batch)
 	targets := make([]calcbus.RecalcTarget, len(rows))
 	for i, row := range rows {
 		targets[i] = calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
@@ -251,8 +251,8 @@ func (s *Store) PendingRecalculations(ctx context.Context) ([]calcbus.RecalcTarg
 	return targets, err
 }
 
-func (s *Store) QueuedSyncs(ctx context.Context) ([]uuid.UUID, error) {
-	return s.queries.ListQueuedDatasetVersions(ctx)
+func (s *Store) QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error) {
+	return s.queries.ListQueuedDatasetVersions(ctx, batch)
 }
 
 func (s *Store) RecalcRequest(ctx context.Context, target calcbus.RecalcTarget) (int64, int64, error) {

@@ -489,7 +489,7 @@ func (q *Queries) ListFactorUploadChunks(ctx context.Context, versionID uuid.UUI
 }
 
 const listPendingRecalcRequests = `-- name: ListPendingRecalcRequests :many
-SELECT lab_id, year, kind FROM calc.recalc_requests WHERE done < requested ORDER BY lab_id, year, kind
+SELECT lab_id, year, kind FROM calc.recalc_requests WHERE done < requested ORDER BY requested_at, lab_id, year, kind LIMIT $1
 `
 
 type ListPendingRecalcRequestsRow struct {
@@ -498,8 +498,9 @@ type ListPendingRecalcRequestsRow struct {
 	Kind  string
 }
 
-func (q *Queries) ListPendingRecalcRequests(ctx context.Context) ([]ListPendingRecalcRequestsRow, error) {
-	rows, err := q.db.Query(ctx, listPendingRecalcRequests)
+// The oldest asks first: a batch at a time, each answered before the next.
+func (q *Queries) ListPendingRecalcRequests(ctx context.Context, limit int32) ([]ListPendingRecalcRequestsRow, error) {
+	rows, err := q.db.Query(ctx, listPendingRecalcRequests, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -519,11 +520,11 @@ func (q *Queries) ListPendingRecalcRequests(ctx context.Context) ([]ListPendingR
 }
 
 const listQueuedDatasetVersions = `-- name: ListQueuedDatasetVersions :many
-SELECT id FROM calc.factor_dataset_versions WHERE state = 'QUEUED' ORDER BY created_at
+SELECT id FROM calc.factor_dataset_versions WHERE state = 'QUEUED' ORDER BY created_at LIMIT $1
 `
 
-func (q *Queries) ListQueuedDatasetVersions(ctx context.Context) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, listQueuedDatasetVersions)
+func (q *Queries) ListQueuedDatasetVersions(ctx context.Context, limit int32) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listQueuedDatasetVersions, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,52 @@
-// Package calcqueue wakes calc workers up through asynq: factors:sync tasks
-// (TaskID the dataset version's id) and emissions:recalculate tasks (one
-// TaskID per lab/year/kind, so a burst of factor changes queues one).
+// Package calcqueue wakes calc workers up through asynq for calc's own
+// work: factors:sync tasks (TaskID the dataset version's id) and
+// emissions:recalculate tasks (one TaskID per lab/year/kind, so a burst of
+// factor changes queues one). Import tasks come from ingest
+// (ingestv1.ProcessImportTask).
 package calcqueue
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
-	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
+
+// FactorsSync asks a worker to load an uploaded factor dataset version
+// into the factor table.
+type FactorsSync struct {
+	VersionID string `json:"version_id"`
+}
+
+// EmissionsRecalculate asks a worker to recompute one lab/year/kind's
+// emissions with the factors now in force for that year.
+type EmissionsRecalculate struct {
+	LabID string `json:"lab_id"`
+	Year  int32  `json:"year"`
+	Kind  string `json:"kind"`
+}
+
+// The task types of calc's own work.
+var (
+	FactorsSyncTask          = jobqueue.NewKind[FactorsSync]("factors:sync")
+	EmissionsRecalculateTask = jobqueue.NewKind[EmissionsRecalculate]("emissions:recalculate")
+)
+
+// RecalcTaskID is the TaskID of a target's recalculation: one waits per
+// target however many changes ask for it. followUp names the one task
+// queued behind a running one.
+func RecalcTaskID(labID string, year int32, kind string, followUp bool) string {
+	id := fmt.Sprintf("recalc:%s:%d:%s", labID, year, kind)
+	if followUp {
+		id += ":next"
+	}
+	return id
+}
 
 // Config tunes the recalculation tasks.
 type Config struct {
@@ -24,81 +57,35 @@ type Config struct {
 
 // Queue enqueues calc's own tasks.
 type Queue struct {
-	client    *asynq.Client
-	inspector *asynq.Inspector
-	name      string
-	cfg       Config
+	tasks *jobqueue.Queue
+	cfg   Config
 }
 
 var _ calcbus.Queue = (*Queue)(nil)
 
-// New returns the queue name on the Redis of opt.
-func New(opt asynq.RedisClientOpt, name string, cfg Config) *Queue {
-	return &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), name: name, cfg: cfg}
-}
-
-// Close releases the Redis connections.
-func (q *Queue) Close() error {
-	return errors.Join(q.client.Close(), q.inspector.Close())
+// New returns calc's queue over tasks.
+func New(tasks *jobqueue.Queue, cfg Config) *Queue {
+	return &Queue{tasks: tasks, cfg: cfg}
 }
 
 // EnqueueFactorsSync queues a version's sync job (once).
 func (q *Queue) EnqueueFactorsSync(ctx context.Context, versionID uuid.UUID) error {
-	task, err := tasks.NewFactorsSync(ctx, q.name, versionID.String())
-	if err != nil {
-		return err
-	}
-	return q.enqueue(ctx, task, versionID.String())
+	_, err := jobqueue.Enqueue(ctx, q.tasks, FactorsSyncTask, versionID.String(), &FactorsSync{VersionID: versionID.String()})
+	return err
 }
 
-// EnqueueRecalculation queues a target's recalculation. A task of the
-// target waiting to run answers this ask too; one running may have read
-// the asks already, so a single follow-up task is queued behind it.
+// EnqueueRecalculation queues a target's recalculation, to run after
+// RecalcDelay. A task of the target waiting to run answers this ask too;
+// one running may have read the asks already, so a single follow-up task
+// is queued behind it.
 func (q *Queue) EnqueueRecalculation(ctx context.Context, target calcbus.RecalcTarget) error {
-	payload := tasks.EmissionsRecalculate{LabID: target.LabID.String(), Year: target.Year, Kind: target.Kind}
-	task, err := tasks.NewEmissionsRecalculate(ctx, q.name, payload, false, q.cfg.RecalcDelay)
-	if err != nil {
+	payload := &EmissionsRecalculate{LabID: target.LabID.String(), Year: target.Year, Kind: target.Kind}
+	outcome, err := jobqueue.Enqueue(ctx, q.tasks, EmissionsRecalculateTask, RecalcTaskID(payload.LabID, payload.Year, payload.Kind, false),
+		payload, asynq.ProcessIn(q.cfg.RecalcDelay))
+	if err != nil || outcome != jobqueue.Running {
 		return err
 	}
-	_, err = q.client.EnqueueContext(ctx, task)
-	if !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err
-	}
-	id := tasks.RecalcTaskID(payload.LabID, payload.Year, payload.Kind, false)
-	info, err := q.inspector.GetTaskInfo(q.name, id)
-	switch {
-	case err != nil:
-		return nil //nolint:nilerr // gone meanwhile: it ran, after the ask was recorded
-	case info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted:
-		if err := q.inspector.DeleteTask(q.name, info.ID); err != nil {
-			return err
-		}
-		_, err = q.client.EnqueueContext(ctx, task)
-		return err
-	case info.State != asynq.TaskStateActive:
-		return nil
-	}
-	followUp, err := tasks.NewEmissionsRecalculate(ctx, q.name, payload, true, q.cfg.RecalcDelay)
-	if err != nil {
-		return err
-	}
-	return q.enqueue(ctx, followUp, tasks.RecalcTaskID(payload.LabID, payload.Year, payload.Kind, true))
-}
-
-// enqueue queues task unless one with its id waits or runs; an archived or
-// completed one is replaced.
-func (q *Queue) enqueue(ctx context.Context, task *asynq.Task, id string) error {
-	_, err := q.client.EnqueueContext(ctx, task)
-	if !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err
-	}
-	info, err := q.inspector.GetTaskInfo(q.name, id)
-	if err != nil || (info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted) {
-		return nil //nolint:nilerr // the task is there, or went away meanwhile
-	}
-	if err := q.inspector.DeleteTask(q.name, info.ID); err != nil {
-		return err
-	}
-	_, err = q.client.EnqueueContext(ctx, task)
+	_, err = jobqueue.Enqueue(ctx, q.tasks, EmissionsRecalculateTask, RecalcTaskID(payload.LabID, payload.Year, payload.Kind, true),
+		payload, asynq.ProcessIn(q.cfg.RecalcDelay))
 	return err
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // A recalculation asked for while the target's task runs queues exactly one
@@ -23,15 +23,16 @@ func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
 	if redisURL == "" {
 		redisURL = "redis://127.0.0.1:6379/0"
 	}
-	opt, err := tasks.RedisOpt(config.SecretURL(redisURL))
+	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := "calcqueue-test-" + uuid.NewString()
-	queue := calcqueue.New(opt, name, calcqueue.Config{RecalcDelay: 0})
+	tasks := jobqueue.New(opt, name)
+	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
 	inspector := asynq.NewInspector(opt)
 	t.Cleanup(func() {
-		_ = queue.Close()
+		_ = tasks.Close()
 		_ = inspector.DeleteQueue(name, true)
 		_ = inspector.Close()
 	})
@@ -42,7 +43,7 @@ func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
 	started, release := make(chan string, 4), make(chan struct{})
 	server := asynq.NewServer(opt, asynq.Config{Concurrency: 1, Queues: map[string]int{name: 1}, LogLevel: asynq.FatalLevel, TaskCheckInterval: 50 * time.Millisecond})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(tasks.TypeEmissionsRecalculate, func(ctx context.Context, task *asynq.Task) error {
+	mux.HandleFunc(calcqueue.EmissionsRecalculateTask.Name(), func(ctx context.Context, task *asynq.Task) error {
 		id, _ := asynq.GetTaskID(ctx)
 		started <- id
 		<-release
@@ -56,7 +57,7 @@ func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
 	if err := queue.EnqueueRecalculation(ctx, target); err != nil {
 		t.Fatal(err)
 	}
-	first := tasks.RecalcTaskID(target.LabID.String(), 2025, "equipment", false)
+	first := calcqueue.RecalcTaskID(target.LabID.String(), 2025, "equipment", false)
 	select {
 	case id := <-started:
 		if id != first {
@@ -79,7 +80,7 @@ func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
 		ids = append(ids, task.ID)
 	}
 	sort.Strings(ids)
-	if followUp := tasks.RecalcTaskID(target.LabID.String(), 2025, "equipment", true); len(ids) != 1 || ids[0] != followUp {
+	if followUp := calcqueue.RecalcTaskID(target.LabID.String(), 2025, "equipment", true); len(ids) != 1 || ids[0] != followUp {
 		t.Fatalf("waiting behind the running task: %v, want only %s", ids, followUp)
 	}
 	close(release)

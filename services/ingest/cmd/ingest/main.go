@@ -20,9 +20,9 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
-	"github.com/co2-calculator/co2-calculator/services/platform/tasks"
 )
 
 // Config is everything the ingest service reads from its environment.
@@ -34,10 +34,12 @@ type Config struct {
 	CalcURL    string           `env:"CALC_URL, default=http://127.0.0.1:8003"`
 	// TemplatesCacheTTL is how long a kind's required columns are reused.
 	TemplatesCacheTTL time.Duration `env:"TEMPLATES_CACHE_TTL, default=5m"`
-	Queue             tasks.QueueConfig
-	Imports           ingestbus.Config
-	Poller            ingestbus.PollerConfig
-	Authz             authz.Config
+	// ImportQueue is the asynq queue import tasks wait in; calc's workers
+	// read the same variable.
+	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
+	Imports     ingestbus.Config
+	Poller      ingestbus.PollerConfig
+	Authz       authz.Config
 }
 
 func main() { process.Main("ingest", run) }
@@ -45,17 +47,17 @@ func main() { process.Main("ingest", run) }
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	return service.Run(ctx, "ingest", "ingest", migrations.Ingest, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
-		redisOpt, err := tasks.RedisOpt(cfg.RedisURL)
+		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
 		}
-		jobQueue := queue.New(redisOpt, cfg.Queue.Name)
-		defer jobQueue.Close()
+		importQueue := jobqueue.New(redisOpt, cfg.ImportQueue)
+		defer importQueue.Close()
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
 		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
-			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), jobQueue, cfg.Imports)
+			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
 

@@ -57,6 +57,8 @@ type Job struct {
 	UpdatedAt       time.Time
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+	// FileSweptAt is when the retention deleted the file (nil: kept).
+	FileSweptAt *time.Time
 	// FirstErrors is filled by Get: the first rejected rows.
 	FirstErrors []RowError
 }
@@ -131,6 +133,7 @@ type Store interface {
 	ExpiredLeases(ctx context.Context, batch int32) ([]Job, error)
 	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error
 	FailExpired(ctx context.Context, id uuid.UUID, message string) error
+	RetentionStore
 }
 
 // JobCursor is where a page of jobs starts.
@@ -157,6 +160,7 @@ type Config struct {
 	// RetryBackoff is how long a job handed back after a passing fault
 	// waits before its next attempt, doubled at each attempt.
 	RetryBackoff time.Duration `env:"IMPORT_RETRY_BACKOFF, default=15s"`
+	Retention    RetentionConfig
 }
 
 // Business is the import register.

@@ -113,8 +113,17 @@ func (b *Business) Retry(ctx context.Context, id string) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	if err := b.fileNotKept(job); err != nil {
+		return Job{}, err
+	}
 	retried, err := b.store.RetryJob(ctx, job.ID)
 	if errors.Is(err, ErrNotFound) {
+		// The file may have been swept meanwhile.
+		if now, getErr := b.store.GetJob(ctx, job.ID); getErr == nil {
+			if err := b.fileNotKept(now); err != nil {
+				return Job{}, err
+			}
+		}
 		return Job{}, apperr.FailedPrecondition("import %s is %s: only a finished import can be retried", id, job.State)
 	}
 	if err != nil {

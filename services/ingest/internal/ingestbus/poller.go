@@ -92,5 +92,6 @@ func (b *Business) RunPoller(ctx context.Context, cfg PollerConfig) {
 		if err := b.Poll(ctx, cfg); err != nil && ctx.Err() == nil {
 			b.logger.ErrorContext(ctx, "poll failed", "error", err)
 		}
+		b.sweepFiles(ctx)
 	})
 }

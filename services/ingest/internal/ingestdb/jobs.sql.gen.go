@@ -55,7 +55,7 @@ SET cancel_requested = true,
     finished_at = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN now() ELSE finished_at END,
     updated_at = now()
 WHERE id = $2 AND state <> 'FINISHED'
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
 `
 
 type CancelJobParams struct {
@@ -98,6 +98,7 @@ func (q *Queries) CancelJob(ctx context.Context, arg CancelJobParams) (IngestDat
 		&i.UpdatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.FileSweptAt,
 	)
 	return i, err
 }
@@ -110,7 +111,7 @@ WHERE id = $3
   AND NOT cancel_requested
   AND attempts < max_attempts
   AND (state = 'QUEUED' OR (state = 'RUNNING' AND locked_until < now()))
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
 `
 
 type ClaimJobParams struct {
@@ -154,6 +155,7 @@ func (q *Queries) ClaimJob(ctx context.Context, arg ClaimJobParams) (IngestDataI
 		&i.UpdatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.FileSweptAt,
 	)
 	return i, err
 }
@@ -333,7 +335,7 @@ func (q *Queries) FinishJob(ctx context.Context, arg FinishJobParams) (int64, er
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at FROM ingest.data_ingestion_jobs WHERE id = $1
+SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at FROM ingest.data_ingestion_jobs WHERE id = $1
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (IngestDataIngestionJob, error) {
@@ -370,6 +372,7 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (IngestDataIngestion
 		&i.UpdatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.FileSweptAt,
 	)
 	return i, err
 }
@@ -402,7 +405,7 @@ func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) (bool, err
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at FROM ingest.data_ingestion_jobs
+SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at FROM ingest.data_ingestion_jobs
 WHERE lab_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -462,6 +465,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]IngestDat
 			&i.UpdatedAt,
 			&i.StartedAt,
 			&i.FinishedAt,
+			&i.FileSweptAt,
 		); err != nil {
 			return nil, err
 		}
@@ -683,8 +687,8 @@ UPDATE ingest.data_ingestion_jobs
 SET state = 'QUEUED', result = '', status_message = '', cancel_requested = false,
     rows_total = 0, rows_ok = 0, rows_rejected = 0, rows_processed = 0,
     attempts = 0, run_after = now(), started_at = NULL, finished_at = NULL, updated_at = now()
-WHERE id = $1 AND state = 'FINISHED'
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at
+WHERE id = $1 AND state = 'FINISHED' AND file_swept_at IS NULL
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
 `
 
 func (q *Queries) RetryJob(ctx context.Context, id uuid.UUID) (IngestDataIngestionJob, error) {
@@ -721,6 +725,7 @@ func (q *Queries) RetryJob(ctx context.Context, id uuid.UUID) (IngestDataIngesti
 		&i.UpdatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.FileSweptAt,
 	)
 	return i, err
 }

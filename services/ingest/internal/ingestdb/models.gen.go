@@ -41,6 +41,7 @@ type IngestDataIngestionJob struct {
 	UpdatedAt       time.Time
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
+	FileSweptAt     *time.Time
 }
 
 type IngestImportFileChunk struct {

@@ -200,5 +200,6 @@ func toJob(row IngestDataIngestionJob) ingestbus.Job {
 		Filename: row.Filename, FileSize: row.FileSize, FileSHA256: row.FileSha256, Attempts: row.Attempts,
 		MaxAttempts: row.MaxAttempts, LockedBy: row.LockedBy, CancelRequested: row.CancelRequested,
 		CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, StartedAt: row.StartedAt, FinishedAt: row.FinishedAt,
+		FileSweptAt: row.FileSweptAt,
 	}
 }

@@ -179,6 +179,9 @@ func exportToProto(e reportingbus.Export) *reportingv1.Export {
 	if e.FinishedAt != nil {
 		out.FinishedAt = timestamppb.New(*e.FinishedAt)
 	}
+	if e.ExpiresAt != nil {
+		out.ExpiresAt = timestamppb.New(*e.ExpiresAt)
+	}
 	if e.Status == reportingbus.ExportDone {
 		out.DownloadUrl = fmt.Sprintf("/api/v1/reports/%s/exports/%s:download", e.LabID, e.ID)
 	}

@@ -21,6 +21,8 @@ const (
 	ExportRunning = "running"
 	ExportDone    = "done"
 	ExportFailed  = "failed"
+	// ExportExpired: done, and its ZIP deleted after EXPORT_RETENTION.
+	ExportExpired = "expired"
 )
 
 // Export is a detailed export of a lab and year.
@@ -35,35 +37,85 @@ type Export struct {
 	Rows           int64
 	SizeBytes      int64
 	Attempts       int32
+	MaxAttempts    int32
+	LockedBy       string
 	CreatedBy      string
 	CreatedAt      time.Time
 	FinishedAt     *time.Time
+	// ExpiresAt is when the ZIP of a done export is deleted (nil: kept
+	// forever, or not done); set by Get.
+	ExpiresAt *time.Time
 }
 
-// ErrExportNotFound is returned by the store for an unknown export.
-var ErrExportNotFound = errors.New("export not found")
+// Errors of the store.
+var (
+	ErrExportNotFound = errors.New("export not found")
+	// ErrLeaseLost is what a worker hears once the export is no longer its
+	// own (its lease expired and the poller gave it to another attempt).
+	ErrLeaseLost = errors.New("the export's lease was lost")
+	// ErrExportExpired: the export's ZIP was deleted after its retention.
+	ErrExportExpired = errors.New("export expired")
+)
 
 // ExportStore keeps exports and their ZIPs.
 type ExportStore interface {
 	CreateExport(ctx context.Context, export Export) (Export, error)
 	GetExport(ctx context.Context, labID, id uuid.UUID) (Export, error)
-	// StartExport marks a queued or interrupted export running; found is
-	// false when it is finished (or unknown).
-	StartExport(ctx context.Context, id uuid.UUID) (export Export, found bool, err error)
+	// ClaimExport gives worker a queued export, or a running one whose
+	// lease expired, until lease from now, and counts an attempt; found is
+	// false when it cannot be claimed (finished, held by another worker,
+	// out of attempts, or unknown).
+	ClaimExport(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) (export Export, found bool, err error)
+	// RenewExportLease extends worker's lease; ErrLeaseLost when worker no
+	// longer holds the export.
+	RenewExportLease(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) error
 	// WriteExport replaces the export's ZIP with what write writes, then
-	// marks it done with rows, in one transaction.
-	WriteExport(ctx context.Context, id uuid.UUID, write func(w io.Writer) (rows int64, err error)) error
-	FailExport(ctx context.Context, id uuid.UUID, reason string) error
-	// StaleQueuedExports lists exports still queued olderThan after they
-	// were made.
-	StaleQueuedExports(ctx context.Context, olderThan time.Duration) ([]uuid.UUID, error)
-	// ReadExport copies the export's ZIP to w.
+	// marks it done with rows, in one transaction, if worker still holds
+	// it (ErrLeaseLost, and nothing kept, otherwise).
+	WriteExport(ctx context.Context, id uuid.UUID, worker string, write func(w io.Writer) (rows int64, err error)) error
+	// ReleaseExport puts worker's export back in the queue after a failed
+	// attempt, saying why; ErrLeaseLost when worker no longer holds it.
+	ReleaseExport(ctx context.Context, id uuid.UUID, worker, message string) error
+	// FailExport ends worker's export as failed; ErrLeaseLost when worker
+	// no longer holds it.
+	FailExport(ctx context.Context, id uuid.UUID, worker, message string) error
+	// InPollTx runs one pass of the safety net in a transaction.
+	InPollTx(ctx context.Context, fn func(tx ExportPollTx) error) error
+	// ExpireExports deletes the ZIPs of at most batch exports done longer
+	// than olderThan ago, the oldest first, marks them expired and returns
+	// their ids.
+	ExpireExports(ctx context.Context, olderThan time.Duration, batch int32) ([]uuid.UUID, error)
+	// ReadExport copies the export's ZIP to w, all of it or nothing
+	// (ErrExportExpired once it has been deleted).
 	ReadExport(ctx context.Context, id uuid.UUID, w func(chunk []byte) error) error
 }
 
 // ExportQueue hands exports to the workers.
 type ExportQueue interface {
-	Enqueue(ctx context.Context, exportID uuid.UUID) error
+	// Enqueue queues an attempt at an export (attempts counts those made
+	// so far); one already queued is left alone.
+	Enqueue(ctx context.Context, exportID uuid.UUID, attempts int32) error
+}
+
+// ExportsConfig tunes exports: their attempts, the lease of the worker
+// writing one, and the safety net.
+type ExportsConfig struct {
+	// Attempts is how many times an export is tried before it fails.
+	Attempts int32 `env:"EXPORT_ATTEMPTS, default=3"`
+	// Lease is how long a worker holds an export without renewing it (it
+	// renews every third of it).
+	Lease time.Duration `env:"EXPORT_LEASE, default=30s"`
+	// PollInterval is how often the safety net looks: a queued export
+	// waits this long before its task is queued again, and a failed
+	// attempt at least this long before the next.
+	PollInterval time.Duration `env:"EXPORT_POLL_INTERVAL, default=10s"`
+	// PollBatch is how many exports one look takes at most, per question.
+	PollBatch int32 `env:"EXPORT_POLL_BATCH, default=100"`
+	// Retention is how long the ZIP of a done export is kept after it
+	// finished; 0 keeps them forever. The export's row stays, expired.
+	Retention time.Duration `env:"EXPORT_RETENTION, default=168h"`
+	// RetentionBatch is how many ZIPs one look deletes at most.
+	RetentionBatch int32 `env:"RETENTION_BATCH, default=10"`
 }
 
 // Exports creates, shows and runs detailed exports.
@@ -72,13 +124,14 @@ type Exports struct {
 	store   ExportStore
 	queue   ExportQueue
 	logger  *slog.Logger
-	// maxAttempts is how many times an export is tried before it fails.
-	maxAttempts int32
+	cfg     ExportsConfig
+	// worker names this process's workers in the leases they hold.
+	worker string
 }
 
-// NewExports returns the exports.
-func NewExports(reports *Reports, store ExportStore, queue ExportQueue, logger *slog.Logger, maxAttempts int32) *Exports {
-	return &Exports{reports: reports, store: store, queue: queue, logger: logger, maxAttempts: maxAttempts}
+// NewExports returns the exports, written by this process as worker.
+func NewExports(reports *Reports, store ExportStore, queue ExportQueue, logger *slog.Logger, cfg ExportsConfig, worker string) *Exports {
+	return &Exports{reports: reports, store: store, queue: queue, logger: logger, cfg: cfg, worker: worker}
 }
 
 // Create records an export of labID and year and queues it.
@@ -98,7 +151,7 @@ func (e *Exports) Create(ctx context.Context, labID string, year int32, includeS
 	if err != nil {
 		return Export{}, fmt.Errorf("export id: %w", err)
 	}
-	export := Export{ID: exportID, Year: year, IncludeSublabs: includeSublabs, CreatedBy: principal.Subject}
+	export := Export{ID: exportID, Year: year, IncludeSublabs: includeSublabs, MaxAttempts: e.cfg.Attempts, CreatedBy: principal.Subject}
 	for _, id := range ids {
 		parsed, err := uuid.Parse(id)
 		if err != nil {
@@ -111,8 +164,9 @@ func (e *Exports) Create(ctx context.Context, labID string, year int32, includeS
 	if err != nil {
 		return Export{}, fmt.Errorf("create export: %w", err)
 	}
-	if err := e.queue.Enqueue(ctx, export.ID); err != nil {
-		return Export{}, fmt.Errorf("queue export %s: %w", export.ID, err)
+	if err := e.queue.Enqueue(ctx, export.ID, 0); err != nil {
+		// The export is stored: the safety net queues it.
+		e.logger.WarnContext(ctx, "export not queued; the poller will queue it", "export", export.ID, "error", err)
 	}
 	return export, nil
 }
@@ -130,7 +184,14 @@ func (e *Exports) Get(ctx context.Context, labID, id string) (Export, error) {
 	if errors.Is(err, ErrExportNotFound) {
 		return Export{}, apperr.NotFound("no export %s of lab %s", id, labID)
 	}
-	return export, err
+	if err != nil {
+		return Export{}, err
+	}
+	if e.cfg.Retention > 0 && export.FinishedAt != nil && (export.Status == ExportDone || export.Status == ExportExpired) {
+		expires := export.FinishedAt.Add(e.cfg.Retention)
+		export.ExpiresAt = &expires
+	}
+	return export, nil
 }
 
 // Download sends the ZIP of a finished export to send, chunk by chunk.
@@ -139,48 +200,15 @@ func (e *Exports) Download(ctx context.Context, labID, id string, send func(chun
 	if err != nil {
 		return err
 	}
+	if export.Status == ExportExpired {
+		return e.expired(export)
+	}
 	if export.Status != ExportDone {
 		return apperr.FailedPrecondition("export %s is %s, not done: download it once GET .../exports/%s says done", id, export.Status, id)
 	}
-	return e.store.ReadExport(ctx, export.ID, send)
-}
-
-// Requeue queues again the exports still waiting olderThan after they were
-// made: PostgreSQL holds the truth, and a task Redis lost is rebuilt (one
-// still queued is left alone, its TaskID being the export id).
-func (e *Exports) Requeue(ctx context.Context, olderThan time.Duration) (int, error) {
-	ids, err := e.store.StaleQueuedExports(ctx, olderThan)
-	if err != nil {
-		return 0, fmt.Errorf("stale exports: %w", err)
+	err = e.store.ReadExport(ctx, export.ID, send)
+	if errors.Is(err, ErrExportExpired) {
+		return e.expired(export) // deleted since Get
 	}
-	for _, id := range ids {
-		if err := e.queue.Enqueue(ctx, id); err != nil {
-			return 0, fmt.Errorf("queue export %s: %w", id, err)
-		}
-	}
-	return len(ids), nil
-}
-
-// Run writes the ZIP of an export, the work of the report:export task.
-func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
-	export, found, err := e.store.StartExport(ctx, id)
-	if err != nil || !found {
-		return err
-	}
-	labIDs := make([]string, 0, len(export.LabIDs))
-	for _, labID := range export.LabIDs {
-		labIDs = append(labIDs, labID.String())
-	}
-	err = e.store.WriteExport(ctx, id, func(w io.Writer) (int64, error) {
-		return WriteExportZIP(ctx, w, e.reports.calc, labIDs, export.Year)
-	})
-	if err == nil {
-		e.logger.InfoContext(ctx, "export done", "export", id)
-		return nil
-	}
-	if export.Attempts < e.maxAttempts && ctx.Err() == nil {
-		return fmt.Errorf("export %s, attempt %d: %w", id, export.Attempts, err)
-	}
-	e.logger.WarnContext(ctx, "export failed", "export", id, "error", err)
-	return e.store.FailExport(context.WithoutCancel(ctx), id, err.Error())
+	return err
 }

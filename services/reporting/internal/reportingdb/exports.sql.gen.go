@@ -11,10 +11,55 @@ import (
 	"github.com/google/uuid"
 )
 
+const claimExport = `-- name: ClaimExport :one
+UPDATE reporting.exports
+SET status = 'running', locked_by = $1,
+    locked_until = now() + make_interval(secs => $2::float8),
+    attempts = attempts + 1, started_at = now(), updated_at = now()
+WHERE id = $3
+  AND attempts < max_attempts
+  AND (status = 'queued' OR (status = 'running' AND locked_until < now()))
+RETURNING id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at, max_attempts, locked_by, locked_until, updated_at
+`
+
+type ClaimExportParams struct {
+	Worker       string
+	LeaseSeconds float64
+	ID           uuid.UUID
+}
+
+// Takes a queued export, or a running one whose lease ended, for worker,
+// and counts an attempt.
+func (q *Queries) ClaimExport(ctx context.Context, arg ClaimExportParams) (ReportingExport, error) {
+	row := q.db.QueryRow(ctx, claimExport, arg.Worker, arg.LeaseSeconds, arg.ID)
+	var i ReportingExport
+	err := row.Scan(
+		&i.ID,
+		&i.LabID,
+		&i.Year,
+		&i.IncludeSublabs,
+		&i.LabIds,
+		&i.Status,
+		&i.Error,
+		&i.RowsWritten,
+		&i.SizeBytes,
+		&i.Attempts,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.MaxAttempts,
+		&i.LockedBy,
+		&i.LockedUntil,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const createExport = `-- name: CreateExport :one
-INSERT INTO reporting.exports (id, lab_id, year, include_sublabs, lab_ids, created_by)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at
+INSERT INTO reporting.exports (id, lab_id, year, include_sublabs, lab_ids, max_attempts, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at, max_attempts, locked_by, locked_until, updated_at
 `
 
 type CreateExportParams struct {
@@ -23,6 +68,7 @@ type CreateExportParams struct {
 	Year           int32
 	IncludeSublabs bool
 	LabIds         []uuid.UUID
+	MaxAttempts    int32
 	CreatedBy      string
 }
 
@@ -33,6 +79,7 @@ func (q *Queries) CreateExport(ctx context.Context, arg CreateExportParams) (Rep
 		arg.Year,
 		arg.IncludeSublabs,
 		arg.LabIds,
+		arg.MaxAttempts,
 		arg.CreatedBy,
 	)
 	var i ReportingExport
@@ -51,6 +98,10 @@ func (q *Queries) CreateExport(ctx context.Context, arg CreateExportParams) (Rep
 		&i.CreatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.MaxAttempts,
+		&i.LockedBy,
+		&i.LockedUntil,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
@@ -64,39 +115,158 @@ func (q *Queries) DeleteExportChunks(ctx context.Context, exportID uuid.UUID) er
 	return err
 }
 
-const failExport = `-- name: FailExport :exec
-UPDATE reporting.exports SET status = 'failed', error = $2, finished_at = now() WHERE id = $1
+const deleteExportChunksOf = `-- name: DeleteExportChunksOf :exec
+DELETE FROM reporting.export_chunks WHERE export_id = ANY($1::uuid[])
+`
+
+func (q *Queries) DeleteExportChunksOf(ctx context.Context, exportIds []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteExportChunksOf, exportIds)
+	return err
+}
+
+const expireExports = `-- name: ExpireExports :many
+UPDATE reporting.exports SET status = 'expired', updated_at = now()
+WHERE id IN (
+    SELECT id FROM reporting.exports
+    WHERE status = 'done' AND finished_at < now() - make_interval(secs => $1::float8)
+    ORDER BY finished_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+RETURNING id
+`
+
+type ExpireExportsParams struct {
+	RetentionSeconds float64
+	Batch            int32
+}
+
+// Done exports finished longer than the retention ago, oldest first,
+// marked expired (their ZIP is deleted in the same transaction).
+func (q *Queries) ExpireExports(ctx context.Context, arg ExpireExportsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, expireExports, arg.RetentionSeconds, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const expiredExportLeases = `-- name: ExpiredExportLeases :many
+SELECT id, attempts, max_attempts, locked_by FROM reporting.exports
+WHERE status = 'running' AND locked_until < now()
+ORDER BY locked_until
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+`
+
+type ExpiredExportLeasesRow struct {
+	ID          uuid.UUID
+	Attempts    int32
+	MaxAttempts int32
+	LockedBy    string
+}
+
+func (q *Queries) ExpiredExportLeases(ctx context.Context, batch int32) ([]ExpiredExportLeasesRow, error) {
+	rows, err := q.db.Query(ctx, expiredExportLeases, batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExpiredExportLeasesRow
+	for rows.Next() {
+		var i ExpiredExportLeasesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Attempts,
+			&i.MaxAttempts,
+			&i.LockedBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const failExpiredExport = `-- name: FailExpiredExport :exec
+UPDATE reporting.exports
+SET status = 'failed', error = $1, locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
+WHERE id = $2
+`
+
+type FailExpiredExportParams struct {
+	Message string
+	ID      uuid.UUID
+}
+
+func (q *Queries) FailExpiredExport(ctx context.Context, arg FailExpiredExportParams) error {
+	_, err := q.db.Exec(ctx, failExpiredExport, arg.Message, arg.ID)
+	return err
+}
+
+const failExport = `-- name: FailExport :execrows
+UPDATE reporting.exports
+SET status = 'failed', error = $1, locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
+WHERE id = $2 AND status = 'running' AND locked_by = $3
 `
 
 type FailExportParams struct {
-	ID    uuid.UUID
-	Error string
+	Message string
+	ID      uuid.UUID
+	Worker  string
 }
 
-func (q *Queries) FailExport(ctx context.Context, arg FailExportParams) error {
-	_, err := q.db.Exec(ctx, failExport, arg.ID, arg.Error)
-	return err
+func (q *Queries) FailExport(ctx context.Context, arg FailExportParams) (int64, error) {
+	result, err := q.db.Exec(ctx, failExport, arg.Message, arg.ID, arg.Worker)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
-const finishExport = `-- name: FinishExport :exec
+const finishExport = `-- name: FinishExport :execrows
 UPDATE reporting.exports
-SET status = 'done', rows_written = $2, size_bytes = $3, finished_at = now()
-WHERE id = $1
+SET status = 'done', rows_written = $1, size_bytes = $2, error = '',
+    locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
+WHERE id = $3 AND status = 'running' AND locked_by = $4
 `
 
 type FinishExportParams struct {
-	ID          uuid.UUID
 	RowsWritten int64
 	SizeBytes   int64
+	ID          uuid.UUID
+	Worker      string
 }
 
-func (q *Queries) FinishExport(ctx context.Context, arg FinishExportParams) error {
-	_, err := q.db.Exec(ctx, finishExport, arg.ID, arg.RowsWritten, arg.SizeBytes)
-	return err
+func (q *Queries) FinishExport(ctx context.Context, arg FinishExportParams) (int64, error) {
+	result, err := q.db.Exec(ctx, finishExport,
+		arg.RowsWritten,
+		arg.SizeBytes,
+		arg.ID,
+		arg.Worker,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const getExport = `-- name: GetExport :one
-SELECT id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at FROM reporting.exports WHERE id = $1 AND lab_id = $2
+SELECT id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at, max_attempts, locked_by, locked_until, updated_at FROM reporting.exports WHERE id = $1 AND lab_id = $2
 `
 
 type GetExportParams struct {
@@ -122,6 +292,10 @@ func (q *Queries) GetExport(ctx context.Context, arg GetExportParams) (Reporting
 		&i.CreatedAt,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.MaxAttempts,
+		&i.LockedBy,
+		&i.LockedUntil,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
@@ -142,6 +316,22 @@ func (q *Queries) GetExportChunk(ctx context.Context, arg GetExportChunkParams) 
 	return data, err
 }
 
+const getExportStatus = `-- name: GetExportStatus :one
+SELECT status, size_bytes FROM reporting.exports WHERE id = $1
+`
+
+type GetExportStatusRow struct {
+	Status    string
+	SizeBytes int64
+}
+
+func (q *Queries) GetExportStatus(ctx context.Context, id uuid.UUID) (GetExportStatusRow, error) {
+	row := q.db.QueryRow(ctx, getExportStatus, id)
+	var i GetExportStatusRow
+	err := row.Scan(&i.Status, &i.SizeBytes)
+	return i, err
+}
+
 const insertExportChunk = `-- name: InsertExportChunk :exec
 INSERT INTO reporting.export_chunks (export_id, seq, data) VALUES ($1, $2, $3)
 `
@@ -157,27 +347,39 @@ func (q *Queries) InsertExportChunk(ctx context.Context, arg InsertExportChunkPa
 	return err
 }
 
-const listStaleQueuedExports = `-- name: ListStaleQueuedExports :many
-SELECT id FROM reporting.exports
-WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1::float8)
-ORDER BY created_at
-LIMIT 100
+const queuedExportsDue = `-- name: QueuedExportsDue :many
+SELECT id, attempts FROM reporting.exports
+WHERE status = 'queued' AND updated_at < now() - make_interval(secs => $1::float8)
+ORDER BY updated_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
 `
 
-// Exports still queued a while after they were made: their task may be lost.
-func (q *Queries) ListStaleQueuedExports(ctx context.Context, olderThanSeconds float64) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, listStaleQueuedExports, olderThanSeconds)
+type QueuedExportsDueParams struct {
+	GraceSeconds float64
+	Batch        int32
+}
+
+type QueuedExportsDueRow struct {
+	ID       uuid.UUID
+	Attempts int32
+}
+
+// Queued exports not queued again for longer than the grace period: their
+// task may be lost.
+func (q *Queries) QueuedExportsDue(ctx context.Context, arg QueuedExportsDueParams) ([]QueuedExportsDueRow, error) {
+	rows, err := q.db.Query(ctx, queuedExportsDue, arg.GraceSeconds, arg.Batch)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []uuid.UUID
+	var items []QueuedExportsDueRow
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i QueuedExportsDueRow
+		if err := rows.Scan(&i.ID, &i.Attempts); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -185,32 +387,68 @@ func (q *Queries) ListStaleQueuedExports(ctx context.Context, olderThanSeconds f
 	return items, nil
 }
 
-const startExport = `-- name: StartExport :one
+const releaseExport = `-- name: ReleaseExport :execrows
 UPDATE reporting.exports
-SET status = 'running', started_at = now(), attempts = attempts + 1, error = ''
-WHERE id = $1 AND status IN ('queued', 'running')
-RETURNING id, lab_id, year, include_sublabs, lab_ids, status, error, rows_written, size_bytes, attempts, created_by, created_at, started_at, finished_at
+SET status = 'queued', error = $1, locked_by = '', locked_until = NULL, updated_at = now()
+WHERE id = $2 AND status = 'running' AND locked_by = $3
 `
 
-// Claims a queued export (or one whose worker died while running) for a run.
-func (q *Queries) StartExport(ctx context.Context, id uuid.UUID) (ReportingExport, error) {
-	row := q.db.QueryRow(ctx, startExport, id)
-	var i ReportingExport
-	err := row.Scan(
-		&i.ID,
-		&i.LabID,
-		&i.Year,
-		&i.IncludeSublabs,
-		&i.LabIds,
-		&i.Status,
-		&i.Error,
-		&i.RowsWritten,
-		&i.SizeBytes,
-		&i.Attempts,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.StartedAt,
-		&i.FinishedAt,
-	)
-	return i, err
+type ReleaseExportParams struct {
+	Message string
+	ID      uuid.UUID
+	Worker  string
+}
+
+// A failed attempt with attempts left: back to the queue, saying why.
+func (q *Queries) ReleaseExport(ctx context.Context, arg ReleaseExportParams) (int64, error) {
+	result, err := q.db.Exec(ctx, releaseExport, arg.Message, arg.ID, arg.Worker)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const renewExportLease = `-- name: RenewExportLease :execrows
+UPDATE reporting.exports
+SET locked_until = now() + make_interval(secs => $1::float8), updated_at = now()
+WHERE id = $2 AND status = 'running' AND locked_by = $3
+`
+
+type RenewExportLeaseParams struct {
+	LeaseSeconds float64
+	ID           uuid.UUID
+	Worker       string
+}
+
+func (q *Queries) RenewExportLease(ctx context.Context, arg RenewExportLeaseParams) (int64, error) {
+	result, err := q.db.Exec(ctx, renewExportLease, arg.LeaseSeconds, arg.ID, arg.Worker)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const requeueExpiredExport = `-- name: RequeueExpiredExport :exec
+UPDATE reporting.exports
+SET status = 'queued', error = $1, locked_by = '', locked_until = NULL, updated_at = now()
+WHERE id = $2
+`
+
+type RequeueExpiredExportParams struct {
+	Message string
+	ID      uuid.UUID
+}
+
+func (q *Queries) RequeueExpiredExport(ctx context.Context, arg RequeueExpiredExportParams) error {
+	_, err := q.db.Exec(ctx, requeueExpiredExport, arg.Message, arg.ID)
+	return err
+}
+
+const touchQueuedExports = `-- name: TouchQueuedExports :exec
+UPDATE reporting.exports SET updated_at = now() WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) TouchQueuedExports(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, touchQueuedExports, ids)
+	return err
 }

@@ -25,6 +25,10 @@ type ReportingExport struct {
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
+	MaxAttempts    int32
+	LockedBy       string
+	LockedUntil    *time.Time
+	UpdatedAt      time.Time
 }
 
 type ReportingExportChunk struct {

@@ -34,14 +34,15 @@ func toExport(row ReportingExport) reportingbus.Export {
 	return reportingbus.Export{
 		ID: row.ID, LabID: row.LabID, Year: row.Year, IncludeSublabs: row.IncludeSublabs, LabIDs: row.LabIds,
 		Status: row.Status, Error: row.Error, Rows: row.RowsWritten, SizeBytes: row.SizeBytes, Attempts: row.Attempts,
-		CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt,
+		MaxAttempts: row.MaxAttempts, LockedBy: row.LockedBy, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt,
 	}
 }
 
 // CreateExport implements reportingbus.ExportStore.
 func (s *Store) CreateExport(ctx context.Context, e reportingbus.Export) (reportingbus.Export, error) {
 	row, err := s.queries.CreateExport(ctx, CreateExportParams{
-		ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs, CreatedBy: e.CreatedBy,
+		ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs,
+		MaxAttempts: e.MaxAttempts, CreatedBy: e.CreatedBy,
 	})
 	return toExport(row), err
 }
@@ -55,21 +56,26 @@ func (s *Store) GetExport(ctx context.Context, labID, id uuid.UUID) (reportingbu
 	return toExport(row), err
 }
 
-// StartExport implements reportingbus.ExportStore.
-func (s *Store) StartExport(ctx context.Context, id uuid.UUID) (reportingbus.Export, bool, error) {
-	row, err := s.queries.StartExport(ctx, id)
+// ClaimExport implements reportingbus.ExportStore.
+func (s *Store) ClaimExport(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) (reportingbus.Export, bool, error) {
+	row, err := s.queries.ClaimExport(ctx, ClaimExportParams{ID: id, Worker: worker, LeaseSeconds: lease.Seconds()})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return reportingbus.Export{}, false, nil
 	}
 	if err != nil {
-		return reportingbus.Export{}, false, fmt.Errorf("start export %s: %w", id, err)
+		return reportingbus.Export{}, false, err
 	}
 	return toExport(row), true, nil
 }
 
+// RenewExportLease implements reportingbus.ExportStore.
+func (s *Store) RenewExportLease(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) error {
+	return held(s.queries.RenewExportLease(ctx, RenewExportLeaseParams{ID: id, Worker: worker, LeaseSeconds: lease.Seconds()}))
+}
+
 // WriteExport implements reportingbus.ExportStore: the ZIP goes into
 // chunks as it is written, and appears with the done state at commit.
-func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, write func(w io.Writer) (int64, error)) error {
+func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, worker string, write func(w io.Writer) (int64, error)) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		if err := queries.DeleteExportChunks(ctx, id); err != nil {
@@ -83,25 +89,50 @@ func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, write func(w io.W
 		if err := chunks.flush(); err != nil {
 			return err
 		}
-		return queries.FinishExport(ctx, FinishExportParams{ID: id, RowsWritten: rows, SizeBytes: chunks.size})
+		return held(queries.FinishExport(ctx, FinishExportParams{ID: id, Worker: worker, RowsWritten: rows, SizeBytes: chunks.size}))
 	})
 }
 
-// StaleQueuedExports implements reportingbus.ExportStore.
-func (s *Store) StaleQueuedExports(ctx context.Context, olderThan time.Duration) ([]uuid.UUID, error) {
-	return s.queries.ListStaleQueuedExports(ctx, olderThan.Seconds())
+// ReleaseExport implements reportingbus.ExportStore.
+func (s *Store) ReleaseExport(ctx context.Context, id uuid.UUID, worker, message string) error {
+	return held(s.queries.ReleaseExport(ctx, ReleaseExportParams{ID: id, Worker: worker, Message: message}))
 }
 
 // FailExport implements reportingbus.ExportStore.
-func (s *Store) FailExport(ctx context.Context, id uuid.UUID, reason string) error {
-	return s.queries.FailExport(ctx, FailExportParams{ID: id, Error: reason})
+func (s *Store) FailExport(ctx context.Context, id uuid.UUID, worker, message string) error {
+	return held(s.queries.FailExport(ctx, FailExportParams{ID: id, Worker: worker, Message: message}))
 }
 
-// ReadExport implements reportingbus.ExportStore, a chunk at a time.
+// held turns "no row changed" of a statement that requires the worker's
+// lease into ErrLeaseLost.
+func held(changed int64, err error) error {
+	if err == nil && changed == 0 {
+		return reportingbus.ErrLeaseLost
+	}
+	return err
+}
+
+// ReadExport implements reportingbus.ExportStore, a chunk at a time, each
+// read on its own: a download holds no connection or transaction while
+// the client takes its time. A ZIP deleted by the retention while it is
+// read ends the download in ErrExportExpired, never in a shorter file.
 func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) error) error {
+	export, err := s.queries.GetExportStatus(ctx, id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return reportingbus.ErrExportNotFound
+	case err != nil:
+		return fmt.Errorf("read export %s: %w", id, err)
+	case export.Status == reportingbus.ExportExpired:
+		return reportingbus.ErrExportExpired
+	}
+	var sent int64
 	for seq := int32(0); ; seq++ {
 		data, err := s.queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
 		if errors.Is(err, pgx.ErrNoRows) {
+			if sent < export.SizeBytes {
+				return fmt.Errorf("export %s deleted while it was read (%d of %d bytes sent): %w", id, sent, export.SizeBytes, reportingbus.ErrExportExpired)
+			}
 			return nil
 		}
 		if err != nil {
@@ -110,7 +141,24 @@ func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) 
 		if err := send(data); err != nil {
 			return err
 		}
+		sent += int64(len(data))
 	}
+}
+
+// ExpireExports implements reportingbus.ExportStore: the exports are
+// marked and their ZIPs deleted in one transaction.
+func (s *Store) ExpireExports(ctx context.Context, olderThan time.Duration, batch int32) ([]uuid.UUID, error) {
+	var expired []uuid.UUID
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		var err error
+		expired, err = queries.ExpireExports(ctx, ExpireExportsParams{RetentionSeconds: olderThan.Seconds(), Batch: batch})
+		if err != nil || len(expired) == 0 {
+			return err
+		}
+		return queries.DeleteExportChunksOf(ctx, expired)
+	})
+	return expired, err
 }
 
 // chunkWriter stores what is written in chunks of chunkSize.

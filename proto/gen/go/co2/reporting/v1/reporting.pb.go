@@ -1034,8 +1034,10 @@ type Export struct {
 	LabId          string                 `protobuf:"bytes,2,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
 	Year           int32                  `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
 	IncludeSublabs bool                   `protobuf:"varint,4,opt,name=include_sublabs,json=includeSublabs,proto3" json:"include_sublabs,omitempty"`
-	// queued, running, done or failed.
-	Status     string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// queued, running, done, failed, or expired (done, and its ZIP deleted
+	// after the installation's retention: create a new export).
+	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	// Why it failed, or why the last attempt did while it is retried.
 	Error      string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
 	Rows       int64                  `protobuf:"varint,7,opt,name=rows,proto3" json:"rows,omitempty"`
 	SizeBytes  int64                  `protobuf:"varint,8,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
@@ -1043,7 +1045,10 @@ type Export struct {
 	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
 	// Where to download the ZIP once done.
-	DownloadUrl   string `protobuf:"bytes,12,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
+	DownloadUrl string `protobuf:"bytes,12,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
+	// When the ZIP is deleted (done) or was (expired); unset while the
+	// export runs, or when ZIPs are kept forever.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1160,6 +1165,13 @@ func (x *Export) GetDownloadUrl() string {
 		return x.DownloadUrl
 	}
 	return ""
+}
+
+func (x *Export) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
 }
 
 type CreateExportRequest struct {
@@ -1510,7 +1522,7 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x0fkg_co2e_per_fte\x18\a \x01(\x01H\x00R\fkgCo2ePerFte\x88\x01\x01\x12 \n" +
 	"\frank_per_fte\x18\b \x01(\x05R\n" +
 	"rankPerFteB\x12\n" +
-	"\x10_kg_co2e_per_fte\"\x87\x03\n" +
+	"\x10_kg_co2e_per_fte\"\xc2\x03\n" +
 	"\x06Export\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06lab_id\x18\x02 \x01(\tR\x05labId\x12\x12\n" +
@@ -1528,7 +1540,9 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
 	"\vfinished_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x12!\n" +
-	"\fdownload_url\x18\f \x01(\tR\vdownloadUrl\"i\n" +
+	"\fdownload_url\x18\f \x01(\tR\vdownloadUrl\x129\n" +
+	"\n" +
+	"expires_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"i\n" +
 	"\x13CreateExportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -1608,25 +1622,26 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 18: co2.reporting.v1.RankedLab.total:type_name -> co2.reporting.v1.Total
 	18, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
 	18, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
-	12, // 21: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
-	12, // 22: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
-	0,  // 23: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
-	6,  // 24: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
-	9,  // 25: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
-	13, // 26: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
-	15, // 27: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
-	17, // 28: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
-	19, // 29: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
-	19, // 30: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
-	19, // 31: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
-	14, // 32: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
-	16, // 33: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
-	19, // 34: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	18, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 22: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
+	12, // 23: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
+	0,  // 24: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
+	6,  // 25: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
+	9,  // 26: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
+	13, // 27: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
+	15, // 28: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
+	17, // 29: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
+	19, // 30: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
+	19, // 31: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
+	19, // 32: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
+	14, // 33: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
+	16, // 34: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
+	19, // 35: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
+	30, // [30:36] is the sub-list for method output_type
+	24, // [24:30] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_co2_reporting_v1_reporting_proto_init() }
