@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,12 @@ type errorInterceptor struct{ logger *slog.Logger }
 func (i errorInterceptor) convert(ctx context.Context, procedure string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The request still had time: something it waited on did not (a
+		// pool connection, another service). Worth a retry, so Unavailable.
+		i.logger.WarnContext(ctx, "a wait inside the request timed out", "procedure", procedure, "error", err)
+		return connect.NewError(connect.CodeUnavailable, errors.New("part of the system did not answer in time; try again shortly"))
 	}
 	converted, internal := apperr.ToConnect(err)
 	if internal {

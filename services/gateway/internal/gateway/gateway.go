@@ -96,7 +96,8 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		verifications:  newVerificationCounter(),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", apiHeaders(guard.wrap(clientErrors(options.MaxBodyBytes, uncompressedDownloads(transcoder)))))
+	transcoded := clientErrors(options.MaxBodyBytes, transcoder)
+	mux.Handle("/api/v1/", apiHeaders(guard.wrap(transcoded)))
 	uploads := *guard
 	uploads.maxBodyBytes = options.MaxUploadBytes
 	for _, upstream := range upstreams {
@@ -105,6 +106,9 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		case "ingest":
 			upload := newUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
 			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
+		case "reporting":
+			download := newDownloader(options.Caller.HTTP, upstream.URL.String(), transcoded, clientOptions...)
+			mux.Handle("GET /api/v1/reports/{lab_id}/exports/{export}", apiHeaders(guard.wrap(download)))
 		case "calc":
 			upload := newFactorUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
 			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(http.HandlerFunc(upload.serveFactors))))
@@ -228,17 +232,4 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)
-}
-
-// uncompressedDownloads asks for downloads (server-streamed HttpBody, such as
-// a report export's ZIP) without compression: vanguard v0.4.0 labels such a
-// stream gzip without compressing it as one body, and a ZIP gains nothing
-// from gzip anyway.
-func uncompressedDownloads(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ":download") {
-			r.Header.Del("Accept-Encoding")
-		}
-		next.ServeHTTP(w, r)
-	})
 }
