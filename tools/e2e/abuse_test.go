@@ -215,8 +215,11 @@ func TestHostileRequestsAreRefusedAtABoundedCost(t *testing.T) {
 		{"an upload whose header line never ends (4 MiB of one field)", func() answer {
 			return send(hostile("POST", imports, "member", strings.NewReader(strings.Repeat("a", 4<<20)), "Content-Type", "text/csv"), nil)
 		}, http.StatusBadRequest, false, true},
-		{"a GET with a stray Content-Type: text/csv", func() answer {
+		{"a GET with a stray Content-Type: text/csv (ignored: there is no body)", func() answer {
 			return send(hostile("GET", sys.Gateway+"/api/v1/labs", "admin", nil, "Content-Type", "text/csv"), nil)
+		}, http.StatusOK, false, false},
+		{"a JSON endpoint sent a CSV body", func() answer {
+			return send(hostile("POST", sys.Gateway+"/api/v1/labs", "admin", strings.NewReader("code,name\nX,Y\n"), "Content-Type", "text/csv"), nil)
 		}, http.StatusUnsupportedMediaType, false, true},
 		{"a path the API does not have", func() answer {
 			return send(hostile("GET", sys.Gateway+"/api/v1/no-such-thing", "admin", nil), nil)

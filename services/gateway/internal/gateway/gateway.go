@@ -165,15 +165,18 @@ func newProxy(logger *slog.Logger, upstream Upstream, transport http.RoundTrippe
 	})
 }
 
-// apiHeaders marks API responses as never cached, and
-// reads a request body sent without a JSON content type as JSON: the API
-// takes no form posts, and `curl -d '{...}'` labels its body
-// application/x-www-form-urlencoded.
+// apiHeaders marks API responses as never cached, ignores the content type
+// of a request without a body, and reads a request body sent without a JSON
+// content type as JSON: the API takes no form posts, and `curl -d '{...}'`
+// labels its body application/x-www-form-urlencoded.
 func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		switch contentType := r.Header.Get("Content-Type"); {
 		case r.Body == nil || r.Body == http.NoBody:
+			// A type for a body that is not there says nothing: some
+			// clients send one with every request.
+			r.Header.Del("Content-Type")
 		case contentType == "", strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
 			r.Header.Set("Content-Type", "application/json")
 		}
