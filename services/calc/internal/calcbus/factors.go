@@ -105,14 +105,23 @@ func (c *FactorCache) Active(ctx context.Context, reader FactorReader, year int3
 		return nil, VersionRef{}, err
 	}
 	// A version in force has finished its sync and never changes again:
-	// its set is read once, outside any transaction, and kept.
-	set, err := c.sets.Get(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return c.load(ctx, ref) })
-	return set, ref, err
+	// its set is kept once read. It is read through reader, the caller's
+	// own connection: a writing transaction must never wait for a second
+	// connection of the pool (concurrent writers would exhaust it).
+	if set, ok := c.sets.Peek(ref); ok {
+		return set, ref, nil
+	}
+	set, err := load(ctx, reader, ref)
+	if err != nil {
+		return nil, VersionRef{}, err
+	}
+	c.sets.Add(ref, set)
+	return set, ref, nil
 }
 
 // load reads ref's factors, completed by the bundled default's.
-func (c *FactorCache) load(ctx context.Context, ref VersionRef) (*factors.Set, error) {
-	all, err := c.store.Factors(ctx, ref.Dataset, ref.Version)
+func load(ctx context.Context, reader FactorReader, ref VersionRef) (*factors.Set, error) {
+	all, err := reader.Factors(ctx, ref.Dataset, ref.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +129,7 @@ func (c *FactorCache) load(ctx context.Context, ref VersionRef) (*factors.Set, e
 		return nil, fmt.Errorf("no factors in dataset %s", ref)
 	}
 	if ref != (VersionRef{DefaultDataset, DefaultVersion}) {
-		defaults, err := c.store.Factors(ctx, DefaultDataset, DefaultVersion)
+		defaults, err := reader.Factors(ctx, DefaultDataset, DefaultVersion)
 		if err != nil {
 			return nil, err
 		}
