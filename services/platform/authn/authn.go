@@ -16,6 +16,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Global roles a token can carry.
@@ -76,6 +79,16 @@ type Config struct {
 	// them (a rotation), a flood of forged tokens no more than this often.
 	KeysMinRefresh time.Duration `env:"OAUTH_KEYS_MIN_REFRESH, default=10s"`
 }
+
+// cacheLookups counts the remembered-token look-ups: a low hit rate means
+// each request pays a signature check.
+var cacheLookups, _ = otel.Meter("co2-calculator/authn").Int64Counter("authn.token_cache.lookups",
+	metric.WithDescription("Look-ups of recently verified tokens, by result (hit, miss)"), metric.WithUnit("{lookup}"))
+
+var (
+	cacheHit  = metric.WithAttributes(attribute.String("result", "hit"))
+	cacheMiss = metric.WithAttributes(attribute.String("result", "miss"))
+)
 
 // Principal is the authenticated caller.
 type Principal struct {
@@ -184,8 +197,10 @@ func (v *Verifier) Verified(rawToken string) (Principal, bool) {
 	}
 	known, ok := v.verified.Get(sha256.Sum256([]byte(rawToken)))
 	if !ok || v.now().Add(-v.cfg.ClockSkew).After(known.expiry) {
+		cacheLookups.Add(context.Background(), 1, cacheMiss)
 		return Principal{}, false
 	}
+	cacheLookups.Add(context.Background(), 1, cacheHit)
 	principal := known.principal
 	principal.Roles = slices.Clone(principal.Roles) // the cached one stays as it was
 	return principal, true

@@ -55,7 +55,7 @@ func testQueue(t *testing.T) (*jobqueue.Queue, *asynq.Inspector, asynq.RedisClie
 // startWorkers runs a server on queue with mux's handlers until the test ends.
 func startWorkers(t *testing.T, opt asynq.RedisClientOpt, queue *jobqueue.Queue, mux *asynq.ServeMux) {
 	t.Helper()
-	server := jobqueue.NewServer(opt, queue.Name(), 1, time.Second)
+	server := jobqueue.NewServer(opt, queue.Name(), 1, time.Second, quiet)
 	if err := server.Start(mux); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package jobqueue
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -12,11 +13,13 @@ const taskCheckInterval = 100 * time.Millisecond
 
 // NewServer returns the asynq server whose concurrency workers take tasks
 // from queue; shutdownTimeout is how long a shutdown waits for the tasks
-// under way (a job cut short is left to its lease).
-func NewServer(opt asynq.RedisClientOpt, queue string, concurrency int, shutdownTimeout time.Duration) *asynq.Server {
+// under way (a job cut short is left to its lease). asynq's own messages go
+// to logger.
+func NewServer(opt asynq.RedisClientOpt, queue string, concurrency int, shutdownTimeout time.Duration, logger *slog.Logger) *asynq.Server {
 	return asynq.NewServer(opt, asynq.Config{
 		Concurrency:       concurrency,
 		Queues:            map[string]int{queue: 1},
+		Logger:            slogLogger{logger},
 		LogLevel:          asynq.WarnLevel,
 		TaskCheckInterval: taskCheckInterval,
 		ShutdownTimeout:   shutdownTimeout,

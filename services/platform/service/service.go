@@ -91,6 +91,9 @@ func Run(ctx context.Context, name, schema string, migrations fs.FS, args []stri
 		return err
 	}
 	defer pool.Close()
+	if err := pg.Instrument(pool); err != nil {
+		return err
+	}
 	verifier, err := authn.NewVerifier(ctx, base.Auth)
 	if err != nil {
 		return err

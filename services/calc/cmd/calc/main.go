@@ -135,7 +135,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 		labs, factorCache, worker, cfg.Importer)
 	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
 
-	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout)
+	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout, logger)
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, logger, importTask, func(taskCtx context.Context, task *ingestv1.ProcessImportTask) error {
 		// A shutdown stops the import at once and hands the job back

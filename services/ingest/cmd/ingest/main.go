@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		importQueue := jobqueue.New(redisOpt, cfg.ImportQueue)
 		defer importQueue.Close()
+		if err := importQueue.Instrument(); err != nil {
+			return err
+		}
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
 		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)

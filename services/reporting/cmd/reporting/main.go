@@ -71,6 +71,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		tasks := jobqueue.New(redisOpt, cfg.ExportQueue)
 		defer tasks.Close()
+		if err := tasks.Instrument(); err != nil {
+			return err
+		}
 		reports := reportingbus.NewReports(calc, labs, authorizer)
 		exports := reportingbus.NewExports(reports, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
 		if cfg.ExportWorkers > 0 {
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that writes exports.
 func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, exports *reportingbus.Exports) (func(), error) {
-	workers := jobqueue.NewServer(redisOpt, cfg.ExportQueue, cfg.ExportWorkers, cfg.Server.ShutdownTimeout)
+	workers := jobqueue.NewServer(redisOpt, cfg.ExportQueue, cfg.ExportWorkers, cfg.Server.ShutdownTimeout, logger)
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, logger, exportqueue.Task, func(ctx context.Context, task *exportqueue.ReportExport) error {
 		id, err := uuid.Parse(task.ExportID)

@@ -102,7 +102,7 @@ func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportC
 // the test ends.
 func (s *exportSystem) startWorkers(t *testing.T) {
 	t.Helper()
-	server := jobqueue.NewServer(s.opt, s.tasks.Name(), 2, time.Second)
+	server := jobqueue.NewServer(s.opt, s.tasks.Name(), 2, time.Second, slog.New(slog.DiscardHandler))
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, slog.New(slog.NewTextHandler(io.Discard, nil)), exportqueue.Task, func(ctx context.Context, task *exportqueue.ReportExport) error {
 		return s.exports.Run(ctx, uuid.MustParse(task.ExportID))
