@@ -23,7 +23,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
@@ -42,7 +42,7 @@ import (
 // test ends.
 func startLabs(t *testing.T) (string, *authntest.Issuer) {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	issuer := authntest.NewIssuer(t)
 	verifier, err := authn.NewVerifier(context.Background(), authn.Config{

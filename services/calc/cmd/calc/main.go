@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
@@ -71,7 +71,7 @@ func main() { process.Main("calc", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "calc", "calc", migrations.Calc, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+	return service.Run(ctx, "calc", "calc", calcmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		store := calcdb.NewStore(rt.Pool).WithImportStatementTimeout(cfg.Importer.StatementTimeout)
 		factorCache := calcbus.NewFactorCache(store)
 		if err := factorCache.LoadDefault(ctx); err != nil {

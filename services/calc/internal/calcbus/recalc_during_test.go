@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
@@ -24,7 +24,7 @@ import (
 func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: migrations.Calc})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations})
 	store := calcdb.NewStore(pool)
 	cache := calcbus.NewFactorCache(store)
 	if err := cache.LoadDefault(ctx); err != nil {

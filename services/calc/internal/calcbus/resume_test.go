@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
@@ -25,7 +25,7 @@ import (
 func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: migrations.Calc}))
+	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations}))
 	cache := calcbus.NewFactorCache(store)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestapi"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
@@ -46,7 +46,7 @@ func main() { process.Main("ingest", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "ingest", "ingest", migrations.Ingest, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+	return service.Run(ctx, "ingest", "ingest", ingestmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err

@@ -15,7 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestdb"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
@@ -38,7 +38,7 @@ var adminCtx = authn.WithPrincipal(context.Background(), authn.Principal{Subject
 // own (retries queue a task).
 func imports(t *testing.T, retention ingestbus.RetentionConfig) (*ingestbus.Business, *ingestdb.Store, *pgxpool.Pool) {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations})
 	store := ingestdb.NewStore(pool)
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {

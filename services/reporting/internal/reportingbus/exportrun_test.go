@@ -16,7 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -89,7 +89,7 @@ func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportC
 		_ = inspector.Close()
 		_ = tasks.Close()
 	})
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	store := reportingdb.NewStore(pool)
 	queue := exportqueue.New(tasks)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 )
@@ -30,7 +30,7 @@ func newExport(t *testing.T, store *Store, maxAttempts int32) reportingbus.Expor
 
 func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	export := newExport(t, store, 3)
 	if _, err := store.GetExport(ctx, uuid.New(), export.ID); !errors.Is(err, reportingbus.ErrExportNotFound) {
 		t.Fatalf("another lab's export: %v", err)
@@ -92,7 +92,7 @@ func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 // nor finish, and its ZIP is rolled back.
 func TestAnExportIsWrittenOnlyByTheWorkerHoldingItsLease(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	export := newExport(t, store, 3)
 	if _, found, err := store.ClaimExport(ctx, export.ID, "slow", 50*time.Millisecond); !found || err != nil {
 		t.Fatalf("claim: %v %v", found, err)
@@ -134,7 +134,7 @@ func TestAnExportIsWrittenOnlyByTheWorkerHoldingItsLease(t *testing.T) {
 // running exports whose lease ended.
 func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	queued := newExport(t, store, 3)
 	running := newExport(t, store, 3)
 	expired := newExport(t, store, 3)
@@ -174,7 +174,7 @@ func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 // ErrExportExpired, not in a shorter file; the next one is refused at once.
 func TestADownloadCutByTheSweepEndsInAnError(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	store := NewStore(pool)
 	export := newExport(t, store, 3)
 	if _, found, err := store.ClaimExport(ctx, export.ID, "w", time.Minute); !found || err != nil {
