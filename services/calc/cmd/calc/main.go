@@ -79,7 +79,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
+		labsAsCaller := clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
+		authorizer := authz.NewAuthorizer(labsAsCaller, cfg.Authz)
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			defer stopWorkers()
 		}
-		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...), factorCache)
+		entries := calcbus.NewEntries(store, authorizer, labsAsCaller, factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {

@@ -1,5 +1,7 @@
-// Package clients are the calc workers' Connect clients of the other
-// services, called with the service's own token.
+// Package clients are calc's Connect clients of the other services: the
+// workers call ingest (job leases, files) and labs (countries) with the
+// service's own token; requests call labs with their caller's token
+// (countries for single entries, the caller's lab roles).
 package clients
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
 
@@ -150,10 +153,10 @@ func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
 	})
 }
 
-// LabsAsCaller implements calcbus.LabCountries over labs' public API, with
-// the caller's own token (whoever may add data to a lab may read it). The
-// cache holds no access decision: callers are authorized before they get
-// here.
+// LabsAsCaller implements calcbus.LabCountries and authz.GrantSource over
+// labs' public API, with the caller's own token (whoever may add data to a
+// lab may read it). The countries' cache holds no access decision: callers
+// are authorized before they get here.
 type LabsAsCaller struct {
 	client    labsv1connect.LabsServiceClient
 	countries *cache.Cache[uuid.UUID, string]
@@ -175,4 +178,13 @@ func (l *LabsAsCaller) Country(ctx context.Context, labID uuid.UUID) (string, er
 		}
 		return res.Msg.GetLab().GetCountry(), nil
 	})
+}
+
+// Grants returns the caller's lab roles (labs' GetMe, as the caller).
+func (l *LabsAsCaller) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
+	me, err := l.client.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestapi"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestdb"
+	"github.com/co2-calculator/co2-calculator/services/ingest/internal/labs"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/templates"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer importQueue.Close()
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
+		authorizer := authz.NewAuthorizer(labs.NewGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
 

@@ -61,9 +61,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		serviceOptions := append(append([]connect.ClientOption{}, clientOptions...), connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		calc := clients.NewCalc(httpClient, cfg.CalcURL, serviceOptions...)
 		labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions, serviceOptions)
+		authorizer := authz.NewAuthorizer(labs, cfg.Authz)
 
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {

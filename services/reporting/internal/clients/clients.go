@@ -15,6 +15,7 @@ import (
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 )
 
@@ -98,14 +99,17 @@ func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn f
 	return stream.Err()
 }
 
-// Labs calls labs: sub-labs as the caller (whose view they are), lab names
-// with the service identity.
+// Labs calls labs: sub-labs and the caller's lab roles as the caller
+// (whose view they are), lab names with the service identity.
 type Labs struct {
 	asCaller  labsv1connect.LabsServiceClient
 	asService labsv1connect.LabsInternalServiceClient
 }
 
-var _ reportingbus.Labs = (*Labs)(nil)
+var (
+	_ reportingbus.Labs = (*Labs)(nil)
+	_ authz.GrantSource = (*Labs)(nil)
+)
 
 // NewLabs returns the client of labs at baseURL; serviceOptions carry the
 // service token.
@@ -149,4 +153,13 @@ func (l *Labs) Names(ctx context.Context, labIDs []string) (map[string]reporting
 		}
 	}
 	return names, nil
+}
+
+// Grants returns the caller's lab roles (labs' GetMe, as the caller).
+func (l *Labs) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
+	me, err := l.asCaller.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }
