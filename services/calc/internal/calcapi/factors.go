@@ -2,7 +2,6 @@ package calcapi
 
 import (
 	"context"
-	"io"
 	"net/url"
 
 	"connectrpc.com/connect"
@@ -12,7 +11,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
-	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Factors implements FactorService.
@@ -63,33 +62,11 @@ func (f *Factors) ListFactorDatasets(ctx context.Context, req *connect.Request[c
 }
 
 func (f *Factors) UploadFactorDataset(ctx context.Context, stream *connect.ClientStream[calcv1.UploadFactorDatasetRequest]) (*connect.Response[calcv1.UploadFactorDatasetResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apperr.Invalid("metadata", "the stream is empty: send the metadata first, then the file")
+	meta, file, err := chunkstream.Upload(stream, (*calcv1.UploadFactorDatasetRequest).GetMetadata, (*calcv1.UploadFactorDatasetRequest).GetChunk)
+	if err != nil {
+		return nil, err
 	}
-	meta := stream.Msg().GetMetadata()
-	if meta == nil {
-		return nil, apperr.Invalid("metadata", "the first message must carry the metadata")
-	}
-	next := func() ([]byte, error) {
-		for {
-			if !stream.Receive() {
-				if err := stream.Err(); err != nil {
-					return nil, err
-				}
-				return nil, io.EOF
-			}
-			if stream.Msg().GetMetadata() != nil {
-				return nil, apperr.Invalid("metadata", "metadata may only come first")
-			}
-			if chunk := stream.Msg().GetChunk(); len(chunk) > 0 {
-				return chunk, nil
-			}
-		}
-	}
-	version, err := f.datasets.Upload(ctx, meta.GetDataset(), meta.GetVersion(), meta.GetDescription(), next)
+	version, err := f.datasets.Upload(ctx, meta.GetDataset(), meta.GetVersion(), meta.GetDescription(), file)
 	if err != nil {
 		return nil, err
 	}

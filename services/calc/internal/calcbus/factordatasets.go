@@ -114,10 +114,13 @@ func (d *Datasets) requireAdmin(ctx context.Context) (*authz.Access, error) {
 	return access, nil
 }
 
-// Upload stores a dataset version's file and queues its sync job. next
-// returns the file's chunks, then io.EOF. A header other than the bundled
-// file's is refused, nothing stored.
-func (d *Datasets) Upload(ctx context.Context, dataset, version, description string, next func() ([]byte, error)) (DatasetVersion, error) {
+// uploadChunkBytes bounds the pieces a file is stored in (each is what one
+// read returns: a message of the upload stream).
+const uploadChunkBytes = 1 << 20
+
+// Upload stores a dataset version's file and queues its sync job. A header
+// other than the bundled file's is refused, nothing stored.
+func (d *Datasets) Upload(ctx context.Context, dataset, version, description string, file io.Reader) (DatasetVersion, error) {
 	access, err := d.requireAdmin(ctx)
 	if err != nil {
 		return DatasetVersion{}, err
@@ -141,32 +144,36 @@ func (d *Datasets) Upload(ctx context.Context, dataset, version, description str
 		var size int64
 		var head []byte
 		headerChecked := false
+		buffer := make([]byte, uploadChunkBytes)
 		for {
-			chunk, err := next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return 0, "", err
-			}
-			size += int64(len(chunk))
-			if size > d.cfg.MaxUploadBytes {
-				return 0, "", apperr.Invalid("file", "the file is larger than %d bytes", d.cfg.MaxUploadBytes)
-			}
-			if !headerChecked {
-				head = append(head, chunk...)
-				if end := bytes.IndexByte(head, '\n'); end >= 0 {
-					if err := checkHeader(head[:end]); err != nil {
-						return 0, "", err
+			n, readErr := file.Read(buffer)
+			if n > 0 {
+				chunk := buffer[:n]
+				size += int64(n)
+				if size > d.cfg.MaxUploadBytes {
+					return 0, "", apperr.Invalid("file", "the file is larger than %d bytes", d.cfg.MaxUploadBytes)
+				}
+				if !headerChecked {
+					head = append(head, chunk...)
+					if end := bytes.IndexByte(head, '\n'); end >= 0 {
+						if err := checkHeader(head[:end]); err != nil {
+							return 0, "", err
+						}
+						headerChecked = true
+					} else if len(head) > 64*1024 {
+						return 0, "", apperr.Invalid("file", "the first line is longer than 64 KiB: it is not a factor dataset header")
 					}
-					headerChecked = true
-				} else if len(head) > 64*1024 {
-					return 0, "", apperr.Invalid("file", "the first line is longer than 64 KiB: it is not a factor dataset header")
+				}
+				hash.Write(chunk)
+				if err := store(slices.Clone(chunk)); err != nil {
+					return 0, "", err
 				}
 			}
-			hash.Write(chunk)
-			if err := store(slices.Clone(chunk)); err != nil {
-				return 0, "", err
+			if errors.Is(readErr, io.EOF) {
+				break
+			}
+			if readErr != nil {
+				return 0, "", readErr
 			}
 		}
 		if !headerChecked {

@@ -1,6 +1,7 @@
 package calcbus_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -47,14 +48,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")
-		created, err := datasets.Upload(ctx, "grid", version, "", func() ([]byte, error) {
-			if file == nil {
-				return nil, io.EOF
-			}
-			chunk := file
-			file = nil
-			return chunk, nil
-		})
+		created, err := datasets.Upload(ctx, "grid", version, "", bytes.NewReader(file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package calcbus_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"slices"
@@ -51,14 +52,7 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 		calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	upload := func(version string) uuid.UUID {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n")
-		created, err := datasets.Upload(ctx, "grid", version, "", func() ([]byte, error) {
-			if file == nil {
-				return nil, io.EOF
-			}
-			chunk := file
-			file = nil
-			return chunk, nil
-		})
+		created, err := datasets.Upload(ctx, "grid", version, "", bytes.NewReader(file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/cache"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Jobs implements calcbus.Jobs over ingest's ImportWorkerService.
@@ -76,31 +77,23 @@ func (j *Jobs) ReadFile(ctx context.Context, jobID, worker string) (io.ReadClose
 	if err != nil {
 		return nil, lost(err, calcbus.ErrLeaseLost)
 	}
-	return &fileReader{stream: stream}, nil
+	return leasedFile{Reader: chunkstream.Download(stream, (*ingestv1.ReadFileResponse).GetChunk), Closer: stream}, nil
 }
 
-// fileReader reads a ReadFile stream as bytes.
-type fileReader struct {
-	stream  *connect.ServerStreamForClient[ingestv1.ReadFileResponse]
-	pending []byte
+// leasedFile reads a job's file; ingest's "not yours" ends it with
+// ErrLeaseLost.
+type leasedFile struct {
+	io.Reader
+	io.Closer
 }
 
-func (f *fileReader) Read(p []byte) (int, error) {
-	for len(f.pending) == 0 {
-		if !f.stream.Receive() {
-			if err := f.stream.Err(); err != nil {
-				return 0, lost(err, calcbus.ErrLeaseLost)
-			}
-			return 0, io.EOF
-		}
-		f.pending = f.stream.Msg().GetChunk()
+func (f leasedFile) Read(p []byte) (int, error) {
+	n, err := f.Reader.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = lost(err, calcbus.ErrLeaseLost)
 	}
-	n := copy(p, f.pending)
-	f.pending = f.pending[n:]
-	return n, nil
+	return n, err
 }
-
-func (f *fileReader) Close() error { return f.stream.Close() }
 
 func (j *Jobs) Release(ctx context.Context, jobID, worker, reason string, countAttempt bool) error {
 	_, err := j.client.ReleaseJob(ctx, connect.NewRequest(&ingestv1.ReleaseJobRequest{JobId: jobID, WorkerId: worker, Reason: reason, CountAttempt: countAttempt}))

@@ -4,7 +4,6 @@ package ingestapi
 
 import (
 	"context"
-	"io"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -12,7 +11,7 @@ import (
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
-	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Handler implements ImportService.
@@ -26,47 +25,17 @@ var _ ingestv1connect.ImportServiceHandler = (*Handler)(nil)
 func New(imports *ingestbus.Business) *Handler { return &Handler{imports: imports} }
 
 func (h *Handler) UploadImport(ctx context.Context, stream *connect.ClientStream[ingestv1.UploadImportRequest]) (*connect.Response[ingestv1.UploadImportResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apperr.Invalid("metadata", "the stream is empty: send the metadata first, then the file")
-	}
-	meta := stream.Msg().GetMetadata()
-	if meta == nil {
-		return nil, apperr.Invalid("metadata", "the first message must carry the metadata")
+	meta, file, err := chunkstream.Upload(stream, (*ingestv1.UploadImportRequest).GetMetadata, (*ingestv1.UploadImportRequest).GetChunk)
+	if err != nil {
+		return nil, err
 	}
 	job, err := h.imports.Upload(ctx, ingestbus.Upload{
 		LabID: meta.GetLabId(), Kind: meta.GetKind(), Year: meta.GetYear(), Mode: meta.GetMode(), Filename: meta.GetFilename(),
-	}, &chunkReader{stream: stream})
+	}, file)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&ingestv1.UploadImportResponse{Import: toProto(job), StatusUrl: "/api/v1/imports/" + job.ID.String() + "/status"}), nil
-}
-
-// chunkReader reads the file out of the messages after the metadata.
-type chunkReader struct {
-	stream  *connect.ClientStream[ingestv1.UploadImportRequest]
-	pending []byte
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
-		if !r.stream.Receive() {
-			if err := r.stream.Err(); err != nil {
-				return 0, err
-			}
-			return 0, io.EOF
-		}
-		if r.stream.Msg().GetMetadata() != nil {
-			return 0, apperr.Invalid("metadata", "metadata may only come first")
-		}
-		r.pending = r.stream.Msg().GetChunk()
-	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	return n, nil
 }
 
 func (h *Handler) GetImportStatus(ctx context.Context, req *connect.Request[ingestv1.GetImportStatusRequest]) (*connect.Response[ingestv1.GetImportStatusResponse], error) {
