@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -323,9 +324,9 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, country stri
 }
 
 func kindOf(name string) (*kinds.Kind, error) {
-	kind, ok := kinds.Lookup(name)
+	kind, ok := catalog.Lookup(name)
 	if !ok {
-		return nil, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", name, kinds.Names())
+		return nil, apperr.Invalid("kind", "%q is not a kind: the kinds are %s", name, catalog.Names())
 	}
 	return kind, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -91,7 +92,7 @@ func (c *Contracts) Set(ctx context.Context, labID string, year int32, contract 
 		return ContractRow{}, apperr.Invalid("contract.uncertainty_pct", "%g is out of range: from 0 to 1000 %%", contract.UncertaintyPct)
 	}
 	contract.LabID, contract.Year, contract.UpdatedBy = lab, year, access.Principal().Subject
-	stored, targets, err := c.store.UpsertContract(ctx, contract, kinds.UsingLabElectricity())
+	stored, targets, err := c.store.UpsertContract(ctx, contract, catalog.UsingLabElectricity())
 	if err != nil {
 		return ContractRow{}, err
 	}
@@ -127,7 +128,7 @@ func (c *Contracts) Delete(ctx context.Context, labID string, year int32) error 
 	if err != nil {
 		return err
 	}
-	deleted, targets, err := c.store.DeleteContract(ctx, lab, year, kinds.UsingLabElectricity())
+	deleted, targets, err := c.store.DeleteContract(ctx, lab, year, catalog.UsingLabElectricity())
 	if err == nil && !deleted {
 		return apperr.NotFound("lab %s declared no electricity contract for %d", labID, year)
 	}

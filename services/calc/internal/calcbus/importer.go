@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
 	"github.com/co2-calculator/co2-calculator/services/platform/faults"
@@ -240,7 +241,7 @@ func (im *Importer) keepLease(ctx context.Context, stop context.CancelCauseFunc,
 }
 
 func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (Outcome, error) {
-	kind, ok := kinds.Lookup(job.Kind)
+	kind, ok := catalog.Lookup(job.Kind)
 	if !ok {
 		return Outcome{}, fmt.Errorf("unknown kind %q", job.Kind)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
@@ -92,7 +93,7 @@ func (r *Recalculator) Recalculate(ctx context.Context, target RecalcTarget) err
 func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	log := r.logger.With("lab", target.LabID, "year", target.Year, "kind", target.Kind)
 	recalculation := Recalculation{ID: uuid.Must(uuid.NewV7()), RecalcTarget: target, StartedAt: time.Now()}
-	kind, ok := kinds.Lookup(target.Kind)
+	kind, ok := catalog.Lookup(target.Kind)
 	var requested int64
 	fail := func(cause error) error {
 		recalculation.State, recalculation.Message = SyncFailed, cause.Error()

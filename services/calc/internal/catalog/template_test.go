@@ -1,4 +1,4 @@
-package kinds
+package catalog
 
 import (
 	"encoding/csv"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvout/csvouttest"
 )
 
@@ -29,8 +30,8 @@ func TestTemplatesReadBackAsWrittenAndRunNoFormula(t *testing.T) {
 		}
 	}
 	// A template whose example held hostile cells would still run none.
-	hostile := &Kind{
-		Columns: []Column{{Name: "name"}, {Name: "note"}, {Name: "value"}},
+	hostile := &kinds.Kind{
+		Columns: []kinds.Column{{Name: "name"}, {Name: "note"}, {Name: "value"}},
 		Example: []string{"-1+1", "PC;=1+1;", "x|@SUM(A1)\t+2"},
 	}
 	if found := csvouttest.Formulas([]byte(hostile.CSV())); len(found) > 0 {

@@ -1,4 +1,4 @@
-package kinds
+package catalog
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
 // Flight conventions (GES 1point5, EPFL): the distance flown is the
@@ -42,33 +43,33 @@ var cabinMultipliers = map[string]map[string]float64{
 }
 
 func init() {
-	register(&Kind{
+	register(&kinds.Kind{
 		Name:        "plane",
 		Module:      "professional_travel",
 		Description: "Flights: great-circle distance between the airports plus 95 km, times trips (twice for a round trip), times the BEIS factor of the haul band and cabin class, with radiative forcing (and without, alongside).",
-		Columns: []Column{
-			{Name: "departure", Type: TypeText, Required: true, Description: "IATA code of the departure airport, e.g. GVA"},
-			{Name: "arrival", Type: TypeText, Required: true, Description: "IATA code of the arrival airport, e.g. LHR"},
-			{Name: "trips", Type: TypeInteger, Description: "How many times the flight was taken (default 1)"},
-			{Name: "cabin_class", Type: TypeText, Description: "economy (default), premium_economy, business or first"},
-			{Name: "round_trip", Type: TypeBoolean, Description: "yes when each trip also flew back (default no)"},
+		Columns: []kinds.Column{
+			{Name: "departure", Type: kinds.TypeText, Required: true, Description: "IATA code of the departure airport, e.g. GVA"},
+			{Name: "arrival", Type: kinds.TypeText, Required: true, Description: "IATA code of the arrival airport, e.g. LHR"},
+			{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the flight was taken (default 1)"},
+			{Name: "cabin_class", Type: kinds.TypeText, Description: "economy (default), premium_economy, business or first"},
+			{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also flew back (default no)"},
 		},
 		Example: []string{"GVA", "LHR", "2", "economy", "yes"},
-		compute: computePlane,
+		Formula: computePlane,
 	})
 }
 
-func computePlane(row Row, env Env) (Activity, error) {
+func computePlane(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 	departure, errDeparture := airportOf(row, "departure")
 	arrival, errArrival := airportOf(row, "arrival")
-	trips, errTrips := row.integer("trips", 1, 1, 100_000)
-	cabin, errCabin := row.choice("cabin_class", cabinEconomy, cabinEconomy, cabinPremium, cabinBusiness, cabinFirst)
-	roundTrip, errRoundTrip := row.boolean("round_trip", false)
-	if err := firstError(errDeparture, errArrival, errTrips, errCabin, errRoundTrip); err != nil {
-		return Activity{}, err
+	trips, errTrips := row.Integer("trips", 1, 1, 100_000)
+	cabin, errCabin := row.Choice("cabin_class", cabinEconomy, cabinEconomy, cabinPremium, cabinBusiness, cabinFirst)
+	roundTrip, errRoundTrip := row.Boolean("round_trip", false)
+	if err := kinds.FirstError(errDeparture, errArrival, errTrips, errCabin, errRoundTrip); err != nil {
+		return kinds.Activity{}, err
 	}
 	if departure.code == arrival.code {
-		return Activity{}, &FieldError{"arrival", "the same airport as the departure"}
+		return kinds.Activity{}, &kinds.FieldError{Column: "arrival", Message: "the same airport as the departure"}
 	}
 	greatCircle := greatCircleKm(departure, arrival)
 	distance := greatCircle + detourKm
@@ -86,18 +87,18 @@ func computePlane(row Row, env Env) (Activity, error) {
 	passengerKm := distance * float64(legs)
 	multiplier := cabinMultipliers[haul][cabin]
 
-	activity := Activity{Inputs: []Input{
-		{"departure", departure.code}, {"arrival", arrival.code}, {"trips", trips}, {"cabin_class", cabin},
-		{"round_trip", roundTrip}, {"great_circle_km", greatCircle}, {"distance_km", distance},
-		{"haul", haul}, {"cabin_multiplier", multiplier}, {"passenger_km", passengerKm},
+	activity := kinds.Activity{Inputs: []kinds.Input{
+		{Name: "departure", Value: departure.code}, {Name: "arrival", Value: arrival.code}, {Name: "trips", Value: trips}, {Name: "cabin_class", Value: cabin},
+		{Name: "round_trip", Value: roundTrip}, {Name: "great_circle_km", Value: greatCircle}, {Name: "distance_km", Value: distance},
+		{Name: "haul", Value: haul}, {Name: "cabin_multiplier", Value: multiplier}, {Name: "passenger_km", Value: passengerKm},
 	}}
 	for _, variant := range []struct{ name, emissionType string }{{"", "flight"}, {variantWithoutRF, "flight_without_rf"}} {
 		key := factors.Key{Kind: "plane", EmissionType: variant.emissionType, Classification: haul}
-		factor, fallback, err := env.factor(key)
+		factor, fallback, err := env.Factor(key)
 		if err != nil {
-			return Activity{}, err
+			return kinds.Activity{}, err
 		}
-		activity.Emissions = append(activity.Emissions, Emission{
+		activity.Emissions = append(activity.Emissions, kinds.Emission{
 			Variant: variant.name, EmissionType: "plane", Scope: 3, Quantity: passengerKm, QuantityUnit: "passenger-km",
 			KgCO2e: passengerKm * factor.Value * multiplier, Factor: factor, Fallback: fallback,
 		})
@@ -131,14 +132,14 @@ func loadAirports() map[string]airport {
 	return table
 }
 
-func airportOf(row Row, column string) (airport, error) {
+func airportOf(row kinds.Row, column string) (airport, error) {
 	code := strings.ToUpper(row[column])
 	if code == "" {
-		return airport{}, &FieldError{column, "required: an IATA airport code such as GVA"}
+		return airport{}, &kinds.FieldError{Column: column, Message: "required: an IATA airport code such as GVA"}
 	}
 	found, ok := airports[code]
 	if !ok {
-		return airport{}, &FieldError{column, fmt.Sprintf("%q is not a known IATA airport code", row[column])}
+		return airport{}, &kinds.FieldError{Column: column, Message: fmt.Sprintf("%q is not a known IATA airport code", row[column])}
 	}
 	return found, nil
 }

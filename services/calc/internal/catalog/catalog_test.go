@@ -1,4 +1,4 @@
-package kinds
+package catalog
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
 func bundled(t *testing.T) *factors.Set {
@@ -21,7 +22,7 @@ func bundled(t *testing.T) *factors.Set {
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 // total is what an activity adds to the totals (variant "").
-func total(activity Activity) (kg float64) {
+func total(activity kinds.Activity) (kg float64) {
 	for _, e := range activity.Emissions {
 		if e.Variant == "" {
 			kg += e.KgCO2e
@@ -30,21 +31,21 @@ func total(activity Activity) (kg float64) {
 	return kg
 }
 
-func compute(t *testing.T, kind string, env Env, values map[string]string) (Activity, error) {
+func compute(t *testing.T, kind string, env kinds.Env, values map[string]string) (kinds.Activity, error) {
 	t.Helper()
 	k, ok := Lookup(kind)
 	if !ok {
 		t.Fatalf("no kind %s", kind)
 	}
-	return k.Compute(Row(values), env)
+	return k.Compute(kinds.Row(values), env)
 }
 
 // Every kind, one row each, against the bundled dataset, with the figure
 // worked out by hand from the formula and the factor in default.csv.
 func TestEveryKindComputesItsFormula(t *testing.T) {
 	set := bundled(t)
-	ch := Env{Year: 2025, LabCountry: "CH", Factors: set}
-	gb := Env{Year: 2024, LabCountry: "GB", Factors: set}
+	ch := kinds.Env{Year: 2025, LabCountry: "CH", Factors: set}
+	gb := kinds.Env{Year: 2024, LabCountry: "GB", Factors: set}
 	// GVA–ZRH great circle, for the train.
 	gvaZrh := greatCircleKm(airports["GVA"], airports["ZRH"])
 	gvaCdg := greatCircleKm(airports["GVA"], airports["CDG"])
@@ -54,7 +55,7 @@ func TestEveryKindComputesItsFormula(t *testing.T) {
 	chfToUSD2022 := 12500 / 0.93703 * 1.12998 * 292.655 / 313.689
 	cases := []struct {
 		name, kind string
-		env        Env
+		env        kinds.Env
 		values     map[string]string
 		scope      int16
 		kg         float64
@@ -124,7 +125,7 @@ func TestElectricityIsReportedLocationAndMarketBased(t *testing.T) {
 	values := map[string]string{"equipment_name": "Server", "category": "it", "active_hours_per_week": "100", "active_power_w": "500"}
 	kWh := 100 * 500 * 52 / 1000.0
 
-	withContract := Env{Year: 2025, LabCountry: "CH", Factors: set, Contract: &Contract{Supplier: "Hydro SA", KgPerKWh: 0.012, Source: "supplier disclosure 2025"}}
+	withContract := kinds.Env{Year: 2025, LabCountry: "CH", Factors: set, Contract: &kinds.Contract{Supplier: "Hydro SA", KgPerKWh: 0.012, Source: "supplier disclosure 2025"}}
 	activity, err := compute(t, "equipment", withContract, values)
 	if err != nil {
 		t.Fatal(err)
@@ -136,13 +137,13 @@ func TestElectricityIsReportedLocationAndMarketBased(t *testing.T) {
 	if location.Variant != "" || !near(location.KgCO2e, kWh*0.097) {
 		t.Fatalf("location-based %+v", location)
 	}
-	if market.Variant != VariantMarketBased || !near(market.KgCO2e, kWh*0.012) || market.Fallback || market.Factor.Dataset != "lab_contract" {
+	if market.Variant != kinds.VariantMarketBased || !near(market.KgCO2e, kWh*0.012) || market.Fallback || market.Factor.Dataset != "lab_contract" {
 		t.Fatalf("market-based with a contract %+v", market)
 	}
 
 	residual := factors.Factor{Dataset: "mine", Version: "1", Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: "CH", Year: 2025, Value: 0.3, Unit: "kWh"}
 	all, _ := factors.Default()
-	withResidual := Env{Year: 2025, LabCountry: "CH", Factors: factors.NewSet(append(all, residual))}
+	withResidual := kinds.Env{Year: 2025, LabCountry: "CH", Factors: factors.NewSet(append(all, residual))}
 	activity, _ = compute(t, "equipment", withResidual, values)
 	if market := activity.Emissions[1]; !near(market.KgCO2e, kWh*0.3) || market.Fallback {
 		t.Fatalf("market-based on the residual mix %+v", market)
@@ -155,14 +156,14 @@ func TestElectricityIsReportedLocationAndMarketBased(t *testing.T) {
 		t.Fatalf("market-based cloud energy %+v", market)
 	}
 
-	activity, _ = compute(t, "equipment", Env{Year: 2025, LabCountry: "CH", Factors: set}, values)
+	activity, _ = compute(t, "equipment", kinds.Env{Year: 2025, LabCountry: "CH", Factors: set}, values)
 	if market := activity.Emissions[1]; !near(market.KgCO2e, kWh*0.097) || !market.Fallback {
 		t.Fatalf("market-based without either %+v", market)
 	}
 }
 
 func TestAGivenFigureOverridesTheComputedOne(t *testing.T) {
-	env := Env{Year: 2025, LabCountry: "CH", Factors: bundled(t)}
+	env := kinds.Env{Year: 2025, LabCountry: "CH", Factors: bundled(t)}
 	activity, err := compute(t, "plane", env, map[string]string{"departure": "GVA", "arrival": "LHR", "kg_co2e": "150"})
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +189,7 @@ func TestAGivenFigureOverridesTheComputedOne(t *testing.T) {
 
 // Bad values are refused with the column and a message saying what to fix.
 func TestBadValuesAreRefusedNamingTheColumn(t *testing.T) {
-	env := Env{Year: 2025, LabCountry: "CH", Factors: bundled(t)}
+	env := kinds.Env{Year: 2025, LabCountry: "CH", Factors: bundled(t)}
 	cases := []struct {
 		kind   string
 		values map[string]string
@@ -219,7 +220,7 @@ func TestBadValuesAreRefusedNamingTheColumn(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := compute(t, c.kind, env, c.values)
-		var fieldErr *FieldError
+		var fieldErr *kinds.FieldError
 		if !errors.As(err, &fieldErr) || fieldErr.Column != c.column || !strings.Contains(fieldErr.Message, c.says) {
 			t.Errorf("%s %v: got %v, want %s: …%s…", c.kind, c.values, err, c.column, c.says)
 		}
@@ -228,14 +229,14 @@ func TestBadValuesAreRefusedNamingTheColumn(t *testing.T) {
 
 // Every kind's example row computes, and names its module.
 func TestEveryTemplateRowComputes(t *testing.T) {
-	env := Env{Year: 2025, LabCountry: "GB", Factors: bundled(t)}
+	env := kinds.Env{Year: 2025, LabCountry: "GB", Factors: bundled(t)}
 	modules := map[string]bool{}
 	for _, kind := range All() {
 		names := make([]string, len(kind.Columns))
 		for i, column := range kind.Columns {
 			names[i] = column.Name
 		}
-		if _, err := kind.Compute(NewRow(names, kind.Example), env); err != nil {
+		if _, err := kind.Compute(kinds.NewRow(names, kind.Example), env); err != nil {
 			t.Errorf("%s example: %v", kind.Name, err)
 		}
 		modules[kind.Module] = true
