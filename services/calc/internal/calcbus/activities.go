@@ -12,6 +12,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
@@ -19,15 +20,15 @@ import (
 
 // Activity is an activity with its emissions, as the API shows it.
 type Activity struct {
-	ActivityRow
+	ledger.Activity
 	CreatedAt time.Time
-	Emissions []EmissionRow
+	Emissions []ledger.Emission
 }
 
 // delta is what the activity adds to (sign 1) or takes from (sign -1) its
 // lab's rollups.
-func (a *Activity) delta(sign float64) RollupDelta {
-	return RollupDelta{Year: a.Year, Module: a.Module, Sums: sumsOf(a.Emissions), Sign: sign, Kind: a.Kind, Source: a.Source, Activities: 1}
+func (a *Activity) delta(sign float64) ledger.RollupDelta {
+	return ledger.RollupDelta{Year: a.Year, Module: a.Module, Sums: ledger.SumsOf(a.Emissions), Sign: sign, Kind: a.Kind, Source: a.Source, Activities: 1}
 }
 
 // ActivityFilter narrows a lab's activities.
@@ -57,9 +58,9 @@ type EntryTx interface {
 	ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	// InsertActivity, UpdateActivity and DeleteActivity write a change and
 	// apply deltas to the lab's rollups, in one round trip.
-	InsertActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
-	UpdateActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
-	DeleteActivity(ctx context.Context, activity Activity, deltas ...RollupDelta) error
+	InsertActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
+	UpdateActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
+	DeleteActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
 	ImportTx
 }
 
@@ -173,7 +174,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if err != nil {
 		return Activity{}, err
 	}
-	if current.Source != "entry" {
+	if current.Source != ledger.SourceEntry {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
 	country, err := e.country(ctx, current.LabID)
@@ -216,7 +217,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if current.Source != "entry" {
+	if current.Source != ledger.SourceEntry {
 		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
 	}
 	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
@@ -278,7 +279,7 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, country stri
 	if err != nil {
 		return Activity{}, err
 	}
-	if err := checkYear(year); err != nil {
+	if err := ledger.CheckYear(year); err != nil {
 		return Activity{}, err
 	}
 	known := map[string]bool{}
@@ -313,12 +314,12 @@ func (e *Entries) compute(ctx context.Context, reader FactorReader, country stri
 	case err != nil:
 		return Activity{}, err
 	}
-	activity := Activity{ActivityRow: ActivityRow{
-		LabID: labID, Year: year, Module: kind.Module, Kind: kind.Name, Source: "entry",
-		Inputs: appendInputs(nil, computed.Inputs),
+	activity := Activity{Activity: ledger.Activity{
+		LabID: labID, Year: year, Module: kind.Module, Kind: kind.Name, Source: ledger.SourceEntry,
+		Inputs: ledger.AppendInputs(nil, computed.Inputs),
 	}}
 	for _, emission := range computed.Emissions {
-		activity.Emissions = append(activity.Emissions, emissionRow(uuid.UUID{}, labID, year, kind.Module, emission))
+		activity.Emissions = append(activity.Emissions, ledger.EmissionOf(uuid.UUID{}, labID, year, kind.Module, emission))
 	}
 	return activity, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
@@ -77,7 +78,7 @@ func (c *Contracts) Set(ctx context.Context, labID string, year int32, contract 
 	if err != nil {
 		return ContractRow{}, err
 	}
-	if err := checkYear(year); err != nil {
+	if err := ledger.CheckYear(year); err != nil {
 		return ContractRow{}, err
 	}
 	contract.Supplier, contract.Source = strings.TrimSpace(contract.Supplier), strings.TrimSpace(contract.Source)
@@ -152,12 +153,4 @@ func requireLab(ctx context.Context, authorizer *authz.Authorizer, labID string,
 		return uuid.UUID{}, nil, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
 	}
 	return id, access, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
-}
-
-// checkYear refuses years no report is made for.
-func checkYear(year int32) error {
-	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {
-		return apperr.Invalid("year", "%d is not a reporting year: give one from 1990 to %d", year, thisYear+1)
-	}
-	return nil
 }

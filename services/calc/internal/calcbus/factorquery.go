@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
@@ -58,7 +59,7 @@ type Recalculation struct {
 
 // SupersededEmission is an emission as it was before a recalculation.
 type SupersededEmission struct {
-	EmissionRow
+	ledger.Emission
 	RecalculationID uuid.UUID
 	SupersededAt    time.Time
 }

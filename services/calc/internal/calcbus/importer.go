@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
 	"github.com/co2-calculator/co2-calculator/services/platform/faults"
 )
@@ -272,21 +272,21 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		}
 		// The module's totals lose what a replace removes and gain what
 		// this import adds, summed as it streams in.
-		var removed RollupSums
+		var removed ledger.RollupSums
 		var removedActivities int64
 		if job.Mode == ModeReplace {
 			if removed, removedActivities, err = tx.DeleteCSVRows(ctx, job.LabID, job.Year, kind.Name); err != nil {
 				return Counts{}, err
 			}
 		}
-		added := RollupSums{}
+		added := ledger.RollupSums{}
 		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed, added)
 		if err != nil {
 			return Counts{}, err
 		}
 		if err := tx.ApplyRollups(ctx, job.LabID,
-			RollupDelta{Year: job.Year, Module: kind.Module, Sums: removed, Sign: -1, Kind: kind.Name, Source: "csv", Activities: removedActivities},
-			RollupDelta{Year: job.Year, Module: kind.Module, Sums: added, Sign: 1, Kind: kind.Name, Source: "csv", Activities: counts.OK}); err != nil {
+			ledger.RollupDelta{Year: job.Year, Module: kind.Module, Sums: removed, Sign: -1, Kind: kind.Name, Source: ledger.SourceCSV, Activities: removedActivities},
+			ledger.RollupDelta{Year: job.Year, Module: kind.Module, Sums: added, Sign: 1, Kind: kind.Name, Source: ledger.SourceCSV, Activities: counts.OK}); err != nil {
 			return Counts{}, err
 		}
 
@@ -332,7 +332,7 @@ func resultOf(counts Counts) (string, string) {
 // write streams the file's rows into activities, spooling their emissions
 // to a temporary file, then streams the emissions in: memory stays flat
 // whatever the file's size.
-func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64, sums RollupSums) (Counts, []RowError, error) {
+func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64, sums ledger.RollupSums) (Counts, []RowError, error) {
 	reader, err := csvfile.NewReader(file)
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("the file cannot be read: %w", err)
@@ -358,8 +358,8 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	values := make(kinds.Row, len(columns))
 	importID := job.ID
 	var inputs []byte
-	var emission EmissionRow
-	nextActivity := func() (*ActivityRow, error) {
+	var emission ledger.Emission
+	nextActivity := func() (*ledger.Activity, error) {
 		for {
 			record, err := reader.Next()
 			if errors.Is(err, io.EOF) {
@@ -391,16 +391,16 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 			counts.OK++
 			id := uuid.Must(uuid.NewV7())
 			for position, computed := range activity.Emissions {
-				emission = emissionRow(id, job.LabID, job.Year, kind.Module, computed)
+				emission = ledger.EmissionOf(id, job.LabID, job.Year, kind.Module, computed)
 				if err := spool.add(position, &emission, sums); err != nil {
 					return nil, err
 				}
 			}
-			inputs = appendInputs(inputs[:0], activity.Inputs)
+			inputs = ledger.AppendInputs(inputs[:0], activity.Inputs)
 			line := record.Line
-			return &ActivityRow{
+			return &ledger.Activity{
 				ID: id, LabID: job.LabID, Year: job.Year, Module: kind.Module, Kind: kind.Name,
-				Source: "csv", ImportID: &importID, RowNo: &line, Inputs: inputs,
+				Source: ledger.SourceCSV, ImportID: &importID, RowNo: &line, Inputs: inputs,
 			}, nil
 		}
 	}
@@ -413,8 +413,8 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	if err := spool.rewind(); err != nil {
 		return Counts{}, nil, err
 	}
-	var row EmissionRow
-	nextEmission := func() (*EmissionRow, error) {
+	var row ledger.Emission
+	nextEmission := func() (*ledger.Emission, error) {
 		if err := spool.next(&row); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil, nil
@@ -431,31 +431,4 @@ func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds
 	im.logger.InfoContext(ctx, "rows written", "job", job.ID, "rows", counts.Total,
 		"parse_compute_copy_activities", activitiesTook.String(), "copy_emissions", time.Since(started).String())
 	return counts, rowErrors, nil
-}
-
-// appendInputs writes inputs as a JSON object, in order.
-func appendInputs(buffer []byte, inputs []kinds.Input) []byte {
-	buffer = append(buffer, '{')
-	for i, input := range inputs {
-		if i > 0 {
-			buffer = append(buffer, ',')
-		}
-		buffer = appendJSONString(buffer, input.Name)
-		buffer = append(buffer, ':')
-		switch value := input.Value.(type) {
-		case string:
-			buffer = appendJSONString(buffer, value)
-		case int64:
-			buffer = strconv.AppendInt(buffer, value, 10)
-		case int32:
-			buffer = strconv.AppendInt(buffer, int64(value), 10)
-		case float64:
-			buffer = strconv.AppendFloat(buffer, value, 'g', -1, 64)
-		case bool:
-			buffer = strconv.AppendBool(buffer, value)
-		default:
-			buffer = appendJSONString(buffer, fmt.Sprint(value))
-		}
-	}
-	return append(buffer, '}')
 }

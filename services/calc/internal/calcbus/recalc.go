@@ -1,20 +1,18 @@
 package calcbus
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
 // RecalcStore is what recalculations need from storage.
@@ -39,10 +37,10 @@ type RecalcTx interface {
 	LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	// StreamActivities hands the target's activities to fn a batch at a
 	// time (a cursor: never the whole target in memory).
-	StreamActivities(ctx context.Context, target RecalcTarget, batch int, fn func([]ActivityRow) error) error
+	StreamActivities(ctx context.Context, target RecalcTarget, batch int, fn func([]ledger.Activity) error) error
 	// SupersedeEmissions moves the activities' emissions to the superseded
 	// table under recalculationID and returns them as they were.
-	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]EmissionRow, error)
+	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error)
 	// RecordRecalculation records it and marks the ask answered.
 	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
 }
@@ -135,17 +133,17 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 			return err
 		}
 		recalculation.To = ref
-		removed := map[string]RollupSums{}
-		added := map[string]RollupSums{}
+		removed := map[string]ledger.RollupSums{}
+		added := map[string]ledger.RollupSums{}
 		from := map[string]bool{}
-		var emissions []EmissionRow
+		var emissions []ledger.Emission
 		var ids []uuid.UUID
 		values := kinds.Row{}
-		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ActivityRow) error {
+		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ledger.Activity) error {
 			emissions, ids = emissions[:0], ids[:0]
 			for i := range batch {
 				activity := &batch[i]
-				if err := rowOf(activity.Inputs, kind, values); err != nil {
+				if err := ledger.RowOf(activity.Inputs, kind, values); err != nil {
 					computeErr = fmt.Errorf("activity %s: %w", activity.ID, err)
 					return computeErr
 				}
@@ -157,11 +155,11 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 				ids = append(ids, activity.ID)
 				sums := added[activity.Module]
 				if sums == nil {
-					sums = RollupSums{}
+					sums = ledger.RollupSums{}
 					added[activity.Module] = sums
 				}
 				for _, e := range computed.Emissions {
-					emissions = append(emissions, emissionRow(activity.ID, activity.LabID, activity.Year, activity.Module, e))
+					emissions = append(emissions, ledger.EmissionOf(activity.ID, activity.LabID, activity.Year, activity.Module, e))
 					sums.Add(&emissions[len(emissions)-1])
 					if e.Variant == "" {
 						recalculation.KgAfter += e.KgCO2e
@@ -176,7 +174,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 				e := &old[i]
 				sums := removed[e.Module]
 				if sums == nil {
-					sums = RollupSums{}
+					sums = ledger.RollupSums{}
 					removed[e.Module] = sums
 				}
 				sums.Add(e)
@@ -189,7 +187,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 			}
 			recalculation.Activities += int64(len(batch))
 			next := 0
-			_, err = tx.CopyEmissions(ctx, func() (*EmissionRow, error) {
+			_, err = tx.CopyEmissions(ctx, func() (*ledger.Emission, error) {
 				if next == len(emissions) {
 					return nil, nil
 				}
@@ -201,12 +199,12 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 		if err != nil {
 			return err
 		}
-		var deltas []RollupDelta
+		var deltas []ledger.RollupDelta
 		for module, sums := range removed {
-			deltas = append(deltas, RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: -1})
+			deltas = append(deltas, ledger.RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: -1})
 		}
 		for module, sums := range added {
-			deltas = append(deltas, RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: 1})
+			deltas = append(deltas, ledger.RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: 1})
 		}
 		if err := tx.ApplyRollups(ctx, target.LabID, deltas...); err != nil {
 			return err
@@ -229,41 +227,4 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", recalculation.To.String(),
 		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter)
 	return nil
-}
-
-// rowOf rebuilds the row an activity was computed from: its inputs hold
-// every column's value under the column's name.
-func rowOf(inputs []byte, kind *kinds.Kind, row kinds.Row) error {
-	var values map[string]any
-	decoder := json.NewDecoder(bytes.NewReader(inputs))
-	decoder.UseNumber()
-	if err := decoder.Decode(&values); err != nil {
-		return fmt.Errorf("inputs: %w", err)
-	}
-	clear(row)
-	for _, column := range kind.Columns {
-		switch value := values[column.Name].(type) {
-		case nil:
-		case string:
-			row[column.Name] = value
-		case json.Number:
-			row[column.Name] = formatNumber(value)
-		case bool:
-			row[column.Name] = strconv.FormatBool(value)
-		default:
-			row[column.Name] = fmt.Sprint(value)
-		}
-	}
-	return nil
-}
-
-// formatNumber writes a number as imports do (strconv 'g', -1).
-func formatNumber(number json.Number) string {
-	if integer, err := number.Int64(); err == nil {
-		return strconv.FormatInt(integer, 10)
-	}
-	if float, err := number.Float64(); err == nil {
-		return strconv.FormatFloat(float, 'g', -1, 64)
-	}
-	return number.String()
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
 // emissionSpool keeps an import's emissions on disk between its two COPYs
@@ -29,7 +31,7 @@ type emissionSpool struct {
 	w         *bufio.Writer
 	r         *bufio.Reader
 	templates []emissionTemplate
-	sums      []*RollupSum // templates[i]'s rollup
+	sums      []*ledger.RollupSum // templates[i]'s rollup
 	index     map[emissionTemplate]uint32
 	// recent[i] is the template the i-th emission of the previous activity
 	// used: an import's activities mostly repeat their predecessor's.
@@ -47,7 +49,7 @@ type emissionTemplate struct {
 	UncertaintyPct                                                    float64
 }
 
-func templateOf(e *EmissionRow) emissionTemplate {
+func templateOf(e *ledger.Emission) emissionTemplate {
 	return emissionTemplate{
 		Variant: e.Variant, EmissionType: e.EmissionType, QuantityUnit: e.QuantityUnit,
 		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, FactorID: e.FactorID,
@@ -89,7 +91,7 @@ func newEmissionSpool(dir string) (*emissionSpool, error) {
 func (s *emissionSpool) Close() error { return s.file.Close() }
 
 // add writes the position-th emission of an activity and adds it to sums.
-func (s *emissionSpool) add(position int, e *EmissionRow, sums RollupSums) error {
+func (s *emissionSpool) add(position int, e *ledger.Emission, sums ledger.RollupSums) error {
 	number, err := s.template(position, e, sums)
 	if err != nil {
 		return err
@@ -112,21 +114,16 @@ func (s *emissionSpool) add(position int, e *EmissionRow, sums RollupSums) error
 		if _, err := s.w.Write(appendTemplate(s.scratch[:0], templateOf(e))); err != nil {
 			return err
 		}
-		sums.sum(rollupKeyOf(e)).add(e)
+		sums.Sum(ledger.KeyOf(e)).Add(e)
 		return nil
 	}
-	s.sums[number].add(e)
+	s.sums[number].Add(e)
 	return nil
-}
-
-func rollupKeyOf(e *EmissionRow) RollupKey {
-	return RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
-		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}
 }
 
 // template numbers e's template, adding it (and its rollup in sums) the
 // first time it is seen.
-func (s *emissionSpool) template(position int, e *EmissionRow, sums RollupSums) (uint32, error) {
+func (s *emissionSpool) template(position int, e *ledger.Emission, sums ledger.RollupSums) (uint32, error) {
 	template := templateOf(e)
 	if position < len(s.recent) && s.recent[position] != inlineTemplate && s.templates[s.recent[position]] == template {
 		return s.recent[position], nil
@@ -138,7 +135,7 @@ func (s *emissionSpool) template(position int, e *EmissionRow, sums RollupSums) 
 		}
 		number = uint32(len(s.templates))
 		s.templates = append(s.templates, template)
-		s.sums = append(s.sums, sums.sum(rollupKeyOf(e)))
+		s.sums = append(s.sums, sums.Sum(ledger.KeyOf(e)))
 		s.index[template] = number
 	}
 	for len(s.recent) <= position {
@@ -162,7 +159,7 @@ func (s *emissionSpool) rewind() error {
 
 // next fills row with the next emission's own fields and its template's;
 // io.EOF at the end.
-func (s *emissionSpool) next(row *EmissionRow) error {
+func (s *emissionSpool) next(row *ledger.Emission) error {
 	var record [spooledSize]byte
 	if _, err := io.ReadFull(s.r, record[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
 // The spool gives back every emission as it went in, field for field, in
@@ -14,10 +16,10 @@ import (
 // predecessor's templates or not.
 func TestEmissionSpoolRoundTrip(t *testing.T) {
 	factorA, factorB := uuid.New(), uuid.New()
-	var emissions []EmissionRow
+	var emissions []ledger.Emission
 	for i := range 5000 {
 		activity := uuid.Must(uuid.NewV7())
-		location := EmissionRow{ActivityID: activity, EmissionType: "electricity", Scope: 2, Quantity: float64(i) + 0.5,
+		location := ledger.Emission{ActivityID: activity, EmissionType: "electricity", Scope: 2, Quantity: float64(i) + 0.5,
 			QuantityUnit: "kWh", KgCO2e: float64(i) * 0.0125, FactorID: factorA, FactorDataset: "default",
 			FactorVersion: "2025.1", UncertaintyPct: 10}
 		market := location
@@ -42,9 +44,9 @@ func TestEmissionSpoolRoundTrip(t *testing.T) {
 // are spelled out in the file, and still come back exact.
 func TestEmissionSpoolKeepsMemoryBoundedWhateverTheFile(t *testing.T) {
 	factor := uuid.New()
-	emissions := make([]EmissionRow, 3*maxSpoolTemplates)
+	emissions := make([]ledger.Emission, 3*maxSpoolTemplates)
 	for i := range emissions {
-		emissions[i] = EmissionRow{ActivityID: uuid.Must(uuid.NewV7()), EmissionType: "research_facility", Scope: 3,
+		emissions[i] = ledger.Emission{ActivityID: uuid.Must(uuid.NewV7()), EmissionType: "research_facility", Scope: 3,
 			Quantity: 0.5, QuantityUnit: "share", KgCO2e: float64(i), FactorID: factor, FactorDataset: "default",
 			FactorVersion: "2025.1", UncertaintyPct: float64(i) / 7}
 	}
@@ -56,14 +58,14 @@ func TestEmissionSpoolKeepsMemoryBoundedWhateverTheFile(t *testing.T) {
 
 // roundTrip spools emissions (consecutive rows of one activity are its
 // emissions), reads them back and checks them and their sums.
-func roundTrip(t *testing.T, emissions []EmissionRow) *emissionSpool {
+func roundTrip(t *testing.T, emissions []ledger.Emission) *emissionSpool {
 	t.Helper()
 	spool, err := newEmissionSpool(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer spool.Close()
-	sums := RollupSums{}
+	sums := ledger.RollupSums{}
 	position := 0
 	for i := range emissions {
 		if i > 0 && emissions[i].ActivityID != emissions[i-1].ActivityID {
@@ -78,7 +80,7 @@ func roundTrip(t *testing.T, emissions []EmissionRow) *emissionSpool {
 		t.Fatal(err)
 	}
 	for i, want := range emissions {
-		var got EmissionRow
+		var got ledger.Emission
 		if err := spool.next(&got); err != nil {
 			t.Fatalf("emission %d: %v", i, err)
 		}
@@ -86,12 +88,12 @@ func roundTrip(t *testing.T, emissions []EmissionRow) *emissionSpool {
 			t.Fatalf("emission %d came back as\n%+v\nwant\n%+v", i, got, want)
 		}
 	}
-	var row EmissionRow
+	var row ledger.Emission
 	if err := spool.next(&row); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the last emission: %v, want io.EOF", err)
 	}
 
-	want := sumsOf(emissions)
+	want := ledger.SumsOf(emissions)
 	if len(sums) != len(want) {
 		t.Fatalf("%d rollups, want %d", len(sums), len(want))
 	}

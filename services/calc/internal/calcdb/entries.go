@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
 // InEntryTx runs fn in one transaction.
@@ -36,7 +37,7 @@ func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (calcbus.Activ
 
 // Each change goes with its rollup deltas in one round trip.
 
-func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
+func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity, deltas ...ledger.RollupDelta) error {
 	queries, batch := newBatch()
 	_ = queries.InsertActivity(ctx, InsertActivityParams{
 		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
@@ -46,7 +47,7 @@ func (t *entryTx) InsertActivity(ctx context.Context, activity calcbus.Activity,
 	return send(ctx, t.tx, batch)
 }
 
-func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
+func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity, deltas ...ledger.RollupDelta) error {
 	queries, batch := newBatch()
 	_ = queries.UpdateActivity(ctx, UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs})
 	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
@@ -55,7 +56,7 @@ func (t *entryTx) UpdateActivity(ctx context.Context, activity calcbus.Activity,
 	return send(ctx, t.tx, batch)
 }
 
-func (t *entryTx) DeleteActivity(ctx context.Context, activity calcbus.Activity, deltas ...calcbus.RollupDelta) error {
+func (t *entryTx) DeleteActivity(ctx context.Context, activity calcbus.Activity, deltas ...ledger.RollupDelta) error {
 	queries, batch := newBatch()
 	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
 	_ = queries.DeleteActivity(ctx, activity.ID)
@@ -63,7 +64,7 @@ func (t *entryTx) DeleteActivity(ctx context.Context, activity calcbus.Activity,
 	return send(ctx, t.tx, batch)
 }
 
-func queueEmissions(ctx context.Context, queries *Queries, emissions []calcbus.EmissionRow) {
+func queueEmissions(ctx context.Context, queries *Queries, emissions []ledger.Emission) {
 	for _, e := range emissions {
 		var factorID *uuid.UUID
 		if e.FactorID != (uuid.UUID{}) {
@@ -111,7 +112,7 @@ func withEmissions(ctx context.Context, queries *Queries, rows []CalcActivity) (
 	for i, row := range rows {
 		ids[i] = row.ID
 		index[row.ID] = i
-		activities[i] = calcbus.Activity{CreatedAt: row.CreatedAt, ActivityRow: calcbus.ActivityRow{
+		activities[i] = calcbus.Activity{CreatedAt: row.CreatedAt, Activity: ledger.Activity{
 			ID: row.ID, LabID: row.LabID, Year: row.Year, Module: row.Module, Kind: row.Kind, Source: row.Source,
 			ImportID: row.ImportID, RowNo: row.RowNo, Inputs: row.Inputs,
 		}}
@@ -126,7 +127,7 @@ func withEmissions(ctx context.Context, queries *Queries, rows []CalcActivity) (
 			factorID = *e.FactorID
 		}
 		i := index[e.ActivityID]
-		activities[i].Emissions = append(activities[i].Emissions, calcbus.EmissionRow{
+		activities[i].Emissions = append(activities[i].Emissions, ledger.Emission{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
 			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
 
@@ -137,7 +138,7 @@ func (s *Store) ListSupersededEmissions(ctx context.Context, activityID uuid.UUI
 		if e.FactorID != nil {
 			factorID = *e.FactorID
 		}
-		all[i] = calcbus.SupersededEmission{RecalculationID: e.RecalculationID, SupersededAt: e.SupersededAt, EmissionRow: calcbus.EmissionRow{
+		all[i] = calcbus.SupersededEmission{RecalculationID: e.RecalculationID, SupersededAt: e.SupersededAt, Emission: ledger.Emission{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
 			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
@@ -306,14 +307,14 @@ func (t *recalcTx) RecordRecalculation(ctx context.Context, recalculation calcbu
 
 // StreamActivities reads the target's activities through a cursor, batch
 // rows per fetch; fn may write in the transaction between fetches.
-func (t *recalcTx) StreamActivities(ctx context.Context, target calcbus.RecalcTarget, batch int, fn func([]calcbus.ActivityRow) error) error {
+func (t *recalcTx) StreamActivities(ctx context.Context, target calcbus.RecalcTarget, batch int, fn func([]ledger.Activity) error) error {
 	if _, err := t.tx.Exec(ctx, `DECLARE recalc_activities NO SCROLL CURSOR FOR
 		SELECT id, lab_id, year, module, kind, source, inputs FROM calc.activities
 		WHERE lab_id = $1 AND year = $2 AND kind = $3`, target.LabID, target.Year, target.Kind); err != nil {
 		return fmt.Errorf("open the activities of %v: %w", target, err)
 	}
 	fetch := fmt.Sprintf("FETCH %d FROM recalc_activities", max(batch, 1))
-	activities := make([]calcbus.ActivityRow, 0, batch)
+	activities := make([]ledger.Activity, 0, batch)
 	for {
 		activities = activities[:0]
 		rows, err := t.tx.Query(ctx, fetch)
@@ -321,7 +322,7 @@ func (t *recalcTx) StreamActivities(ctx context.Context, target calcbus.RecalcTa
 			return err
 		}
 		for rows.Next() {
-			var a calcbus.ActivityRow
+			var a ledger.Activity
 			var inputs []byte
 			if err := rows.Scan(&a.ID, &a.LabID, &a.Year, &a.Module, &a.Kind, &a.Source, &inputs); err != nil {
 				rows.Close()
@@ -344,15 +345,15 @@ func (t *recalcTx) StreamActivities(ctx context.Context, target calcbus.RecalcTa
 	}
 }
 
-func (t *recalcTx) SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]calcbus.EmissionRow, error) {
+func (t *recalcTx) SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error) {
 	rows, err := t.queries.SupersedeEmissions(ctx, SupersedeEmissionsParams{RecalculationID: recalculationID, ActivityIds: activityIDs})
-	all := make([]calcbus.EmissionRow, len(rows))
+	all := make([]ledger.Emission, len(rows))
 	for i, e := range rows {
 		var factorID uuid.UUID
 		if e.FactorID != nil {
 			factorID = *e.FactorID
 		}
-		all[i] = calcbus.EmissionRow{
+		all[i] = ledger.Emission{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
 			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,

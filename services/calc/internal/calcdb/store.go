@@ -16,6 +16,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
 // Store implements calcbus.Store on PostgreSQL.
@@ -91,15 +92,15 @@ type importTx struct {
 	queries *Queries
 }
 
-func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) (calcbus.RollupSums, int64, error) {
+func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int32, kind string) (ledger.RollupSums, int64, error) {
 	rows, err := t.queries.DeleteCSVEmissions(ctx, DeleteCSVEmissionsParams{LabID: labID, Year: year, Kind: kind})
 	if err != nil {
 		return nil, 0, err
 	}
-	sums := calcbus.RollupSums{}
+	sums := ledger.RollupSums{}
 	for _, row := range rows {
-		sums[calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
-			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &calcbus.RollupSum{
+		sums[ledger.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
+			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &ledger.RollupSum{
 			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
 			Overridden: row.Overridden, Fallback: row.Fallback,
 		}
@@ -110,7 +111,7 @@ func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int3
 
 var activityColumns = []string{"id", "lab_id", "year", "module", "kind", "source", "import_id", "row_no", "inputs"}
 
-func (t *importTx) CopyActivities(ctx context.Context, next func() (*calcbus.ActivityRow, error)) (int64, error) {
+func (t *importTx) CopyActivities(ctx context.Context, next func() (*ledger.Activity, error)) (int64, error) {
 	return copyBinary(ctx, t.tx, "calc.activities", activityColumns, func(r *binaryRow) (bool, error) {
 		row, err := next()
 		if err != nil || row == nil {
@@ -141,7 +142,7 @@ func (t *importTx) CopyActivities(ctx context.Context, next func() (*calcbus.Act
 var emissionColumns = []string{"activity_id", "variant", "lab_id", "year", "module", "emission_type", "scope", "quantity",
 	"quantity_unit", "kg_co2e", "factor_id", "factor_dataset", "factor_version", "uncertainty_pct", "overridden", "fallback"}
 
-func (t *importTx) CopyEmissions(ctx context.Context, next func() (*calcbus.EmissionRow, error)) (int64, error) {
+func (t *importTx) CopyEmissions(ctx context.Context, next func() (*ledger.Emission, error)) (int64, error) {
 	return copyBinary(ctx, t.tx, "calc.emissions", emissionColumns, func(r *binaryRow) (bool, error) {
 		row, err := next()
 		if err != nil || row == nil {
@@ -179,10 +180,10 @@ func (t *importTx) LockTarget(ctx context.Context, labID uuid.UUID, year int32, 
 type rollupRow struct {
 	year   int32
 	module string
-	key    calcbus.RollupKey
+	key    ledger.RollupKey
 }
 
-func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...calcbus.RollupDelta) error {
+func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...ledger.RollupDelta) error {
 	queries, batch := newBatch()
 	queueRollups(ctx, queries, labID, deltas)
 	return send(ctx, t.tx, batch)
@@ -191,14 +192,14 @@ func (t *importTx) ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...
 // queueRollups queues the statements that add deltas to the lab's rollups
 // and activity counts, rows taken in a fixed order so concurrent writers
 // cannot deadlock, and remove the rows a subtraction emptied.
-func queueRollups(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []calcbus.RollupDelta) {
-	merged := map[rollupRow]*calcbus.RollupSum{}
+func queueRollups(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []ledger.RollupDelta) {
+	merged := map[rollupRow]*ledger.RollupSum{}
 	for _, delta := range deltas {
 		for key, sum := range delta.Sums {
 			row := rollupRow{year: delta.Year, module: delta.Module, key: key}
 			total := merged[row]
 			if total == nil {
-				total = &calcbus.RollupSum{}
+				total = &ledger.RollupSum{}
 				merged[row] = total
 			}
 			total.Merge(sum, delta.Sign)
@@ -242,7 +243,7 @@ func queueRollups(ctx context.Context, queries *Queries, labID uuid.UUID, deltas
 
 // subtracts reports whether a delta takes something away from year: only
 // then can a row of it become empty.
-func subtracts(deltas []calcbus.RollupDelta, year int32) bool {
+func subtracts(deltas []ledger.RollupDelta, year int32) bool {
 	for _, delta := range deltas {
 		if delta.Year == year && delta.Sign < 0 {
 			return true
@@ -257,7 +258,7 @@ type countRow struct {
 }
 
 // queueActivityCounts adds the deltas' activity counts, in one order.
-func queueActivityCounts(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []calcbus.RollupDelta) {
+func queueActivityCounts(ctx context.Context, queries *Queries, labID uuid.UUID, deltas []ledger.RollupDelta) {
 	merged := map[countRow]int64{}
 	for _, delta := range deltas {
 		if delta.Kind != "" && delta.Activities != 0 {
@@ -323,11 +324,11 @@ func (s *Store) EnsureFactors(ctx context.Context, all []factors.Factor) error {
 	})
 }
 
-func (s *Store) Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]calcbus.Rollup, error) {
+func (s *Store) Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]ledger.Rollup, error) {
 	rows, err := s.queries.ListRollups(ctx, ListRollupsParams{LabID: labID, Year: year})
-	rollups := make([]calcbus.Rollup, len(rows))
+	rollups := make([]ledger.Rollup, len(rows))
 	for i, row := range rows {
-		rollups[i] = calcbus.Rollup{Module: row.Module, RollupKey: calcbus.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope,
+		rollups[i] = ledger.Rollup{Module: row.Module, RollupKey: ledger.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope,
 			Variant: row.Variant, FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit},
 			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintyKg: row.UncertaintyKg, Entries: row.Entries,
 			Overridden: row.Overridden, Fallback: row.Fallback, UpdatedAt: row.UpdatedAt}
