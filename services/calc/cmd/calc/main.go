@@ -27,6 +27,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	return service.Run(ctx, "calc", "calc", calcmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		store := calcdb.NewStore(rt.Pool).WithImportStatementTimeout(cfg.Importer.StatementTimeout)
-		factorCache := calcbus.NewFactorCache(store)
+		factorCache := factorbus.NewCache(store)
 		if err := factorCache.LoadDefault(ctx); err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(rt.Logger, store, authorizer, queue)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
@@ -119,7 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *factorbus.Cache, datasets *calcbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err

@@ -10,12 +10,14 @@ import (
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Factors implements FactorService.
 type Factors struct {
+	search   *factorbus.Search
 	queries  *calcbus.FactorQueries
 	datasets *calcbus.Datasets
 }
@@ -23,13 +25,13 @@ type Factors struct {
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(queries *calcbus.FactorQueries, datasets *calcbus.Datasets) *Factors {
-	return &Factors{queries: queries, datasets: datasets}
+func NewFactors(search *factorbus.Search, queries *calcbus.FactorQueries, datasets *calcbus.Datasets) *Factors {
+	return &Factors{search: search, queries: queries, datasets: datasets}
 }
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
 	msg := req.Msg
-	page, err := f.queries.List(ctx, calcbus.FactorFilter{
+	page, err := f.search.List(ctx, factorbus.Filter{
 		Dataset: msg.GetDataset(), Version: msg.GetVersion(), Kind: msg.GetKind(), EmissionType: msg.GetEmissionType(),
 		Classification: msg.GetClassification(), Region: msg.GetRegion(), Year: msg.GetYear(),
 	}, msg.GetPageSize(), msg.GetPageToken())

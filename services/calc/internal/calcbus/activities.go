@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
@@ -77,11 +78,11 @@ type Entries struct {
 	store   ActivityStore
 	authz   *authz.Authorizer
 	labs    LabCountries
-	factors *FactorCache
+	factors *factorbus.Cache
 }
 
 // NewEntries returns the single-entry path.
-func NewEntries(store ActivityStore, authorizer *authz.Authorizer, labs LabCountries, factorCache *FactorCache) *Entries {
+func NewEntries(store ActivityStore, authorizer *authz.Authorizer, labs LabCountries, factorCache *factorbus.Cache) *Entries {
 	return &Entries{store: store, authz: authorizer, labs: labs, factors: factorCache}
 }
 
@@ -274,7 +275,7 @@ func (e *Entries) country(ctx context.Context, labID uuid.UUID) (string, error) 
 
 // compute turns values into an activity exactly as an imported row would
 // be, with the factors read through reader.
-func (e *Entries) compute(ctx context.Context, reader FactorReader, country string, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
+func (e *Entries) compute(ctx context.Context, reader factorbus.Reader, country string, labID uuid.UUID, year int32, kindName string, values map[string]string) (Activity, error) {
 	kind, err := kindOf(kindName)
 	if err != nil {
 		return Activity{}, err

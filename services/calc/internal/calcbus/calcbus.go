@@ -6,6 +6,8 @@ package calcbus
 import (
 	"context"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
@@ -22,9 +24,6 @@ type Store interface {
 	// import was applied before, fn does not run and applied is false, with
 	// the counts recorded then.
 	ApplyImport(ctx context.Context, job Job, fn func(tx ImportTx) (Counts, error)) (applied bool, previous Counts, err error)
-	FactorSource
-	Rollups(ctx context.Context, labID uuid.UUID, year int32) ([]ledger.Rollup, error)
-	ContractStore
 	// Analyze refreshes the planner's statistics of activities and
 	// emissions.
 	Analyze(ctx context.Context) error
@@ -32,9 +31,9 @@ type Store interface {
 
 // ImportTx writes one import.
 type ImportTx interface {
-	// FactorReader reads the factors in force on the transaction's own
+	// Reader reads the factors in force on the transaction's own
 	// connection.
-	FactorReader
+	factorbus.Reader
 	// DeleteCSVRows removes a lab/year/kind's earlier CSV activities and
 	// their emissions (mode replace), and says what the emissions added to
 	// the module's rollups and how many activities went.

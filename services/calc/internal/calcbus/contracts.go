@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -38,19 +37,6 @@ type ContractStore interface {
 	GetContract(ctx context.Context, labID uuid.UUID, year int32) (ContractRow, error)
 	ListContracts(ctx context.Context, labID uuid.UUID) ([]ContractRow, error)
 	DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []RecalcTarget, error)
-}
-
-// contractFor is the lab's contract for the year as computations take it,
-// nil when there is none.
-func contractFor(ctx context.Context, store FactorReader, labID uuid.UUID, year int32) (*kinds.Contract, error) {
-	row, err := store.GetContract(ctx, labID, year)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &kinds.Contract{Supplier: row.Supplier, KgPerKWh: row.KgPerKWh, UncertaintyPct: row.UncertaintyPct, Source: row.Source}, nil
 }
 
 // Contracts are the labs' declared electricity supplies: lab managers set

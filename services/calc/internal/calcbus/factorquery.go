@@ -9,18 +9,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
-
-// FactorFilter narrows a factor search; empty fields match anything.
-type FactorFilter struct {
-	Dataset, Version, Kind, EmissionType, Classification, Region string
-	Year                                                         int32
-}
 
 // DatasetVersion is a version of a factor dataset and its sync job.
 type DatasetVersion struct {
@@ -49,7 +43,7 @@ type Recalculation struct {
 	ID uuid.UUID
 	RecalcTarget
 	FromVersions      []string
-	To                VersionRef
+	To                factors.VersionRef
 	Activities        int64
 	KgBefore, KgAfter float64
 	State, Message    string
@@ -64,9 +58,8 @@ type SupersededEmission struct {
 	SupersededAt    time.Time
 }
 
-// FactorStore reads factors, dataset versions and recalculations.
+// FactorStore reads dataset versions and recalculations.
 type FactorStore interface {
-	SearchFactors(ctx context.Context, filter FactorFilter, after *uuid.UUID, limit int32) ([]factors.Factor, error)
 	ListDatasetVersions(ctx context.Context) ([]DatasetVersion, error)
 	// GetDatasetVersion returns ErrNotFound for an unknown version; with
 	// its refused rows.
@@ -79,63 +72,23 @@ type FactorStore interface {
 	ListSupersededEmissions(ctx context.Context, activityID uuid.UUID) ([]SupersededEmission, error)
 }
 
-// FactorQueries show the factors and their datasets to anyone signed in,
-// and a lab's recalculations to those who see the lab.
+// FactorQueries show the factor datasets to anyone signed in, and a lab's
+// recalculations to those who see the lab.
 type FactorQueries struct {
 	store FactorStore
-	cache *FactorCache
+	cache *factorbus.Cache
 	authz *authz.Authorizer
 }
 
 // NewFactorQueries returns the factor queries.
-func NewFactorQueries(store FactorStore, cache *FactorCache, authorizer *authz.Authorizer) *FactorQueries {
+func NewFactorQueries(store FactorStore, cache *factorbus.Cache, authorizer *authz.Authorizer) *FactorQueries {
 	return &FactorQueries{store: store, cache: cache, authz: authorizer}
-}
-
-// FactorPage is a page of factors.
-type FactorPage struct {
-	Factors       []factors.Factor
-	NextPageToken string
-}
-
-// List returns a page of factors.
-func (q *FactorQueries) List(ctx context.Context, filter FactorFilter, pageSize int32, pageToken string) (FactorPage, error) {
-	if _, err := q.authz.For(ctx); err != nil {
-		return FactorPage{}, err
-	}
-	size, err := pagetoken.Size(pageSize)
-	if err != nil {
-		return FactorPage{}, err
-	}
-	filterKey := fmt.Sprintf("%+v", filter)
-	var cursor struct {
-		After uuid.UUID `json:"a"`
-	}
-	found, err := pagetoken.Decode(pageToken, filterKey, &cursor)
-	if err != nil {
-		return FactorPage{}, err
-	}
-	var after *uuid.UUID
-	if found {
-		after = &cursor.After
-	}
-	all, err := q.store.SearchFactors(ctx, filter, after, size+1)
-	if err != nil {
-		return FactorPage{}, err
-	}
-	page := FactorPage{Factors: all}
-	if int32(len(all)) > size {
-		page.Factors = all[:size]
-		cursor.After = page.Factors[size-1].ID
-		page.NextPageToken, err = pagetoken.Encode(cursor, filterKey)
-	}
-	return page, err
 }
 
 // InForce is the version that computes a year, and why.
 type InForce struct {
 	Year int32
-	VersionRef
+	factors.VersionRef
 	Note string
 }
 
@@ -162,22 +115,22 @@ func (q *FactorQueries) Datasets(ctx context.Context, year int32) (DatasetsAnswe
 		return DatasetsAnswer{}, err
 	}
 	// The newest activation of a year is in force.
-	inForce := map[int32]VersionRef{}
+	inForce := map[int32]factors.VersionRef{}
 	for _, activation := range activations {
 		if _, seen := inForce[activation.Year]; !seen {
-			inForce[activation.Year] = VersionRef{activation.Dataset, activation.Version}
+			inForce[activation.Year] = factors.VersionRef{Dataset: activation.Dataset, Version: activation.Version}
 		}
 	}
 	for i := range versions {
 		v := &versions[i]
-		ref := VersionRef{v.Dataset, v.Version}
+		ref := factors.VersionRef{Dataset: v.Dataset, Version: v.Version}
 		for y, active := range inForce {
 			if active == ref {
 				v.ActiveYears = append(v.ActiveYears, y)
 			}
 		}
 		slices.Sort(v.ActiveYears)
-		v.Active = len(v.ActiveYears) > 0 || ref == VersionRef{DefaultDataset, DefaultVersion}
+		v.Active = len(v.ActiveYears) > 0 || ref == factors.Bundled
 	}
 	answer := DatasetsAnswer{Versions: versions, Activations: activations}
 	if year != 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
@@ -103,13 +104,13 @@ type Importer struct {
 	store   Store
 	jobs    Jobs
 	labs    Labs
-	factors *FactorCache
+	factors *factorbus.Cache
 	worker  string
 	cfg     ImporterConfig
 }
 
 // NewImporter returns an importer identified as worker.
-func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorCache *FactorCache, worker string, cfg ImporterConfig) *Importer {
+func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorCache *factorbus.Cache, worker string, cfg ImporterConfig) *Importer {
 	return &Importer{logger: logger, store: store, jobs: jobs, labs: labs, factors: factorCache, worker: worker, cfg: cfg}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
@@ -57,12 +58,12 @@ type Recalculator struct {
 	logger  *slog.Logger
 	store   RecalcStore
 	labs    LabCountries
-	factors *FactorCache
+	factors *factorbus.Cache
 	cfg     RecalcConfig
 }
 
 // NewRecalculator returns a recalculator.
-func NewRecalculator(logger *slog.Logger, store RecalcStore, labs LabCountries, factorCache *FactorCache, cfg RecalcConfig) *Recalculator {
+func NewRecalculator(logger *slog.Logger, store RecalcStore, labs LabCountries, factorCache *factorbus.Cache, cfg RecalcConfig) *Recalculator {
 	return &Recalculator{logger: logger, store: store, labs: labs, factors: factorCache, cfg: cfg}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -64,7 +66,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations}))
-	cache := calcbus.NewFactorCache(store)
+	cache := factorbus.NewCache(store)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +161,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	}
 	r := recalculations[0]
 	if r.State != calcbus.SyncFinished || r.Activities != 3 || strings.Join(r.FromVersions, ",") != "default 2026.1" ||
-		r.To != (calcbus.VersionRef{Dataset: "grid", Version: "2"}) || !near(r.KgBefore, kWh*0.097) || !near(r.KgAfter, kWh*0.15) {
+		r.To != (factors.VersionRef{Dataset: "grid", Version: "2"}) || !near(r.KgBefore, kWh*0.097) || !near(r.KgAfter, kWh*0.15) {
 		t.Fatalf("recalculation: %+v", r)
 	}
 	// Every activity keeps its old emissions (location- and market-based),

@@ -15,6 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
@@ -27,7 +28,7 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations}))
-	cache := calcbus.NewFactorCache(store)
+	cache := factorbus.NewCache(store)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}

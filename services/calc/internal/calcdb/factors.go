@@ -9,12 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
 
-func (s *Store) SearchFactors(ctx context.Context, filter calcbus.FactorFilter, after *uuid.UUID, limit int32) ([]factors.Factor, error) {
+func (s *Store) SearchFactors(ctx context.Context, filter factorbus.Filter, after *uuid.UUID, limit int32) ([]factors.Factor, error) {
 	rows, err := s.queries.SearchFactors(ctx, SearchFactorsParams{
 		Dataset: filter.Dataset, Version: filter.Version, Kind: filter.Kind, EmissionType: filter.EmissionType,
 		Classification: filter.Classification, Region: filter.Region, Year: filter.Year, AfterID: after, PageLimit: limit,
@@ -93,19 +95,19 @@ func toActivation(row CalcFactorActivation) calcbus.Activation {
 	return calcbus.Activation{Year: row.Year, Dataset: row.Dataset, Version: row.Version, ActivatedBy: row.ActivatedBy, ActivatedAt: row.ActivatedAt}
 }
 
-func (s *Store) ActiveVersion(ctx context.Context, year int32) (calcbus.VersionRef, bool, error) {
+func (s *Store) ActiveVersion(ctx context.Context, year int32) (factors.VersionRef, bool, error) {
 	return activeVersion(ctx, s.queries, year)
 }
 
-func activeVersion(ctx context.Context, queries *Queries, year int32) (calcbus.VersionRef, bool, error) {
+func activeVersion(ctx context.Context, queries *Queries, year int32) (factors.VersionRef, bool, error) {
 	row, err := queries.ActiveVersionOf(ctx, year)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return calcbus.VersionRef{}, false, nil
+		return factors.VersionRef{}, false, nil
 	}
 	if err != nil {
-		return calcbus.VersionRef{}, false, err
+		return factors.VersionRef{}, false, err
 	}
-	return calcbus.VersionRef{Dataset: row.Dataset, Version: row.Version}, true, nil
+	return factors.VersionRef{Dataset: row.Dataset, Version: row.Version}, true, nil
 }
 
 func (s *Store) ListRecalculations(ctx context.Context, labID uuid.UUID, year int32) ([]calcbus.Recalculation, error) {
@@ -114,7 +116,7 @@ func (s *Store) ListRecalculations(ctx context.Context, labID uuid.UUID, year in
 	for i, row := range rows {
 		all[i] = calcbus.Recalculation{
 			ID: row.ID, RecalcTarget: calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind},
-			FromVersions: row.FromVersions, To: calcbus.VersionRef{Dataset: row.ToDataset, Version: row.ToVersion},
+			FromVersions: row.FromVersions, To: factors.VersionRef{Dataset: row.ToDataset, Version: row.ToVersion},
 			Activities: row.Activities, KgBefore: row.KgBefore, KgAfter: row.KgAfter, State: row.State, Message: row.Message,
 			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt,
 		}
@@ -375,9 +377,9 @@ func toFactor(row CalcFactor) factors.Factor {
 // ensureDatasetVersions records the bundled dataset's versions as FINISHED
 // (idempotent).
 func ensureDatasetVersions(ctx context.Context, queries *Queries, all []factors.Factor) error {
-	seen := map[calcbus.VersionRef]bool{}
+	seen := map[factors.VersionRef]bool{}
 	for _, f := range all {
-		ref := calcbus.VersionRef{Dataset: f.Dataset, Version: f.Version}
+		ref := factors.VersionRef{Dataset: f.Dataset, Version: f.Version}
 		if seen[ref] {
 			continue
 		}
@@ -391,13 +393,8 @@ func ensureDatasetVersions(ctx context.Context, queries *Queries, all []factors.
 	return nil
 }
 
-// Factors reads a dataset version's factors on the transaction's connection.
-func (t *importTx) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
-	return factorsOf(ctx, t.queries, dataset, version)
-}
-
 // ActiveVersion reads a year's activation on the transaction's connection.
-func (t *importTx) ActiveVersion(ctx context.Context, year int32) (calcbus.VersionRef, bool, error) {
+func (t *importTx) ActiveVersion(ctx context.Context, year int32) (factors.VersionRef, bool, error) {
 	return activeVersion(ctx, t.queries, year)
 }
 
@@ -409,12 +406,15 @@ func (t *recalcTx) LockEntries(ctx context.Context, labID uuid.UUID, year int32,
 	return t.queries.LockEntryTarget(ctx, LockEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 }
 
-// GetContract reads a lab's electricity contract on the transaction's
-// connection.
-func (t *importTx) GetContract(ctx context.Context, labID uuid.UUID, year int32) (calcbus.ContractRow, error) {
+// Contract reads a lab's electricity contract on the transaction's
+// connection, as computations take it.
+func (t *importTx) Contract(ctx context.Context, labID uuid.UUID, year int32) (*kinds.Contract, error) {
 	row, err := t.queries.GetContract(ctx, GetContractParams{LabID: labID, Year: year})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return calcbus.ContractRow{}, calcbus.ErrNotFound
+		return nil, nil
 	}
-	return toContract(row), err
+	if err != nil {
+		return nil, err
+	}
+	return &kinds.Contract{Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct, Source: row.Source}, nil
 }
