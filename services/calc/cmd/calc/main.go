@@ -27,7 +27,9 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -59,7 +61,7 @@ type Config struct {
 	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
 	Authz       authz.Config
 	Importer    calcbus.ImporterConfig
-	Recalc      calcbus.RecalcConfig
+	Recalc      recalcbus.Config
 	RecalcQueue calcqueue.Config
 	Datasets    calcbus.DatasetsConfig
 	ServiceAuth authn.ServiceConfig
@@ -89,7 +91,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		tasks := jobqueue.New(redisOpt, cfg.ImportQueue)
 		defer tasks.Close()
 		queue := calcqueue.New(tasks, cfg.RecalcQueue)
-		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, cfg.Datasets)
+		asks := recalcbus.NewAsks(rt.Logger, store, queue)
+		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, asks, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
 			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
 			if err != nil {
@@ -107,9 +110,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), calcbus.NewFactorQueries(store, factorCache, authorizer), datasets, recalcbus.NewHistory(store, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
-		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(rt.Logger, store, authorizer, queue)), options...)
+		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(store, authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
 		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool)), options...)
@@ -135,7 +138,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
 	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
-	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
+	recalculator := recalcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
 
 	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout)
 	mux := asynq.NewServeMux()
@@ -166,7 +169,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 		}
 		// A failed recalculation leaves its ask unanswered in the store;
 		// the safety net below queues it again.
-		return recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: labID, Year: task.Year, Kind: task.Kind})
+		return recalculator.Recalculate(ctx, recalcbus.Target{LabID: labID, Year: task.Year, Kind: task.Kind})
 	})
 	// The safety net of factor work whose task Redis lost: sync jobs still
 	// queued, recalculations asked and not done (deduplicated as always).

@@ -12,6 +12,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
@@ -20,13 +21,14 @@ type Factors struct {
 	search   *factorbus.Search
 	queries  *calcbus.FactorQueries
 	datasets *calcbus.Datasets
+	history  *recalcbus.History
 }
 
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(search *factorbus.Search, queries *calcbus.FactorQueries, datasets *calcbus.Datasets) *Factors {
-	return &Factors{search: search, queries: queries, datasets: datasets}
+func NewFactors(search *factorbus.Search, queries *calcbus.FactorQueries, datasets *calcbus.Datasets, history *recalcbus.History) *Factors {
+	return &Factors{search: search, queries: queries, datasets: datasets, history: history}
 }
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
@@ -99,7 +101,7 @@ func (f *Factors) ActivateFactorDatasetVersion(ctx context.Context, req *connect
 }
 
 func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[calcv1.ListRecalculationsRequest]) (*connect.Response[calcv1.ListRecalculationsResponse], error) {
-	recalculations, err := f.queries.Recalculations(ctx, req.Msg.GetLabId(), req.Msg.GetYear())
+	recalculations, err := f.history.Recalculations(ctx, req.Msg.GetLabId(), req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +117,7 @@ func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[c
 }
 
 func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Request[calcv1.ListSupersededEmissionsRequest]) (*connect.Response[calcv1.ListSupersededEmissionsResponse], error) {
-	emissions, err := f.queries.Superseded(ctx, req.Msg.GetActivityId())
+	emissions, err := f.history.Superseded(ctx, req.Msg.GetActivityId())
 	if err != nil {
 		return nil, err
 	}

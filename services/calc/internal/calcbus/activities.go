@@ -45,7 +45,6 @@ type ActivityStore interface {
 	// GetActivity returns ErrNotFound for an unknown id.
 	GetActivity(ctx context.Context, id uuid.UUID) (Activity, error)
 	ListActivities(ctx context.Context, labID uuid.UUID, filter ActivityFilter, before *uuid.UUID, limit int32) ([]Activity, error)
-	ContractStore
 }
 
 // EntryTx writes single entries.
@@ -238,7 +237,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 }
 
 func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {
-	id, _, err := requireLab(ctx, e.authz, labID, action)
+	id, _, err := e.authz.RequireLab(ctx, labID, action)
 	return id, err
 }
 

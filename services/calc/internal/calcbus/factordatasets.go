@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
@@ -47,10 +49,7 @@ type DatasetStore interface {
 	SyncVersion(ctx context.Context, id uuid.UUID, load func(version DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError)) (found bool, err error)
 	// Activate records the activations and asks a recalculation of every
 	// lab/year/kind with activities in their years, in one transaction.
-	Activate(ctx context.Context, activations []Activation) ([]RecalcTarget, error)
-	// PendingRecalculations lists the (at most batch) targets whose asks
-	// are not answered, the oldest first.
-	PendingRecalculations(ctx context.Context, batch int32) ([]RecalcTarget, error)
+	Activate(ctx context.Context, activations []Activation) ([]recalcbus.Target, error)
 	// QueuedSyncs lists the (at most batch) versions whose sync job has not
 	// started, the oldest first.
 	QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error)
@@ -63,21 +62,6 @@ type Activation struct {
 	Version     string
 	ActivatedBy string
 	ActivatedAt time.Time
-}
-
-// RecalcTarget is what one recalculation recomputes.
-type RecalcTarget struct {
-	LabID uuid.UUID
-	Year  int32
-	Kind  string
-}
-
-// Queue wakes calc workers up.
-type Queue interface {
-	EnqueueFactorsSync(ctx context.Context, versionID uuid.UUID) error
-	// EnqueueRecalculation queues a target's recalculation, once however
-	// many ask (and once more when one is running).
-	EnqueueRecalculation(ctx context.Context, target RecalcTarget) error
 }
 
 // DatasetsConfig tunes factor dataset uploads.
@@ -93,12 +77,18 @@ type Datasets struct {
 	queries FactorStore
 	authz   *authz.Authorizer
 	queue   Queue
+	asks    *recalcbus.Asks
 	cfg     DatasetsConfig
 }
 
+// Queue wakes calc workers up for a dataset version's sync.
+type Queue interface {
+	EnqueueFactorsSync(ctx context.Context, versionID uuid.UUID) error
+}
+
 // NewDatasets returns the factor dataset administration.
-func NewDatasets(logger *slog.Logger, store DatasetStore, queries FactorStore, authorizer *authz.Authorizer, queue Queue, cfg DatasetsConfig) *Datasets {
-	return &Datasets{logger: logger, store: store, queries: queries, authz: authorizer, queue: queue, cfg: cfg}
+func NewDatasets(logger *slog.Logger, store DatasetStore, queries FactorStore, authorizer *authz.Authorizer, queue Queue, asks *recalcbus.Asks, cfg DatasetsConfig) *Datasets {
+	return &Datasets{logger: logger, store: store, queries: queries, authz: authorizer, queue: queue, asks: asks, cfg: cfg}
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -416,24 +406,15 @@ func (d *Datasets) Activate(ctx context.Context, dataset, version string, years 
 		return nil, 0, err
 	}
 	d.logger.InfoContext(ctx, "factor dataset activated", "dataset", dataset, "version", version, "years", years, "recalculations", len(targets))
-	enqueueRecalculations(ctx, d.logger, d.queue, targets)
+	d.asks.Queue(ctx, targets)
 	return activations, len(targets), nil
 }
 
-// enqueueRecalculations queues recalculations; one that fails stays asked
-// for in the store, and the workers' next start queues it.
-func enqueueRecalculations(ctx context.Context, logger *slog.Logger, queue Queue, targets []RecalcTarget) {
-	for _, target := range targets {
-		if err := queue.EnqueueRecalculation(ctx, target); err != nil {
-			logger.WarnContext(ctx, "recalculation not queued", "lab", target.LabID, "year", target.Year, "kind", target.Kind, "error", err)
-		}
-	}
-}
-
 // Resume queues what a stopped installation (or a Redis that lost its
-// queue) left: sync jobs not started, recalculations asked and not done,
-// at most batch of each, the oldest first (the next look takes the next
-// ones once these are done). A task still waiting is left alone.
+// queue) left of the factor work: sync jobs not started, then
+// recalculations asked and not done, at most batch of each, the oldest
+// first (the next look takes the next ones once these are done). A task
+// still waiting is left alone.
 func (d *Datasets) Resume(ctx context.Context, batch int32) error {
 	versions, err := d.store.QueuedSyncs(ctx, batch)
 	if err != nil {
@@ -444,10 +425,5 @@ func (d *Datasets) Resume(ctx context.Context, batch int32) error {
 			return err
 		}
 	}
-	targets, err := d.store.PendingRecalculations(ctx, batch)
-	if err != nil {
-		return err
-	}
-	enqueueRecalculations(ctx, d.logger, d.queue, targets)
-	return nil
+	return d.asks.Resume(ctx, batch)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
@@ -38,26 +37,6 @@ type DatasetVersion struct {
 	Errors []RowError
 }
 
-// Recalculation is one recalculation of a lab/year/kind.
-type Recalculation struct {
-	ID uuid.UUID
-	RecalcTarget
-	FromVersions      []string
-	To                factors.VersionRef
-	Activities        int64
-	KgBefore, KgAfter float64
-	State, Message    string
-	StartedAt         time.Time
-	FinishedAt        time.Time
-}
-
-// SupersededEmission is an emission as it was before a recalculation.
-type SupersededEmission struct {
-	ledger.Emission
-	RecalculationID uuid.UUID
-	SupersededAt    time.Time
-}
-
 // FactorStore reads dataset versions and recalculations.
 type FactorStore interface {
 	ListDatasetVersions(ctx context.Context) ([]DatasetVersion, error)
@@ -66,14 +45,9 @@ type FactorStore interface {
 	GetDatasetVersion(ctx context.Context, dataset, version string) (DatasetVersion, error)
 	// ListActivations returns every activation, newest first.
 	ListActivations(ctx context.Context) ([]Activation, error)
-	ListRecalculations(ctx context.Context, labID uuid.UUID, year int32) ([]Recalculation, error)
-	// ActivityLab returns the lab of an activity; ErrNotFound when unknown.
-	ActivityLab(ctx context.Context, activityID uuid.UUID) (uuid.UUID, error)
-	ListSupersededEmissions(ctx context.Context, activityID uuid.UUID) ([]SupersededEmission, error)
 }
 
-// FactorQueries show the factor datasets to anyone signed in, and a lab's
-// recalculations to those who see the lab.
+// FactorQueries show the factor datasets to anyone signed in.
 type FactorQueries struct {
 	store FactorStore
 	cache *factorbus.Cache
@@ -157,44 +131,4 @@ func (q *FactorQueries) Version(ctx context.Context, dataset, version string) (D
 		return DatasetVersion{}, apperr.NotFound("no factor dataset %s has a version %s", dataset, version)
 	}
 	return found, err
-}
-
-// Recalculations lists a lab's recalculations, newest first.
-func (q *FactorQueries) Recalculations(ctx context.Context, labID string, year int32) ([]Recalculation, error) {
-	access, err := q.authz.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := uuid.Parse(labID)
-	if err != nil {
-		return nil, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
-	}
-	if err := access.Require(id.String(), authz.View, apperr.NotFound("no lab has id %s", labID)); err != nil {
-		return nil, err
-	}
-	return q.store.ListRecalculations(ctx, id, year)
-}
-
-// Superseded lists the emissions recalculations replaced for an activity.
-func (q *FactorQueries) Superseded(ctx context.Context, activityID string) ([]SupersededEmission, error) {
-	access, err := q.authz.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	notFound := apperr.NotFound("no activity has id %s", activityID)
-	id, err := uuid.Parse(activityID)
-	if err != nil {
-		return nil, apperr.Invalid("activity_id", "%q is not an activity id (a UUID)", activityID)
-	}
-	labID, err := q.store.ActivityLab(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, notFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := access.Require(labID.String(), authz.View, notFound); err != nil {
-		return nil, err
-	}
-	return q.store.ListSupersededEmissions(ctx, id)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
@@ -46,7 +47,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
-	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
+	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")
 		created, err := datasets.Upload(ctx, "grid", version, "", bytes.NewReader(file))
@@ -71,10 +72,10 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	if _, err := blocker.Exec(ctx, "SELECT * FROM calc.rollups WHERE lab_id = $1 FOR UPDATE", lab); err != nil {
 		t.Fatal(err)
 	}
-	recalculator := calcbus.NewRecalculator(logger, store, labs, cache, calcbus.RecalcConfig{Batch: 100})
+	recalculator := recalcbus.NewRecalculator(logger, store, labs, cache, recalcbus.Config{Batch: 100})
 	done := make(chan error, 1)
 	go func() {
-		done <- recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: lab, Year: 2025, Kind: "equipment"})
+		done <- recalculator.Recalculate(ctx, recalcbus.Target{LabID: lab, Year: 2025, Kind: "equipment"})
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -20,6 +20,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -106,7 +107,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), queueName)
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
-	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
+	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	csv := header + "grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"
 	// The header arrives in two pieces.
 	version, err := datasets.Upload(ctx, "grid", "2", "", iotest.HalfReader(strings.NewReader(csv)))
@@ -143,8 +144,8 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("recalculation tasks queued: %v", recalcTasks)
 	}
 
-	recalculator := calcbus.NewRecalculator(logger, store, labs, cache, calcbus.RecalcConfig{Batch: 2})
-	target := calcbus.RecalcTarget{LabID: lab, Year: 2025, Kind: "equipment"}
+	recalculator := recalcbus.NewRecalculator(logger, store, labs, cache, recalcbus.Config{Batch: 2})
+	target := recalcbus.Target{LabID: lab, Year: 2025, Kind: "equipment"}
 	if err := recalculator.Recalculate(ctx, target); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
@@ -49,7 +50,8 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 		_ = inspector.Close()
 		_ = tasks.Close()
 	})
-	datasets := calcbus.NewDatasets(logger, store, store, authorizer, calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour}),
+	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
+	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue),
 		calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
 	upload := func(version string) uuid.UUID {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n")

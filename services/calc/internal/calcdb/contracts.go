@@ -7,12 +7,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 )
 
-func (s *Store) UpsertContract(ctx context.Context, c calcbus.ContractRow, kinds []string) (calcbus.ContractRow, []calcbus.RecalcTarget, error) {
-	var stored calcbus.ContractRow
-	var targets []calcbus.RecalcTarget
+func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kinds []string) (contractbus.Contract, []recalcbus.Target, error) {
+	var stored contractbus.Contract
+	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		row, err := queries.UpsertContract(ctx, UpsertContractParams{
@@ -30,35 +31,35 @@ func (s *Store) UpsertContract(ctx context.Context, c calcbus.ContractRow, kinds
 }
 
 // askLabRecalculations asks a recalculation of the lab's kinds of year.
-func askLabRecalculations(ctx context.Context, queries *Queries, labID uuid.UUID, year int32, kinds []string) ([]calcbus.RecalcTarget, error) {
+func askLabRecalculations(ctx context.Context, queries *Queries, labID uuid.UUID, year int32, kinds []string) ([]recalcbus.Target, error) {
 	rows, err := queries.RequestLabRecalculations(ctx, RequestLabRecalculationsParams{LabID: labID, Year: year, Kinds: kinds})
-	targets := make([]calcbus.RecalcTarget, len(rows))
+	targets := make([]recalcbus.Target, len(rows))
 	for i, row := range rows {
-		targets[i] = calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
+		targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
 	}
 	return targets, err
 }
 
-func (s *Store) GetContract(ctx context.Context, labID uuid.UUID, year int32) (calcbus.ContractRow, error) {
+func (s *Store) GetContract(ctx context.Context, labID uuid.UUID, year int32) (contractbus.Contract, error) {
 	row, err := s.queries.GetContract(ctx, GetContractParams{LabID: labID, Year: year})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return calcbus.ContractRow{}, calcbus.ErrNotFound
+		return contractbus.Contract{}, contractbus.ErrNotFound
 	}
 	return toContract(row), err
 }
 
-func (s *Store) ListContracts(ctx context.Context, labID uuid.UUID) ([]calcbus.ContractRow, error) {
+func (s *Store) ListContracts(ctx context.Context, labID uuid.UUID) ([]contractbus.Contract, error) {
 	rows, err := s.queries.ListContracts(ctx, labID)
-	contracts := make([]calcbus.ContractRow, len(rows))
+	contracts := make([]contractbus.Contract, len(rows))
 	for i, row := range rows {
 		contracts[i] = toContract(row)
 	}
 	return contracts, err
 }
 
-func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []calcbus.RecalcTarget, error) {
+func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []recalcbus.Target, error) {
 	var deleted bool
-	var targets []calcbus.RecalcTarget
+	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		n, err := queries.DeleteContract(ctx, DeleteContractParams{LabID: labID, Year: year})
@@ -72,8 +73,8 @@ func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32,
 	return deleted, targets, err
 }
 
-func toContract(row CalcElectricityContract) calcbus.ContractRow {
-	return calcbus.ContractRow{
+func toContract(row CalcElectricityContract) contractbus.Contract {
+	return contractbus.Contract{
 		LabID: row.LabID, Year: row.Year, Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct,
 		Source: row.Source, UpdatedBy: row.UpdatedBy, UpdatedAt: row.UpdatedAt,
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
 
@@ -110,12 +111,12 @@ func activeVersion(ctx context.Context, queries *Queries, year int32) (factors.V
 	return factors.VersionRef{Dataset: row.Dataset, Version: row.Version}, true, nil
 }
 
-func (s *Store) ListRecalculations(ctx context.Context, labID uuid.UUID, year int32) ([]calcbus.Recalculation, error) {
+func (s *Store) ListRecalculations(ctx context.Context, labID uuid.UUID, year int32) ([]recalcbus.Recalculation, error) {
 	rows, err := s.queries.ListRecalculations(ctx, ListRecalculationsParams{LabID: labID, Year: year})
-	all := make([]calcbus.Recalculation, len(rows))
+	all := make([]recalcbus.Recalculation, len(rows))
 	for i, row := range rows {
-		all[i] = calcbus.Recalculation{
-			ID: row.ID, RecalcTarget: calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind},
+		all[i] = recalcbus.Recalculation{
+			ID: row.ID, Target: recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind},
 			FromVersions: row.FromVersions, To: factors.VersionRef{Dataset: row.ToDataset, Version: row.ToVersion},
 			Activities: row.Activities, KgBefore: row.KgBefore, KgAfter: row.KgAfter, State: row.State, Message: row.Message,
 			StartedAt: row.StartedAt, FinishedAt: row.FinishedAt,
@@ -127,20 +128,20 @@ func (s *Store) ListRecalculations(ctx context.Context, labID uuid.UUID, year in
 func (s *Store) ActivityLab(ctx context.Context, activityID uuid.UUID) (uuid.UUID, error) {
 	row, err := s.queries.GetActivity(ctx, activityID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.UUID{}, calcbus.ErrNotFound
+		return uuid.UUID{}, recalcbus.ErrNotFound
 	}
 	return row.LabID, err
 }
 
-func (s *Store) ListSupersededEmissions(ctx context.Context, activityID uuid.UUID) ([]calcbus.SupersededEmission, error) {
+func (s *Store) ListSupersededEmissions(ctx context.Context, activityID uuid.UUID) ([]recalcbus.SupersededEmission, error) {
 	rows, err := s.queries.ListSupersededEmissions(ctx, activityID)
-	all := make([]calcbus.SupersededEmission, len(rows))
+	all := make([]recalcbus.SupersededEmission, len(rows))
 	for i, e := range rows {
 		var factorID uuid.UUID
 		if e.FactorID != nil {
 			factorID = *e.FactorID
 		}
-		all[i] = calcbus.SupersededEmission{RecalculationID: e.RecalculationID, SupersededAt: e.SupersededAt, Emission: ledger.Emission{
+		all[i] = recalcbus.SupersededEmission{RecalculationID: e.RecalculationID, SupersededAt: e.SupersededAt, Emission: ledger.Emission{
 			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
 			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
 			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
@@ -221,8 +222,8 @@ func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(calcbus
 	return found, err
 }
 
-func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) ([]calcbus.RecalcTarget, error) {
-	var targets []calcbus.RecalcTarget
+func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) ([]recalcbus.Target, error) {
+	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		if err := queries.LockActivations(ctx); err != nil {
@@ -236,20 +237,20 @@ func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) 
 			}
 		}
 		rows, err := queries.RequestRecalculations(ctx, years)
-		targets = make([]calcbus.RecalcTarget, len(rows))
+		targets = make([]recalcbus.Target, len(rows))
 		for i, row := range rows {
-			targets[i] = calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
+			targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
 		}
 		return err
 	})
 	return targets, err
 }
 
-func (s *Store) PendingRecalculations(ctx context.Context, batch int32) ([]calcbus.RecalcTarget, error) {
+func (s *Store) PendingRecalculations(ctx context.Context, batch int32) ([]recalcbus.Target, error) {
 	rows, err := s.queries.ListPendingRecalcRequests(ctx, batch)
-	targets := make([]calcbus.RecalcTarget, len(rows))
+	targets := make([]recalcbus.Target, len(rows))
 	for i, row := range rows {
-		targets[i] = calcbus.RecalcTarget{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
+		targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
 	}
 	return targets, err
 }
@@ -258,25 +259,25 @@ func (s *Store) QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, erro
 	return s.queries.ListQueuedDatasetVersions(ctx, batch)
 }
 
-func (s *Store) RecalcRequest(ctx context.Context, target calcbus.RecalcTarget) (int64, int64, error) {
+func (s *Store) RecalcRequest(ctx context.Context, target recalcbus.Target) (int64, int64, error) {
 	return recalcRequest(ctx, s.queries, target)
 }
 
-func recalcRequest(ctx context.Context, queries *Queries, target calcbus.RecalcTarget) (int64, int64, error) {
+func recalcRequest(ctx context.Context, queries *Queries, target recalcbus.Target) (int64, int64, error) {
 	row, err := queries.GetRecalcRequest(ctx, GetRecalcRequestParams{LabID: target.LabID, Year: target.Year, Kind: target.Kind})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, calcbus.ErrNotFound
+		return 0, 0, recalcbus.ErrNotFound
 	}
 	return row.Requested, row.Done, err
 }
 
-func (s *Store) RecordRecalculation(ctx context.Context, recalculation calcbus.Recalculation, answered int64) error {
+func (s *Store) RecordRecalculation(ctx context.Context, recalculation recalcbus.Recalculation, answered int64) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return recordRecalculation(ctx, s.queries.WithTx(tx), recalculation, answered)
 	})
 }
 
-func recordRecalculation(ctx context.Context, queries *Queries, r calcbus.Recalculation, answered int64) error {
+func recordRecalculation(ctx context.Context, queries *Queries, r recalcbus.Recalculation, answered int64) error {
 	from := r.FromVersions
 	if from == nil {
 		from = []string{}
@@ -291,7 +292,7 @@ func recordRecalculation(ctx context.Context, queries *Queries, r calcbus.Recalc
 }
 
 // InRecalcTx runs fn in one transaction.
-func (s *Store) InRecalcTx(ctx context.Context, fn func(tx calcbus.RecalcTx) error) error {
+func (s *Store) InRecalcTx(ctx context.Context, fn func(tx recalcbus.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return fn(&recalcTx{importTx{tx: tx, queries: s.queries.WithTx(tx)}})
 	})
@@ -299,17 +300,17 @@ func (s *Store) InRecalcTx(ctx context.Context, fn func(tx calcbus.RecalcTx) err
 
 type recalcTx struct{ importTx }
 
-func (t *recalcTx) RecalcRequest(ctx context.Context, target calcbus.RecalcTarget) (int64, int64, error) {
+func (t *recalcTx) RecalcRequest(ctx context.Context, target recalcbus.Target) (int64, int64, error) {
 	return recalcRequest(ctx, t.queries, target)
 }
 
-func (t *recalcTx) RecordRecalculation(ctx context.Context, recalculation calcbus.Recalculation, answered int64) error {
+func (t *recalcTx) RecordRecalculation(ctx context.Context, recalculation recalcbus.Recalculation, answered int64) error {
 	return recordRecalculation(ctx, t.queries, recalculation, answered)
 }
 
 // StreamActivities reads the target's activities through a cursor, batch
 // rows per fetch; fn may write in the transaction between fetches.
-func (t *recalcTx) StreamActivities(ctx context.Context, target calcbus.RecalcTarget, batch int, fn func([]ledger.Activity) error) error {
+func (t *recalcTx) StreamActivities(ctx context.Context, target recalcbus.Target, batch int, fn func([]ledger.Activity) error) error {
 	if _, err := t.tx.Exec(ctx, `DECLARE recalc_activities NO SCROLL CURSOR FOR
 		SELECT id, lab_id, year, module, kind, source, inputs FROM calc.activities
 		WHERE lab_id = $1 AND year = $2 AND kind = $3`, target.LabID, target.Year, target.Kind); err != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
@@ -36,7 +36,7 @@ func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
 		_ = inspector.DeleteQueue(name, true)
 		_ = inspector.Close()
 	})
-	target := calcbus.RecalcTarget{LabID: uuid.New(), Year: 2025, Kind: "equipment"}
+	target := recalcbus.Target{LabID: uuid.New(), Year: 2025, Kind: "equipment"}
 	ctx := context.Background()
 
 	// A worker that holds the first task until told to finish.

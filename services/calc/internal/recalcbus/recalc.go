@@ -1,4 +1,4 @@
-package calcbus
+package recalcbus
 
 import (
 	"context"
@@ -16,29 +16,41 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
-// RecalcStore is what recalculations need from storage.
-type RecalcStore interface {
+// Labs tells a lab's country (for electricity factors).
+type Labs interface {
+	Country(ctx context.Context, labID uuid.UUID) (string, error)
+}
+
+// Store is what recalculations need from storage.
+type Store interface {
 	// RecalcRequest returns how many recalculations of a target were asked
 	// and which ask the last one answered.
-	RecalcRequest(ctx context.Context, target RecalcTarget) (requested, done int64, err error)
+	RecalcRequest(ctx context.Context, target Target) (requested, done int64, err error)
 	// InRecalcTx runs fn in one transaction.
-	InRecalcTx(ctx context.Context, fn func(tx RecalcTx) error) error
+	InRecalcTx(ctx context.Context, fn func(tx Tx) error) error
 	// RecordRecalculation records a recalculation outside any transaction
 	// (a failed one) and marks the ask answered.
 	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
 }
 
-// RecalcTx replaces a target's emissions.
-type RecalcTx interface {
-	ImportTx
+// Tx replaces a target's emissions.
+type Tx interface {
+	// Reader reads the factors in force on the transaction's connection.
+	factorbus.Reader
+	// LockTarget serialises the writers of a lab/year/kind's emissions
+	// (imports, recalculations) until the transaction ends.
+	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
+	CopyEmissions(ctx context.Context, next func() (*ledger.Emission, error)) (int64, error)
+	// ApplyRollups adds every delta to the lab's rollups in one pass.
+	ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...ledger.RollupDelta) error
 	// RecalcRequest reads the target's asks within the transaction.
-	RecalcRequest(ctx context.Context, target RecalcTarget) (requested, done int64, err error)
+	RecalcRequest(ctx context.Context, target Target) (requested, done int64, err error)
 	// LockEntries waits for the single entries of a lab/year/kind being
 	// written and holds off new ones until the transaction ends.
 	LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error
 	// StreamActivities hands the target's activities to fn a batch at a
 	// time (a cursor: never the whole target in memory).
-	StreamActivities(ctx context.Context, target RecalcTarget, batch int, fn func([]ledger.Activity) error) error
+	StreamActivities(ctx context.Context, target Target, batch int, fn func([]ledger.Activity) error) error
 	// SupersedeEmissions moves the activities' emissions to the superseded
 	// table under recalculationID and returns them as they were.
 	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error)
@@ -46,8 +58,8 @@ type RecalcTx interface {
 	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
 }
 
-// RecalcConfig tunes recalculations.
-type RecalcConfig struct {
+// Config tunes recalculations.
+type Config struct {
 	// Batch is how many activities are recomputed per round trip.
 	Batch int `env:"RECALC_BATCH, default=5000"`
 }
@@ -56,20 +68,20 @@ type RecalcConfig struct {
 // force for its year.
 type Recalculator struct {
 	logger  *slog.Logger
-	store   RecalcStore
-	labs    LabCountries
+	store   Store
+	labs    Labs
 	factors *factorbus.Cache
-	cfg     RecalcConfig
+	cfg     Config
 }
 
 // NewRecalculator returns a recalculator.
-func NewRecalculator(logger *slog.Logger, store RecalcStore, labs LabCountries, factorCache *factorbus.Cache, cfg RecalcConfig) *Recalculator {
+func NewRecalculator(logger *slog.Logger, store Store, labs Labs, factorCache *factorbus.Cache, cfg Config) *Recalculator {
 	return &Recalculator{logger: logger, store: store, labs: labs, factors: factorCache, cfg: cfg}
 }
 
 // Recalculate recomputes target until every ask made of it is answered: an
 // activation made while it runs is recomputed by the next round.
-func (r *Recalculator) Recalculate(ctx context.Context, target RecalcTarget) error {
+func (r *Recalculator) Recalculate(ctx context.Context, target Target) error {
 	for round := 0; ; round++ {
 		requested, done, err := r.store.RecalcRequest(ctx, target)
 		if errors.Is(err, ErrNotFound) || (err == nil && done >= requested) {
@@ -89,13 +101,13 @@ func (r *Recalculator) Recalculate(ctx context.Context, target RecalcTarget) err
 
 // once recomputes the target in one transaction that holds it (imports of
 // the same target wait, and it waits for them).
-func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
+func (r *Recalculator) once(ctx context.Context, target Target) error {
 	log := r.logger.With("lab", target.LabID, "year", target.Year, "kind", target.Kind)
-	recalculation := Recalculation{ID: uuid.Must(uuid.NewV7()), RecalcTarget: target, StartedAt: time.Now()}
+	recalculation := Recalculation{ID: uuid.Must(uuid.NewV7()), Target: target, StartedAt: time.Now()}
 	kind, ok := catalog.Lookup(target.Kind)
 	var requested int64
 	fail := func(cause error) error {
-		recalculation.State, recalculation.Message = SyncFailed, cause.Error()
+		recalculation.State, recalculation.Message = StateFailed, cause.Error()
 		log.ErrorContext(ctx, "recalculation failed", "error", cause)
 		return r.store.RecordRecalculation(context.WithoutCancel(ctx), recalculation, requested)
 	}
@@ -113,7 +125,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 		return fmt.Errorf("lab %s: %w", target.LabID, err)
 	}
 	var computeErr error
-	err = r.store.InRecalcTx(ctx, func(tx RecalcTx) error {
+	err = r.store.InRecalcTx(ctx, func(tx Tx) error {
 		// Imports of the target (its lock), then its single entries, in
 		// that order, wait until this ends.
 		if err := tx.LockTarget(ctx, target.LabID, target.Year, target.Kind); err != nil {
@@ -214,7 +226,7 @@ func (r *Recalculator) once(ctx context.Context, target RecalcTarget) error {
 			recalculation.FromVersions = append(recalculation.FromVersions, version)
 		}
 		slices.Sort(recalculation.FromVersions)
-		recalculation.State = SyncFinished
+		recalculation.State = StateFinished
 		return tx.RecordRecalculation(ctx, recalculation, requested)
 	})
 	if computeErr != nil {
