@@ -28,6 +28,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
@@ -63,7 +64,7 @@ type Config struct {
 	Importer    calcbus.ImporterConfig
 	Recalc      recalcbus.Config
 	RecalcQueue calcqueue.Config
-	Datasets    calcbus.DatasetsConfig
+	Datasets    datasetbus.Config
 	ServiceAuth authn.ServiceConfig
 }
 
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer tasks.Close()
 		queue := calcqueue.New(tasks, cfg.RecalcQueue)
 		asks := recalcbus.NewAsks(rt.Logger, store, queue)
-		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, asks, cfg.Datasets)
+		datasets := datasetbus.NewDatasets(rt.Logger, store, authorizer, queue, asks, factorCache, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
 			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
 			if err != nil {
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), calcbus.NewFactorQueries(store, factorCache, authorizer), datasets, recalcbus.NewHistory(store, authorizer)), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), datasets, recalcbus.NewHistory(store, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(store, authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
@@ -123,7 +124,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *factorbus.Cache, datasets *calcbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *factorbus.Cache, datasets *datasetbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err

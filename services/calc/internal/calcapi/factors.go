@@ -9,7 +9,7 @@ import (
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
@@ -19,16 +19,15 @@ import (
 // Factors implements FactorService.
 type Factors struct {
 	search   *factorbus.Search
-	queries  *calcbus.FactorQueries
-	datasets *calcbus.Datasets
+	datasets *datasetbus.Datasets
 	history  *recalcbus.History
 }
 
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(search *factorbus.Search, queries *calcbus.FactorQueries, datasets *calcbus.Datasets, history *recalcbus.History) *Factors {
-	return &Factors{search: search, queries: queries, datasets: datasets, history: history}
+func NewFactors(search *factorbus.Search, datasets *datasetbus.Datasets, history *recalcbus.History) *Factors {
+	return &Factors{search: search, datasets: datasets, history: history}
 }
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
@@ -48,7 +47,7 @@ func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.L
 }
 
 func (f *Factors) ListFactorDatasets(ctx context.Context, req *connect.Request[calcv1.ListFactorDatasetsRequest]) (*connect.Response[calcv1.ListFactorDatasetsResponse], error) {
-	answer, err := f.queries.Datasets(ctx, req.Msg.GetYear())
+	answer, err := f.datasets.List(ctx, req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func (f *Factors) UploadFactorDataset(ctx context.Context, stream *connect.Clien
 }
 
 func (f *Factors) GetFactorDatasetVersion(ctx context.Context, req *connect.Request[calcv1.GetFactorDatasetVersionRequest]) (*connect.Response[calcv1.GetFactorDatasetVersionResponse], error) {
-	version, err := f.queries.Version(ctx, req.Msg.GetDataset(), req.Msg.GetVersion())
+	version, err := f.datasets.Version(ctx, req.Msg.GetDataset(), req.Msg.GetVersion())
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +136,7 @@ func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Requ
 	return connect.NewResponse(res), nil
 }
 
-func datasetToProto(v calcbus.DatasetVersion) *calcv1.FactorDataset {
+func datasetToProto(v datasetbus.DatasetVersion) *calcv1.FactorDataset {
 	dataset := &calcv1.FactorDataset{
 		Dataset: v.Dataset, Version: v.Version, Factors: v.Factors, FirstYear: v.FirstYear, LastYear: v.LastYear,
 		Licences: v.Licences, Active: v.Active, ActiveYears: v.ActiveYears, State: v.State, Message: v.Message,
@@ -153,7 +152,7 @@ func datasetToProto(v calcbus.DatasetVersion) *calcv1.FactorDataset {
 	return dataset
 }
 
-func activationToProto(a calcbus.Activation) *calcv1.FactorActivation {
+func activationToProto(a datasetbus.Activation) *calcv1.FactorActivation {
 	return &calcv1.FactorActivation{
 		Year: a.Year, Dataset: a.Dataset, Version: a.Version, ActivatedBy: a.ActivatedBy, ActivatedAt: timestamppb.New(a.ActivatedAt),
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -47,7 +48,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
-	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
+	datasets := datasetbus.NewDatasets(logger, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")
 		created, err := datasets.Upload(ctx, "grid", version, "", bytes.NewReader(file))

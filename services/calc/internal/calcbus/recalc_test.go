@@ -18,6 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
@@ -107,7 +108,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), queueName)
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
-	datasets := calcbus.NewDatasets(logger, store, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), calcbus.DatasetsConfig{MaxUploadBytes: 1 << 20})
+	datasets := datasetbus.NewDatasets(logger, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	csv := header + "grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"
 	// The header arrives in two pieces.
 	version, err := datasets.Upload(ctx, "grid", "2", "", iotest.HalfReader(strings.NewReader(csv)))
@@ -161,7 +162,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("recalculations: %+v", recalculations)
 	}
 	r := recalculations[0]
-	if r.State != calcbus.SyncFinished || r.Activities != 3 || strings.Join(r.FromVersions, ",") != "default 2026.1" ||
+	if r.State != datasetbus.SyncFinished || r.Activities != 3 || strings.Join(r.FromVersions, ",") != "default 2026.1" ||
 		r.To != (factors.VersionRef{Dataset: "grid", Version: "2"}) || !near(r.KgBefore, kWh*0.097) || !near(r.KgAfter, kWh*0.15) {
 		t.Fatalf("recalculation: %+v", r)
 	}

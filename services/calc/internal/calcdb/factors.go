@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
@@ -29,9 +29,9 @@ func (s *Store) SearchFactors(ctx context.Context, filter factorbus.Filter, afte
 	return all, err
 }
 
-func (s *Store) ListDatasetVersions(ctx context.Context) ([]calcbus.DatasetVersion, error) {
+func (s *Store) ListDatasetVersions(ctx context.Context) ([]datasetbus.DatasetVersion, error) {
 	rows, err := s.queries.ListDatasetVersions(ctx)
-	versions := make([]calcbus.DatasetVersion, len(rows))
+	versions := make([]datasetbus.DatasetVersion, len(rows))
 	for i, row := range rows {
 		versions[i] = toDatasetVersion(CalcFactorDatasetVersion{
 			ID: row.ID, Dataset: row.Dataset, Version: row.Version, Description: row.Description, CreatedBy: row.CreatedBy,
@@ -43,18 +43,18 @@ func (s *Store) ListDatasetVersions(ctx context.Context) ([]calcbus.DatasetVersi
 	return versions, err
 }
 
-func (s *Store) GetDatasetVersion(ctx context.Context, dataset, version string) (calcbus.DatasetVersion, error) {
+func (s *Store) GetDatasetVersion(ctx context.Context, dataset, version string) (datasetbus.DatasetVersion, error) {
 	row, err := s.queries.GetDatasetVersion(ctx, GetDatasetVersionParams{Dataset: dataset, Version: version})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return calcbus.DatasetVersion{}, calcbus.ErrNotFound
+		return datasetbus.DatasetVersion{}, datasetbus.ErrNotFound
 	}
 	if err != nil {
-		return calcbus.DatasetVersion{}, err
+		return datasetbus.DatasetVersion{}, err
 	}
 	found := toDatasetVersion(row)
 	all, err := s.queries.ListFactors(ctx, ListFactorsParams{Dataset: dataset, Version: version})
 	if err != nil {
-		return calcbus.DatasetVersion{}, err
+		return datasetbus.DatasetVersion{}, err
 	}
 	found.Factors = int64(len(all))
 	licences := map[string]bool{}
@@ -70,30 +70,30 @@ func (s *Store) GetDatasetVersion(ctx context.Context, dataset, version string) 
 	}
 	rowErrors, err := s.queries.ListFactorSyncErrors(ctx, row.ID)
 	for _, e := range rowErrors {
-		found.Errors = append(found.Errors, calcbus.RowError{Row: e.Line, Column: e.Column, Message: e.Message})
+		found.Errors = append(found.Errors, datasetbus.RowError{Row: e.Line, Column: e.Column, Message: e.Message})
 	}
 	return found, err
 }
 
-func toDatasetVersion(row CalcFactorDatasetVersion) calcbus.DatasetVersion {
-	return calcbus.DatasetVersion{
+func toDatasetVersion(row CalcFactorDatasetVersion) datasetbus.DatasetVersion {
+	return datasetbus.DatasetVersion{
 		ID: row.ID, Dataset: row.Dataset, Version: row.Version, Description: row.Description, CreatedBy: row.CreatedBy,
 		CreatedAt: row.CreatedAt, State: row.State, Message: row.Message, RowsTotal: row.RowsTotal,
 		RowsRejected: row.RowsRejected, FileSHA256: row.FileSha256,
 	}
 }
 
-func (s *Store) ListActivations(ctx context.Context) ([]calcbus.Activation, error) {
+func (s *Store) ListActivations(ctx context.Context) ([]datasetbus.Activation, error) {
 	rows, err := s.queries.ListActivations(ctx)
-	activations := make([]calcbus.Activation, len(rows))
+	activations := make([]datasetbus.Activation, len(rows))
 	for i, row := range rows {
 		activations[i] = toActivation(row)
 	}
 	return activations, err
 }
 
-func toActivation(row CalcFactorActivation) calcbus.Activation {
-	return calcbus.Activation{Year: row.Year, Dataset: row.Dataset, Version: row.Version, ActivatedBy: row.ActivatedBy, ActivatedAt: row.ActivatedAt}
+func toActivation(row CalcFactorActivation) datasetbus.Activation {
+	return datasetbus.Activation{Year: row.Year, Dataset: row.Dataset, Version: row.Version, ActivatedBy: row.ActivatedBy, ActivatedAt: row.ActivatedAt}
 }
 
 func (s *Store) ActiveVersion(ctx context.Context, year int32) (factors.VersionRef, bool, error) {
@@ -153,7 +153,7 @@ func (s *Store) ListSupersededEmissions(ctx context.Context, activityID uuid.UUI
 
 // CreateUpload writes the version row and the file's chunks in one
 // transaction.
-func (s *Store) CreateUpload(ctx context.Context, version calcbus.DatasetVersion, write func(store func([]byte) error) (int64, string, error)) error {
+func (s *Store) CreateUpload(ctx context.Context, version datasetbus.DatasetVersion, write func(store func([]byte) error) (int64, string, error)) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		_, err := queries.CreateDatasetVersion(ctx, CreateDatasetVersionParams{
@@ -177,7 +177,7 @@ func (s *Store) CreateUpload(ctx context.Context, version calcbus.DatasetVersion
 	})
 }
 
-func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(calcbus.DatasetVersion, []byte) (calcbus.DatasetVersion, []factors.Factor, []calcbus.RowError)) (bool, error) {
+func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(datasetbus.DatasetVersion, []byte) (datasetbus.DatasetVersion, []factors.Factor, []datasetbus.RowError)) (bool, error) {
 	found := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
@@ -222,7 +222,7 @@ func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(calcbus
 	return found, err
 }
 
-func (s *Store) Activate(ctx context.Context, activations []calcbus.Activation) ([]recalcbus.Target, error) {
+func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activation) ([]recalcbus.Target, error) {
 	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)

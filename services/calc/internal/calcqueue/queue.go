@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
@@ -63,8 +63,8 @@ type Queue struct {
 }
 
 var (
-	_ calcbus.Queue   = (*Queue)(nil)
-	_ recalcbus.Queue = (*Queue)(nil)
+	_ datasetbus.Queue = (*Queue)(nil)
+	_ recalcbus.Queue  = (*Queue)(nil)
 )
 
 // New returns calc's queue over tasks.
