@@ -23,13 +23,14 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -61,7 +62,7 @@ type Config struct {
 	// ingest's import tasks (ingest reads the same variable) and calc's own.
 	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
 	Authz       authz.Config
-	Importer    calcbus.ImporterConfig
+	Importer    importbus.Config
 	Recalc      recalcbus.Config
 	RecalcQueue calcqueue.Config
 	Datasets    datasetbus.Config
@@ -101,7 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			defer stopWorkers()
 		}
-		entries := calcbus.NewEntries(store, authorizer, labsAsCaller, factorCache)
+		entries := entrybus.NewEntries(store, authorizer, labsAsCaller, factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
@@ -137,7 +138,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	worker := process.InstanceName()
 
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
-	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
+	importer := importbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
 	recalculator := recalcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
 

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 )
 
@@ -51,8 +51,8 @@ func (s *Store) WithImportStatementTimeout(d time.Duration) *Store {
 // the earlier worker lost its lease — frozen, or cut off from ingest — and
 // must write nothing; left alone, it would hold the row and the target's
 // lock for as long as it stayed frozen.
-func (s *Store) ApplyImport(ctx context.Context, job calcbus.Job, fn func(tx calcbus.ImportTx) (calcbus.Counts, error)) (bool, calcbus.Counts, error) {
-	var counts calcbus.Counts
+func (s *Store) ApplyImport(ctx context.Context, job importbus.Job, fn func(tx importbus.Tx) (importbus.Counts, error)) (bool, importbus.Counts, error) {
+	var counts importbus.Counts
 	appliedNow := false
 	importID := job.ID
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -68,7 +68,7 @@ func (s *Store) ApplyImport(ctx context.Context, job calcbus.Job, fn func(tx cal
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			previous, err := queries.GetAppliedImport(ctx, importID)
-			counts = calcbus.Counts{Total: previous.RowsTotal, OK: previous.RowsOk, Rejected: previous.RowsRejected}
+			counts = importbus.Counts{Total: previous.RowsTotal, OK: previous.RowsOk, Rejected: previous.RowsRejected}
 			return err
 		}
 		if err != nil {

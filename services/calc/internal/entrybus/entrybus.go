@@ -1,4 +1,8 @@
-package calcbus
+// Package entrybus is the single-entry path: one activity computed exactly
+// as an imported row would be, and written with its emissions and its lab's
+// new totals in one transaction; read, listed, changed and deleted by those
+// who may.
+package entrybus
 
 import (
 	"context"
@@ -32,23 +36,23 @@ func (a *Activity) delta(sign float64) ledger.RollupDelta {
 	return ledger.RollupDelta{Year: a.Year, Module: a.Module, Sums: ledger.SumsOf(a.Emissions), Sign: sign, Kind: a.Kind, Source: a.Source, Activities: 1}
 }
 
-// ActivityFilter narrows a lab's activities.
-type ActivityFilter struct {
+// Filter narrows a lab's activities.
+type Filter struct {
 	Year                 int32
 	Module, Kind, Source string
 }
 
-// ActivityStore keeps single entries.
-type ActivityStore interface {
+// Store keeps single entries.
+type Store interface {
 	// InEntryTx runs fn in one transaction.
-	InEntryTx(ctx context.Context, fn func(tx EntryTx) error) error
+	InEntryTx(ctx context.Context, fn func(tx Tx) error) error
 	// GetActivity returns ErrNotFound for an unknown id.
 	GetActivity(ctx context.Context, id uuid.UUID) (Activity, error)
-	ListActivities(ctx context.Context, labID uuid.UUID, filter ActivityFilter, before *uuid.UUID, limit int32) ([]Activity, error)
+	ListActivities(ctx context.Context, labID uuid.UUID, filter Filter, before *uuid.UUID, limit int32) ([]Activity, error)
 }
 
-// EntryTx writes single entries.
-type EntryTx interface {
+// Tx writes single entries.
+type Tx interface {
 	// LockActivity reads an activity with its emissions and locks it until
 	// the transaction ends; ErrNotFound when it is gone.
 	LockActivity(ctx context.Context, id uuid.UUID) (Activity, error)
@@ -61,27 +65,28 @@ type EntryTx interface {
 	InsertActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
 	UpdateActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
 	DeleteActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
-	ImportTx
+	// Reader reads the factors in force on the transaction's connection.
+	factorbus.Reader
 }
 
 // ErrNotFound is what a store returns for a missing row.
 var ErrNotFound = errors.New("not found")
 
-// LabCountries tells a lab's country, asked as the caller.
-type LabCountries interface {
+// Labs tells a lab's country, asked as the caller.
+type Labs interface {
 	Country(ctx context.Context, labID uuid.UUID) (string, error)
 }
 
 // Entries is the single-entry path.
 type Entries struct {
-	store   ActivityStore
+	store   Store
 	authz   *authz.Authorizer
-	labs    LabCountries
+	labs    Labs
 	factors *factorbus.Cache
 }
 
 // NewEntries returns the single-entry path.
-func NewEntries(store ActivityStore, authorizer *authz.Authorizer, labs LabCountries, factorCache *factorbus.Cache) *Entries {
+func NewEntries(store Store, authorizer *authz.Authorizer, labs Labs, factorCache *factorbus.Cache) *Entries {
 	return &Entries{store: store, authz: authorizer, labs: labs, factors: factorCache}
 }
 
@@ -101,7 +106,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		return Activity{}, err
 	}
 	var activity Activity
-	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+	err = e.store.InEntryTx(ctx, func(tx Tx) error {
 		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
 			return err
 		}
@@ -127,21 +132,21 @@ func (e *Entries) Get(ctx context.Context, id string) (Activity, error) {
 	return activity, err
 }
 
-// ActivityPage is a page of activities.
-type ActivityPage struct {
+// Page is a page of activities.
+type Page struct {
 	Activities    []Activity
 	NextPageToken string
 }
 
 // List returns a page of a lab's activities, newest first.
-func (e *Entries) List(ctx context.Context, labID string, filter ActivityFilter, pageSize int32, pageToken string) (ActivityPage, error) {
+func (e *Entries) List(ctx context.Context, labID string, filter Filter, pageSize int32, pageToken string) (Page, error) {
 	lab, err := e.requireLab(ctx, labID, authz.View)
 	if err != nil {
-		return ActivityPage{}, err
+		return Page{}, err
 	}
 	size, err := pagetoken.Size(pageSize)
 	if err != nil {
-		return ActivityPage{}, err
+		return Page{}, err
 	}
 	filterKey := fmt.Sprintf("%s|%+v", labID, filter)
 	var cursor struct {
@@ -149,7 +154,7 @@ func (e *Entries) List(ctx context.Context, labID string, filter ActivityFilter,
 	}
 	found, err := pagetoken.Decode(pageToken, filterKey, &cursor)
 	if err != nil {
-		return ActivityPage{}, err
+		return Page{}, err
 	}
 	var before *uuid.UUID
 	if found {
@@ -157,9 +162,9 @@ func (e *Entries) List(ctx context.Context, labID string, filter ActivityFilter,
 	}
 	activities, err := e.store.ListActivities(ctx, lab, filter, before, size+1)
 	if err != nil {
-		return ActivityPage{}, err
+		return Page{}, err
 	}
-	page := ActivityPage{Activities: activities}
+	page := Page{Activities: activities}
 	if int32(len(activities)) > size {
 		page.Activities = activities[:size]
 		cursor.Before = page.Activities[size-1].ID
@@ -182,7 +187,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		return Activity{}, err
 	}
 	var activity Activity
-	err = e.store.InEntryTx(ctx, func(tx EntryTx) error {
+	err = e.store.InEntryTx(ctx, func(tx Tx) error {
 		// The targets it leaves and joins, locked in one order.
 		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
 			if err := tx.ShareTarget(ctx, current.LabID, targetYear, current.Kind); err != nil {
@@ -220,7 +225,7 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 	if current.Source != ledger.SourceEntry {
 		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
 	}
-	return e.store.InEntryTx(ctx, func(tx EntryTx) error {
+	return e.store.InEntryTx(ctx, func(tx Tx) error {
 		// A recalculation of the target comes wholly before or after.
 		if err := tx.ShareTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
 			return err

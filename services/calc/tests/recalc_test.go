@@ -1,4 +1,4 @@
-package calcbus_test
+package tests
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
+
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
@@ -75,7 +76,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	lab := uuid.New()
 	labs := countries{lab: "CH"}
-	entries := calcbus.NewEntries(store, authorizer, labs, cache)
+	entries := entrybus.NewEntries(store, authorizer, labs, cache)
 
 	// Three freezers of different powers, entered one by one, in 2025.
 	var kWh float64
@@ -168,7 +169,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	}
 	// Every activity keeps its old emissions (location- and market-based),
 	// readable.
-	page, err := entries.List(ctx, lab.String(), calcbus.ActivityFilter{}, 10, "")
+	page, err := entries.List(ctx, lab.String(), entrybus.Filter{}, 10, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package calcbus_test
+package tests
 
 import (
 	"bytes"
@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
+
 	"github.com/google/uuid"
 
 	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
@@ -37,7 +38,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	lab := uuid.New()
 	labs := countries{lab: "CH"}
-	entries := calcbus.NewEntries(store, authorizer, labs, cache)
+	entries := entrybus.NewEntries(store, authorizer, labs, cache)
 	if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
 		"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": "350",
 	}); err != nil {

@@ -1,4 +1,4 @@
-package calcbus
+package importbus
 
 import (
 	"context"
@@ -20,84 +20,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/faults"
 )
 
-// Job is an import job as a worker sees it.
-type Job struct {
-	ID     uuid.UUID
-	LabID  uuid.UUID
-	Year   int32
-	Kind   string
-	Mode   string
-	Module string
-}
-
-// Outcome is what a worker reports at the end of a job.
-type Outcome struct {
-	Result  string
-	Message string
-	Counts  Counts
-	Errors  []RowError
-}
-
-// RowError is why a row was rejected.
-type RowError struct {
-	Row     int64
-	Column  string
-	Message string
-}
-
-// ModeReplace is the import mode whose rows replace the target's earlier
-// CSV rows (the other, append, adds to them), as the job says it.
-const ModeReplace = "replace"
-
-// Results.
-const (
-	ResultSuccess = "SUCCESS"
-	ResultWarning = "WARNING"
-	ResultError   = "ERROR"
-)
-
-// Jobs is the ingest service's side of a job: leases, the file, the outcome.
-type Jobs interface {
-	// Claim returns ErrNotClaimable when the job is not for this worker.
-	Claim(ctx context.Context, jobID, worker string) (Job, time.Duration, error)
-	// Heartbeat returns ErrLeaseLost once the job is no longer this worker's.
-	Heartbeat(ctx context.Context, jobID, worker string, rowsProcessed int64) (cancelled bool, err error)
-	ReadFile(ctx context.Context, jobID, worker string) (io.ReadCloser, error)
-	Finish(ctx context.Context, jobID, worker string, outcome Outcome) error
-	// Release hands the job back for another attempt, counted or not;
-	// ErrLeaseLost once the job is no longer this worker's.
-	Release(ctx context.Context, jobID, worker, reason string, countAttempt bool) error
-}
-
-// Labs tells a lab's country (for electricity factors).
-type Labs interface {
-	Country(ctx context.Context, labID uuid.UUID) (string, error)
-}
-
-// Errors of Jobs.
-var (
-	ErrNotClaimable = errors.New("the job cannot be claimed")
-	ErrLeaseLost    = errors.New("the job's lease was lost")
-	errCancelled    = errors.New("the import was cancelled")
-)
-
-// ImporterConfig tunes workers.
-type ImporterConfig struct {
-	// ErrorsKept is how many rejected rows a job reports in detail.
-	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
-	// ProgressEvery is how many rows pass between progress reports.
-	ProgressEvery int64 `env:"IMPORT_PROGRESS_EVERY, default=50000"`
-	// TempDir holds the emissions of a job between its two COPYs.
-	TempDir string `env:"IMPORT_TEMP_DIR"`
-	// AnalyzeAfterRows: an import that writes at least this many rows has
-	// the planner's statistics refreshed once it is finished (0: never).
-	AnalyzeAfterRows int64 `env:"IMPORT_ANALYZE_AFTER_ROWS, default=10000"`
-	// StatementTimeout bounds each statement of an import's transaction:
-	// its COPYs last as long as the file takes to stream and compute, far
-	// longer than DB_STATEMENT_TIMEOUT allows other work.
-	StatementTimeout time.Duration `env:"IMPORT_STATEMENT_TIMEOUT, default=30m"`
-}
-
 // Importer processes import jobs.
 type Importer struct {
 	logger  *slog.Logger
@@ -106,11 +28,11 @@ type Importer struct {
 	labs    Labs
 	factors *factorbus.Cache
 	worker  string
-	cfg     ImporterConfig
+	cfg     Config
 }
 
 // NewImporter returns an importer identified as worker.
-func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorCache *factorbus.Cache, worker string, cfg ImporterConfig) *Importer {
+func NewImporter(logger *slog.Logger, store Store, jobs Jobs, labs Labs, factorCache *factorbus.Cache, worker string, cfg Config) *Importer {
 	return &Importer{logger: logger, store: store, jobs: jobs, labs: labs, factors: factorCache, worker: worker, cfg: cfg}
 }
 
@@ -161,14 +83,14 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 		log.WarnContext(ctx, "lease lost: another worker has the job; nothing written")
 		return nil
 	case errors.Is(err, errCancelled):
-		outcome = Outcome{Result: ResultError, Message: "cancelled; nothing was written"}
+		outcome = Outcome{Result: ResultError, StatusMessage: "cancelled; nothing was written"}
 	case faults.Transient(err):
 		log.WarnContext(ctx, "import interrupted by a passing fault; the job is handed back", "error", err)
 		im.release(finishing, log, jobID, "interrupted by a passing fault of the system ("+errorSummary(err)+"); nothing was written, queued again", true)
 		return nil
 	case err != nil:
 		log.ErrorContext(ctx, "import failed", "error", err)
-		outcome = Outcome{Result: ResultError, Message: err.Error()}
+		outcome = Outcome{Result: ResultError, StatusMessage: err.Error()}
 	}
 	if err := im.jobs.Finish(finishing, jobID, im.worker, outcome); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
@@ -177,13 +99,13 @@ func (im *Importer) Process(ctx context.Context, jobID string) error {
 		}
 		return fmt.Errorf("finish %s: %w", jobID, err)
 	}
-	log.InfoContext(ctx, "import finished", "result", outcome.Result, "rows_ok", outcome.Counts.OK, "rows_rejected", outcome.Counts.Rejected)
+	log.InfoContext(ctx, "import finished", "result", outcome.Result, "rows_ok", outcome.RowsOK, "rows_rejected", outcome.RowsRejected)
 	// Statistics that predate a large import make the planner take the
 	// lab's rows for a handful: the next replace of them, or a listing,
 	// would go by a plan made for a few rows. Autovacuum analyzes in its
 	// own time, or never where it is off; the import does not wait for it,
 	// and a worker shutting down skips it.
-	if im.cfg.AnalyzeAfterRows > 0 && outcome.Counts.OK >= im.cfg.AnalyzeAfterRows {
+	if im.cfg.AnalyzeAfterRows > 0 && outcome.RowsOK >= im.cfg.AnalyzeAfterRows {
 		started := time.Now()
 		if err := im.store.Analyze(ctx); err != nil {
 			log.WarnContext(ctx, "the statistics could not be refreshed after the import", "error", err)
@@ -253,8 +175,8 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
 	}
 
-	var outcome Outcome
-	applied, previous, err := im.store.ApplyImport(ctx, job, func(tx ImportTx) (Counts, error) {
+	var rowErrors []RowError
+	applied, counts, err := im.store.ApplyImport(ctx, job, func(tx Tx) (Counts, error) {
 		file, err := im.jobs.ReadFile(ctx, job.ID.String(), im.worker)
 		if err != nil {
 			return Counts{}, err
@@ -281,7 +203,7 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 			}
 		}
 		added := ledger.RollupSums{}
-		counts, rowErrors, err := im.write(ctx, tx, job, kind, env, file, processed, added)
+		counts, written, err := im.write(ctx, tx, job, kind, env, file, processed, added)
 		if err != nil {
 			return Counts{}, err
 		}
@@ -299,41 +221,41 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 		if cancelled {
 			return Counts{}, errCancelled
 		}
-		outcome.Errors = rowErrors
+		rowErrors = written
 		return counts, nil
 	})
 	if err != nil {
 		return Outcome{}, err
 	}
+	outcome := outcomeOf(counts)
 	if !applied {
-		outcome.Counts = previous
-		outcome.Errors = nil
-		outcome.Result, outcome.Message = resultOf(previous)
-		outcome.Message += " (written by an earlier attempt)"
+		outcome.StatusMessage += " (written by an earlier attempt)"
 		return outcome, nil
 	}
-	outcome.Counts = Counts{Total: previous.Total, OK: previous.OK, Rejected: previous.Rejected}
-	outcome.Result, outcome.Message = resultOf(outcome.Counts)
+	outcome.Errors = rowErrors
 	return outcome, nil
 }
 
-func resultOf(counts Counts) (string, string) {
+// outcomeOf is the result of an import that wrote counts.
+func outcomeOf(counts Counts) Outcome {
+	outcome := Outcome{RowsTotal: counts.Total, RowsOK: counts.OK, RowsRejected: counts.Rejected}
 	switch {
 	case counts.Total == 0:
-		return ResultSuccess, "the file has no data rows"
+		outcome.Result, outcome.StatusMessage = ResultSuccess, "the file has no data rows"
 	case counts.Rejected == 0:
-		return ResultSuccess, fmt.Sprintf("%d rows imported", counts.OK)
+		outcome.Result, outcome.StatusMessage = ResultSuccess, fmt.Sprintf("%d rows imported", counts.OK)
 	case counts.OK == 0:
-		return ResultError, fmt.Sprintf("all %d rows rejected; see the errors", counts.Rejected)
+		outcome.Result, outcome.StatusMessage = ResultError, fmt.Sprintf("all %d rows rejected; see the errors", counts.Rejected)
 	default:
-		return ResultWarning, fmt.Sprintf("%d rows imported, %d rejected; see the errors", counts.OK, counts.Rejected)
+		outcome.Result, outcome.StatusMessage = ResultWarning, fmt.Sprintf("%d rows imported, %d rejected; see the errors", counts.OK, counts.Rejected)
 	}
+	return outcome
 }
 
 // write streams the file's rows into activities, spooling their emissions
 // to a temporary file, then streams the emissions in: memory stays flat
 // whatever the file's size.
-func (im *Importer) write(ctx context.Context, tx ImportTx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64, sums ledger.RollupSums) (Counts, []RowError, error) {
+func (im *Importer) write(ctx context.Context, tx Tx, job Job, kind *kinds.Kind, env kinds.Env, file io.Reader, processed *atomic.Int64, sums ledger.RollupSums) (Counts, []RowError, error) {
 	reader, err := csvfile.NewReader(file)
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("the file cannot be read: %w", err)

@@ -1,4 +1,4 @@
-package calcbus
+package importbus
 
 import (
 	"errors"
