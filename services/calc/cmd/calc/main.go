@@ -32,6 +32,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(store, authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
-		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool)), options...)
+		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(store)), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
