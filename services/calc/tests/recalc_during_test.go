@@ -12,15 +12,12 @@ import (
 
 	"github.com/google/uuid"
 
-	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
-	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
 // An activation that comes while a recalculation of the target is about to
@@ -29,16 +26,15 @@ import (
 func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations})
-	store := calcdb.NewStore(pool)
-	cache := factorbus.NewCache(store)
+	store := newStores(t)
+	cache := factorbus.NewCache(store.factors)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	lab := uuid.New()
 	labs := countries{lab: "CH"}
-	entries := entrybus.NewEntries(store, authorizer, labs, cache)
+	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
 	if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
 		"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": "350",
 	}); err != nil {
@@ -49,7 +45,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
-	datasets := datasetbus.NewDatasets(logger, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
+	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")
 		created, err := datasets.Upload(ctx, "grid", version, "", bytes.NewReader(file))
@@ -66,7 +62,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 
 	// Another transaction holds the lab's rollup rows: the recalculation
 	// reads the asks, computes, and waits there to write its totals.
-	blocker, err := pool.Begin(ctx)
+	blocker, err := store.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +70,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	if _, err := blocker.Exec(ctx, "SELECT * FROM calc.rollups WHERE lab_id = $1 FOR UPDATE", lab); err != nil {
 		t.Fatal(err)
 	}
-	recalculator := recalcbus.NewRecalculator(logger, store, labs, cache, recalcbus.Config{Batch: 100})
+	recalculator := recalcbus.NewRecalculator(logger, store.recalc, labs, cache, recalcbus.Config{Batch: 100})
 	done := make(chan error, 1)
 	go func() {
 		done <- recalculator.Recalculate(ctx, recalcbus.Target{LabID: lab, Year: 2025, Kind: "equipment"})
@@ -82,7 +78,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		if err := store.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%calc.rollups%'`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +101,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	recalculations, err := store.ListRecalculations(ctx, lab, 2025)
+	recalculations, err := store.recalc.ListRecalculations(ctx, lab, 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +111,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	if newest := recalculations[0]; newest.FromVersions[0] != "grid 2" || !near(newest.KgBefore, kWh*0.15) || !near(newest.KgAfter, kWh*0.2) {
 		t.Fatalf("second round: %+v", newest)
 	}
-	rollups, err := store.Rollups(ctx, lab, 2025)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rollups := store.rollups(ctx, t, lab, 2025)
 	// The total (variant "") is the new version's; so is every other variant.
 	for _, rollup := range rollups {
 		if rollup.FactorVersion != "3" || (rollup.Variant == "" && !near(rollup.KgCO2e, kWh*0.2)) {

@@ -16,8 +16,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
@@ -27,7 +25,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
-	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
 // countries tells each lab's country, as the labs service would.
@@ -68,15 +65,15 @@ const header = "dataset,version,kind,emission_type,classification,region,year,va
 func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations}))
-	cache := factorbus.NewCache(store)
+	store := newStores(t)
+	cache := factorbus.NewCache(store.factors)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	lab := uuid.New()
 	labs := countries{lab: "CH"}
-	entries := entrybus.NewEntries(store, authorizer, labs, cache)
+	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
 
 	// Three freezers of different powers, entered one by one, in 2025.
 	var kWh float64
@@ -89,10 +86,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		kWh += 168 * watts * 52 / 1000
 	}
 	total := func() (kg float64, versions []string) {
-		rollups, err := store.Rollups(ctx, lab, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rollups := store.rollups(ctx, t, lab, 2025)
 		for _, r := range rollups {
 			if r.Variant == "" {
 				kg += r.KgCO2e
@@ -109,7 +103,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	tasks := jobqueue.New(redisOpt(t), queueName)
 	t.Cleanup(func() { _ = tasks.Close() })
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
-	datasets := datasetbus.NewDatasets(logger, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
+	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	csv := header + "grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"
 	// The header arrives in two pieces.
 	version, err := datasets.Upload(ctx, "grid", "2", "", iotest.HalfReader(strings.NewReader(csv)))
@@ -146,7 +140,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("recalculation tasks queued: %v", recalcTasks)
 	}
 
-	recalculator := recalcbus.NewRecalculator(logger, store, labs, cache, recalcbus.Config{Batch: 2})
+	recalculator := recalcbus.NewRecalculator(logger, store.recalc, labs, cache, recalcbus.Config{Batch: 2})
 	target := recalcbus.Target{LabID: lab, Year: 2025, Kind: "equipment"}
 	if err := recalculator.Recalculate(ctx, target); err != nil {
 		t.Fatal(err)
@@ -155,7 +149,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	if !near(kg, kWh*0.15) || strings.Join(versions, ",") != "grid 2" {
 		t.Fatalf("total after: %v kg in %v, want %v kg in grid 2", kg, versions, kWh*0.15)
 	}
-	recalculations, err := store.ListRecalculations(ctx, lab, 2025)
+	recalculations, err := store.recalc.ListRecalculations(ctx, lab, 2025)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +168,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, activity := range page.Activities {
-		old, err := store.ListSupersededEmissions(ctx, activity.ID)
+		old, err := store.recalc.ListSupersededEmissions(ctx, activity.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +181,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	if err := recalculator.Recalculate(ctx, target); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := store.ListRecalculations(ctx, lab, 2025); len(again) != 1 {
+	if again, _ := store.recalc.ListRecalculations(ctx, lab, 2025); len(again) != 1 {
 		t.Fatalf("recalculations after a second run: %d", len(again))
 	}
 	// A new entry is computed with the version in force.

@@ -13,15 +13,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
-	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
 // The factor work's safety net: a sync whose task asynq archived and
@@ -30,14 +27,14 @@ import (
 func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 	ctx := adminCtx
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := calcdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations}))
-	cache := factorbus.NewCache(store)
+	store := newStores(t)
+	cache := factorbus.NewCache(store.factors)
 	if err := cache.LoadDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
 	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
 	labs := countries{uuid.New(): "CH", uuid.New(): "CH"}
-	entries := entrybus.NewEntries(store, authorizer, labs, cache)
+	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
 	for lab := range labs {
 		if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
 			"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": "350",
@@ -53,7 +50,7 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 		_ = tasks.Close()
 	})
 	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
-	datasets := datasetbus.NewDatasets(logger, store, authorizer, queue, recalcbus.NewAsks(logger, store, queue), cache,
+	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache,
 		datasetbus.Config{MaxUploadBytes: 1 << 20})
 	upload := func(version string) uuid.UUID {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n")

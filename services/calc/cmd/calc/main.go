@@ -18,21 +18,28 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrydb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatadb"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -78,8 +85,9 @@ func main() { process.Main("calc", run) }
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	return service.Run(ctx, "calc", "calc", calcmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
-		store := calcdb.NewStore(rt.Pool).WithImportStatementTimeout(cfg.Importer.StatementTimeout)
-		factorCache := factorbus.NewCache(store)
+		factorStore := factordb.NewStore(rt.Pool)
+		recalcStore := recalcdb.NewStore(rt.Pool)
+		factorCache := factorbus.NewCache(factorStore)
 		if err := factorCache.LoadDefault(ctx); err != nil {
 			return err
 		}
@@ -94,16 +102,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		tasks := jobqueue.New(redisOpt, cfg.ImportQueue)
 		defer tasks.Close()
 		queue := calcqueue.New(tasks, cfg.RecalcQueue)
-		asks := recalcbus.NewAsks(rt.Logger, store, queue)
-		datasets := datasetbus.NewDatasets(rt.Logger, store, authorizer, queue, asks, factorCache, cfg.Datasets)
+		asks := recalcbus.NewAsks(rt.Logger, recalcStore, queue)
+		datasets := datasetbus.NewDatasets(rt.Logger, datasetdb.NewStore(rt.Pool), authorizer, queue, asks, factorCache, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
-			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, rt.Pool, recalcStore, factorCache, datasets)
 			if err != nil {
 				return err
 			}
 			defer stopWorkers()
 		}
-		entries := entrybus.NewEntries(store, authorizer, labsAsCaller, factorCache)
+		entries := entrybus.NewEntries(entrydb.NewStore(rt.Pool), authorizer, labsAsCaller, factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
@@ -113,12 +121,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(store, authorizer), datasets, recalcbus.NewHistory(store, authorizer)), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(factorStore, authorizer), datasets, recalcbus.NewHistory(recalcStore, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
-		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(store, authorizer, asks)), options...)
+		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(contractdb.NewStore(rt.Pool), authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
-		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(store)), options...)
+		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(reportdatadb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
@@ -126,7 +134,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *factorbus.Cache, datasets *datasetbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, pool *pgxpool.Pool, recalcStore *recalcdb.Store, factorCache *factorbus.Cache, datasets *datasetbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
@@ -139,9 +147,9 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	worker := process.InstanceName()
 
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
-	importer := importbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
+	importer := importbus.NewImporter(logger, importdb.NewStore(pool, cfg.Importer.StatementTimeout), clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
-	recalculator := recalcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
+	recalculator := recalcbus.NewRecalculator(logger, recalcStore, labs, factorCache, cfg.Recalc)
 
 	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout)
 	mux := asynq.NewServeMux()

@@ -64,19 +64,6 @@ func EmissionOf(activityID, labID uuid.UUID, year int32, module string, e kinds.
 	}
 }
 
-// Rollup is a total per lab, year, module and RollupKey, as stored.
-type Rollup struct {
-	Module string
-	RollupKey
-	Quantity      float64
-	KgCO2e        float64
-	UncertaintyKg float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
-	UpdatedAt     time.Time
-}
-
 // CheckYear refuses years no report is made for.
 func CheckYear(year int32) error {
 	if thisYear := int32(time.Now().Year()); year < 1990 || year > thisYear+1 {

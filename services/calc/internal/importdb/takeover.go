@@ -1,4 +1,4 @@
-package calcdb
+package importdb
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package calcdb
+package ledgerdb
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 )
 
 // queued is a DBTX whose Exec queues the statement into a batch: the
@@ -13,7 +15,7 @@ import (
 // trip (send). Only statements without results can be queued.
 type queued struct{ batch *pgx.Batch }
 
-var errQueued = errors.New("calcdb: a batch takes statements without results only")
+var errQueued = errors.New("ledgerdb: a batch takes statements without results only")
 
 func (q queued) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	q.batch.Queue(sql, args...)
@@ -28,14 +30,14 @@ type failedRow struct{}
 
 func (failedRow) Scan(...any) error { return errQueued }
 
-// newBatch returns queries that queue into a fresh batch.
-func newBatch() (*Queries, *pgx.Batch) {
+// NewBatch returns queries that queue into a fresh batch.
+func NewBatch() (*calcdb.Queries, *pgx.Batch) {
 	batch := &pgx.Batch{}
-	return New(queued{batch}), batch
+	return calcdb.New(queued{batch}), batch
 }
 
-// send runs a batch in tx, in one round trip, and returns its first error.
-func send(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
+// Send runs a batch in tx, in one round trip, and returns its first error.
+func Send(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
 	if batch.Len() == 0 {
 		return nil
 	}

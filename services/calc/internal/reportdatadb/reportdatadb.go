@@ -1,28 +1,43 @@
-package calcdb
+// Package reportdatadb reads labs' figures for the reporting service from
+// the calc schema: rollups, counts, totals and export rows.
+package reportdatadb
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
 )
+
+// Store implements reportdatabus.Store on PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *calcdb.Queries
+}
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, queries: calcdb.New(pool)}
+}
 
 // Figures reads the rollups, activity counts and import counts of labs in
 // years.
 func (s *Store) Figures(ctx context.Context, labIDs []uuid.UUID, years []int32) (reportdatabus.Figures, error) {
 	var figures reportdatabus.Figures
-	rollups, err := s.queries.ReportRollups(ctx, ReportRollupsParams{LabIds: labIDs, Years: years})
+	rollups, err := s.queries.ReportRollups(ctx, calcdb.ReportRollupsParams{LabIds: labIDs, Years: years})
 	if err != nil {
 		return figures, fmt.Errorf("rollups: %w", err)
 	}
-	counts, err := s.queries.ReportActivityCounts(ctx, ReportActivityCountsParams{LabIds: labIDs, Years: years})
+	counts, err := s.queries.ReportActivityCounts(ctx, calcdb.ReportActivityCountsParams{LabIds: labIDs, Years: years})
 	if err != nil {
 		return figures, fmt.Errorf("activity counts: %w", err)
 	}
-	imports, err := s.queries.ReportImportCounts(ctx, ReportImportCountsParams{LabIds: labIDs, Years: years})
+	imports, err := s.queries.ReportImportCounts(ctx, calcdb.ReportImportCountsParams{LabIds: labIDs, Years: years})
 	if err != nil {
 		return figures, fmt.Errorf("import counts: %w", err)
 	}
@@ -67,7 +82,7 @@ func (s *Store) YearTotals(ctx context.Context, year int32) ([]reportdatabus.Lab
 // factors.
 func (s *Store) ExportRows(ctx context.Context, labIDs []uuid.UUID, year int32, fn func(*reportdatabus.ExportRow) error) error {
 	var out reportdatabus.ExportRow
-	return s.queries.StreamReportExportRows(ctx, ReportExportRowsParams{LabIds: labIDs, Year: year}, func(row ReportExportRowsRow) error {
+	return s.queries.StreamReportExportRows(ctx, calcdb.ReportExportRowsParams{LabIds: labIDs, Year: year}, func(row calcdb.ReportExportRowsRow) error {
 		out = reportdatabus.ExportRow{
 			ActivityID: row.ActivityID, LabID: row.LabID, Module: row.Module, Kind: row.Kind, Source: row.Source,
 			RowNo: row.RowNo, InputsJSON: row.InputsJson, Variant: row.Variant, EmissionType: row.EmissionType,

@@ -1,4 +1,4 @@
-package calcdb
+package ledgerdb
 
 import (
 	"bufio"

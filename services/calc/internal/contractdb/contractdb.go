@@ -1,4 +1,6 @@
-package calcdb
+// Package contractdb keeps the labs' electricity contracts in the calc
+// schema, and asks the recalculations a change needs in its transaction.
+package contractdb
 
 import (
 	"context"
@@ -6,17 +8,30 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 )
+
+// Store implements contractbus.Store on PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *calcdb.Queries
+}
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, queries: calcdb.New(pool)}
+}
 
 func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kinds []string) (contractbus.Contract, []recalcbus.Target, error) {
 	var stored contractbus.Contract
 	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
-		row, err := queries.UpsertContract(ctx, UpsertContractParams{
+		row, err := queries.UpsertContract(ctx, calcdb.UpsertContractParams{
 			LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
 			Source: c.Source, UpdatedBy: c.UpdatedBy,
 		})
@@ -31,8 +46,8 @@ func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kind
 }
 
 // askLabRecalculations asks a recalculation of the lab's kinds of year.
-func askLabRecalculations(ctx context.Context, queries *Queries, labID uuid.UUID, year int32, kinds []string) ([]recalcbus.Target, error) {
-	rows, err := queries.RequestLabRecalculations(ctx, RequestLabRecalculationsParams{LabID: labID, Year: year, Kinds: kinds})
+func askLabRecalculations(ctx context.Context, queries *calcdb.Queries, labID uuid.UUID, year int32, kinds []string) ([]recalcbus.Target, error) {
+	rows, err := queries.RequestLabRecalculations(ctx, calcdb.RequestLabRecalculationsParams{LabID: labID, Year: year, Kinds: kinds})
 	targets := make([]recalcbus.Target, len(rows))
 	for i, row := range rows {
 		targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
@@ -41,7 +56,7 @@ func askLabRecalculations(ctx context.Context, queries *Queries, labID uuid.UUID
 }
 
 func (s *Store) GetContract(ctx context.Context, labID uuid.UUID, year int32) (contractbus.Contract, error) {
-	row, err := s.queries.GetContract(ctx, GetContractParams{LabID: labID, Year: year})
+	row, err := s.queries.GetContract(ctx, calcdb.GetContractParams{LabID: labID, Year: year})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return contractbus.Contract{}, contractbus.ErrNotFound
 	}
@@ -62,7 +77,7 @@ func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32,
 	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
-		n, err := queries.DeleteContract(ctx, DeleteContractParams{LabID: labID, Year: year})
+		n, err := queries.DeleteContract(ctx, calcdb.DeleteContractParams{LabID: labID, Year: year})
 		if err != nil || n == 0 {
 			return err
 		}
@@ -73,7 +88,7 @@ func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32,
 	return deleted, targets, err
 }
 
-func toContract(row CalcElectricityContract) contractbus.Contract {
+func toContract(row calcdb.CalcElectricityContract) contractbus.Contract {
 	return contractbus.Contract{
 		LabID: row.LabID, Year: row.Year, Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct,
 		Source: row.Source, UpdatedBy: row.UpdatedBy, UpdatedAt: row.UpdatedAt,
