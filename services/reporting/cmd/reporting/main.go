@@ -25,6 +25,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingapi"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
@@ -43,7 +44,7 @@ type Config struct {
 	// ExportWorkers is how many exports this process writes at once; 0 runs
 	// no worker (API only).
 	ExportWorkers int `env:"EXPORT_WORKERS, default=1"`
-	Exports       reportingbus.ExportsConfig
+	Exports       exportbus.ExportsConfig
 	Authz         authz.Config
 	ServiceAuth   authn.ServiceConfig
 }
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		tasks := jobqueue.New(redisOpt, cfg.ExportQueue)
 		defer tasks.Close()
 		reports := reportingbus.NewReports(calc, labs, authorizer)
-		exports := reportingbus.NewExports(reports, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
+		exports := exportbus.NewExports(reports, calc, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
 		if cfg.ExportWorkers > 0 {
 			stopWorkers, err := startWorkers(cfg, rt.Logger, redisOpt, exports)
 			if err != nil {
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // startWorkers runs the asynq server that writes exports.
-func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, exports *reportingbus.Exports) (func(), error) {
+func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, exports *exportbus.Exports) (func(), error) {
 	workers := jobqueue.NewServer(redisOpt, cfg.ExportQueue, cfg.ExportWorkers, cfg.Server.ShutdownTimeout)
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, logger, exportqueue.Task, func(ctx context.Context, task *exportqueue.ReportExport) error {

@@ -1,4 +1,4 @@
-package reportingbus
+package exportbus
 
 import (
 	"archive/zip"
@@ -10,9 +10,37 @@ import (
 	"slices"
 	"strconv"
 
-	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvout"
 )
+
+// Calc is what an export asks calc (ReportDataService, with the service
+// identity).
+type Calc interface {
+	// ExportRows calls fn with the batches of a lab-year's emissions, in
+	// module, kind and activity order.
+	ExportRows(ctx context.Context, labIDs []string, year int32, fn func([]ExportRow) error) error
+}
+
+// ExportRow is an emission with its activity and factor, as calc streams
+// it for an export.
+type ExportRow struct {
+	ActivityID, LabID    string
+	Module, Kind, Source string
+	RowNo                int64
+	// InputsJSON is the activity's inputs, a JSON object.
+	InputsJSON                   string
+	Variant, EmissionType        string
+	Scope                        int32
+	Quantity                     float64
+	QuantityUnit                 string
+	KgCO2e                       float64
+	FactorID                     string
+	FactorDataset, FactorVersion string
+	FactorValue                  float64
+	FactorUnit                   string
+	UncertaintyPct               float64
+	Overridden, Fallback         bool
+}
 
 // The columns of an export CSV around the activity's inputs.
 var (
@@ -37,19 +65,20 @@ func WriteExportZIP(ctx context.Context, w io.Writer, calc Calc, labIDs []string
 		rows      int64
 		record    []string
 	)
-	err := calc.ExportRows(ctx, labIDs, year, func(batch []*calcv1.ExportRow) error {
-		for _, row := range batch {
-			inputs, err := decodeInputs(row.GetInputsJson())
+	err := calc.ExportRows(ctx, labIDs, year, func(batch []ExportRow) error {
+		for i := range batch {
+			row := &batch[i]
+			inputs, err := decodeInputs(row.InputsJSON)
 			if err != nil {
-				return fmt.Errorf("inputs of activity %s: %w", row.GetActivityId(), err)
+				return fmt.Errorf("inputs of activity %s: %w", row.ActivityID, err)
 			}
-			if key := [2]string{row.GetModule(), row.GetKind()}; file == nil || key != current {
+			if key := [2]string{row.Module, row.Kind}; file == nil || key != current {
 				if file != nil {
 					if err := file.Flush(); err != nil {
 						return err
 					}
 				}
-				part, err := archive.Create(row.GetModule() + "/" + row.GetKind() + ".csv")
+				part, err := archive.Create(row.Module + "/" + row.Kind + ".csv")
 				if err != nil {
 					return err
 				}
@@ -67,7 +96,7 @@ func WriteExportZIP(ctx context.Context, w io.Writer, calc Calc, labIDs []string
 					return err
 				}
 			}
-			record = append(record[:0], row.GetActivityId(), row.GetLabId(), row.GetSource(), strconv.FormatInt(row.GetRowNo(), 10))
+			record = append(record[:0], row.ActivityID, row.LabID, row.Source, strconv.FormatInt(row.RowNo, 10))
 			for _, name := range inputKeys {
 				record = append(record, inputs[name])
 				delete(inputs, name)
@@ -77,11 +106,11 @@ func WriteExportZIP(ctx context.Context, w io.Writer, calc Calc, labIDs []string
 				b, _ := json.Marshal(inputs)
 				other = string(b)
 			}
-			record = append(record, other, row.GetVariant(), row.GetEmissionType(), strconv.Itoa(int(row.GetScope())),
-				csvout.Float(row.GetQuantity()), row.GetQuantityUnit(), row.GetFactorId(), row.GetFactorDataset(),
-				row.GetFactorVersion(), csvout.Float(row.GetFactorValue()), row.GetFactorUnit(),
-				csvout.Float(row.GetUncertaintyPct()), strconv.FormatBool(row.GetOverridden()),
-				strconv.FormatBool(row.GetFallback()), csvout.Float(row.GetKgCo2E()))
+			record = append(record, other, row.Variant, row.EmissionType, strconv.Itoa(int(row.Scope)),
+				csvout.Float(row.Quantity), row.QuantityUnit, row.FactorID, row.FactorDataset,
+				row.FactorVersion, csvout.Float(row.FactorValue), row.FactorUnit,
+				csvout.Float(row.UncertaintyPct), strconv.FormatBool(row.Overridden),
+				strconv.FormatBool(row.Fallback), csvout.Float(row.KgCO2e))
 			if err := file.Write(record...); err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package reportingbus
+package exportbus
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package reportingbus_test
+package exportbus_test
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
-	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
 // doneExport stores an export written finishedAgo ago.
-func (s *exportSystem) doneExport(t *testing.T, finishedAgo time.Duration) reportingbus.Export {
+func (s *exportSystem) doneExport(t *testing.T, finishedAgo time.Duration) exportbus.Export {
 	t.Helper()
 	export := s.create(t, 3)
 	if err := s.exports.Run(context.Background(), export.ID); err != nil {
@@ -27,7 +27,7 @@ func (s *exportSystem) doneExport(t *testing.T, finishedAgo time.Duration) repor
 	return export
 }
 
-func (s *exportSystem) download(export reportingbus.Export) (int, error) {
+func (s *exportSystem) download(export exportbus.Export) (int, error) {
 	size := 0
 	err := s.exports.Download(adminCtx, export.LabID.String(), export.ID.String(), func(chunk []byte) error {
 		size += len(chunk)
@@ -49,7 +49,7 @@ func TestADoneExportsZIPIsDeletedAfterTheRetention(t *testing.T) {
 		t.Fatalf("sweep: %d ZIPs, %v; want 1", swept, err)
 	}
 	expired, err := s.exports.Get(adminCtx, old.LabID.String(), old.ID.String())
-	if err != nil || expired.Status != reportingbus.ExportExpired || expired.Rows != 1 || expired.ExpiresAt == nil || expired.ExpiresAt.After(time.Now()) {
+	if err != nil || expired.Status != exportbus.ExportExpired || expired.Rows != 1 || expired.ExpiresAt == nil || expired.ExpiresAt.After(time.Now()) {
 		t.Fatalf("the old export: %+v %v, want expired a day ago", expired, err)
 	}
 	_, err = s.download(old)
@@ -66,7 +66,7 @@ func TestADoneExportsZIPIsDeletedAfterTheRetention(t *testing.T) {
 	}
 
 	kept, err := s.exports.Get(adminCtx, recent.LabID.String(), recent.ID.String())
-	if err != nil || kept.Status != reportingbus.ExportDone || kept.ExpiresAt == nil || !kept.ExpiresAt.After(time.Now()) {
+	if err != nil || kept.Status != exportbus.ExportDone || kept.ExpiresAt == nil || !kept.ExpiresAt.After(time.Now()) {
 		t.Fatalf("the recent export: %+v %v, want done and expiring tomorrow", kept, err)
 	}
 	if size, err := s.download(recent); err != nil || size == 0 || int64(size) != kept.SizeBytes {
@@ -94,12 +94,12 @@ func TestTheExportSweepIsBoundedAndZeroKeepsForever(t *testing.T) {
 	if swept, err := forever.exports.SweepExports(context.Background()); err != nil || swept != 0 {
 		t.Fatalf("with no retention: %d swept, %v", swept, err)
 	}
-	if kept, err := forever.exports.Get(adminCtx, export.LabID.String(), export.ID.String()); err != nil || kept.Status != reportingbus.ExportDone || kept.ExpiresAt != nil {
+	if kept, err := forever.exports.Get(adminCtx, export.LabID.String(), export.ID.String()); err != nil || kept.Status != exportbus.ExportDone || kept.ExpiresAt != nil {
 		t.Fatalf("with no retention: %+v %v, want done, never expiring", kept, err)
 	}
 }
 
-func (s *exportSystem) chunks(t *testing.T, export reportingbus.Export) int {
+func (s *exportSystem) chunks(t *testing.T, export exportbus.Export) int {
 	t.Helper()
 	var n int
 	if err := s.pool.QueryRow(context.Background(), "SELECT count(*) FROM reporting.export_chunks WHERE export_id = $1", export.ID).Scan(&n); err != nil {

@@ -1,4 +1,4 @@
-package reportingbus
+package exportbus
 
 import (
 	"archive/zip"
@@ -7,18 +7,15 @@ import (
 	"encoding/csv"
 	"slices"
 	"testing"
-
-	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 )
 
 // rowsCalc answers ExportRows with fixed batches (calc's stream is tested
 // end to end in tools/e2e); the other methods are not used here.
 type rowsCalc struct {
-	Calc
-	batches [][]*calcv1.ExportRow
+	batches [][]ExportRow
 }
 
-func (c rowsCalc) ExportRows(_ context.Context, _ []string, _ int32, fn func([]*calcv1.ExportRow) error) error {
+func (c rowsCalc) ExportRows(_ context.Context, _ []string, _ int32, fn func([]ExportRow) error) error {
 	for _, batch := range c.batches {
 		if err := fn(batch); err != nil {
 			return err
@@ -27,12 +24,15 @@ func (c rowsCalc) ExportRows(_ context.Context, _ []string, _ int32, fn func([]*
 	return nil
 }
 
+// labA is a lab of the export.
+const labA = "00000000-0000-0000-0000-00000000000a"
+
 func TestExportZIPHasACSVPerModuleAndKind(t *testing.T) {
-	row := func(id, module, kind, inputs string, kg float64) *calcv1.ExportRow {
-		return &calcv1.ExportRow{ActivityId: id, LabId: labA, Module: module, Kind: kind, Source: "entry", InputsJson: inputs,
-			EmissionType: kind, Scope: 3, Quantity: 10, QuantityUnit: "km", KgCo2E: kg, FactorDataset: "default", FactorVersion: "2026.1"}
+	row := func(id, module, kind, inputs string, kg float64) ExportRow {
+		return ExportRow{ActivityID: id, LabID: labA, Module: module, Kind: kind, Source: "entry", InputsJSON: inputs,
+			EmissionType: kind, Scope: 3, Quantity: 10, QuantityUnit: "km", KgCO2e: kg, FactorDataset: "default", FactorVersion: "2026.1"}
 	}
-	calc := rowsCalc{batches: [][]*calcv1.ExportRow{
+	calc := rowsCalc{batches: [][]ExportRow{
 		{
 			row("a1", "professional_travel", "plane", `{"departure":"GVA","arrival":"LHR","trips":2}`, 100),
 			row("a2", "professional_travel", "plane", `{"departure":"@SUM(A1)","arrival":"CDG","trips":1,"note":"=1+1"}`, 50),

@@ -1,4 +1,4 @@
-package reportingbus
+package exportbus
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
 		labIDs = append(labIDs, labID.String())
 	}
 	err = e.store.WriteExport(work, id, e.worker, func(w io.Writer) (int64, error) {
-		return WriteExportZIP(work, w, e.reports.calc, labIDs, export.Year)
+		return WriteExportZIP(work, w, e.calc, labIDs, export.Year)
 	})
 	if err == nil {
 		log.InfoContext(ctx, "export done")

@@ -1,4 +1,7 @@
-package reportingbus
+// Package exportbus runs the detailed exports of a lab's year: who may ask
+// for one, the ZIP a worker writes under a lease, the safety net that
+// queues lost exports again, and the retention of their ZIPs.
+package exportbus
 
 import (
 	"context"
@@ -7,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 
 	"github.com/google/uuid"
 
@@ -120,7 +125,8 @@ type ExportsConfig struct {
 
 // Exports creates, shows and runs detailed exports.
 type Exports struct {
-	reports *Reports
+	reports *reportingbus.Reports
+	calc    Calc
 	store   ExportStore
 	queue   ExportQueue
 	logger  *slog.Logger
@@ -130,19 +136,19 @@ type Exports struct {
 }
 
 // NewExports returns the exports, written by this process as worker.
-func NewExports(reports *Reports, store ExportStore, queue ExportQueue, logger *slog.Logger, cfg ExportsConfig, worker string) *Exports {
-	return &Exports{reports: reports, store: store, queue: queue, logger: logger, cfg: cfg, worker: worker}
+func NewExports(reports *reportingbus.Reports, calc Calc, store ExportStore, queue ExportQueue, logger *slog.Logger, cfg ExportsConfig, worker string) *Exports {
+	return &Exports{reports: reports, calc: calc, store: store, queue: queue, logger: logger, cfg: cfg, worker: worker}
 }
 
 // Create records an export of labID and year and queues it.
 func (e *Exports) Create(ctx context.Context, labID string, year int32, includeSublabs bool) (Export, error) {
-	if err := e.reports.authorize(ctx, labID, authz.Export); err != nil {
+	if err := e.reports.Authorize(ctx, labID, authz.Export); err != nil {
 		return Export{}, err
 	}
-	if err := CheckYear(year); err != nil {
+	if err := reportingbus.CheckYear(year); err != nil {
 		return Export{}, err
 	}
-	ids, err := e.reports.labIDs(ctx, labID, includeSublabs)
+	ids, err := e.reports.LabIDs(ctx, labID, includeSublabs)
 	if err != nil {
 		return Export{}, err
 	}
@@ -173,7 +179,7 @@ func (e *Exports) Create(ctx context.Context, labID string, year int32, includeS
 
 // Get returns an export of labID.
 func (e *Exports) Get(ctx context.Context, labID, id string) (Export, error) {
-	if err := e.reports.authorize(ctx, labID, authz.Export); err != nil {
+	if err := e.reports.Authorize(ctx, labID, authz.Export); err != nil {
 		return Export{}, err
 	}
 	exportID, err := uuid.Parse(id)

@@ -1,4 +1,4 @@
-package reportingbus_test
+package exportbus_test
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
-	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingdb"
@@ -37,7 +37,7 @@ type exportCalc struct {
 	err   atomic.Pointer[error]
 }
 
-func (c *exportCalc) ExportRows(ctx context.Context, labIDs []string, _ int32, fn func([]*calcv1.ExportRow) error) error {
+func (c *exportCalc) ExportRows(ctx context.Context, labIDs []string, _ int32, fn func([]exportbus.ExportRow) error) error {
 	select {
 	case <-time.After(c.delay):
 	case <-ctx.Done():
@@ -46,8 +46,8 @@ func (c *exportCalc) ExportRows(ctx context.Context, labIDs []string, _ int32, f
 	if err := c.err.Load(); err != nil {
 		return *err
 	}
-	return fn([]*calcv1.ExportRow{{ActivityId: uuid.NewString(), LabId: labIDs[0], Module: "equipment", Kind: "it",
-		Source: "entry", InputsJson: `{"equipment_name":"Laptop"}`, Scope: 3, KgCo2E: 12.5}})
+	return fn([]exportbus.ExportRow{{ActivityID: uuid.NewString(), LabID: labIDs[0], Module: "equipment", Kind: "it",
+		Source: "entry", InputsJSON: `{"equipment_name":"Laptop"}`, Scope: 3, KgCO2e: 12.5}})
 }
 
 func (c *exportCalc) failWith(err error) { c.err.Store(&err) }
@@ -62,7 +62,7 @@ var adminCtx = authn.WithPrincipal(context.Background(), authn.Principal{Subject
 // exportSystem is the exports of one reporting process over a database
 // and an asynq queue of their own.
 type exportSystem struct {
-	exports   *reportingbus.Exports
+	exports   *exportbus.Exports
 	store     *reportingdb.Store
 	pool      *pgxpool.Pool
 	queue     *exportqueue.Queue
@@ -72,7 +72,7 @@ type exportSystem struct {
 	calc      *exportCalc
 }
 
-func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportCalc) *exportSystem {
+func newExportSystem(t *testing.T, cfg exportbus.ExportsConfig, calc *exportCalc) *exportSystem {
 	t.Helper()
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {
@@ -94,7 +94,7 @@ func newExportSystem(t *testing.T, cfg reportingbus.ExportsConfig, calc *exportC
 	queue := exportqueue.New(tasks)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reports := reportingbus.NewReports(calc, nil, authz.NewAuthorizer(noGrants{}, authz.Config{}))
-	exports := reportingbus.NewExports(reports, store, queue, logger, cfg, "worker-"+uuid.NewString()[:8])
+	exports := exportbus.NewExports(reports, calc, store, queue, logger, cfg, "worker-"+uuid.NewString()[:8])
 	return &exportSystem{exports: exports, store: store, pool: pool, queue: queue, inspector: inspector, tasks: tasks, opt: opt, calc: calc}
 }
 
@@ -122,10 +122,10 @@ func (s *exportSystem) runPoller(t *testing.T) {
 }
 
 // create stores a queued export, as Create does, without queueing it.
-func (s *exportSystem) create(t *testing.T, maxAttempts int32) reportingbus.Export {
+func (s *exportSystem) create(t *testing.T, maxAttempts int32) exportbus.Export {
 	t.Helper()
 	lab := uuid.New()
-	export, err := s.store.CreateExport(context.Background(), reportingbus.Export{
+	export, err := s.store.CreateExport(context.Background(), exportbus.Export{
 		ID: uuid.New(), LabID: lab, Year: 2025, LabIDs: []uuid.UUID{lab}, MaxAttempts: maxAttempts, CreatedBy: "manager",
 	})
 	if err != nil {
@@ -135,13 +135,13 @@ func (s *exportSystem) create(t *testing.T, maxAttempts int32) reportingbus.Expo
 }
 
 // waitFor waits until the export's status is one of statuses.
-func (s *exportSystem) waitFor(t *testing.T, export reportingbus.Export, timeout time.Duration, statuses ...string) reportingbus.Export {
+func (s *exportSystem) waitFor(t *testing.T, export exportbus.Export, timeout time.Duration, statuses ...string) exportbus.Export {
 	t.Helper()
-	return s.waitUntil(t, export, timeout, func(now reportingbus.Export) bool { return slices.Contains(statuses, now.Status) })
+	return s.waitUntil(t, export, timeout, func(now exportbus.Export) bool { return slices.Contains(statuses, now.Status) })
 }
 
 // waitUntil waits until the export is as ready says.
-func (s *exportSystem) waitUntil(t *testing.T, export reportingbus.Export, timeout time.Duration, ready func(reportingbus.Export) bool) reportingbus.Export {
+func (s *exportSystem) waitUntil(t *testing.T, export exportbus.Export, timeout time.Duration, ready func(exportbus.Export) bool) exportbus.Export {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -159,7 +159,7 @@ func (s *exportSystem) waitUntil(t *testing.T, export reportingbus.Export, timeo
 	}
 }
 
-var fastPolls = reportingbus.ExportsConfig{Attempts: 3, Lease: 300 * time.Millisecond, PollInterval: 100 * time.Millisecond, PollBatch: 10}
+var fastPolls = exportbus.ExportsConfig{Attempts: 3, Lease: 300 * time.Millisecond, PollInterval: 100 * time.Millisecond, PollBatch: 10}
 
 // A task asynq archived (say, its attempts spent during a PostgreSQL
 // outage) is replaced, and so is a task Redis lost: the queued export is
@@ -178,15 +178,15 @@ func TestAnExportWhoseTaskWasArchivedOrLostIsWritten(t *testing.T) {
 	if err := s.exports.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, export := range []reportingbus.Export{archived, lost} {
+	for _, export := range []exportbus.Export{archived, lost} {
 		info, err := s.inspector.GetTaskInfo(s.tasks.Name(), export.ID.String())
 		if err != nil || info.State != asynq.TaskStatePending {
 			t.Fatalf("after the poll, the task of %s: %v %v, want pending", export.ID, info, err)
 		}
 	}
 	s.startWorkers(t)
-	for _, export := range []reportingbus.Export{archived, lost} {
-		if done := s.waitFor(t, export, 10*time.Second, reportingbus.ExportDone, reportingbus.ExportFailed); done.Status != reportingbus.ExportDone || done.Rows != 1 || done.Attempts != 1 {
+	for _, export := range []exportbus.Export{archived, lost} {
+		if done := s.waitFor(t, export, 10*time.Second, exportbus.ExportDone, exportbus.ExportFailed); done.Status != exportbus.ExportDone || done.Rows != 1 || done.Attempts != 1 {
 			t.Fatalf("export %+v", done)
 		}
 	}
@@ -203,8 +203,8 @@ func TestAKilledWorkersExportIsRetriedAndWritten(t *testing.T) {
 	}
 	s.startWorkers(t)
 	s.runPoller(t)
-	done := s.waitFor(t, export, 10*time.Second, reportingbus.ExportDone, reportingbus.ExportFailed)
-	if done.Status != reportingbus.ExportDone || done.Attempts != 2 || done.Rows != 1 {
+	done := s.waitFor(t, export, 10*time.Second, exportbus.ExportDone, exportbus.ExportFailed)
+	if done.Status != exportbus.ExportDone || done.Attempts != 2 || done.Rows != 1 {
 		t.Fatalf("export %+v, want done at the second attempt", done)
 	}
 }
@@ -219,8 +219,8 @@ func TestALongExportKeepsItsLease(t *testing.T) {
 	}
 	s.startWorkers(t)
 	s.runPoller(t)
-	done := s.waitFor(t, export, 10*time.Second, reportingbus.ExportDone, reportingbus.ExportFailed)
-	if done.Status != reportingbus.ExportDone || done.Attempts != 1 {
+	done := s.waitFor(t, export, 10*time.Second, exportbus.ExportDone, exportbus.ExportFailed)
+	if done.Status != exportbus.ExportDone || done.Attempts != 1 {
 		t.Fatalf("export %+v, want done at the first attempt", done)
 	}
 }
@@ -239,15 +239,15 @@ func TestAnExportOutOfAttemptsFailsSayingWhy(t *testing.T) {
 	s.startWorkers(t)
 	// The first attempt's failure is said while the export waits for the
 	// next (the poller is not running yet).
-	retrying := s.waitUntil(t, export, 10*time.Second, func(now reportingbus.Export) bool {
-		return now.Attempts == 1 && now.Status != reportingbus.ExportRunning
+	retrying := s.waitUntil(t, export, 10*time.Second, func(now exportbus.Export) bool {
+		return now.Attempts == 1 && now.Status != exportbus.ExportRunning
 	})
-	if want := "attempt 1 of 2 failed: calc unavailable: connection refused; retrying"; retrying.Status != reportingbus.ExportQueued || retrying.Error != want {
+	if want := "attempt 1 of 2 failed: calc unavailable: connection refused; retrying"; retrying.Status != exportbus.ExportQueued || retrying.Error != want {
 		t.Fatalf("after the first attempt: %+v, want queued saying %q", retrying, want)
 	}
 	s.runPoller(t)
-	failed := s.waitFor(t, export, 10*time.Second, reportingbus.ExportFailed, reportingbus.ExportDone)
-	if failed.Status != reportingbus.ExportFailed || failed.Attempts != 2 || failed.FinishedAt == nil ||
+	failed := s.waitFor(t, export, 10*time.Second, exportbus.ExportFailed, exportbus.ExportDone)
+	if failed.Status != exportbus.ExportFailed || failed.Attempts != 2 || failed.FinishedAt == nil ||
 		failed.Error != "failed after 2 attempts: calc unavailable: connection refused" {
 		t.Fatalf("export %+v, want failed after 2 attempts saying why", failed)
 	}
@@ -268,7 +268,7 @@ func TestAnExportWhoseWorkersKeepDyingFails(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	failed := s.waitFor(t, export, time.Second, reportingbus.ExportFailed)
+	failed := s.waitFor(t, export, time.Second, exportbus.ExportFailed)
 	if want := "gave up after 2 attempts: the last worker (killed-2) stopped renewing its lease"; failed.Attempts != 2 || !strings.HasPrefix(failed.Error, want) {
 		t.Fatalf("export %+v, want failed: %q", failed, want)
 	}
