@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/protobuf/types/known/structpb"
 
-	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
@@ -216,12 +216,16 @@ func waitSpan(t *testing.T, recorder *tracetest.SpanRecorder, name string) sdktr
 func TestAProtoTaskCarriesItsPayloadAndTrace(t *testing.T) {
 	recorder := recordSpans(t)
 	queue, inspector, opt := testQueue(t)
-	kind := jobqueue.ProtoKind[labsv1.GetLabRequest]()
-	if kind.Name() != "co2.labs.v1.GetLabRequest" {
+	kind := jobqueue.ProtoKind[structpb.Struct]()
+	if kind.Name() != "google.protobuf.Struct" {
 		t.Fatalf("kind named %q", kind.Name())
 	}
 	ctx, parent := otel.Tracer("test").Start(context.Background(), "request")
-	if _, err := jobqueue.Enqueue(ctx, queue, kind, "lab-1", &labsv1.GetLabRequest{Id: "lab-1"}); err != nil {
+	payload, err := structpb.NewStruct(map[string]any{"id": "lab-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobqueue.Enqueue(ctx, queue, kind, "lab-1", payload); err != nil {
 		t.Fatal(err)
 	}
 	parent.End()
@@ -232,8 +236,8 @@ func TestAProtoTaskCarriesItsPayloadAndTrace(t *testing.T) {
 
 	got := make(chan string, 1)
 	mux := asynq.NewServeMux()
-	jobqueue.Handle(mux, quiet, kind, func(_ context.Context, request *labsv1.GetLabRequest) error {
-		got <- request.GetId()
+	jobqueue.Handle(mux, quiet, kind, func(_ context.Context, request *structpb.Struct) error {
+		got <- request.GetFields()["id"].GetStringValue()
 		return nil
 	})
 	startWorkers(t, opt, queue, mux)
