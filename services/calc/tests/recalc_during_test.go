@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
+
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 
 	"github.com/google/uuid"
@@ -17,7 +19,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // An activation that comes while a recalculation of the target is about to
@@ -42,9 +43,8 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	}
 	kWh := 168 * 350 * 52 / 1000.0
 
-	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
-	t.Cleanup(func() { _ = tasks.Close() })
-	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
+	tasks := jobqueuetest.New(t, "calc-test")
+	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: time.Hour})
 	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	for version, value := range map[string]string{"2": "0.15", "3": "0.2"} {
 		file := []byte(header + "grid," + version + ",electricity,electricity_grid,location,CH,2025," + value + ",kWh,test figure,CC0,AR6,life_cycle,,10\n")

@@ -6,15 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"testing"
-	"testing/iotest"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
@@ -23,8 +22,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // countries tells each lab's country, as the labs service would.
@@ -45,20 +42,6 @@ func (noGrants) Grants(context.Context, authn.Principal) ([]authz.Grant, error) 
 var adminCtx = authn.WithPrincipal(context.Background(), authn.Principal{Subject: "admin-1", Roles: []string{authn.RoleAdmin}})
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
-
-// redisOpt is the test Redis (REDIS_URL, as make test sets it).
-func redisOpt(t *testing.T) asynq.RedisClientOpt {
-	t.Helper()
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return opt
-}
 
 const header = "dataset,version,kind,emission_type,classification,region,year,value,unit,source,licence,gwp_set,boundary,radiative_forcing,uncertainty_pct\n"
 
@@ -99,14 +82,13 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("total before: %v, want %v", kg, kWh*0.097)
 	}
 
-	queueName := "calcbus-test-" + uuid.NewString()
-	tasks := jobqueue.New(redisOpt(t), queueName)
-	t.Cleanup(func() { _ = tasks.Close() })
-	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
+	tasks := jobqueuetest.New(t, "calc-test")
+	queueName, inspector := tasks.Name(), tasks.Inspector
+	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: 0})
 	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
 	csv := header + "grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"
 	// The header arrives in two pieces.
-	version, err := datasets.Upload(ctx, "grid", "2", "", iotest.HalfReader(strings.NewReader(csv)))
+	version, err := datasets.Upload(ctx, "grid", "2", "", io.MultiReader(strings.NewReader(csv[:40]), strings.NewReader(csv[40:])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +103,6 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 			t.Fatalf("activate: %d queued, %v", queued, err)
 		}
 	}
-	inspector := asynq.NewInspector(redisOpt(t))
-	t.Cleanup(func() {
-		_ = inspector.DeleteQueue(queueName, true)
-		_ = inspector.Close()
-	})
 	pending, err := inspector.ListPendingTasks(queueName)
 	if err != nil {
 		t.Fatal(err)

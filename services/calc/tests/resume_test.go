@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
+
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 
 	"github.com/google/uuid"
@@ -18,7 +20,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // The factor work's safety net: a sync whose task asynq archived and
@@ -42,14 +43,9 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tasks := jobqueue.New(redisOpt(t), "calcbus-test-"+uuid.NewString())
-	inspector := asynq.NewInspector(redisOpt(t))
-	t.Cleanup(func() {
-		_ = inspector.DeleteQueue(tasks.Name(), true)
-		_ = inspector.Close()
-		_ = tasks.Close()
-	})
-	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: time.Hour})
+	tasks := jobqueuetest.New(t, "calc-test")
+	inspector := tasks.Inspector
+	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: time.Hour})
 	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache,
 		datasetbus.Config{MaxUploadBytes: 1 << 20})
 	upload := func(version string) uuid.UUID {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
@@ -18,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
 )
 
 type work struct {
@@ -30,26 +28,11 @@ var workKind = jobqueue.NewKind[work]("test:work")
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// testQueue is a queue of its own on the test Redis (REDIS_URL, as make
-// test sets it), removed when the test ends.
+// testQueue is a queue of its own on the test Redis.
 func testQueue(t *testing.T) (*jobqueue.Queue, *asynq.Inspector, asynq.RedisClientOpt) {
 	t.Helper()
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue := jobqueue.New(opt, "jobqueue-test-"+uuid.NewString())
-	inspector := asynq.NewInspector(opt)
-	t.Cleanup(func() {
-		_ = inspector.DeleteQueue(queue.Name(), true)
-		_ = inspector.Close()
-		_ = queue.Close()
-	})
-	return queue, inspector, opt
+	queue := jobqueuetest.New(t, "jobqueue-test")
+	return queue.Queue, queue.Inspector, queue.Redis
 }
 
 // startWorkers runs a server on queue with mux's handlers until the test ends.

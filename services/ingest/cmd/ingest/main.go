@@ -18,6 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/labs"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/templates"
+	"github.com/co2-calculator/co2-calculator/services/ingest/internal/workerbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -57,7 +58,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
 		authorizer := authz.NewAuthorizer(labs.NewGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
-		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
+		store := ingestdb.NewStore(rt.Pool)
+		imports := ingestbus.New(rt.Logger, store, authorizer,
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
 		rt.Server.Mount(ingestv1connect.ImportServiceName, path, handler)
-		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(imports), options...)
+		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg.Imports)), options...)
 		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})

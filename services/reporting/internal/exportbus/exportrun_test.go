@@ -5,12 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -19,7 +20,6 @@ import (
 	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
@@ -74,21 +74,8 @@ type exportSystem struct {
 
 func newExportSystem(t *testing.T, cfg exportbus.ExportsConfig, calc *exportCalc) *exportSystem {
 	t.Helper()
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := jobqueue.New(opt, "reporting-test-"+uuid.NewString())
-	inspector := asynq.NewInspector(opt)
-	t.Cleanup(func() {
-		_ = inspector.DeleteQueue(tasks.Name(), true)
-		_ = inspector.Close()
-		_ = tasks.Close()
-	})
+	testQueue := jobqueuetest.New(t, "reporting-test")
+	tasks, inspector, opt := testQueue.Queue, testQueue.Inspector, testQueue.Redis
 	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	store := reportingdb.NewStore(pool)
 	queue := exportqueue.New(tasks)
