@@ -1,4 +1,4 @@
-package gateway
+package resterr
 
 import (
 	"bytes"
@@ -6,34 +6,38 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/reqbody"
 )
 
 // The transcoder reports a request it cannot decode (malformed JSON, an
 // unknown query parameter, a value of the wrong type) as a 5xx error: code
 // Internal before any service is called, or Unknown when the body fails to
 // decode while it is streamed to the service. Those are the client's
-// mistakes, so clientErrors answers them as 400 InvalidArgument with the
+// mistakes, so ClientErrors answers them as 400 InvalidArgument with the
 // decoder's message. The services never answer Unknown (the platform's error
 // edge turns unexpected errors into Internal), so their 5xx errors pass
 // through unchanged.
 
 type proxiedKey struct{}
 
-// markProxied records that the request reached the proxy.
-func markProxied(r *http.Request) {
+// MarkProxied records that the request reached the proxy.
+func MarkProxied(r *http.Request) {
 	if proxied, ok := r.Context().Value(proxiedKey{}).(*atomic.Bool); ok {
 		proxied.Store(true)
 	}
 }
 
-func clientErrors(maxBodyBytes int64, next http.Handler) http.Handler {
+// ClientErrors answers the transcoder's failures to decode a request as
+// the client's mistakes (see above); a body cut at maxBodyBytes is 413.
+func ClientErrors(maxBodyBytes int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxied := new(atomic.Bool)
 		writer := &decodeErrorWriter{ResponseWriter: w, proxied: proxied}
 		next.ServeHTTP(writer, r.WithContext(context.WithValue(r.Context(), proxiedKey{}, proxied)))
-		if bodyTooLarge(r) && writer.rewriting {
+		if reqbody.TooLarge(r) && writer.rewriting {
 			writer.rewriting = false
-			writeTooLarge(w, maxBodyBytes)
+			TooLarge(w, maxBodyBytes)
 			return
 		}
 		writer.finish()
@@ -92,7 +96,7 @@ func (w *decodeErrorWriter) finish() {
 		message = "the request could not be read"
 	}
 	w.Header().Del("Content-Length")
-	writeJSON(w.ResponseWriter, http.StatusBadRequest, map[string]any{
+	WriteJSON(w.ResponseWriter, http.StatusBadRequest, map[string]any{
 		"code":    3, // google.rpc.Code INVALID_ARGUMENT, as the services' errors
 		"message": "invalid request: " + message,
 		"details": []any{},

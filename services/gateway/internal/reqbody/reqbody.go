@@ -1,4 +1,6 @@
-package gateway
+// Package reqbody bounds a request's body at the edge and undoes its
+// Content-Encoding, so the bound counts the bytes the services will read.
+package reqbody
 
 import (
 	"compress/gzip"
@@ -9,14 +11,14 @@ import (
 	"strings"
 )
 
-// decodeBody bounds r's body at limit bytes and undoes its
+// Decode bounds r's body at limit bytes and undoes its
 // Content-Encoding, so the limit counts the bytes the services will read:
 // a 300 KB gzip body cannot inflate to gigabytes behind it. gzip is the
 // one encoding taken (the one vanguard and Connect speak); the compressed
 // bytes are bounded too, since a gzip stream can be long and inflate to
 // nothing. It returns the HTTP status to answer with when the body cannot
 // be taken.
-func decodeBody(r *http.Request, limit int64) (int, error) {
+func Decode(r *http.Request, limit int64) (int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return 0, nil
 	}
@@ -27,8 +29,8 @@ func decodeBody(r *http.Request, limit int64) (int, error) {
 		return 0, nil
 	case "gzip", "x-gzip":
 		inflater, err := gzip.NewReader(raw)
-		if errors.Is(err, errBodyTooLarge) {
-			return http.StatusRequestEntityTooLarge, errors.New(tooLargeMessage(limit))
+		if errors.Is(err, ErrTooLarge) {
+			return http.StatusRequestEntityTooLarge, errors.New(TooLargeMessage(limit))
 		}
 		if err != nil {
 			return http.StatusBadRequest, fmt.Errorf("the body is not gzip, as its Content-Encoding says: %v", err)
@@ -43,7 +45,8 @@ func decodeBody(r *http.Request, limit int64) (int, error) {
 	}
 }
 
-func tooLargeMessage(limit int64) string {
+// TooLargeMessage says how large a body may be.
+func TooLargeMessage(limit int64) string {
 	return fmt.Sprintf("the request body is larger than this endpoint takes (%d bytes, counted after decompression)", limit)
 }
 
@@ -70,7 +73,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		var probe [1]byte
 		if n, _ := b.ReadCloser.Read(probe[:]); n > 0 {
 			b.exceeded = true
-			return 0, errBodyTooLarge
+			return 0, ErrTooLarge
 		}
 		return 0, io.EOF
 	}
@@ -82,11 +85,12 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var errBodyTooLarge = errors.New("request body too large")
+// ErrTooLarge ends a body read past its bound.
+var ErrTooLarge = errors.New("request body too large")
 
-// bodyTooLarge reports whether r's body was cut at the limit, before or
+// TooLarge reports whether r's body was cut at the limit, before or
 // after decompression.
-func bodyTooLarge(r *http.Request) bool {
+func TooLarge(r *http.Request) bool {
 	body, ok := r.Body.(*limitedBody)
 	return ok && (body.exceeded || (body.compressed != nil && body.compressed.exceeded))
 }

@@ -1,26 +1,18 @@
-package gateway
+package resterr
 
 import (
 	"bytes"
 	"mime"
 	"net/http"
 	"strings"
-
-	"connectrpc.com/connect"
 )
 
-// writeError answers status with the API's error shape, the code being the
-// one the status stands for.
-func writeError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]any{"code": int(codeOf(status)), "message": message, "details": []any{}})
-}
-
-// jsonErrors gives every error the gateway answers the API's error shape
+// Shape gives every error the gateway answers the API's error shape
 // ({"code", "message", "details"}, the HTTP status kept): below it, the
 // transcoder, the router and the standard library answer some refusals
 // (an unsupported media type, an unknown path, a wrong method) in plain
 // text.
-func jsonErrors(next http.Handler) http.Handler {
+func Shape(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		shaper := &errorShaper{ResponseWriter: w}
 		next.ServeHTTP(shaper, r)
@@ -74,31 +66,10 @@ func (e *errorShaper) finish() {
 		message = http.StatusText(e.status)
 	}
 	e.Header().Del("Content-Length")
-	writeError(e.ResponseWriter, e.status, message)
+	Write(e.ResponseWriter, e.status, message)
 }
 
 func isJSON(contentType string) bool {
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
-}
-
-// codeOf is the Connect code an HTTP status stands for (httpStatus read
-// backwards), with the statuses the gateway or the standard library answer
-// besides.
-func codeOf(status int) connect.Code {
-	for _, pair := range codeStatuses {
-		if pair.status == status {
-			return pair.code
-		}
-	}
-	switch {
-	case status == http.StatusMethodNotAllowed:
-		return connect.CodeUnimplemented
-	case status == http.StatusBadGateway:
-		return connect.CodeUnavailable
-	case status >= 500:
-		return connect.CodeInternal
-	default: // 413, 415, 431...
-		return connect.CodeInvalidArgument
-	}
 }

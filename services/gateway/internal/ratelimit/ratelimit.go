@@ -1,4 +1,6 @@
-package gateway
+// Package ratelimit counts each caller's requests against the budget of
+// their route's class in Redis, so the gateway's replicas share one budget.
+package ratelimit
 
 import (
 	"context"
@@ -12,17 +14,19 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
 )
 
-// RateLimit is a request budget: Requests per Period, for example "600/1m".
+// Limit is a request budget: Requests per Period, for example "600/1m".
 // Zero requests turns the limit off.
-type RateLimit struct {
+type Limit struct {
 	Requests int
 	Period   time.Duration
 }
 
 // UnmarshalText reads "N/period" such as 600/1m or 10/1m.
-func (r *RateLimit) UnmarshalText(text []byte) error {
+func (r *Limit) UnmarshalText(text []byte) error {
 	requests, period, found := strings.Cut(string(text), "/")
 	n, err := strconv.Atoi(strings.TrimSpace(requests))
 	if !found || err != nil || n < 0 {
@@ -32,63 +36,63 @@ func (r *RateLimit) UnmarshalText(text []byte) error {
 	if err != nil || d <= 0 {
 		return fmt.Errorf("%q: want requests/period such as 600/1m", text)
 	}
-	*r = RateLimit{Requests: n, Period: d}
+	*r = Limit{Requests: n, Period: d}
 	return nil
 }
 
-func (r RateLimit) String() string { return fmt.Sprintf("%d/%s", r.Requests, r.Period) }
+func (r Limit) String() string { return fmt.Sprintf("%d/%s", r.Requests, r.Period) }
 
 // Route classes, each with its own budget.
 const (
-	classRead      = "read"
-	classWrite     = "write"
-	classUpload    = "upload"
-	classAnonymous = "anonymous"
+	ClassRead      = "read"
+	ClassWrite     = "write"
+	ClassUpload    = "upload"
+	ClassAnonymous = "anonymous"
 )
 
-// RateLimits are the budgets per route class. Authenticated callers are
+// Limits are the budgets per route class. Authenticated callers are
 // counted per subject, unauthenticated ones per client address.
-type RateLimits struct {
-	Read      RateLimit
-	Write     RateLimit
-	Upload    RateLimit
-	Anonymous RateLimit
+type Limits struct {
+	Read      Limit
+	Write     Limit
+	Upload    Limit
+	Anonymous Limit
 }
 
-func (l RateLimits) of(class string) RateLimit {
+func (l Limits) of(class string) Limit {
 	switch class {
-	case classRead:
+	case ClassRead:
 		return l.Read
-	case classWrite:
+	case ClassWrite:
 		return l.Write
-	case classUpload:
+	case ClassUpload:
 		return l.Upload
 	default:
 		return l.Anonymous
 	}
 }
 
-// limiter counts requests in Redis, so gateway replicas share one budget
+// Limiter counts requests in Redis, so gateway replicas share one budget
 // (GCRA, from the go-redis team's redis_rate).
-type limiter struct {
+type Limiter struct {
 	limiter *redis_rate.Limiter
-	limits  RateLimits
+	limits  Limits
 	prefix  string
 	logger  *slog.Logger
 }
 
-func newLimiter(client *redis.Client, limits RateLimits, prefix string, logger *slog.Logger) *limiter {
+func New(client *redis.Client, limits Limits, prefix string, logger *slog.Logger) *Limiter {
 	if client == nil {
 		return nil
 	}
-	return &limiter{limiter: redis_rate.NewLimiter(client), limits: limits, prefix: prefix, logger: logger}
+	return &Limiter{limiter: redis_rate.NewLimiter(client), limits: limits, prefix: prefix, logger: logger}
 }
 
-// allow counts one request of class by key and sets the RateLimit-* headers.
+// Allow counts one request of class by key and sets the RateLimit-* headers.
 // It answers false, after writing 429 with Retry-After, when the budget is
 // spent. When Redis cannot be reached the request is let through (and
 // logged): rate limiting protects the system, it must not take it down.
-func (l *limiter) allow(ctx context.Context, w http.ResponseWriter, class, key string) bool {
+func (l *Limiter) Allow(ctx context.Context, w http.ResponseWriter, class, key string) bool {
 	if l == nil {
 		return true
 	}
@@ -110,7 +114,7 @@ func (l *limiter) allow(ctx context.Context, w http.ResponseWriter, class, key s
 	}
 	retryAfter := ceilSeconds(result.RetryAfter)
 	header.Set("Retry-After", strconv.Itoa(retryAfter))
-	writeJSON(w, http.StatusTooManyRequests, map[string]any{
+	resterr.WriteJSON(w, http.StatusTooManyRequests, map[string]any{
 		"code":    8, // google.rpc.Code RESOURCE_EXHAUSTED
 		"message": fmt.Sprintf("too many %s requests: at most %s; retry in %d s", class, limit, retryAfter),
 		"details": []any{},
