@@ -22,11 +22,18 @@ type Activations interface {
 	ActiveVersion(ctx context.Context, year int32) (factors.VersionRef, bool, error)
 }
 
+// Sets read the factors of a dataset version.
+type Sets interface {
+	// Factors returns the factors of a dataset version.
+	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
+}
+
 // Reader reads what computes a lab's year in a writing transaction, which
 // computes with what it reads on its own connection: a writer holding a
 // target's lock never waits for another connection.
 type Reader interface {
 	Activations
+	Sets
 	// Contract returns a lab's declared electricity contract for a year
 	// (market-based scope 2), nil when it declared none.
 	Contract(ctx context.Context, labID uuid.UUID, year int32) (*kinds.Contract, error)
@@ -35,8 +42,7 @@ type Reader interface {
 // Source is what the cache reads outside transactions.
 type Source interface {
 	Activations
-	// Factors returns the factors of a dataset version.
-	Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error)
+	Sets
 	// EnsureFactors adds the factors a dataset lacks (existing ones stay),
 	// and their dataset version's row.
 	EnsureFactors(ctx context.Context, all []factors.Factor) error
@@ -87,24 +93,42 @@ func inForce(ctx context.Context, reader Activations, year int32) (factors.Versi
 	return ref, true, nil
 }
 
+// Prepare reads the factors in force for year before a writing
+// transaction opens, so the transaction finds them kept: a transaction
+// that had to read them would hold its connection while the reading waits,
+// and writers that fill the pool would wait on each other.
+func (c *Cache) Prepare(ctx context.Context, year int32) error {
+	_, _, err := c.active(ctx, c.source, year)
+	return err
+}
+
 // Active returns the factors in force for year: the activated version's,
 // completed by the bundled default's for the factors it does not define (a
 // dataset may replace a few factors only; each emission names the one it
-// used).
+// used). Which version is in force is read through reader, the writing
+// transaction; so are its factors when they are not kept (Prepare keeps
+// them, unless an activation came in between).
 func (c *Cache) Active(ctx context.Context, reader Reader, year int32) (*factors.Set, factors.VersionRef, error) {
+	return c.active(ctx, reader, year)
+}
+
+func (c *Cache) active(ctx context.Context, reader interface {
+	Activations
+	Sets
+}, year int32) (*factors.Set, factors.VersionRef, error) {
 	ref, _, err := inForce(ctx, reader, year)
 	if err != nil {
 		return nil, factors.VersionRef{}, err
 	}
 	// A version in force has finished its sync and never changes again:
-	// its set is read once, outside any transaction, and kept.
-	set, err := c.sets.Get(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return c.load(ctx, ref) })
+	// its set is read once and kept.
+	set, err := c.sets.Get(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return load(ctx, reader, ref) })
 	return set, ref, err
 }
 
 // load reads ref's factors, completed by the bundled default's.
-func (c *Cache) load(ctx context.Context, ref factors.VersionRef) (*factors.Set, error) {
-	all, err := c.source.Factors(ctx, ref.Dataset, ref.Version)
+func load(ctx context.Context, reader Sets, ref factors.VersionRef) (*factors.Set, error) {
+	all, err := reader.Factors(ctx, ref.Dataset, ref.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +136,7 @@ func (c *Cache) load(ctx context.Context, ref factors.VersionRef) (*factors.Set,
 		return nil, fmt.Errorf("no factors in dataset %s", ref)
 	}
 	if ref != factors.Bundled {
-		defaults, err := c.source.Factors(ctx, factors.Bundled.Dataset, factors.Bundled.Version)
+		defaults, err := reader.Factors(ctx, factors.Bundled.Dataset, factors.Bundled.Version)
 		if err != nil {
 			return nil, err
 		}

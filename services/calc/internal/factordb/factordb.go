@@ -68,8 +68,9 @@ func (r Reader) Contract(ctx context.Context, labID uuid.UUID, year int32) (*kin
 	return &kinds.Contract{Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct, Source: row.Source}, nil
 }
 
-func (s *Store) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
-	return factorsOf(ctx, s.queries, dataset, version)
+// Factors reads a dataset version's factors.
+func (r Reader) Factors(ctx context.Context, dataset, version string) ([]factors.Factor, error) {
+	return factorsOf(ctx, r.queries, dataset, version)
 }
 
 func factorsOf(ctx context.Context, queries *calcdb.Queries, dataset, version string) ([]factors.Factor, error) {
