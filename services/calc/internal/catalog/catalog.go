@@ -9,10 +9,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog/travel"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 )
 
 var registry = map[string]*kinds.Kind{}
+
+// The kinds of the modules with a package of their own.
+func init() {
+	register(travel.Plane)
+	register(travel.Train)
+}
 
 func register(kind *kinds.Kind) {
 	if len(kind.Example) != len(kind.Columns) {

@@ -1,4 +1,6 @@
-package catalog
+// Package travel is the professional travel module's kinds, plane and
+// train, and the airport table their distances come from.
+package travel
 
 import (
 	"bytes"
@@ -42,21 +44,20 @@ var cabinMultipliers = map[string]map[string]float64{
 	haulLong:     {cabinEconomy: 1, cabinPremium: 1.6, cabinBusiness: 2.9, cabinFirst: 4.0},
 }
 
-func init() {
-	register(&kinds.Kind{
-		Name:        "plane",
-		Module:      "professional_travel",
-		Description: "Flights: great-circle distance between the airports plus 95 km, times trips (twice for a round trip), times the BEIS factor of the haul band and cabin class, with radiative forcing (and without, alongside).",
-		Columns: []kinds.Column{
-			{Name: "departure", Type: kinds.TypeText, Required: true, Description: "IATA code of the departure airport, e.g. GVA"},
-			{Name: "arrival", Type: kinds.TypeText, Required: true, Description: "IATA code of the arrival airport, e.g. LHR"},
-			{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the flight was taken (default 1)"},
-			{Name: "cabin_class", Type: kinds.TypeText, Description: "economy (default), premium_economy, business or first"},
-			{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also flew back (default no)"},
-		},
-		Example: []string{"GVA", "LHR", "2", "economy", "yes"},
-		Formula: computePlane,
-	})
+// Plane is the travel module's plane kind.
+var Plane = &kinds.Kind{
+	Name:        "plane",
+	Module:      "professional_travel",
+	Description: "Flights: great-circle distance between the airports plus 95 km, times trips (twice for a round trip), times the BEIS factor of the haul band and cabin class, with radiative forcing (and without, alongside).",
+	Columns: []kinds.Column{
+		{Name: "departure", Type: kinds.TypeText, Required: true, Description: "IATA code of the departure airport, e.g. GVA"},
+		{Name: "arrival", Type: kinds.TypeText, Required: true, Description: "IATA code of the arrival airport, e.g. LHR"},
+		{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the flight was taken (default 1)"},
+		{Name: "cabin_class", Type: kinds.TypeText, Description: "economy (default), premium_economy, business or first"},
+		{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also flew back (default no)"},
+	},
+	Example: []string{"GVA", "LHR", "2", "economy", "yes"},
+	Formula: computePlane,
 }
 
 func computePlane(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
@@ -142,6 +143,20 @@ func airportOf(row kinds.Row, column string) (airport, error) {
 		return airport{}, &kinds.FieldError{Column: column, Message: fmt.Sprintf("%q is not a known IATA airport code", row[column])}
 	}
 	return found, nil
+}
+
+// GreatCircleKm is the great-circle distance between two airports named by
+// their IATA codes.
+func GreatCircleKm(from, to string) (float64, error) {
+	a, ok := airports[from]
+	if !ok {
+		return 0, fmt.Errorf("no airport %s", from)
+	}
+	b, ok := airports[to]
+	if !ok {
+		return 0, fmt.Errorf("no airport %s", to)
+	}
+	return greatCircleKm(a, b), nil
 }
 
 // greatCircleKm is the haversine distance between two airports.

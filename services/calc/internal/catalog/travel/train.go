@@ -1,4 +1,4 @@
-package catalog
+package travel
 
 import (
 	"errors"
@@ -20,22 +20,21 @@ const (
 	railInternational = "international"
 )
 
-func init() {
-	register(&kinds.Kind{
-		Name:        "train",
-		Module:      "professional_travel",
-		Description: "Train journeys: the great-circle distance between the two places times 1.2 (or a distance given), times trips (twice for a round trip), times the rail factor of the country (or the international factor across a border).",
-		Columns: []kinds.Column{
-			{Name: "origin", Type: kinds.TypeText, Description: "Where the journey starts: the IATA code of the city's airport stands for the city, e.g. GVA for Geneva (required unless distance_km is given)"},
-			{Name: "destination", Type: kinds.TypeText, Description: "Where it ends, the same way, e.g. ZRH for Zurich"},
-			{Name: "distance_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance travelled one way, when known (then origin and destination are optional)"},
-			{Name: "country", Type: kinds.TypeText, Description: "ISO country code of a journey given by distance (default: the lab's country)"},
-			{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the journey was made (default 1)"},
-			{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also came back (default no)"},
-		},
-		Example: []string{"GVA", "ZRH", "", "", "3", "yes"},
-		Formula: computeTrain,
-	})
+// Train is the travel module's train kind.
+var Train = &kinds.Kind{
+	Name:        "train",
+	Module:      "professional_travel",
+	Description: "Train journeys: the great-circle distance between the two places times 1.2 (or a distance given), times trips (twice for a round trip), times the rail factor of the country (or the international factor across a border).",
+	Columns: []kinds.Column{
+		{Name: "origin", Type: kinds.TypeText, Description: "Where the journey starts: the IATA code of the city's airport stands for the city, e.g. GVA for Geneva (required unless distance_km is given)"},
+		{Name: "destination", Type: kinds.TypeText, Description: "Where it ends, the same way, e.g. ZRH for Zurich"},
+		{Name: "distance_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance travelled one way, when known (then origin and destination are optional)"},
+		{Name: "country", Type: kinds.TypeText, Description: "ISO country code of a journey given by distance (default: the lab's country)"},
+		{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the journey was made (default 1)"},
+		{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also came back (default no)"},
+	},
+	Example: []string{"GVA", "ZRH", "", "", "3", "yes"},
+	Formula: computeTrain,
 }
 
 func computeTrain(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
