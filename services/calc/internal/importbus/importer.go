@@ -18,6 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
 	"github.com/co2-calculator/co2-calculator/services/platform/faults"
+	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
 
 // Importer processes import jobs.
@@ -140,27 +141,17 @@ func errorSummary(err error) string {
 // keepLease heartbeats a third of the lease apart, reporting progress, and
 // stops the work when the lease is lost or the job cancelled.
 func (im *Importer) keepLease(ctx context.Context, stop context.CancelCauseFunc, jobID string, lease time.Duration, processed *atomic.Int64) {
-	interval := max(lease/3, 100*time.Millisecond)
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			cancelled, err := im.jobs.Heartbeat(ctx, jobID, im.worker, processed.Load())
-			switch {
-			case errors.Is(err, ErrLeaseLost):
-				stop(ErrLeaseLost)
-				return
-			case err != nil:
-				im.logger.WarnContext(ctx, "heartbeat failed; retrying", "job", jobID, "error", err)
-			case cancelled:
-				stop(errCancelled)
-				return
-			}
+	process.Every(ctx, max(lease/3, 100*time.Millisecond), false, func(ctx context.Context) {
+		cancelled, err := im.jobs.Heartbeat(ctx, jobID, im.worker, processed.Load())
+		switch {
+		case errors.Is(err, ErrLeaseLost):
+			stop(ErrLeaseLost) // ends ctx, and so the heartbeats
+		case err != nil:
+			im.logger.WarnContext(ctx, "heartbeat failed; retrying", "job", jobID, "error", err)
+		case cancelled:
+			stop(errCancelled)
 		}
-	}
+	})
 }
 
 func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (Outcome, error) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
 
 // Run writes the ZIP of an export, the work of its task. The worker claims
@@ -72,21 +74,13 @@ func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
 // keepLease renews the worker's lease a third of the lease apart, and
 // stops the work when it is lost.
 func (e *Exports) keepLease(ctx context.Context, stop context.CancelCauseFunc, id uuid.UUID) {
-	ticker := time.NewTicker(max(e.cfg.Lease/3, 100*time.Millisecond))
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			err := e.store.RenewExportLease(ctx, id, e.worker, e.cfg.Lease)
-			switch {
-			case errors.Is(err, ErrLeaseLost):
-				stop(ErrLeaseLost)
-				return
-			case err != nil && ctx.Err() == nil:
-				e.logger.WarnContext(ctx, "export lease not renewed; retrying", "export", id, "error", err)
-			}
+	process.Every(ctx, max(e.cfg.Lease/3, 100*time.Millisecond), false, func(ctx context.Context) {
+		err := e.store.RenewExportLease(ctx, id, e.worker, e.cfg.Lease)
+		switch {
+		case errors.Is(err, ErrLeaseLost):
+			stop(ErrLeaseLost) // ends ctx, and so the renewals
+		case err != nil && ctx.Err() == nil:
+			e.logger.WarnContext(ctx, "export lease not renewed; retrying", "export", id, "error", err)
 		}
-	}
+	})
 }
