@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,6 +33,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/server/servertest"
 )
 
 // members gives each subject its lab roles, as labs would.
@@ -63,15 +63,9 @@ type system struct {
 // start serves ingest on a loopback port; ana is a member of the lab.
 func start(t *testing.T) system {
 	t.Helper()
-	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	issuer := authntest.NewIssuer(t)
-	verifier, err := authn.NewVerifier(ctx, authn.Config{
-		IssuerURL: issuer.URL, Audience: authntest.Audience, RolesClaim: "groups", ClockSkew: time.Minute, DiscoveryTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	verifier := issuer.Verifier(t)
 	lab := uuid.NewString()
 	authorizer := authz.NewAuthorizer(members{"ana": {{LabID: lab, Role: authz.RoleLabMember}}}, authz.Config{})
 	tasks := jobqueuetest.New(t, "ingest-test")
@@ -88,20 +82,7 @@ func start(t *testing.T) system {
 	srv.Mount(ingestv1connect.ImportServiceName, path, handler)
 	path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg)), options...)
 	srv.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, cancel := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return system{issuer: issuer, url: "http://" + ln.Addr().String(), tasks: tasks, lab: lab}
+	return system{issuer: issuer, url: servertest.Start(t, srv), tasks: tasks, lab: lab}
 }
 
 // users is the import service as subject sees it.

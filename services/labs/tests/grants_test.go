@@ -60,7 +60,9 @@ func TestOtherServicesResolveLabRolesFromLabs(t *testing.T) {
 
 // callerGrants is the grant source the other services build on labs'
 // GetMe, asked with the caller's own token.
-type callerGrants struct{ labs labsv1connect.LabsServiceClient }
+type callerGrants struct {
+	labs labsv1connect.LabsServiceClient
+}
 
 func (g callerGrants) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
 	me, err := g.labs.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))

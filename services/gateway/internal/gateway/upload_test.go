@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn/authntest"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/server/servertest"
 )
 
 // ingest records what an upload stream brings it, as the ingest service
@@ -42,6 +42,8 @@ type ingest struct {
 func (i *ingest) UploadImport(_ context.Context, stream *connect.ClientStream[ingestv1.UploadImportRequest]) (*connect.Response[ingestv1.UploadImportResponse], error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	i.file.Reset() // what this upload brings
+	i.messages = 0
 	i.bearer = authn.BearerToken(stream.RequestHeader().Get("Authorization"))
 	for stream.Receive() {
 		if meta := stream.Msg().GetMetadata(); meta != nil {
@@ -70,30 +72,14 @@ type relaySystem struct {
 // port (h2c, as the services speak); uploads may be 1 MiB.
 func startRelay(t *testing.T) relaySystem {
 	t.Helper()
-	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	issuer := authntest.NewIssuer(t)
-	verifier, err := authn.NewVerifier(ctx, authn.Config{IssuerURL: issuer.URL, Audience: authntest.Audience, RolesClaim: "groups",
-		ClockSkew: time.Minute, DiscoveryTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	verifier := issuer.Verifier(t)
 	recorder := &ingest{}
 	upstream := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
 	path, handler := ingestv1connect.NewImportServiceHandler(recorder)
 	upstream.Mount(ingestv1connect.ImportServiceName, path, handler)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, cancel := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- upstream.Serve(serveCtx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-	})
-	ingestURL, _ := url.Parse("http://" + ln.Addr().String())
+	ingestURL, _ := url.Parse(servertest.Start(t, upstream))
 	limits := server.Limits{MaxMessageBytes: 4 << 20}
 	caller, err := rpcclient.New(rpcclient.Config{Timeout: 10 * time.Second}, limits)
 	if err != nil {
