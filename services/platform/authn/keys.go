@@ -44,7 +44,7 @@ func newKeySet(jwksURL string, minRefresh time.Duration) *keySet {
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSigned(jwt, signingAlgorithms)
+	jws, err := jose.ParseSignedCompact(jwt, signingAlgorithms)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}

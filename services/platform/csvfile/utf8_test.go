@@ -25,7 +25,7 @@ func TestUTF8CheckAcrossChunks(t *testing.T) {
 	if err := check("name\nok\n", "caf\xe9\n"); err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("a Latin-1 byte on line 3: %v", err)
 	}
-	if err := check("name\n"+euro[:2]); err == nil || !strings.Contains(err.Error(), "ends inside a character") {
+	if err := check("name\n" + euro[:2]); err == nil || !strings.Contains(err.Error(), "ends inside a character") {
 		t.Fatalf("a file cut inside a character: %v", err)
 	}
 }

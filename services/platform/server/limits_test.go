@@ -25,7 +25,7 @@ func serve(t *testing.T, limits server.Limits, handler http.Handler) string {
 		done <- server.ServeHTTP(ctx, server.Config{ReadHeaderTimeout: time.Second, ShutdownTimeout: time.Second, Limits: limits},
 			slog.New(slog.DiscardHandler), ln, handler, nil)
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); <-done }) //nolint:errcheck // how the server ends after the test is not what it checks
 	return "http://" + ln.Addr().String()
 }
 
@@ -77,7 +77,7 @@ func TestABodyThatStopsArrivingIsCutAfterTheIdleTimeout(t *testing.T) {
 			stalled, sender := io.Pipe()
 			defer sender.Close()
 			go func() { _, _ = sender.Write([]byte("abc")) }()
-			go client.Post(url, "text/csv", stalled) //nolint:errcheck,bodyclose // the server cuts it
+			go client.Post(url, "text/csv", stalled) //nolint:errcheck // the server cuts it
 			select {
 			case got := <-results:
 				if got.err == nil {
@@ -116,7 +116,7 @@ func TestABodyIsCutAtTheWholeBodyTimeout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			results := make(chan bodyRead, 1)
 			url := serve(t, server.Limits{BodyIdleTimeout: 300 * time.Millisecond, BodyTimeout: time.Second}, reader(results))
-			go client.Post(url, "text/csv", trickle(50*time.Millisecond, -1)) //nolint:errcheck,bodyclose // the server cuts it
+			go client.Post(url, "text/csv", trickle(50*time.Millisecond, -1)) //nolint:errcheck // the server cuts it
 			select {
 			case got := <-results:
 				if got.err == nil || got.took > 4*time.Second {

@@ -95,7 +95,8 @@ func startRelay(t *testing.T) relaySystem {
 	return relaySystem{gateway: front, ingest: recorder, token: issuer.Token(t, "ana")}
 }
 
-func (s relaySystem) post(t *testing.T, contentType string, body io.Reader) (*http.Response, map[string]any) {
+// post uploads body and returns the answer's status, headers and JSON.
+func (s relaySystem) post(t *testing.T, contentType string, body io.Reader) (answered, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.gateway.URL+"/api/v1/labs/lab-1/imports?kind=equipment&year=2025&mode=replace&filename=data.csv", body)
 	if err != nil {
@@ -112,7 +113,13 @@ func (s relaySystem) post(t *testing.T, contentType string, body io.Reader) (*ht
 	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
 		t.Fatalf("%d: not JSON: %v", res.StatusCode, err)
 	}
-	return res, answer
+	return answered{StatusCode: res.StatusCode, Header: res.Header}, answer
+}
+
+// answered is what the client read of an answer besides its body.
+type answered struct {
+	StatusCode int
+	Header     http.Header
 }
 
 // A CSV body larger than the JSON bound but within the upload bound goes to

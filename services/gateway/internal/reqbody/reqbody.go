@@ -33,7 +33,7 @@ func Decode(r *http.Request, limit int64) (int, error) {
 			return http.StatusRequestEntityTooLarge, errors.New(TooLargeMessage(limit))
 		}
 		if err != nil {
-			return http.StatusBadRequest, fmt.Errorf("the body is not gzip, as its Content-Encoding says: %v", err)
+			return http.StatusBadRequest, fmt.Errorf("the body is not gzip, as its Content-Encoding says: %w", err)
 		}
 		r.Body = &limitedBody{ReadCloser: inflatedBody{Reader: inflater, raw: raw}, remaining: limit, compressed: raw}
 		r.Header.Del("Content-Encoding")
