@@ -101,7 +101,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	if err != nil {
 		return Activity{}, err
 	}
-	country, err := e.prepare(ctx, lab, year)
+	country, err := e.country(ctx, lab)
 	if err != nil {
 		return Activity{}, err
 	}
@@ -182,7 +182,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	if current.Source != ledger.SourceEntry {
 		return Activity{}, apperr.FailedPrecondition("activity %s came from an import: change it by importing again", id)
 	}
-	country, err := e.prepare(ctx, current.LabID, year)
+	country, err := e.country(ctx, current.LabID)
 	if err != nil {
 		return Activity{}, err
 	}
@@ -266,16 +266,15 @@ func (e *Entries) authorized(ctx context.Context, id string, action authz.Action
 	return activity, access, access.Require(activity.LabID.String(), action, notFound)
 }
 
-// prepare resolves what the transaction will need before it opens: the
-// lab's country, asked of labs (when labs cannot answer, the request fails
-// without holding a connection and a lock), and the factors in force for
-// year.
-func (e *Entries) prepare(ctx context.Context, labID uuid.UUID, year int32) (string, error) {
+// country asks labs for the lab's country before a transaction opens: when
+// labs cannot answer, the request fails without holding a connection and a
+// lock.
+func (e *Entries) country(ctx context.Context, labID uuid.UUID) (string, error) {
 	country, err := e.labs.Country(ctx, labID)
 	if err != nil {
 		return "", fmt.Errorf("lab %s: %w", labID, err)
 	}
-	return country, e.factors.Prepare(ctx, year)
+	return country, nil
 }
 
 // compute turns values into an activity exactly as an imported row would

@@ -93,29 +93,14 @@ func inForce(ctx context.Context, reader Activations, year int32) (factors.Versi
 	return ref, true, nil
 }
 
-// Prepare reads the factors in force for year before a writing
-// transaction opens, so the transaction finds them kept: a transaction
-// that had to read them would hold its connection while the reading waits,
-// and writers that fill the pool would wait on each other.
-func (c *Cache) Prepare(ctx context.Context, year int32) error {
-	_, _, err := c.active(ctx, c.source, year)
-	return err
-}
-
 // Active returns the factors in force for year: the activated version's,
 // completed by the bundled default's for the factors it does not define (a
 // dataset may replace a few factors only; each emission names the one it
 // used). Which version is in force is read through reader, the writing
-// transaction; so are its factors when they are not kept (Prepare keeps
-// them, unless an activation came in between).
+// transaction, and so are its factors the first time: a transaction that
+// had to wait for another connection to read them would hold its own
+// meanwhile, and writers that fill the pool would wait on each other.
 func (c *Cache) Active(ctx context.Context, reader Reader, year int32) (*factors.Set, factors.VersionRef, error) {
-	return c.active(ctx, reader, year)
-}
-
-func (c *Cache) active(ctx context.Context, reader interface {
-	Activations
-	Sets
-}, year int32) (*factors.Set, factors.VersionRef, error) {
 	ref, _, err := inForce(ctx, reader, year)
 	if err != nil {
 		return nil, factors.VersionRef{}, err

@@ -165,10 +165,6 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	if err != nil {
 		return Outcome{}, fmt.Errorf("lab %s: %w", job.LabID, err)
 	}
-	// So are the factors in force: the transaction finds them kept.
-	if err := im.factors.Prepare(ctx, job.Year); err != nil {
-		return Outcome{}, err
-	}
 
 	var rowErrors []RowError
 	applied, counts, err := im.store.ApplyImport(ctx, job, func(tx Tx) (Counts, error) {

@@ -124,10 +124,6 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 	if err != nil {
 		return fmt.Errorf("lab %s: %w", target.LabID, err)
 	}
-	// So are the factors in force: the transaction finds them kept.
-	if err := r.factors.Prepare(ctx, target.Year); err != nil {
-		return err
-	}
 	var computeErr error
 	err = r.store.InRecalcTx(ctx, func(tx Tx) error {
 		// Imports of the target (its lock), then its single entries, in
