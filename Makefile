@@ -85,7 +85,9 @@ test: $(BIN)/.tools-stamp $(BIN)/helm ## Run every module's tests against real P
 	@mkdir -p $(BUILD)
 	@# Coverage counts the services' code reached by any test of the
 	@# workspace (the end-to-end suite runs real binaries: not counted).
-	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 \
+	@# The end-to-end suite takes about six minutes alone; on a machine busy
+	@# with other work it has needed more than go test's default ten.
+	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 -timeout=30m \
 		-coverpkg=github.com/co2-calculator/co2-calculator/services/... -coverprofile=$(BUILD)/coverage.out \
 		$(addsuffix /...,$(MODULES))
 	@$(MAKE) --no-print-directory cover
