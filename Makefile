@@ -11,6 +11,8 @@ endif
 
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
+# What make writes besides the tools: the coverage report of make test.
+BUILD := $(CURDIR)/build
 
 # Every developer tool is pinned: the tools/go.mod `tool` directives (buf,
 # protoc plugins, sqlc, goose, gotestsum) and the versions below.
@@ -78,13 +80,28 @@ run: ## Run the whole system on this machine (Ctrl-C stops it)
 	go run ./tools/devstack run
 
 .PHONY: test
-test: $(BIN)/.tools-stamp $(BIN)/helm ## Run every module's tests against real PostgreSQL and Redis
+test: $(BIN)/.tools-stamp $(BIN)/helm ## Run every module's tests against real PostgreSQL and Redis; coverage in build/coverage.html
 	go vet $(addsuffix /...,$(MODULES))
-	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 $(addsuffix /...,$(MODULES))
+	@mkdir -p $(BUILD)
+	@# Coverage counts the services' code reached by any test of the
+	@# workspace (the end-to-end suite runs real binaries: not counted).
+	@# The end-to-end suite takes about six minutes alone; on a machine busy
+	@# with other work it has needed more than go test's default ten.
+	$(DEVSTACK_ENV) && gotestsum --format pkgname-and-test-fails -- -count=1 -timeout=30m \
+		-coverpkg=github.com/co2-calculator/co2-calculator/services/... -coverprofile=$(BUILD)/coverage.out \
+		$(addsuffix /...,$(MODULES))
+	@$(MAKE) --no-print-directory cover
+
+.PHONY: cover
+cover: ## Write build/coverage.html from the profile make test wrote, and print the services' total
+	go tool cover -html=$(BUILD)/coverage.out -o $(BUILD)/coverage.html
+	@go tool cover -func=$(BUILD)/coverage.out | tail -1
+	@echo "coverage report: $(BUILD)/coverage.html"
 
 .PHONY: lint
-lint: $(BIN)/.tools-stamp $(BIN)/golangci-lint ## golangci-lint on every module, buf lint on proto/
+lint: $(BIN)/.tools-stamp $(BIN)/golangci-lint ## golangci-lint on every module, the layer rules (ADR 016), buf lint on proto/
 	golangci-lint run $(addsuffix /...,$(MODULES))
+	go run ./tools/layers
 	buf lint
 
 .PHONY: breaking

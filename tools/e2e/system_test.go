@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/tools/devstack/stack"
 )
@@ -82,10 +85,10 @@ type system struct {
 func startSystem(t *testing.T, extraEnv ...string) *system {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t,
-		pgtest.Schema{Name: "labs", Migrations: migrations.Labs},
-		pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest},
-		pgtest.Schema{Name: "calc", Migrations: migrations.Calc},
-		pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+		pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations},
+		pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations},
+		pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations},
+		pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	return startSystemOn(t, dbURL, extraEnv...)
 }
 

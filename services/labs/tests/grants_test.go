@@ -31,7 +31,8 @@ func TestOtherServicesResolveLabRolesFromLabs(t *testing.T) {
 	}
 
 	const ttl = 500 * time.Millisecond
-	authorizer := authz.NewAuthorizer(authz.NewLabsGrants(rpcclient.HTTPClient(), baseURL), authz.Config{GrantsCacheTTL: ttl, GrantsCacheSize: 10})
+	asCaller := labsv1connect.NewLabsServiceClient(rpcclient.HTTPClient(), baseURL, connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
+	authorizer := authz.NewAuthorizer(callerGrants{asCaller}, authz.Config{GrantsCacheTTL: ttl, GrantsCacheSize: 10})
 	// A request by ana, as a service receiving it would hold it.
 	anaToken := issuer.Token(t, "ana")
 	anaCtx, err := verifiedContext(ctx, issuer.URL, anaToken)
@@ -55,6 +56,20 @@ func TestOtherServicesResolveLabRolesFromLabs(t *testing.T) {
 	if access, err := authorizer.For(anaCtx); err != nil || access.Can(labID, authz.View) {
 		t.Fatalf("after the TTL: %v", err)
 	}
+}
+
+// callerGrants is the grant source the other services build on labs'
+// GetMe, asked with the caller's own token.
+type callerGrants struct {
+	labs labsv1connect.LabsServiceClient
+}
+
+func (g callerGrants) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
+	me, err := g.labs.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }
 
 // verifiedContext is the context an incoming request carries once the

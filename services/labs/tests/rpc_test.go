@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
@@ -35,6 +34,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
+	"github.com/co2-calculator/co2-calculator/services/platform/server/servertest"
 )
 
 // startLabs serves the labs service on a loopback port, trusting a test
@@ -42,15 +42,10 @@ import (
 // test ends.
 func startLabs(t *testing.T) (string, *authntest.Issuer) {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	issuer := authntest.NewIssuer(t)
-	verifier, err := authn.NewVerifier(context.Background(), authn.Config{
-		IssuerURL: issuer.URL, Audience: authntest.Audience, RolesClaim: "groups", ClockSkew: time.Minute, DiscoveryTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	verifier := issuer.Verifier(t)
 	store := labsdb.NewStore(pool)
 	labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
 	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
@@ -63,20 +58,7 @@ func startLabs(t *testing.T) (string, *authntest.Issuer) {
 	path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
 	srv.Mount(labsv1connect.LabsInternalServiceName, path, handler)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String(), issuer
+	return servertest.Start(t, srv), issuer
 }
 
 // as is a client option sending a token for subject with the given roles.

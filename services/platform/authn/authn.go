@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
 
 // Global roles a token can carry.
@@ -121,8 +122,8 @@ type Verifier struct {
 	verifier *oidc.IDTokenVerifier
 	now      func() time.Time
 	// verified holds the principals of recently verified tokens, by the
-	// token's SHA-256; nil when off.
-	verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
+	// token's SHA-256 (a cache that keeps nothing when off).
+	verified *cache.Cache[[sha256.Size]byte, verifiedToken]
 }
 
 // verifiedToken is a verified token's principal and expiry.
@@ -152,13 +153,9 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			err = errors.New("the discovery document names no jwks_uri")
 		}
 		if err == nil {
-			var verified *expirable.LRU[[sha256.Size]byte, verifiedToken]
-			if cfg.VerifiedCacheSize > 0 && cfg.VerifiedCacheTTL > 0 {
-				verified = expirable.NewLRU[[sha256.Size]byte, verifiedToken](cfg.VerifiedCacheSize, nil, cfg.VerifiedCacheTTL)
-			}
 			return &Verifier{
 				cfg:      cfg,
-				verified: verified,
+				verified: cache.New[[sha256.Size]byte, verifiedToken](cfg.VerifiedCacheSize, cfg.VerifiedCacheTTL),
 				verifier: oidc.NewVerifier(endpoints.Issuer, newKeySet(endpoints.JWKSURL, cfg.KeysMinRefresh), &oidc.Config{
 					ClientID:             cfg.Audience,
 					SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
@@ -192,10 +189,10 @@ type tokenClaims struct {
 // Verified returns the principal of a token verified recently and not
 // expired since, without checking it again; false for any other token.
 func (v *Verifier) Verified(rawToken string) (Principal, bool) {
-	if v.verified == nil || rawToken == "" {
+	if rawToken == "" {
 		return Principal{}, false
 	}
-	known, ok := v.verified.Get(sha256.Sum256([]byte(rawToken)))
+	known, ok := v.verified.Peek(sha256.Sum256([]byte(rawToken)))
 	if !ok || v.now().Add(-v.cfg.ClockSkew).After(known.expiry) {
 		cacheLookups.Add(context.Background(), 1, cacheMiss)
 		return Principal{}, false
@@ -216,9 +213,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	if err != nil {
 		return Principal{}, err
 	}
-	if v.verified != nil {
-		v.verified.Add(sha256.Sum256([]byte(rawToken)), verifiedToken{principal: principal, expiry: expiry})
-	}
+	v.verified.Add(sha256.Sum256([]byte(rawToken)), verifiedToken{principal: principal, expiry: expiry})
 	return principal, nil
 }
 

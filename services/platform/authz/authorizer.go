@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/cache"
 )
@@ -58,4 +60,19 @@ func (a *Authorizer) For(ctx context.Context) (*Access, error) {
 		}
 		return NewAccess(principal, grants)
 	})
+}
+
+// RequireLab parses a lab id from a request and checks the caller may do
+// action on the lab. A lab out of the caller's sight is not found, like one
+// that does not exist.
+func (a *Authorizer) RequireLab(ctx context.Context, labID string, action Action) (uuid.UUID, *Access, error) {
+	access, err := a.For(ctx)
+	if err != nil {
+		return uuid.UUID{}, nil, err
+	}
+	id, err := uuid.Parse(labID)
+	if err != nil {
+		return uuid.UUID{}, nil, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
+	}
+	return id, access, access.Require(id.String(), action, apperr.NotFound("no lab has id %s", labID))
 }

@@ -18,15 +18,28 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrydb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatadb"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -57,10 +70,10 @@ type Config struct {
 	// ingest's import tasks (ingest reads the same variable) and calc's own.
 	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
 	Authz       authz.Config
-	Importer    calcbus.ImporterConfig
-	Recalc      calcbus.RecalcConfig
+	Importer    importbus.Config
+	Recalc      recalcbus.Config
 	RecalcQueue calcqueue.Config
-	Datasets    calcbus.DatasetsConfig
+	Datasets    datasetbus.Config
 	ServiceAuth authn.ServiceConfig
 }
 
@@ -71,15 +84,17 @@ func main() { process.Main("calc", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "calc", "calc", migrations.Calc, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
-		store := calcdb.NewStore(rt.Pool).WithImportStatementTimeout(cfg.Importer.StatementTimeout)
-		factorCache := calcbus.NewFactorCache(store)
+	return service.Run(ctx, "calc", "calc", calcmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+		factorStore := factordb.NewStore(rt.Pool)
+		recalcStore := recalcdb.NewStore(rt.Pool)
+		factorCache := factorbus.NewCache(factorStore)
 		if err := factorCache.LoadDefault(ctx); err != nil {
 			return err
 		}
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
+		labsAsCaller := clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
+		authorizer := authz.NewAuthorizer(labsAsCaller, cfg.Authz)
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
@@ -87,15 +102,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		tasks := jobqueue.New(redisOpt, cfg.ImportQueue)
 		defer tasks.Close()
 		queue := calcqueue.New(tasks, cfg.RecalcQueue)
-		datasets := calcbus.NewDatasets(rt.Logger, store, store, authorizer, queue, cfg.Datasets)
+		asks := recalcbus.NewAsks(rt.Logger, recalcStore, queue)
+		datasets := datasetbus.NewDatasets(rt.Logger, datasetdb.NewStore(rt.Pool), authorizer, queue, asks, factorCache, cfg.Datasets)
 		if cfg.WorkerConcurrency > 0 {
-			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, store, factorCache, datasets)
+			stopWorkers, err := startWorkers(ctx, cfg, rt.Logger, rt.Caller, redisOpt, rt.Pool, recalcStore, factorCache, datasets)
 			if err != nil {
 				return err
 			}
 			defer stopWorkers()
 		}
-		entries := calcbus.NewEntries(store, authorizer, clients.NewLabsAsCaller(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...), factorCache)
+		entries := entrybus.NewEntries(entrydb.NewStore(rt.Pool), authorizer, labsAsCaller, factorCache)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
@@ -105,12 +121,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
 		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(calcbus.NewFactorQueries(store, factorCache, authorizer), datasets), options...)
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(factorStore, authorizer), datasets, recalcbus.NewHistory(recalcStore, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
-		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(calcbus.NewContracts(rt.Logger, store, authorizer, queue)), options...)
+		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(contractdb.NewStore(rt.Pool), authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
-		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(calcdb.New(rt.Pool)), options...)
+		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(reportdatadb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
@@ -118,7 +134,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 // startWorkers runs the asynq server that consumes import, factor sync and
 // recalculation tasks.
-func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, store *calcdb.Store, factorCache *calcbus.FactorCache, datasets *calcbus.Datasets) (func(), error) {
+func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller rpcclient.Caller, redisOpt asynq.RedisClientOpt, pool *pgxpool.Pool, recalcStore *recalcdb.Store, factorCache *factorbus.Cache, datasets *datasetbus.Datasets) (func(), error) {
 	serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
 	if err != nil {
 		return nil, err
@@ -131,9 +147,9 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	worker := process.InstanceName()
 
 	labs := clients.NewLabs(httpClient, cfg.LabsURL, cfg.LabCache, clientOptions...)
-	importer := calcbus.NewImporter(logger, store, clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
+	importer := importbus.NewImporter(logger, importdb.NewStore(pool, cfg.Importer.StatementTimeout), clients.NewJobs(httpClient, cfg.IngestURL, clientOptions...),
 		labs, factorCache, worker, cfg.Importer)
-	recalculator := calcbus.NewRecalculator(logger, store, labs, factorCache, cfg.Recalc)
+	recalculator := recalcbus.NewRecalculator(logger, recalcStore, labs, factorCache, cfg.Recalc)
 
 	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout, logger)
 	mux := asynq.NewServeMux()
@@ -164,7 +180,7 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 		}
 		// A failed recalculation leaves its ask unanswered in the store;
 		// the safety net below queues it again.
-		return recalculator.Recalculate(ctx, calcbus.RecalcTarget{LabID: labID, Year: task.Year, Kind: task.Kind})
+		return recalculator.Recalculate(ctx, recalcbus.Target{LabID: labID, Year: task.Year, Kind: task.Kind})
 	})
 	// The safety net of factor work whose task Redis lost: sync jobs still
 	// queued, recalculations asked and not done (deduplicated as always).

@@ -11,18 +11,18 @@ import (
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 )
 
 // Activities implements ActivityService over the single-entry path.
 type Activities struct {
-	entries *calcbus.Entries
+	entries *entrybus.Entries
 }
 
 var _ calcv1connect.ActivityServiceHandler = (*Activities)(nil)
 
 // NewActivities returns the handler.
-func NewActivities(entries *calcbus.Entries) *Activities { return &Activities{entries: entries} }
+func NewActivities(entries *entrybus.Entries) *Activities { return &Activities{entries: entries} }
 
 func (a *Activities) CreateActivity(ctx context.Context, req *connect.Request[calcv1.CreateActivityRequest]) (*connect.Response[calcv1.CreateActivityResponse], error) {
 	activity, err := a.entries.Create(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), req.Msg.GetKind(), req.Msg.GetValues())
@@ -33,7 +33,7 @@ func (a *Activities) CreateActivity(ctx context.Context, req *connect.Request[ca
 }
 
 func (a *Activities) ListActivities(ctx context.Context, req *connect.Request[calcv1.ListActivitiesRequest]) (*connect.Response[calcv1.ListActivitiesResponse], error) {
-	page, err := a.entries.List(ctx, req.Msg.GetLabId(), calcbus.ActivityFilter{
+	page, err := a.entries.List(ctx, req.Msg.GetLabId(), entrybus.Filter{
 		Year: req.Msg.GetYear(), Module: req.Msg.GetModule(), Kind: req.Msg.GetKind(), Source: req.Msg.GetSource(),
 	}, req.Msg.GetPageSize(), req.Msg.GetPageToken())
 	if err != nil {
@@ -69,7 +69,7 @@ func (a *Activities) DeleteActivity(ctx context.Context, req *connect.Request[ca
 	return connect.NewResponse(&calcv1.DeleteActivityResponse{}), nil
 }
 
-func activityToProto(activity calcbus.Activity) *calcv1.Activity {
+func activityToProto(activity entrybus.Activity) *calcv1.Activity {
 	out := &calcv1.Activity{
 		Id: activity.ID.String(), LabId: activity.LabID.String(), Year: activity.Year, Module: activity.Module,
 		Kind: activity.Kind, Source: activity.Source, CreatedAt: timestamppb.New(activity.CreatedAt),

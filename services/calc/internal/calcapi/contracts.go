@@ -8,22 +8,24 @@ import (
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
 )
 
 // Contracts implements ElectricityContractService.
 type Contracts struct {
-	contracts *calcbus.Contracts
+	contracts *contractbus.Contracts
 }
 
 var _ calcv1connect.ElectricityContractServiceHandler = (*Contracts)(nil)
 
 // NewContracts returns the handler.
-func NewContracts(contracts *calcbus.Contracts) *Contracts { return &Contracts{contracts: contracts} }
+func NewContracts(contracts *contractbus.Contracts) *Contracts {
+	return &Contracts{contracts: contracts}
+}
 
 func (c *Contracts) SetElectricityContract(ctx context.Context, req *connect.Request[calcv1.SetElectricityContractRequest]) (*connect.Response[calcv1.SetElectricityContractResponse], error) {
 	given := req.Msg.GetContract()
-	contract, err := c.contracts.Set(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), calcbus.ContractRow{
+	contract, err := c.contracts.Set(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), contractbus.Contract{
 		Supplier: given.GetSupplier(), KgPerKWh: given.GetKgCo2EPerKwh(), UncertaintyPct: given.GetUncertaintyPct(), Source: given.GetSource(),
 	})
 	if err != nil {
@@ -59,7 +61,7 @@ func (c *Contracts) DeleteElectricityContract(ctx context.Context, req *connect.
 	return connect.NewResponse(&calcv1.DeleteElectricityContractResponse{}), nil
 }
 
-func contractToProto(c calcbus.ContractRow) *calcv1.ElectricityContract {
+func contractToProto(c contractbus.Contract) *calcv1.ElectricityContract {
 	return &calcv1.ElectricityContract{
 		LabId: c.LabID.String(), Year: c.Year, Supplier: c.Supplier, KgCo2EPerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
 		Source: c.Source, UpdatedBy: c.UpdatedBy, UpdatedAt: timestamppb.New(c.UpdatedAt),

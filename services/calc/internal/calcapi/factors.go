@@ -2,7 +2,6 @@ package calcapi
 
 import (
 	"context"
-	"io"
 	"net/url"
 
 	"connectrpc.com/connect"
@@ -10,27 +9,30 @@ import (
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
-	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Factors implements FactorService.
 type Factors struct {
-	queries  *calcbus.FactorQueries
-	datasets *calcbus.Datasets
+	search   *factorbus.Search
+	datasets *datasetbus.Datasets
+	history  *recalcbus.History
 }
 
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(queries *calcbus.FactorQueries, datasets *calcbus.Datasets) *Factors {
-	return &Factors{queries: queries, datasets: datasets}
+func NewFactors(search *factorbus.Search, datasets *datasetbus.Datasets, history *recalcbus.History) *Factors {
+	return &Factors{search: search, datasets: datasets, history: history}
 }
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
 	msg := req.Msg
-	page, err := f.queries.List(ctx, calcbus.FactorFilter{
+	page, err := f.search.List(ctx, factorbus.Filter{
 		Dataset: msg.GetDataset(), Version: msg.GetVersion(), Kind: msg.GetKind(), EmissionType: msg.GetEmissionType(),
 		Classification: msg.GetClassification(), Region: msg.GetRegion(), Year: msg.GetYear(),
 	}, msg.GetPageSize(), msg.GetPageToken())
@@ -45,7 +47,7 @@ func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.L
 }
 
 func (f *Factors) ListFactorDatasets(ctx context.Context, req *connect.Request[calcv1.ListFactorDatasetsRequest]) (*connect.Response[calcv1.ListFactorDatasetsResponse], error) {
-	answer, err := f.queries.Datasets(ctx, req.Msg.GetYear())
+	answer, err := f.datasets.List(ctx, req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
@@ -63,33 +65,11 @@ func (f *Factors) ListFactorDatasets(ctx context.Context, req *connect.Request[c
 }
 
 func (f *Factors) UploadFactorDataset(ctx context.Context, stream *connect.ClientStream[calcv1.UploadFactorDatasetRequest]) (*connect.Response[calcv1.UploadFactorDatasetResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apperr.Invalid("metadata", "the stream is empty: send the metadata first, then the file")
+	meta, file, err := chunkstream.Upload(stream, (*calcv1.UploadFactorDatasetRequest).GetMetadata, (*calcv1.UploadFactorDatasetRequest).GetChunk)
+	if err != nil {
+		return nil, err
 	}
-	meta := stream.Msg().GetMetadata()
-	if meta == nil {
-		return nil, apperr.Invalid("metadata", "the first message must carry the metadata")
-	}
-	next := func() ([]byte, error) {
-		for {
-			if !stream.Receive() {
-				if err := stream.Err(); err != nil {
-					return nil, err
-				}
-				return nil, io.EOF
-			}
-			if stream.Msg().GetMetadata() != nil {
-				return nil, apperr.Invalid("metadata", "metadata may only come first")
-			}
-			if chunk := stream.Msg().GetChunk(); len(chunk) > 0 {
-				return chunk, nil
-			}
-		}
-	}
-	version, err := f.datasets.Upload(ctx, meta.GetDataset(), meta.GetVersion(), meta.GetDescription(), next)
+	version, err := f.datasets.Upload(ctx, meta.GetDataset(), meta.GetVersion(), meta.GetDescription(), file)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +80,7 @@ func (f *Factors) UploadFactorDataset(ctx context.Context, stream *connect.Clien
 }
 
 func (f *Factors) GetFactorDatasetVersion(ctx context.Context, req *connect.Request[calcv1.GetFactorDatasetVersionRequest]) (*connect.Response[calcv1.GetFactorDatasetVersionResponse], error) {
-	version, err := f.queries.Version(ctx, req.Msg.GetDataset(), req.Msg.GetVersion())
+	version, err := f.datasets.Version(ctx, req.Msg.GetDataset(), req.Msg.GetVersion())
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +100,7 @@ func (f *Factors) ActivateFactorDatasetVersion(ctx context.Context, req *connect
 }
 
 func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[calcv1.ListRecalculationsRequest]) (*connect.Response[calcv1.ListRecalculationsResponse], error) {
-	recalculations, err := f.queries.Recalculations(ctx, req.Msg.GetLabId(), req.Msg.GetYear())
+	recalculations, err := f.history.Recalculations(ctx, req.Msg.GetLabId(), req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +116,7 @@ func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[c
 }
 
 func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Request[calcv1.ListSupersededEmissionsRequest]) (*connect.Response[calcv1.ListSupersededEmissionsResponse], error) {
-	emissions, err := f.queries.Superseded(ctx, req.Msg.GetActivityId())
+	emissions, err := f.history.Superseded(ctx, req.Msg.GetActivityId())
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +136,7 @@ func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Requ
 	return connect.NewResponse(res), nil
 }
 
-func datasetToProto(v calcbus.DatasetVersion) *calcv1.FactorDataset {
+func datasetToProto(v datasetbus.DatasetVersion) *calcv1.FactorDataset {
 	dataset := &calcv1.FactorDataset{
 		Dataset: v.Dataset, Version: v.Version, Factors: v.Factors, FirstYear: v.FirstYear, LastYear: v.LastYear,
 		Licences: v.Licences, Active: v.Active, ActiveYears: v.ActiveYears, State: v.State, Message: v.Message,
@@ -172,7 +152,7 @@ func datasetToProto(v calcbus.DatasetVersion) *calcv1.FactorDataset {
 	return dataset
 }
 
-func activationToProto(a calcbus.Activation) *calcv1.FactorActivation {
+func activationToProto(a datasetbus.Activation) *calcv1.FactorActivation {
 	return &calcv1.FactorActivation{
 		Year: a.Year, Dataset: a.Dataset, Version: a.Version, ActivatedBy: a.ActivatedBy, ActivatedAt: timestamppb.New(a.ActivatedAt),
 	}

@@ -8,6 +8,7 @@ import (
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
@@ -20,16 +21,16 @@ var _ calcv1connect.TemplateServiceHandler = Templates{}
 
 func (Templates) ListTemplates(context.Context, *connect.Request[calcv1.ListTemplatesRequest]) (*connect.Response[calcv1.ListTemplatesResponse], error) {
 	res := &calcv1.ListTemplatesResponse{}
-	for _, kind := range kinds.All() {
+	for _, kind := range catalog.All() {
 		res.Templates = append(res.Templates, templateOf(kind))
 	}
 	return connect.NewResponse(res), nil
 }
 
 func (Templates) GetTemplate(_ context.Context, req *connect.Request[calcv1.GetTemplateRequest]) (*connect.Response[calcv1.GetTemplateResponse], error) {
-	kind, ok := kinds.Lookup(req.Msg.GetKind())
+	kind, ok := catalog.Lookup(req.Msg.GetKind())
 	if !ok {
-		return nil, apperr.NotFound("no kind %q: the kinds are %s", req.Msg.GetKind(), kinds.Names())
+		return nil, apperr.NotFound("no kind %q: the kinds are %s", req.Msg.GetKind(), catalog.Names())
 	}
 	return connect.NewResponse(&calcv1.GetTemplateResponse{Template: templateOf(kind)}), nil
 }

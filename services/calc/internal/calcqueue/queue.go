@@ -13,7 +13,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
@@ -61,7 +62,10 @@ type Queue struct {
 	cfg   Config
 }
 
-var _ calcbus.Queue = (*Queue)(nil)
+var (
+	_ datasetbus.Queue = (*Queue)(nil)
+	_ recalcbus.Queue  = (*Queue)(nil)
+)
 
 // New returns calc's queue over tasks.
 func New(tasks *jobqueue.Queue, cfg Config) *Queue {
@@ -78,7 +82,7 @@ func (q *Queue) EnqueueFactorsSync(ctx context.Context, versionID uuid.UUID) err
 // RecalcDelay. A task of the target waiting to run answers this ask too;
 // one running may have read the asks already, so a single follow-up task
 // is queued behind it.
-func (q *Queue) EnqueueRecalculation(ctx context.Context, target calcbus.RecalcTarget) error {
+func (q *Queue) EnqueueRecalculation(ctx context.Context, target recalcbus.Target) error {
 	payload := &EmissionsRecalculate{LabID: target.LabID.String(), Year: target.Year, Kind: target.Kind}
 	outcome, err := jobqueue.Enqueue(ctx, q.tasks, EmissionsRecalculateTask, RecalcTaskID(payload.LabID, payload.Year, payload.Kind, false),
 		payload, asynq.ProcessIn(q.cfg.RecalcDelay))

@@ -2,41 +2,26 @@ package calcqueue_test
 
 import (
 	"context"
-	"os"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
+
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 )
 
 // A recalculation asked for while the target's task runs queues exactly one
 // follow-up behind it; more asks add nothing.
 func TestAskingWhileARecalculationRunsQueuesOneFollowUp(t *testing.T) {
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "calcqueue-test-" + uuid.NewString()
-	tasks := jobqueue.New(opt, name)
-	queue := calcqueue.New(tasks, calcqueue.Config{RecalcDelay: 0})
-	inspector := asynq.NewInspector(opt)
-	t.Cleanup(func() {
-		_ = tasks.Close()
-		_ = inspector.DeleteQueue(name, true)
-		_ = inspector.Close()
-	})
-	target := calcbus.RecalcTarget{LabID: uuid.New(), Year: 2025, Kind: "equipment"}
+	tasks := jobqueuetest.New(t, "calcqueue-test")
+	name, opt, inspector := tasks.Name(), tasks.Redis, tasks.Inspector
+	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: 0})
+	target := recalcbus.Target{LabID: uuid.New(), Year: 2025, Kind: "equipment"}
 	ctx := context.Background()
 
 	// A worker that holds the first task until told to finish.

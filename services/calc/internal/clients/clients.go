@@ -1,5 +1,7 @@
-// Package clients are the calc workers' Connect clients of the other
-// services, called with the service's own token.
+// Package clients are calc's Connect clients of the other services: the
+// workers call ingest (job leases, files) and labs (countries) with the
+// service's own token; requests call labs with their caller's token
+// (countries for single entries, the caller's lab roles).
 package clients
 
 import (
@@ -17,12 +19,14 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/cache"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
-// Jobs implements calcbus.Jobs over ingest's ImportWorkerService.
+// Jobs implements importbus.Jobs over ingest's ImportWorkerService.
 type Jobs struct {
 	client ingestv1connect.ImportWorkerServiceClient
 }
@@ -42,28 +46,28 @@ func lost(err error, sentinel error) error {
 	return err
 }
 
-func (j *Jobs) Claim(ctx context.Context, jobID, worker string) (calcbus.Job, time.Duration, error) {
+func (j *Jobs) Claim(ctx context.Context, jobID, worker string) (importbus.Job, time.Duration, error) {
 	res, err := j.client.ClaimJob(ctx, connect.NewRequest(&ingestv1.ClaimJobRequest{JobId: jobID, WorkerId: worker}))
 	if err != nil {
-		return calcbus.Job{}, 0, lost(err, calcbus.ErrNotClaimable)
+		return importbus.Job{}, 0, lost(err, importbus.ErrNotClaimable)
 	}
 	job := res.Msg.GetJob()
 	id, err := uuid.Parse(job.GetId())
 	if err != nil {
-		return calcbus.Job{}, 0, err
+		return importbus.Job{}, 0, err
 	}
 	labID, err := uuid.Parse(job.GetLabId())
 	if err != nil {
-		return calcbus.Job{}, 0, err
+		return importbus.Job{}, 0, err
 	}
-	return calcbus.Job{ID: id, LabID: labID, Year: job.GetYear(), Kind: job.GetKind(), Mode: job.GetMode(), Module: job.GetModule()},
+	return importbus.Job{ID: id, LabID: labID, Year: job.GetYear(), Kind: job.GetKind(), Mode: job.GetMode(), Module: job.GetModule()},
 		time.Duration(res.Msg.GetLeaseSeconds()) * time.Second, nil
 }
 
 func (j *Jobs) Heartbeat(ctx context.Context, jobID, worker string, rowsProcessed int64) (bool, error) {
 	res, err := j.client.ReportProgress(ctx, connect.NewRequest(&ingestv1.ReportProgressRequest{JobId: jobID, WorkerId: worker, RowsProcessed: rowsProcessed}))
 	if err != nil {
-		return false, lost(err, calcbus.ErrLeaseLost)
+		return false, lost(err, importbus.ErrLeaseLost)
 	}
 	return res.Msg.GetCancelRequested(), nil
 }
@@ -71,49 +75,41 @@ func (j *Jobs) Heartbeat(ctx context.Context, jobID, worker string, rowsProcesse
 func (j *Jobs) ReadFile(ctx context.Context, jobID, worker string) (io.ReadCloser, error) {
 	stream, err := j.client.ReadFile(ctx, connect.NewRequest(&ingestv1.ReadFileRequest{JobId: jobID, WorkerId: worker}))
 	if err != nil {
-		return nil, lost(err, calcbus.ErrLeaseLost)
+		return nil, lost(err, importbus.ErrLeaseLost)
 	}
-	return &fileReader{stream: stream}, nil
+	return leasedFile{Reader: chunkstream.Download(stream, (*ingestv1.ReadFileResponse).GetChunk), Closer: stream}, nil
 }
 
-// fileReader reads a ReadFile stream as bytes.
-type fileReader struct {
-	stream  *connect.ServerStreamForClient[ingestv1.ReadFileResponse]
-	pending []byte
+// leasedFile reads a job's file; ingest's "not yours" ends it with
+// ErrLeaseLost.
+type leasedFile struct {
+	io.Reader
+	io.Closer
 }
 
-func (f *fileReader) Read(p []byte) (int, error) {
-	for len(f.pending) == 0 {
-		if !f.stream.Receive() {
-			if err := f.stream.Err(); err != nil {
-				return 0, lost(err, calcbus.ErrLeaseLost)
-			}
-			return 0, io.EOF
-		}
-		f.pending = f.stream.Msg().GetChunk()
+func (f leasedFile) Read(p []byte) (int, error) {
+	n, err := f.Reader.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = lost(err, importbus.ErrLeaseLost)
 	}
-	n := copy(p, f.pending)
-	f.pending = f.pending[n:]
-	return n, nil
+	return n, err
 }
-
-func (f *fileReader) Close() error { return f.stream.Close() }
 
 func (j *Jobs) Release(ctx context.Context, jobID, worker, reason string, countAttempt bool) error {
 	_, err := j.client.ReleaseJob(ctx, connect.NewRequest(&ingestv1.ReleaseJobRequest{JobId: jobID, WorkerId: worker, Reason: reason, CountAttempt: countAttempt}))
-	return lost(err, calcbus.ErrLeaseLost)
+	return lost(err, importbus.ErrLeaseLost)
 }
 
-func (j *Jobs) Finish(ctx context.Context, jobID, worker string, outcome calcbus.Outcome) error {
+func (j *Jobs) Finish(ctx context.Context, jobID, worker string, outcome importbus.Outcome) error {
 	req := &ingestv1.FinishJobRequest{
-		JobId: jobID, WorkerId: worker, Result: outcome.Result, StatusMessage: outcome.Message,
-		RowsTotal: outcome.Counts.Total, RowsOk: outcome.Counts.OK, RowsRejected: outcome.Counts.Rejected,
+		JobId: jobID, WorkerId: worker, Result: outcome.Result, StatusMessage: outcome.StatusMessage,
+		RowsTotal: outcome.RowsTotal, RowsOk: outcome.RowsOK, RowsRejected: outcome.RowsRejected,
 	}
 	for _, rowErr := range outcome.Errors {
 		req.Errors = append(req.Errors, &ingestv1.RowError{Row: rowErr.Row, Column: rowErr.Column, Message: rowErr.Message})
 	}
 	_, err := j.client.FinishJob(ctx, connect.NewRequest(req))
-	return lost(err, calcbus.ErrLeaseLost)
+	return lost(err, importbus.ErrLeaseLost)
 }
 
 // LabCacheConfig is how long and how many labs' countries are kept: a
@@ -124,7 +120,7 @@ type LabCacheConfig struct {
 	Size int           `env:"LAB_CACHE_SIZE, default=10000"`
 }
 
-// Labs implements calcbus.LabCountries over labs' LabsInternalService, as
+// Labs implements entrybus.Labs over labs' LabsInternalService, as
 // the service (workers).
 type Labs struct {
 	client    labsv1connect.LabsInternalServiceClient
@@ -150,10 +146,10 @@ func (l *Labs) Country(ctx context.Context, labID uuid.UUID) (string, error) {
 	})
 }
 
-// LabsAsCaller implements calcbus.LabCountries over labs' public API, with
-// the caller's own token (whoever may add data to a lab may read it). The
-// cache holds no access decision: callers are authorized before they get
-// here.
+// LabsAsCaller implements entrybus.Labs and authz.GrantSource over
+// labs' public API, with the caller's own token (whoever may add data to a
+// lab may read it). The countries' cache holds no access decision: callers
+// are authorized before they get here.
 type LabsAsCaller struct {
 	client    labsv1connect.LabsServiceClient
 	countries *cache.Cache[uuid.UUID, string]
@@ -175,4 +171,13 @@ func (l *LabsAsCaller) Country(ctx context.Context, labID uuid.UUID) (string, er
 		}
 		return res.Msg.GetLab().GetCountry(), nil
 	})
+}
+
+// Grants returns the caller's lab roles (labs' GetMe, as the caller).
+func (l *LabsAsCaller) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
+	me, err := l.client.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }

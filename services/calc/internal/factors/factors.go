@@ -41,6 +41,17 @@ type Key struct {
 	Kind, EmissionType, Classification, Region string
 }
 
+// VersionRef names a dataset version.
+type VersionRef struct {
+	Dataset, Version string
+}
+
+func (v VersionRef) String() string { return v.Dataset + " " + v.Version }
+
+// Bundled is the dataset version bundled with the calculator (default.csv):
+// it computes every year without an activation.
+var Bundled = VersionRef{Dataset: "default", Version: "2026.1"}
+
 //go:embed default.csv
 var defaultCSV string
 

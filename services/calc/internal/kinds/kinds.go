@@ -1,13 +1,11 @@
-// Package kinds is the registry of the kinds of activity data the
-// calculator takes. A kind says which module it belongs to, its CSV
-// columns, an example row, and how a row becomes inputs and emissions. The
-// import pipeline and the single-entry path only ever go through this
-// registry, so a new kind is a new file here.
+// Package kinds is what a kind of activity data is made of: its module,
+// its CSV columns and an example row, how a row's values are read and
+// checked, the factors and contract it is computed against, and the
+// emissions it yields. The kinds themselves are in package catalog.
 package kinds
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -45,7 +43,8 @@ type Kind struct {
 	// LabElectricity: the kind's figures use the lab's own electricity
 	// supply, so its declared contract (market-based scope 2).
 	LabElectricity bool
-	compute        func(row Row, env Env) (Activity, error)
+	// Formula turns a row's values into inputs and emissions.
+	Formula func(row Row, env Env) (Activity, error)
 }
 
 // OverrideColumn is the optional column every kind but measures takes: a
@@ -133,63 +132,6 @@ func (e *MissingFactorError) Error() string {
 	return fmt.Sprintf("the factor dataset has no %s factor (%s) for region %q", e.Key.EmissionType, e.Key.Classification, e.Key.Region)
 }
 
-var registry = map[string]*Kind{}
-
-func register(kind *Kind) {
-	if len(kind.Example) != len(kind.Columns) {
-		panic(fmt.Sprintf("kind %s: the example has %d values for %d columns", kind.Name, len(kind.Example), len(kind.Columns)))
-	}
-	if !kind.NoOverride {
-		kind.Columns = append(kind.Columns, Column{Name: OverrideColumn, Type: TypeNumber, Unit: "kg CO2e",
-			Description: "A known figure for the row, kept instead of the computed one and flagged as an override (optional)"})
-		kind.Example = append(kind.Example, "")
-	}
-	registry[kind.Name] = kind
-}
-
-// Lookup returns a kind by name.
-func Lookup(name string) (*Kind, bool) {
-	kind, ok := registry[strings.ToLower(strings.TrimSpace(name))]
-	return kind, ok
-}
-
-// All returns every kind, by module then name.
-func All() []*Kind {
-	all := make([]*Kind, 0, len(registry))
-	for _, kind := range registry {
-		all = append(all, kind)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Module != all[j].Module {
-			return all[i].Module < all[j].Module
-		}
-		return all[i].Name < all[j].Name
-	})
-	return all
-}
-
-// UsingLabElectricity lists the kinds whose figures depend on the lab's
-// electricity contract.
-func UsingLabElectricity() []string {
-	var names []string
-	for _, kind := range All() {
-		if kind.LabElectricity {
-			names = append(names, kind.Name)
-		}
-	}
-	return names
-}
-
-// Names lists the kinds' names.
-func Names() string {
-	names := make([]string, 0, len(registry))
-	for name := range registry {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
 // Required lists the names of the required columns.
 func (k *Kind) Required() []string {
 	var names []string
@@ -222,11 +164,11 @@ func (k *Kind) Compute(row Row, env Env) (Activity, error) {
 	if k.NoOverride && row[OverrideColumn] != "" {
 		return Activity{}, &FieldError{OverrideColumn, "a " + k.Name + " row has no emissions to override"}
 	}
-	override, err := row.number(OverrideColumn, false, -1, 0, 1e12)
+	override, err := row.Number(OverrideColumn, false, -1, 0, 1e12)
 	if err != nil {
 		return Activity{}, err
 	}
-	activity, err := k.compute(row, env)
+	activity, err := k.Formula(row, env)
 	if err != nil || override < 0 {
 		return activity, err
 	}
@@ -260,17 +202,17 @@ func overridden(activity Activity, kg float64) Activity {
 	return activity
 }
 
-// factor looks key up for the year; fallback when the factor is of another
+// Factor looks key up for the year; fallback when the factor is of another
 // year than the one asked for.
-func (env Env) factor(key factors.Key) (factors.Factor, bool, error) {
-	factor, fallback, ok := env.lookup(key)
+func (env Env) Factor(key factors.Key) (factors.Factor, bool, error) {
+	factor, fallback, ok := env.Lookup(key)
 	if !ok {
 		return factors.Factor{}, false, &MissingFactorError{Key: key, Year: env.Year}
 	}
 	return factor, fallback, nil
 }
 
-func (env Env) lookup(key factors.Key) (factors.Factor, bool, bool) {
+func (env Env) Lookup(key factors.Key) (factors.Factor, bool, bool) {
 	if known, ok := env.memo[key]; ok {
 		return known.factor, known.fallback, known.found
 	}
@@ -286,19 +228,19 @@ func (env Env) lookup(key factors.Key) (factors.Factor, bool, bool) {
 // figure in totals; market-based stands beside it.
 const VariantMarketBased = "market_based"
 
-// labElectricity is what kWh of the lab's own supply emit (scope 2).
-func (env Env) labElectricity(kWh float64) ([]Emission, error) {
-	return env.electricity(kWh, env.LabCountry, env.Contract)
+// LabElectricity is what kWh of the lab's own supply emit (scope 2).
+func (env Env) LabElectricity(kWh float64) ([]Emission, error) {
+	return env.Electricity(kWh, env.LabCountry, env.Contract)
 }
 
-// electricity is what kWh of electricity in country emit, both ways (scope
+// Electricity is what kWh of electricity in country emit, both ways (scope
 // 2): location-based with the country's grid factor; market-based with the
 // contract (the lab's declared one, for its own supply), else the
 // country's residual mix, else the grid factor again, flagged as a
 // fallback.
-func (env Env) electricity(kWh float64, country string, contract *Contract) ([]Emission, error) {
+func (env Env) Electricity(kWh float64, country string, contract *Contract) ([]Emission, error) {
 	grid := factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "location", Region: country}
-	location, fallback, err := env.factor(grid)
+	location, fallback, err := env.Factor(grid)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +251,7 @@ func (env Env) electricity(kWh float64, country string, contract *Contract) ([]E
 	}
 	market := emissions[0]
 	market.Variant = VariantMarketBased
-	switch residual, residualFallback, found := env.lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
+	switch residual, residualFallback, found := env.Lookup(factors.Key{Kind: "electricity", EmissionType: "electricity_grid", Classification: "residual_mix", Region: country}); {
 	case contract != nil:
 		market.Factor = factors.Factor{Dataset: "lab_contract", Version: fmt.Sprint(env.Year), Kind: "electricity",
 			EmissionType: "electricity_contract", Region: country, Year: env.Year, Value: contract.KgPerKWh, Unit: "kWh",
@@ -353,7 +295,7 @@ func Lower(columns []string) []string {
 	return lower
 }
 
-func (r Row) text(column string, required bool) (string, error) {
+func (r Row) Text(column string, required bool) (string, error) {
 	value := r[column]
 	if value == "" && required {
 		return "", &FieldError{column, "required"}
@@ -361,9 +303,9 @@ func (r Row) text(column string, required bool) (string, error) {
 	return value, nil
 }
 
-// number reads a decimal number; a comma is read as the decimal point when
+// Number reads a decimal number; a comma is read as the decimal point when
 // there is no dot (spreadsheets in many locales write 1,5).
-func (r Row) number(column string, required bool, fallback, lowest, highest float64) (float64, error) {
+func (r Row) Number(column string, required bool, fallback, lowest, highest float64) (float64, error) {
 	value := r[column]
 	if value == "" {
 		if required {
@@ -384,7 +326,7 @@ func (r Row) number(column string, required bool, fallback, lowest, highest floa
 	return number, nil
 }
 
-func (r Row) integer(column string, fallback, lowest, highest int64) (int64, error) {
+func (r Row) Integer(column string, fallback, lowest, highest int64) (int64, error) {
 	value := r[column]
 	if value == "" {
 		return fallback, nil
@@ -399,7 +341,7 @@ func (r Row) integer(column string, fallback, lowest, highest int64) (int64, err
 	return number, nil
 }
 
-func (r Row) boolean(column string, fallback bool) (bool, error) {
+func (r Row) Boolean(column string, fallback bool) (bool, error) {
 	switch strings.ToLower(r[column]) {
 	case "":
 		return fallback, nil
@@ -412,7 +354,7 @@ func (r Row) boolean(column string, fallback bool) (bool, error) {
 	}
 }
 
-func (r Row) choice(column string, fallback string, choices ...string) (string, error) {
+func (r Row) Choice(column string, fallback string, choices ...string) (string, error) {
 	value := strings.ToLower(r[column])
 	if value == "" {
 		if fallback == "" {
@@ -428,8 +370,8 @@ func (r Row) choice(column string, fallback string, choices ...string) (string, 
 	return "", &FieldError{column, fmt.Sprintf("%q is not one of %s", r[column], strings.Join(choices, ", "))}
 }
 
-// firstError returns the first non-nil error.
-func firstError(errs ...error) error {
+// FirstError returns the first non-nil error.
+func FirstError(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/gateway"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/ratelimit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/logging"
@@ -48,11 +49,11 @@ type Config struct {
 	RedisURL config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	// Rate limits per route class, as requests/period; 0/1m turns one off.
 	// Authenticated callers are counted per subject, others per address.
-	RateLimitRead      gateway.RateLimit `env:"RATE_LIMIT_READ, default=600/1m"`
-	RateLimitWrite     gateway.RateLimit `env:"RATE_LIMIT_WRITE, default=120/1m"`
-	RateLimitUpload    gateway.RateLimit `env:"RATE_LIMIT_UPLOAD, default=10/1m"`
-	RateLimitAnonymous gateway.RateLimit `env:"RATE_LIMIT_ANONYMOUS, default=60/1m"`
-	RateLimitPrefix    string            `env:"RATE_LIMIT_PREFIX, default=co2:ratelimit:"`
+	RateLimitRead      ratelimit.Limit `env:"RATE_LIMIT_READ, default=600/1m"`
+	RateLimitWrite     ratelimit.Limit `env:"RATE_LIMIT_WRITE, default=120/1m"`
+	RateLimitUpload    ratelimit.Limit `env:"RATE_LIMIT_UPLOAD, default=10/1m"`
+	RateLimitAnonymous ratelimit.Limit `env:"RATE_LIMIT_ANONYMOUS, default=60/1m"`
+	RateLimitPrefix    string          `env:"RATE_LIMIT_PREFIX, default=co2:ratelimit:"`
 	// MaxBodyBytes bounds JSON request bodies (413 beyond).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=1048576"`
 	// MaxUploadBytes bounds CSV uploads (413 beyond).
@@ -129,7 +130,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 		ReadyTimeout: cfg.ReadyTimeout,
 		Verifier:     verifier,
 		Redis:        redisClient,
-		RateLimits: gateway.RateLimits{
+		RateLimits: ratelimit.Limits{
 			Read: cfg.RateLimitRead, Write: cfg.RateLimitWrite, Upload: cfg.RateLimitUpload, Anonymous: cfg.RateLimitAnonymous,
 		},
 		RateLimitPrefix: cfg.RateLimitPrefix,

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
+
 	"connectrpc.com/connect"
 
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
@@ -36,7 +38,7 @@ func (d *downloader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stream, err := d.reporting.DownloadExport(ctx, connect.NewRequest(&reportingv1.DownloadExportRequest{LabId: r.PathValue("lab_id"), Id: id}))
 	if err != nil {
-		writeStatus(w, err)
+		resterr.WriteStatus(w, err)
 		return
 	}
 	defer stream.Close()
@@ -64,7 +66,7 @@ func (d *downloader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch err := stream.Err(); {
 	case err != nil && !started:
-		writeStatus(w, err)
+		resterr.WriteStatus(w, err)
 	case err != nil:
 		// The status line has gone: cut the connection, so the client sees
 		// an incomplete download rather than a shorter file.

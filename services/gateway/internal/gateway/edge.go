@@ -6,6 +6,10 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/ratelimit"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/reqbody"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
+
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -19,7 +23,7 @@ import (
 // verifies it again.
 type edge struct {
 	verifier       *authn.Verifier
-	limiter        *limiter
+	limiter        *ratelimit.Limiter
 	maxBodyBytes   int64
 	trustedProxies []netip.Prefix
 	// verifications counts token checks by result (ok, failed).
@@ -39,7 +43,7 @@ func newVerificationCounter() metric.Int64Counter {
 func (e *edge) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > e.maxBodyBytes {
-			writeTooLarge(w, e.maxBodyBytes)
+			resterr.TooLarge(w, e.maxBodyBytes)
 			return
 		}
 		token := authn.BearerToken(r.Header.Get("Authorization"))
@@ -67,18 +71,18 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 		if reason != "" {
 			// Unauthenticated callers share a budget per address, so
 			// guessing tokens is slow.
-			if !e.limiter.allow(r.Context(), w, classAnonymous, e.clientAddress(r)) {
+			if !e.limiter.Allow(r.Context(), w, ratelimit.ClassAnonymous, e.clientAddress(r)) {
 				return
 			}
 			w.Header().Set("WWW-Authenticate", authn.Challenge)
-			writeError(w, http.StatusUnauthorized, reason)
+			resterr.Write(w, http.StatusUnauthorized, reason)
 			return
 		}
-		if !e.limiter.allow(r.Context(), w, routeClass(r), "sub:"+principal.Subject) {
+		if !e.limiter.Allow(r.Context(), w, routeClass(r), "sub:"+principal.Subject) {
 			return
 		}
-		if status, err := decodeBody(r, e.maxBodyBytes); err != nil {
-			writeError(w, status, err.Error())
+		if status, err := reqbody.Decode(r, e.maxBodyBytes); err != nil {
+			resterr.Write(w, status, err.Error())
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(authn.WithPrincipal(r.Context(), principal)))
@@ -89,11 +93,11 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 func routeClass(r *http.Request) string {
 	switch {
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		return classRead
+		return ratelimit.ClassRead
 	case r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/imports") || r.URL.Path == "/api/v1/factor-datasets"):
-		return classUpload
+		return ratelimit.ClassUpload
 	default:
-		return classWrite
+		return ratelimit.ClassWrite
 	}
 }
 
@@ -136,8 +140,4 @@ func (e *edge) trusted(addr netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-func writeTooLarge(w http.ResponseWriter, limit int64) {
-	writeError(w, http.StatusRequestEntityTooLarge, tooLargeMessage(limit))
 }

@@ -23,7 +23,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/apidocs"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/ratelimit"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
@@ -47,7 +51,7 @@ type Options struct {
 	Verifier *authn.Verifier
 	// Redis holds the rate-limit counters; nil turns rate limits off.
 	Redis           *redis.Client
-	RateLimits      RateLimits
+	RateLimits      ratelimit.Limits
 	RateLimitPrefix string
 	// MaxBodyBytes bounds a JSON request body (413 beyond).
 	MaxBodyBytes int64
@@ -74,7 +78,7 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 				vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 				vanguard.WithTargetCodecs(vanguard.CodecProto),
 				// Requests reach the transcoder already bounded and inflated
-				// (decodeBody); this bounds any one message it holds, the
+				// (reqbody.Decode); this bounds any one message it holds, the
 				// services' answers included.
 				vanguard.WithMaxMessageBufferBytes(uint32(min(options.Limits.MaxMessageBytes, math.MaxUint32))),
 			))
@@ -90,37 +94,38 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	}
 	guard := &edge{
 		verifier:       options.Verifier,
-		limiter:        newLimiter(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
+		limiter:        ratelimit.New(options.Redis, options.RateLimits, options.RateLimitPrefix, logger),
 		maxBodyBytes:   options.MaxBodyBytes,
 		trustedProxies: options.TrustedProxies,
 		verifications:  newVerificationCounter(),
 	}
 	mux := http.NewServeMux()
-	transcoded := clientErrors(options.MaxBodyBytes, transcoder)
+	transcoded := resterr.ClientErrors(options.MaxBodyBytes, transcoder)
 	mux.Handle("/api/v1/", apiHeaders(guard.wrap(transcoded)))
 	uploads := *guard
 	uploads.maxBodyBytes = options.MaxUploadBytes
+	upload := &uploader{maxBytes: options.MaxUploadBytes, logger: logger}
 	for _, upstream := range upstreams {
-		clientOptions := options.Caller.Options
+		clientOptions := callerOptions(options.Caller.Options)
 		switch upstream.Name {
 		case "ingest":
-			upload := newUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
-			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload)))
+			ingest := ingestv1connect.NewImportServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
+			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload.imports(ingest))))
 		case "reporting":
-			download := newDownloader(options.Caller.HTTP, upstream.URL.String(), transcoded, clientOptions...)
+			download := newDownloader(options.Caller.HTTP, upstream.URL.String(), transcoded, options.Caller.Options...)
 			mux.Handle("GET /api/v1/reports/{lab_id}/exports/{export}", apiHeaders(guard.wrap(download)))
 		case "calc":
-			upload := newFactorUploader(options.Caller.HTTP, upstream.URL.String(), options.MaxUploadBytes, logger, clientOptions...)
-			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(http.HandlerFunc(upload.serveFactors))))
+			calc := calcv1connect.NewFactorServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
+			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(upload.factors(calc))))
 		}
 	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		resterr.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /ready", readiness(options.Caller.HTTP, upstreams, options.ReadyTimeout))
 	apidocs.Register(mux)
 
-	handler := securityHeaders(jsonErrors(mux))
+	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
 	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method + " " + r.URL.Path
@@ -152,7 +157,7 @@ func newProxy(logger *slog.Logger, upstream Upstream, transport http.RoundTrippe
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		markProxied(r)
+		resterr.MarkProxied(r)
 		// The proxy aborts (panics with http.ErrAbortHandler) when a copy
 		// fails, for instance when the transcoder stops a body it could not
 		// decode; returning instead lets the transcoder send its error.
@@ -212,7 +217,7 @@ func readiness(httpClient *http.Client, upstreams []Upstream, timeout time.Durat
 		if !ready {
 			code, overall = http.StatusServiceUnavailable, "not ready"
 		}
-		writeJSON(w, code, map[string]any{"status": overall, "upstreams": statuses})
+		resterr.WriteJSON(w, code, map[string]any{"status": overall, "upstreams": statuses})
 	})
 }
 
@@ -228,11 +233,4 @@ func checkUpstream(ctx context.Context, httpClient *http.Client, upstream Upstre
 		}
 	}
 	return grpchealth.StatusServing.String()
-}
-
-func writeJSON(w http.ResponseWriter, code int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(body)
 }

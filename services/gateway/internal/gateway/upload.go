@@ -8,18 +8,19 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"connectrpc.com/connect"
-	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/reqbody"
+	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
@@ -32,26 +33,15 @@ const uploadChunkBytes = 256 * 1024
 // CSV itself (text/csv or any non-multipart type) or a multipart/form-data
 // form with a file part.
 type uploader struct {
-	ingest   ingestv1connect.ImportServiceClient
-	calc     calcv1connect.FactorServiceClient
 	maxBytes int64
 	logger   *slog.Logger
 }
 
 // callerOptions add the caller's own bearer token to upstream calls.
 func callerOptions(options []connect.ClientOption) []connect.ClientOption {
-	return append(options, connect.WithInterceptors(authn.ClientInterceptor(func(ctx context.Context) (string, error) {
+	return append(slices.Clip(options), connect.WithInterceptors(authn.ClientInterceptor(func(ctx context.Context) (string, error) {
 		return bearerOf(ctx)
 	})))
-}
-
-func newUploader(httpClient connect.HTTPClient, ingestURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
-	return &uploader{ingest: ingestv1connect.NewImportServiceClient(httpClient, ingestURL, callerOptions(options)...), maxBytes: maxBytes, logger: logger}
-}
-
-// newFactorUploader streams factor dataset uploads to calc.
-func newFactorUploader(httpClient connect.HTTPClient, calcURL string, maxBytes int64, logger *slog.Logger, options ...connect.ClientOption) *uploader {
-	return &uploader{calc: calcv1connect.NewFactorServiceClient(httpClient, calcURL, callerOptions(options)...), maxBytes: maxBytes, logger: logger}
 }
 
 type bearerKey struct{}
@@ -64,39 +54,44 @@ func bearerOf(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// ServeHTTP serves POST /api/v1/labs/{id}/imports.
-func (u *uploader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	query := r.URL.Query()
-	year, err := strconv.Atoi(query.Get("year"))
-	if err != nil {
-		writeStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: give the reporting year as ?year=YYYY (got %q)", query.Get("year"))))
-		return
-	}
-	relay(u, w, r, u.ingest.UploadImport,
-		func(filename string) *ingestv1.UploadImportRequest {
-			return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
-				LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
-			}}}
-		},
-		func(chunk []byte) *ingestv1.UploadImportRequest {
-			return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: chunk}}
-		},
-		(*ingestv1.UploadImportResponse).GetStatusUrl)
+// imports serves POST /api/v1/labs/{id}/imports, streamed to ingest.
+func (u *uploader) imports(ingest ingestv1connect.ImportServiceClient) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query := r.URL.Query()
+		year, err := strconv.Atoi(query.Get("year"))
+		if err != nil {
+			resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: give the reporting year as ?year=YYYY (got %q)", query.Get("year"))))
+			return
+		}
+		relay(u, w, r, ingest.UploadImport,
+			func(filename string) *ingestv1.UploadImportRequest {
+				return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
+					LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
+				}}}
+			},
+			func(chunk []byte) *ingestv1.UploadImportRequest {
+				return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: chunk}}
+			},
+			(*ingestv1.UploadImportResponse).GetStatusUrl)
+	})
 }
 
-// serveFactors serves POST /api/v1/factor-datasets?dataset=&version=.
-func (u *uploader) serveFactors(w http.ResponseWriter, r *http.Request) {
-	query := r.URL.Query()
-	relay(u, w, r, u.calc.UploadFactorDataset,
-		func(filename string) *calcv1.UploadFactorDatasetRequest {
-			return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Metadata{Metadata: &calcv1.FactorUploadMetadata{
-				Dataset: query.Get("dataset"), Version: query.Get("version"), Description: query.Get("description"), Filename: filename,
-			}}}
-		},
-		func(chunk []byte) *calcv1.UploadFactorDatasetRequest {
-			return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Chunk{Chunk: chunk}}
-		},
-		(*calcv1.UploadFactorDatasetResponse).GetStatusUrl)
+// factors serves POST /api/v1/factor-datasets?dataset=&version=, streamed
+// to calc.
+func (u *uploader) factors(calc calcv1connect.FactorServiceClient) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query := r.URL.Query()
+		relay(u, w, r, calc.UploadFactorDataset,
+			func(filename string) *calcv1.UploadFactorDatasetRequest {
+				return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Metadata{Metadata: &calcv1.FactorUploadMetadata{
+					Dataset: query.Get("dataset"), Version: query.Get("version"), Description: query.Get("description"), Filename: filename,
+				}}}
+			},
+			func(chunk []byte) *calcv1.UploadFactorDatasetRequest {
+				return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Chunk{Chunk: chunk}}
+			},
+			(*calcv1.UploadFactorDatasetResponse).GetStatusUrl)
+	})
 }
 
 // relay streams the request's file to an upstream client stream: first the
@@ -108,12 +103,12 @@ func relay[Req, Res any, ResP interface {
 }](u *uploader, w http.ResponseWriter, r *http.Request, open func(context.Context) *connect.ClientStreamForClient[Req, Res],
 	metadata func(filename string) *Req, chunk func([]byte) *Req, statusURL func(ResP) string) {
 	if r.ContentLength > u.maxBytes {
-		writeTooLarge(w, u.maxBytes)
+		resterr.TooLarge(w, u.maxBytes)
 		return
 	}
 	file, filename, err := fileOf(r)
 	if err != nil {
-		writeStatus(w, connect.NewError(connect.CodeInvalidArgument, err))
+		resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, err))
 		return
 	}
 	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), bearerKey{}, authn.BearerToken(r.Header.Get("Authorization"))))
@@ -128,22 +123,22 @@ func relay[Req, Res any, ResP interface {
 		total += int64(n)
 		if total > u.maxBytes {
 			cancel()
-			writeTooLarge(w, u.maxBytes)
+			resterr.TooLarge(w, u.maxBytes)
 			return
 		}
 		if n > 0 {
 			ok = send(chunk(buffer[:n]))
 		}
-		if errors.Is(readErr, errBodyTooLarge) {
+		if errors.Is(readErr, reqbody.ErrTooLarge) {
 			cancel()
-			writeTooLarge(w, u.maxBytes)
+			resterr.TooLarge(w, u.maxBytes)
 			return
 		}
 		if readErr != nil {
 			if !errors.Is(readErr, io.EOF) && !errors.Is(readErr, io.ErrUnexpectedEOF) {
 				cancel()
 				u.logger.InfoContext(ctx, "upload body broke off", "error", readErr)
-				writeStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("the upload broke off: %w", readErr)))
+				resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("the upload broke off: %w", readErr)))
 				return
 			}
 			break
@@ -153,13 +148,13 @@ func relay[Req, Res any, ResP interface {
 	// this returns its error.
 	res, err := stream.CloseAndReceive()
 	if err != nil {
-		writeStatus(w, err)
+		resterr.WriteStatus(w, err)
 		return
 	}
 	msg := ResP(res.Msg)
 	body, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(msg)
 	if err != nil {
-		writeStatus(w, err)
+		resterr.WriteStatus(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -191,59 +186,4 @@ func fileOf(r *http.Request) (io.Reader, string, error) {
 			return part, part.FileName(), nil
 		}
 	}
-}
-
-// writeStatus answers a Connect error the way the REST surface does:
-// google.rpc.Status JSON with the HTTP status of its code.
-func writeStatus(w http.ResponseWriter, err error) {
-	connectErr := new(connect.Error)
-	if !errors.As(err, &connectErr) {
-		connectErr = connect.NewError(connect.CodeInternal, errors.New("internal error"))
-	}
-	status := &spb.Status{Code: int32(connectErr.Code()), Message: connectErr.Message()}
-	for _, detail := range connectErr.Details() {
-		status.Details = append(status.Details, &anypb.Any{TypeUrl: "type.googleapis.com/" + detail.Type(), Value: detail.Bytes()})
-	}
-	body, marshalErr := protojson.Marshal(status)
-	if marshalErr != nil {
-		body = []byte(`{"code":13,"message":"internal error"}`)
-	}
-	if connectErr.Code() == connect.CodeUnauthenticated {
-		w.Header().Set("WWW-Authenticate", authn.Challenge)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpStatus(connectErr.Code()))
-	_, _ = w.Write(body)
-}
-
-// codeStatuses pairs Connect codes with their HTTP statuses (the
-// google.api.http transcoding rules); where a status stands for several
-// codes, the first listed is the one it is read as.
-var codeStatuses = []struct {
-	code   connect.Code
-	status int
-}{
-	{connect.CodeCanceled, 499},
-	{connect.CodeInvalidArgument, http.StatusBadRequest},
-	{connect.CodeFailedPrecondition, http.StatusBadRequest},
-	{connect.CodeOutOfRange, http.StatusBadRequest},
-	{connect.CodeDeadlineExceeded, http.StatusGatewayTimeout},
-	{connect.CodeNotFound, http.StatusNotFound},
-	{connect.CodeAlreadyExists, http.StatusConflict},
-	{connect.CodeAborted, http.StatusConflict},
-	{connect.CodePermissionDenied, http.StatusForbidden},
-	{connect.CodeResourceExhausted, http.StatusTooManyRequests},
-	{connect.CodeUnimplemented, http.StatusNotImplemented},
-	{connect.CodeUnavailable, http.StatusServiceUnavailable},
-	{connect.CodeUnauthenticated, http.StatusUnauthorized},
-}
-
-// httpStatus is the HTTP status of a Connect code.
-func httpStatus(code connect.Code) int {
-	for _, pair := range codeStatuses {
-		if pair.code == code {
-			return pair.status
-		}
-	}
-	return http.StatusInternalServerError
 }

@@ -10,13 +10,15 @@ import (
 	"io"
 	"time"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestapi"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestdb"
+	"github.com/co2-calculator/co2-calculator/services/ingest/internal/labs"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/templates"
+	"github.com/co2-calculator/co2-calculator/services/ingest/internal/workerbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -46,7 +48,7 @@ func main() { process.Main("ingest", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "ingest", "ingest", migrations.Ingest, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+	return service.Run(ctx, "ingest", "ingest", ingestmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
 			return err
@@ -58,8 +60,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
-		imports := ingestbus.New(rt.Logger, ingestdb.NewStore(rt.Pool), authorizer,
+		authorizer := authz.NewAuthorizer(labs.NewGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
+		store := ingestdb.NewStore(rt.Pool)
+		imports := ingestbus.New(rt.Logger, store, authorizer,
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
 		rt.Server.Mount(ingestv1connect.ImportServiceName, path, handler)
-		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(imports), options...)
+		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg.Imports)), options...)
 		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})

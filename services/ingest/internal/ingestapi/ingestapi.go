@@ -4,7 +4,6 @@ package ingestapi
 
 import (
 	"context"
-	"io"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -12,7 +11,8 @@ import (
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
-	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/ingest/internal/workerbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/chunkstream"
 )
 
 // Handler implements ImportService.
@@ -26,47 +26,17 @@ var _ ingestv1connect.ImportServiceHandler = (*Handler)(nil)
 func New(imports *ingestbus.Business) *Handler { return &Handler{imports: imports} }
 
 func (h *Handler) UploadImport(ctx context.Context, stream *connect.ClientStream[ingestv1.UploadImportRequest]) (*connect.Response[ingestv1.UploadImportResponse], error) {
-	if !stream.Receive() {
-		if err := stream.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apperr.Invalid("metadata", "the stream is empty: send the metadata first, then the file")
-	}
-	meta := stream.Msg().GetMetadata()
-	if meta == nil {
-		return nil, apperr.Invalid("metadata", "the first message must carry the metadata")
+	meta, file, err := chunkstream.Upload(stream, (*ingestv1.UploadImportRequest).GetMetadata, (*ingestv1.UploadImportRequest).GetChunk)
+	if err != nil {
+		return nil, err
 	}
 	job, err := h.imports.Upload(ctx, ingestbus.Upload{
 		LabID: meta.GetLabId(), Kind: meta.GetKind(), Year: meta.GetYear(), Mode: meta.GetMode(), Filename: meta.GetFilename(),
-	}, &chunkReader{stream: stream})
+	}, file)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&ingestv1.UploadImportResponse{Import: toProto(job), StatusUrl: "/api/v1/imports/" + job.ID.String() + "/status"}), nil
-}
-
-// chunkReader reads the file out of the messages after the metadata.
-type chunkReader struct {
-	stream  *connect.ClientStream[ingestv1.UploadImportRequest]
-	pending []byte
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
-		if !r.stream.Receive() {
-			if err := r.stream.Err(); err != nil {
-				return 0, err
-			}
-			return 0, io.EOF
-		}
-		if r.stream.Msg().GetMetadata() != nil {
-			return 0, apperr.Invalid("metadata", "metadata may only come first")
-		}
-		r.pending = r.stream.Msg().GetChunk()
-	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	return n, nil
 }
 
 func (h *Handler) GetImportStatus(ctx context.Context, req *connect.Request[ingestv1.GetImportStatusRequest]) (*connect.Response[ingestv1.GetImportStatusResponse], error) {
@@ -117,24 +87,24 @@ func (h *Handler) RetryImport(ctx context.Context, req *connect.Request[ingestv1
 
 // WorkerHandler implements ImportWorkerService.
 type WorkerHandler struct {
-	imports *ingestbus.Business
+	leases *workerbus.Leases
 }
 
 var _ ingestv1connect.ImportWorkerServiceHandler = (*WorkerHandler)(nil)
 
 // NewWorker returns the workers' handler.
-func NewWorker(imports *ingestbus.Business) *WorkerHandler { return &WorkerHandler{imports: imports} }
+func NewWorker(leases *workerbus.Leases) *WorkerHandler { return &WorkerHandler{leases: leases} }
 
 func (h *WorkerHandler) ClaimJob(ctx context.Context, req *connect.Request[ingestv1.ClaimJobRequest]) (*connect.Response[ingestv1.ClaimJobResponse], error) {
-	job, err := h.imports.Claim(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId())
+	job, err := h.leases.Claim(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&ingestv1.ClaimJobResponse{Job: toProto(job), LeaseSeconds: h.imports.Lease()}), nil
+	return connect.NewResponse(&ingestv1.ClaimJobResponse{Job: toProto(job), LeaseSeconds: h.leases.Lease()}), nil
 }
 
 func (h *WorkerHandler) Heartbeat(ctx context.Context, req *connect.Request[ingestv1.HeartbeatRequest]) (*connect.Response[ingestv1.HeartbeatResponse], error) {
-	cancelled, err := h.imports.Heartbeat(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), 0)
+	cancelled, err := h.leases.Heartbeat(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +112,7 @@ func (h *WorkerHandler) Heartbeat(ctx context.Context, req *connect.Request[inge
 }
 
 func (h *WorkerHandler) ReportProgress(ctx context.Context, req *connect.Request[ingestv1.ReportProgressRequest]) (*connect.Response[ingestv1.ReportProgressResponse], error) {
-	cancelled, err := h.imports.Heartbeat(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), req.Msg.GetRowsProcessed())
+	cancelled, err := h.leases.Heartbeat(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), req.Msg.GetRowsProcessed())
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +120,7 @@ func (h *WorkerHandler) ReportProgress(ctx context.Context, req *connect.Request
 }
 
 func (h *WorkerHandler) ReadFile(ctx context.Context, req *connect.Request[ingestv1.ReadFileRequest], stream *connect.ServerStream[ingestv1.ReadFileResponse]) error {
-	return h.imports.ReadFile(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), func(chunk []byte) error {
+	return h.leases.ReadFile(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), func(chunk []byte) error {
 		return stream.Send(&ingestv1.ReadFileResponse{Chunk: chunk})
 	})
 }
@@ -163,14 +133,14 @@ func (h *WorkerHandler) FinishJob(ctx context.Context, req *connect.Request[inge
 	for _, rowErr := range req.Msg.GetErrors() {
 		outcome.Errors = append(outcome.Errors, ingestbus.RowError{Row: rowErr.GetRow(), Column: rowErr.GetColumn(), Message: rowErr.GetMessage()})
 	}
-	if err := h.imports.Finish(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), outcome); err != nil {
+	if err := h.leases.Finish(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), outcome); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&ingestv1.FinishJobResponse{}), nil
 }
 
 func (h *WorkerHandler) ReleaseJob(ctx context.Context, req *connect.Request[ingestv1.ReleaseJobRequest]) (*connect.Response[ingestv1.ReleaseJobResponse], error) {
-	state, err := h.imports.Release(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), req.Msg.GetReason(), req.Msg.GetCountAttempt())
+	state, err := h.leases.Release(ctx, req.Msg.GetJobId(), req.Msg.GetWorkerId(), req.Msg.GetReason(), req.Msg.GetCountAttempt())
 	if err != nil {
 		return nil, err
 	}

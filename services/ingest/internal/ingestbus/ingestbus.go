@@ -1,6 +1,7 @@
-// Package ingestbus holds the rules of imports: what an upload must look
-// like, who may import into which lab, the job's state machine, the leases
-// workers hold, and the safety net that requeues lost work.
+// Package ingestbus holds the rules of imports as users see them: what an
+// upload must look like, who may import into which lab, the job's states,
+// and the safety net that requeues lost work and retires old files. The
+// workers' side of a job is package workerbus.
 package ingestbus
 
 import (
@@ -134,6 +135,17 @@ type Store interface {
 	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error
 	FailExpired(ctx context.Context, id uuid.UUID, message string) error
 	RetentionStore
+}
+
+// Outcome is what a worker reports at the end of a job.
+type Outcome struct {
+	Result        string
+	StatusMessage string
+	RowsTotal     int64
+	RowsOK        int64
+	RowsRejected  int64
+	// Errors are the first rejected rows; at most ErrorsKept are stored.
+	Errors []RowError
 }
 
 // JobCursor is where a page of jobs starts.

@@ -134,21 +134,3 @@ func (b *Business) Retry(ctx context.Context, id string) (Job, error) {
 	}
 	return retried, nil
 }
-
-// requireService refuses callers other than calc's workers.
-func (b *Business) requireService(ctx context.Context) error {
-	return authz.RequireService(ctx, "calc")
-}
-
-func parseJobID(id string) (uuid.UUID, error) {
-	jobID, err := uuid.Parse(id)
-	if err != nil {
-		return uuid.UUID{}, apperr.Invalid("job_id", "%q is not a job id (a UUID)", id)
-	}
-	return jobID, nil
-}
-
-// lostLease is what a worker hears once the job is no longer its own.
-func lostLease(id uuid.UUID, worker string) error {
-	return apperr.FailedPrecondition("worker %s does not hold import %s (its lease expired, or the job finished or was cancelled)", worker, id)
-}

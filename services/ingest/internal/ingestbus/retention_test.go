@@ -5,25 +5,23 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
+
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestdb"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
-	"github.com/co2-calculator/co2-calculator/services/platform/config"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -38,25 +36,11 @@ var adminCtx = authn.WithPrincipal(context.Background(), authn.Principal{Subject
 // own (retries queue a task).
 func imports(t *testing.T, retention ingestbus.RetentionConfig) (*ingestbus.Business, *ingestdb.Store, *pgxpool.Pool) {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: migrations.Ingest})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations})
 	store := ingestdb.NewStore(pool)
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := jobqueue.RedisOpt(config.SecretURL(redisURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := jobqueue.New(opt, "ingest-test-"+uuid.NewString())
-	t.Cleanup(func() {
-		inspector := asynq.NewInspector(opt)
-		_ = inspector.DeleteQueue(tasks.Name(), true)
-		_ = inspector.Close()
-		_ = tasks.Close()
-	})
+	tasks := jobqueuetest.New(t, "ingest-test")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, authz.Config{}), nil, queue.New(tasks),
+	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, authz.Config{}), nil, queue.New(tasks.Queue),
 		ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, ErrorsKept: 10, Retention: retention})
 	return business, store, pool
 }

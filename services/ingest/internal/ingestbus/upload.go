@@ -10,7 +10,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -118,7 +117,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 		}
 	}()
 	hash := sha256.New()
-	check := utf8Check{}
+	check := csvfile.UTF8Check{}
 	buffer := make([]byte, b.cfg.ChunkBytes)
 	var head []byte // the start of the file, until the header is complete
 	headerChecked := false
@@ -143,7 +142,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 				head = nil
 			}
 		}
-		if err := check.write(chunk); err != nil {
+		if err := check.Write(chunk); err != nil {
 			return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 		}
 		hash.Write(chunk)
@@ -164,7 +163,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 			break
 		}
 	}
-	if err := check.end(); err != nil {
+	if err := check.End(); err != nil {
 		return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 	}
 	err = b.store.QueueUploadedJob(ctx, job.ID, size, hex.EncodeToString(hash.Sum(nil)))
@@ -182,51 +181,6 @@ func checkHeader(head []byte, template Template) error {
 	if missing := header.Missing(template.Required); len(missing) > 0 {
 		return apperr.Invalid("file", "the header lacks the required column(s) %s of kind %s (it has %s)",
 			strings.Join(missing, ", "), template.Kind, strings.Join(header.Columns, ", "))
-	}
-	return nil
-}
-
-// utf8Check validates a stream of chunks as UTF-8, carrying a rune split
-// between two chunks over, and says on which line a bad byte is.
-type utf8Check struct {
-	pending []byte
-	line    int64
-}
-
-func (c *utf8Check) write(chunk []byte) error {
-	data := chunk
-	if len(c.pending) > 0 {
-		data = append(c.pending, chunk...)
-		c.pending = nil
-	}
-	// Keep an incomplete rune at the end for the next chunk.
-	cut := len(data)
-	for back := 1; back <= utf8.UTFMax-1 && back <= len(data); back++ {
-		if utf8.RuneStart(data[len(data)-back]) {
-			if !utf8.FullRune(data[len(data)-back:]) {
-				cut = len(data) - back
-			}
-			break
-		}
-	}
-	valid := data[:cut]
-	if !utf8.Valid(valid) {
-		for offset := 0; offset < len(valid); {
-			r, width := utf8.DecodeRune(valid[offset:])
-			if r == utf8.RuneError && width == 1 {
-				return fmt.Errorf("the file is not UTF-8 text (line %d)", c.line+1+int64(bytes.Count(valid[:offset], []byte("\n"))))
-			}
-			offset += width
-		}
-	}
-	c.line += int64(bytes.Count(valid, []byte("\n")))
-	c.pending = append([]byte(nil), data[cut:]...)
-	return nil
-}
-
-func (c *utf8Check) end() error {
-	if len(c.pending) > 0 {
-		return fmt.Errorf("the file is not UTF-8 text (it ends inside a character, line %d)", c.line+1)
 	}
 	return nil
 }

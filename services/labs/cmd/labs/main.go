@@ -9,7 +9,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
@@ -30,7 +30,7 @@ func main() { process.Main("labs", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "labs", "labs", migrations.Labs, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+	return service.Run(ctx, "labs", "labs", labsmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		store := labsdb.NewStore(rt.Pool)
 		// Labs reads memberships from its own tables on every request: no
 		// cache, so a revoked role stops counting here at once.

@@ -10,7 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
@@ -29,7 +29,7 @@ func as(principal authn.Principal) context.Context {
 
 func newRegister(t *testing.T) *labsbus.Business {
 	t.Helper()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: migrations.Labs})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "labs", Migrations: labsmigrations.Migrations})
 	store := labsdb.NewStore(pool)
 	return labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
 }

@@ -4,6 +4,7 @@
 package authntest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
 // Audience is the audience the issuer's tokens carry by default.
@@ -127,4 +130,18 @@ func Sign(t testing.TB, key any, alg jose.SignatureAlgorithm, kid string, claims
 		t.Fatal(err)
 	}
 	return token
+}
+
+// Verifier returns a verifier that trusts this issuer's tokens for
+// Audience, with global roles in the groups claim, as the services
+// configure theirs.
+func (i *Issuer) Verifier(t testing.TB) *authn.Verifier {
+	t.Helper()
+	verifier, err := authn.NewVerifier(context.Background(), authn.Config{
+		IssuerURL: i.URL, Audience: Audience, RolesClaim: "groups", ClockSkew: time.Minute, DiscoveryTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verifier
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -25,6 +25,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingapi"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
@@ -43,7 +44,7 @@ type Config struct {
 	// ExportWorkers is how many exports this process writes at once; 0 runs
 	// no worker (API only).
 	ExportWorkers int `env:"EXPORT_WORKERS, default=1"`
-	Exports       reportingbus.ExportsConfig
+	Exports       exportbus.ExportsConfig
 	Authz         authz.Config
 	ServiceAuth   authn.ServiceConfig
 }
@@ -52,7 +53,7 @@ func main() { process.Main("reporting", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
-	return service.Run(ctx, "reporting", "reporting", migrations.Reporting, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
+	return service.Run(ctx, "reporting", "reporting", reportingmigrations.Migrations, args, stdout, &cfg, func(ctx context.Context, rt service.Runtime) error {
 		clientOptions := rt.Caller.Options
 		// Calc's report data and lab names take the service identity.
 		serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
@@ -61,9 +62,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		serviceOptions := append(append([]connect.ClientOption{}, clientOptions...), connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(authz.NewLabsGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
 		calc := clients.NewCalc(httpClient, cfg.CalcURL, serviceOptions...)
 		labs := clients.NewLabs(httpClient, cfg.LabsURL, clientOptions, serviceOptions)
+		authorizer := authz.NewAuthorizer(labs, cfg.Authz)
 
 		redisOpt, err := jobqueue.RedisOpt(cfg.RedisURL)
 		if err != nil {
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		reports := reportingbus.NewReports(calc, labs, authorizer)
-		exports := reportingbus.NewExports(reports, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
+		exports := exportbus.NewExports(reports, calc, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
 		if cfg.ExportWorkers > 0 {
 			stopWorkers, err := startWorkers(cfg, rt.Logger, redisOpt, exports)
 			if err != nil {
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // startWorkers runs the asynq server that writes exports.
-func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, exports *reportingbus.Exports) (func(), error) {
+func startWorkers(cfg Config, logger *slog.Logger, redisOpt asynq.RedisClientOpt, exports *exportbus.Exports) (func(), error) {
 	workers := jobqueue.NewServer(redisOpt, cfg.ExportQueue, cfg.ExportWorkers, cfg.Server.ShutdownTimeout, logger)
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, logger, exportqueue.Task, func(ctx context.Context, task *exportqueue.ReportExport) error {

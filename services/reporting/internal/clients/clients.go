@@ -1,5 +1,5 @@
 // Package clients are reporting's Connect clients of calc and labs, behind
-// the interfaces of reportingbus.
+// the interfaces of reportingbus and exportbus.
 package clients
 
 import (
@@ -15,6 +15,8 @@ import (
 	labsv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 )
 
@@ -26,7 +28,10 @@ type Calc struct {
 	client calcv1connect.ReportDataServiceClient
 }
 
-var _ reportingbus.Calc = (*Calc)(nil)
+var (
+	_ reportingbus.Calc = (*Calc)(nil)
+	_ exportbus.Calc    = (*Calc)(nil)
+)
 
 // NewCalc returns the client of calc at baseURL; options carry the service
 // token.
@@ -44,9 +49,22 @@ func (c *Calc) ListRollups(ctx context.Context, labIDs []string, years []int32) 
 		if err != nil {
 			return data, err
 		}
-		data.Rollups = append(data.Rollups, res.Msg.GetRollups()...)
-		data.ActivityCounts = append(data.ActivityCounts, res.Msg.GetActivityCounts()...)
-		data.ImportCounts = append(data.ImportCounts, res.Msg.GetImportCounts()...)
+		for _, r := range res.Msg.GetRollups() {
+			data.Rollups = append(data.Rollups, reportingbus.Rollup{
+				LabID: r.GetLabId(), Year: r.GetYear(), Module: r.GetModule(), EmissionType: r.GetEmissionType(), Scope: r.GetScope(),
+				Variant: r.GetVariant(), FactorDataset: r.GetFactorDataset(), FactorVersion: r.GetFactorVersion(),
+				QuantityUnit: r.GetQuantityUnit(), Quantity: r.GetQuantity(), KgCO2e: r.GetKgCo2E(), UncertaintySq: r.GetUncertaintySq(),
+				Entries: r.GetEntries(), Overridden: r.GetOverridden(), Fallback: r.GetFallback(),
+			})
+		}
+		for _, c := range res.Msg.GetActivityCounts() {
+			data.ActivityCounts = append(data.ActivityCounts, reportingbus.ActivityCount{
+				LabID: c.GetLabId(), Year: c.GetYear(), Module: c.GetModule(), Kind: c.GetKind(), Source: c.GetSource(), Activities: c.GetActivities(),
+			})
+		}
+		for _, c := range res.Msg.GetImportCounts() {
+			data.ImportCounts = append(data.ImportCounts, reportingbus.ImportCount{LabID: c.GetLabId(), Year: c.GetYear(), Imports: c.GetImports()})
+		}
 	}
 	return data, nil
 }
@@ -72,16 +90,20 @@ func (c *Calc) ListLabYears(ctx context.Context, labIDs []string) ([]int32, erro
 }
 
 // YearTotals implements reportingbus.Calc.
-func (c *Calc) YearTotals(ctx context.Context, year int32) ([]*calcv1.LabTotals, error) {
+func (c *Calc) YearTotals(ctx context.Context, year int32) ([]reportingbus.LabTotals, error) {
 	res, err := c.client.YearTotals(ctx, connect.NewRequest(&calcv1.YearTotalsRequest{Year: year}))
 	if err != nil {
 		return nil, err
 	}
-	return res.Msg.GetLabs(), nil
+	totals := make([]reportingbus.LabTotals, 0, len(res.Msg.GetLabs()))
+	for _, t := range res.Msg.GetLabs() {
+		totals = append(totals, reportingbus.LabTotals{LabID: t.GetLabId(), KgCO2e: t.GetKgCo2E(), UncertaintySq: t.GetUncertaintySq(), FTE: t.GetFte(), Entries: t.GetEntries()})
+	}
+	return totals, nil
 }
 
-// ExportRows implements reportingbus.Calc.
-func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn func([]*calcv1.ExportRow) error) error {
+// ExportRows implements exportbus.Calc.
+func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn func([]exportbus.ExportRow) error) error {
 	if len(labIDs) > batchSize {
 		return errors.New("an export covers at most 1000 labs")
 	}
@@ -90,22 +112,37 @@ func (c *Calc) ExportRows(ctx context.Context, labIDs []string, year int32, fn f
 		return err
 	}
 	defer stream.Close()
+	var batch []exportbus.ExportRow
 	for stream.Receive() {
-		if err := fn(stream.Msg().GetRows()); err != nil {
+		batch = batch[:0]
+		for _, r := range stream.Msg().GetRows() {
+			batch = append(batch, exportbus.ExportRow{
+				ActivityID: r.GetActivityId(), LabID: r.GetLabId(), Module: r.GetModule(), Kind: r.GetKind(), Source: r.GetSource(),
+				RowNo: r.GetRowNo(), InputsJSON: r.GetInputsJson(), Variant: r.GetVariant(), EmissionType: r.GetEmissionType(),
+				Scope: r.GetScope(), Quantity: r.GetQuantity(), QuantityUnit: r.GetQuantityUnit(), KgCO2e: r.GetKgCo2E(),
+				FactorID: r.GetFactorId(), FactorDataset: r.GetFactorDataset(), FactorVersion: r.GetFactorVersion(),
+				FactorValue: r.GetFactorValue(), FactorUnit: r.GetFactorUnit(), UncertaintyPct: r.GetUncertaintyPct(),
+				Overridden: r.GetOverridden(), Fallback: r.GetFallback(),
+			})
+		}
+		if err := fn(batch); err != nil {
 			return err
 		}
 	}
 	return stream.Err()
 }
 
-// Labs calls labs: sub-labs as the caller (whose view they are), lab names
-// with the service identity.
+// Labs calls labs: sub-labs and the caller's lab roles as the caller
+// (whose view they are), lab names with the service identity.
 type Labs struct {
 	asCaller  labsv1connect.LabsServiceClient
 	asService labsv1connect.LabsInternalServiceClient
 }
 
-var _ reportingbus.Labs = (*Labs)(nil)
+var (
+	_ reportingbus.Labs = (*Labs)(nil)
+	_ authz.GrantSource = (*Labs)(nil)
+)
 
 // NewLabs returns the client of labs at baseURL; serviceOptions carry the
 // service token.
@@ -149,4 +186,13 @@ func (l *Labs) Names(ctx context.Context, labIDs []string) (map[string]reporting
 		}
 	}
 	return names, nil
+}
+
+// Grants returns the caller's lab roles (labs' GetMe, as the caller).
+func (l *Labs) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, error) {
+	me, err := l.asCaller.GetMe(ctx, connect.NewRequest(&labsv1.GetMeRequest{}))
+	if err != nil {
+		return nil, err
+	}
+	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
-	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
 // ReportExport asks a worker to write an export.
@@ -24,7 +24,7 @@ type Queue struct {
 	tasks *jobqueue.Queue
 }
 
-var _ reportingbus.ExportQueue = (*Queue)(nil)
+var _ exportbus.ExportQueue = (*Queue)(nil)
 
 // New returns the export queue over tasks.
 func New(tasks *jobqueue.Queue) *Queue { return &Queue{tasks: tasks} }

@@ -17,6 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/charts"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 )
 
@@ -31,13 +32,13 @@ const (
 // Handler implements ReportService.
 type Handler struct {
 	reports *reportingbus.Reports
-	exports *reportingbus.Exports
+	exports *exportbus.Exports
 }
 
 var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
 
 // New returns the handler.
-func New(reports *reportingbus.Reports, exports *reportingbus.Exports) *Handler {
+func New(reports *reportingbus.Reports, exports *exportbus.Exports) *Handler {
 	return &Handler{reports: reports, exports: exports}
 }
 
@@ -78,10 +79,11 @@ func (h *Handler) GetReport(ctx context.Context, req *connect.Request[reportingv
 	if f == "svg" && msg.GetChart() != "" && msg.GetChart() != "modules" && msg.GetChart() != "scopes" {
 		return nil, apperr.Invalid("chart", "%q is not a chart: give modules or scopes", msg.GetChart())
 	}
-	report, err := h.reports.Report(ctx, msg.GetLabId(), msg.GetYear(), msg.GetIncludeSublabs())
+	found, err := h.reports.Report(ctx, msg.GetLabId(), msg.GetYear(), msg.GetIncludeSublabs())
 	if err != nil {
 		return nil, err
 	}
+	report := reportToProto(found)
 	switch f {
 	case "csv":
 		data, err := ReportCSV(report)
@@ -109,10 +111,11 @@ func (h *Handler) ListReportYears(ctx context.Context, req *connect.Request[repo
 	if err != nil {
 		return nil, err
 	}
-	years, err := h.reports.Years(ctx, req.Msg.GetLabId(), req.Msg.GetIncludeSublabs())
+	found, err := h.reports.Years(ctx, req.Msg.GetLabId(), req.Msg.GetIncludeSublabs())
 	if err != nil {
 		return nil, err
 	}
+	years := yearsToProto(found)
 	if f == "svg" {
 		data, err := charts.Trend(years)
 		if err != nil {
@@ -128,10 +131,11 @@ func (h *Handler) ListLabRanking(ctx context.Context, req *connect.Request[repor
 	if err != nil {
 		return nil, err
 	}
-	ranking, err := h.reports.Ranking(ctx, req.Msg.GetYear())
+	found, err := h.reports.Ranking(ctx, req.Msg.GetYear())
 	if err != nil {
 		return nil, err
 	}
+	ranking := rankingToProto(found)
 	if f == "csv" {
 		data, err := RankingCSV(ranking)
 		if err != nil {
@@ -171,7 +175,7 @@ func (h *Handler) DownloadExport(ctx context.Context, req *connect.Request[repor
 	})
 }
 
-func exportToProto(e reportingbus.Export) *reportingv1.Export {
+func exportToProto(e exportbus.Export) *reportingv1.Export {
 	out := &reportingv1.Export{
 		Id: e.ID.String(), LabId: e.LabID.String(), Year: e.Year, IncludeSublabs: e.IncludeSublabs, Status: e.Status,
 		Error: e.Error, Rows: e.Rows, SizeBytes: e.SizeBytes, CreatedBy: e.CreatedBy, CreatedAt: timestamppb.New(e.CreatedAt),
@@ -182,7 +186,7 @@ func exportToProto(e reportingbus.Export) *reportingv1.Export {
 	if e.ExpiresAt != nil {
 		out.ExpiresAt = timestamppb.New(*e.ExpiresAt)
 	}
-	if e.Status == reportingbus.ExportDone {
+	if e.Status == exportbus.ExportDone {
 		out.DownloadUrl = fmt.Sprintf("/api/v1/reports/%s/exports/%s:download", e.LabID, e.ID)
 	}
 	return out

@@ -5,11 +5,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
-	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
 )
 
 // KgCO2ePerCarKm is the emissions of one kilometre driven in the reference
@@ -36,17 +31,17 @@ func (s *sum) add(kg, uncertaintySq float64) {
 	s.uncertaintySq += uncertaintySq
 }
 
-func (s sum) total() *reportingv1.Total {
+func (s sum) total() Total {
 	uncertainty := math.Sqrt(s.uncertaintySq)
-	return &reportingv1.Total{
-		KgCo2E: s.kg, TCo2E: s.kg / 1000, UncertaintyKg: uncertainty,
-		LowKgCo2E: s.kg - uncertainty, HighKgCo2E: s.kg + uncertainty,
+	return Total{
+		KgCO2e: s.kg, TCO2e: s.kg / 1000, UncertaintyKg: uncertainty,
+		LowKgCO2e: s.kg - uncertainty, HighKgCO2e: s.kg + uncertainty,
 	}
 }
 
 // isEmission reports whether a rollup counts in the totals.
-func isEmission(r *calcv1.Rollup) bool {
-	return r.GetVariant() == variantTotal && r.GetScope() > scopeMeasure
+func isEmission(r *Rollup) bool {
+	return r.Variant == variantTotal && r.Scope > scopeMeasure
 }
 
 // yearFigures are the sums of one year's rollups that every view needs.
@@ -56,27 +51,28 @@ type yearFigures struct {
 	hasData                                             bool
 }
 
-func figuresOf(rollups []*calcv1.Rollup) yearFigures {
+func figuresOf(rollups []Rollup) yearFigures {
 	var f yearFigures
-	for _, r := range rollups {
+	for i := range rollups {
+		r := &rollups[i]
 		f.hasData = true
 		switch {
-		case r.GetScope() == scopeMeasure:
-			if r.GetEmissionType() == emissionTypeFTE && r.GetVariant() == variantTotal {
-				f.fte += r.GetQuantity()
+		case r.Scope == scopeMeasure:
+			if r.EmissionType == emissionTypeFTE && r.Variant == variantTotal {
+				f.fte += r.Quantity
 			}
-		case r.GetVariant() == variantTotal:
-			f.total.add(r.GetKgCo2E(), r.GetUncertaintySq())
-			switch r.GetScope() {
+		case r.Variant == variantTotal:
+			f.total.add(r.KgCO2e, r.UncertaintySq)
+			switch r.Scope {
 			case 1:
-				f.scope1.add(r.GetKgCo2E(), r.GetUncertaintySq())
+				f.scope1.add(r.KgCO2e, r.UncertaintySq)
 			case 2:
-				f.scope2Location.add(r.GetKgCo2E(), r.GetUncertaintySq())
+				f.scope2Location.add(r.KgCO2e, r.UncertaintySq)
 			case 3:
-				f.scope3.add(r.GetKgCo2E(), r.GetUncertaintySq())
+				f.scope3.add(r.KgCO2e, r.UncertaintySq)
 			}
-		case r.GetVariant() == variantMarketBased && r.GetScope() == 2:
-			f.scope2Market.add(r.GetKgCo2E(), r.GetUncertaintySq())
+		case r.Variant == variantMarketBased && r.Scope == 2:
+			f.scope2Market.add(r.KgCO2e, r.UncertaintySq)
 		}
 	}
 	return f
@@ -98,20 +94,12 @@ func changePct(current, previous float64) *float64 {
 	return &v
 }
 
-// ReportData is what a lab report is built from: the rollups, activity
-// counts and import counts of the report's year and the year before.
-type ReportData struct {
-	Rollups        []*calcv1.Rollup
-	ActivityCounts []*calcv1.ActivityCount
-	ImportCounts   []*calcv1.ImportCount
-}
-
 // BuildReport computes the report of labIDs (the lab first) for year from
 // data, which holds that year and the previous one.
-func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportData, now time.Time) *reportingv1.Report {
-	var current, previous []*calcv1.Rollup
+func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportData, now time.Time) Report {
+	var current, previous []Rollup
 	for _, r := range data.Rollups {
-		switch r.GetYear() {
+		switch r.Year {
 		case year:
 			current = append(current, r)
 		case year - 1:
@@ -119,15 +107,16 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		}
 	}
 	f := figuresOf(current)
-	report := &reportingv1.Report{
-		LabId: labIDs[0], Year: year, IncludeSublabs: includeSublabs, LabIds: labIDs,
+	report := Report{
+		LabID: labIDs[0], Year: year, IncludeSublabs: includeSublabs, LabIDs: labIDs,
 		Total: f.total.total(), Scope1: f.scope1.total(), Scope2LocationBased: f.scope2Location.total(),
 		Scope2MarketBased: f.scope2Market.total(), Scope3: f.scope3.total(),
-		Fte: f.fte, KgCo2EPerFte: perFTE(f.total.kg, f.fte), EquivalentCarKm: f.total.kg / KgCO2ePerCarKm,
-		GeneratedAt: timestamppb.New(now),
+		FTE: f.fte, KgCO2ePerFTE: perFTE(f.total.kg, f.fte), EquivalentCarKm: f.total.kg / KgCO2ePerCarKm,
+		GeneratedAt: now,
 	}
 	if prev := figuresOf(previous); prev.hasData {
-		report.PreviousYear = prev.total.total()
+		total := prev.total.total()
+		report.PreviousYear = &total
 		report.ChangePct = changePct(f.total.kg, prev.total.kg)
 	}
 
@@ -136,51 +125,52 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		scope                int32
 	}
 	modules := map[string]*sum{}
-	types := map[typeKey]*reportingv1.EmissionTypeTotal{}
+	types := map[typeKey]*EmissionTypeTotal{}
 	typeSums := map[typeKey]*sum{}
 	versions := map[[2]string]int64{}
 	var emissions, overridden, fallback int64
-	for _, r := range current {
-		if _, ok := modules[r.GetModule()]; !ok {
-			modules[r.GetModule()] = &sum{}
+	for i := range current {
+		r := &current[i]
+		if _, ok := modules[r.Module]; !ok {
+			modules[r.Module] = &sum{}
 		}
 		if !isEmission(r) {
 			continue
 		}
-		modules[r.GetModule()].add(r.GetKgCo2E(), r.GetUncertaintySq())
-		key := typeKey{r.GetModule(), r.GetEmissionType(), r.GetScope()}
+		modules[r.Module].add(r.KgCO2e, r.UncertaintySq)
+		key := typeKey{r.Module, r.EmissionType, r.Scope}
 		t, ok := types[key]
 		if !ok {
-			t = &reportingv1.EmissionTypeTotal{EmissionType: key.emissionType, Scope: key.scope, QuantityUnit: r.GetQuantityUnit()}
+			t = &EmissionTypeTotal{EmissionType: key.emissionType, Scope: key.scope, QuantityUnit: r.QuantityUnit}
 			types[key], typeSums[key] = t, &sum{}
 		}
-		typeSums[key].add(r.GetKgCo2E(), r.GetUncertaintySq())
-		if t.GetQuantityUnit() == r.GetQuantityUnit() {
-			t.Quantity += r.GetQuantity()
+		typeSums[key].add(r.KgCO2e, r.UncertaintySq)
+		if t.QuantityUnit == r.QuantityUnit {
+			t.Quantity += r.Quantity
 		} else {
 			t.QuantityUnit, t.Quantity = "mixed", 0 // different units do not add up
 		}
-		emissions += r.GetEntries()
-		overridden += r.GetOverridden()
-		fallback += r.GetFallback()
-		if r.GetFactorDataset() != "" || r.GetFactorVersion() != "" {
-			versions[[2]string{r.GetFactorDataset(), r.GetFactorVersion()}] += r.GetEntries()
+		emissions += r.Entries
+		overridden += r.Overridden
+		fallback += r.Fallback
+		if r.FactorDataset != "" || r.FactorVersion != "" {
+			versions[[2]string{r.FactorDataset, r.FactorVersion}] += r.Entries
 		}
 	}
 	entriesByModule := map[string]int64{}
 	for _, c := range data.ActivityCounts {
-		if c.GetYear() != year {
+		if c.Year != year {
 			continue
 		}
-		entriesByModule[c.GetModule()] += c.GetActivities()
-		report.Entries += c.GetActivities()
-		if _, ok := modules[c.GetModule()]; !ok {
-			modules[c.GetModule()] = &sum{}
+		entriesByModule[c.Module] += c.Activities
+		report.Entries += c.Activities
+		if _, ok := modules[c.Module]; !ok {
+			modules[c.Module] = &sum{}
 		}
 	}
 	for _, c := range data.ImportCounts {
-		if c.GetYear() == year {
-			report.Imports += c.GetImports()
+		if c.Year == year {
+			report.Imports += c.Imports
 		}
 	}
 	if emissions > 0 {
@@ -188,43 +178,43 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		report.FallbackShare = float64(fallback) / float64(emissions)
 	}
 	for module, s := range modules {
-		m := &reportingv1.ModuleTotal{Module: module, Total: s.total(), Entries: entriesByModule[module]}
+		m := ModuleTotal{Module: module, Total: s.total(), Entries: entriesByModule[module]}
 		for key, t := range types {
 			if key.module == module {
 				t.Total = typeSums[key].total()
-				m.EmissionTypes = append(m.EmissionTypes, t)
+				m.EmissionTypes = append(m.EmissionTypes, *t)
 			}
 		}
-		slices.SortFunc(m.EmissionTypes, func(a, b *reportingv1.EmissionTypeTotal) int {
-			return cmp.Or(cmp.Compare(b.GetTotal().GetKgCo2E(), a.GetTotal().GetKgCo2E()), cmp.Compare(a.GetEmissionType(), b.GetEmissionType()), cmp.Compare(a.GetScope(), b.GetScope()))
+		slices.SortFunc(m.EmissionTypes, func(a, b EmissionTypeTotal) int {
+			return cmp.Or(cmp.Compare(b.Total.KgCO2e, a.Total.KgCO2e), cmp.Compare(a.EmissionType, b.EmissionType), cmp.Compare(a.Scope, b.Scope))
 		})
 		report.Modules = append(report.Modules, m)
 	}
-	slices.SortFunc(report.Modules, func(a, b *reportingv1.ModuleTotal) int {
-		return cmp.Or(cmp.Compare(b.GetTotal().GetKgCo2E(), a.GetTotal().GetKgCo2E()), cmp.Compare(a.GetModule(), b.GetModule()))
+	slices.SortFunc(report.Modules, func(a, b ModuleTotal) int {
+		return cmp.Or(cmp.Compare(b.Total.KgCO2e, a.Total.KgCO2e), cmp.Compare(a.Module, b.Module))
 	})
 	for key, count := range versions {
-		report.FactorVersions = append(report.FactorVersions, &reportingv1.FactorVersion{Dataset: key[0], Version: key[1], Emissions: count})
+		report.FactorVersions = append(report.FactorVersions, FactorVersion{Dataset: key[0], Version: key[1], Emissions: count})
 	}
-	slices.SortFunc(report.FactorVersions, func(a, b *reportingv1.FactorVersion) int {
-		return cmp.Or(cmp.Compare(a.GetDataset(), b.GetDataset()), cmp.Compare(a.GetVersion(), b.GetVersion()))
+	slices.SortFunc(report.FactorVersions, func(a, b FactorVersion) int {
+		return cmp.Or(cmp.Compare(a.Dataset, b.Dataset), cmp.Compare(a.Version, b.Version))
 	})
 	return report
 }
 
 // BuildYears computes the totals of each of years from rollups.
-func BuildYears(labID string, years []int32, rollups []*calcv1.Rollup) *reportingv1.ReportYears {
-	byYear := map[int32][]*calcv1.Rollup{}
+func BuildYears(labID string, years []int32, rollups []Rollup) ReportYears {
+	byYear := map[int32][]Rollup{}
 	for _, r := range rollups {
-		byYear[r.GetYear()] = append(byYear[r.GetYear()], r)
+		byYear[r.Year] = append(byYear[r.Year], r)
 	}
-	out := &reportingv1.ReportYears{LabId: labID}
+	out := ReportYears{LabID: labID}
 	var previous *yearFigures
 	for _, year := range years {
 		f := figuresOf(byYear[year])
-		y := &reportingv1.YearTotal{
+		y := YearTotal{
 			Year: year, Total: f.total.total(), Scope1: f.scope1.total(), Scope2LocationBased: f.scope2Location.total(),
-			Scope3: f.scope3.total(), Fte: f.fte, KgCo2EPerFte: perFTE(f.total.kg, f.fte),
+			Scope3: f.scope3.total(), FTE: f.fte, KgCO2ePerFTE: perFTE(f.total.kg, f.fte),
 		}
 		if previous != nil && previous.hasData {
 			y.ChangePct = changePct(f.total.kg, previous.total.kg)
@@ -235,36 +225,34 @@ func BuildYears(labID string, years []int32, rollups []*calcv1.Rollup) *reportin
 	return out
 }
 
-// LabName is a lab's code and name, for the ranking.
-type LabName struct{ Code, Name string }
-
 // BuildRanking ranks the labs of a year by total, and by kg CO2e per FTE
 // among those with a headcount.
-func BuildRanking(year int32, totals []*calcv1.LabTotals, names map[string]LabName) *reportingv1.LabRanking {
-	ranking := &reportingv1.LabRanking{Year: year}
+func BuildRanking(year int32, totals []LabTotals, names map[string]LabName) LabRanking {
+	ranking := LabRanking{Year: year}
 	for _, t := range totals {
-		name := names[t.GetLabId()]
-		ranking.Labs = append(ranking.Labs, &reportingv1.RankedLab{
-			LabId: t.GetLabId(), LabCode: name.Code, LabName: name.Name,
-			Total: sum{kg: t.GetKgCo2E(), uncertaintySq: t.GetUncertaintySq()}.total(),
-			Fte:   t.GetFte(), KgCo2EPerFte: perFTE(t.GetKgCo2E(), t.GetFte()),
+		name := names[t.LabID]
+		ranking.Labs = append(ranking.Labs, RankedLab{
+			LabID: t.LabID, LabCode: name.Code, LabName: name.Name,
+			Total: sum{kg: t.KgCO2e, uncertaintySq: t.UncertaintySq}.total(),
+			FTE:   t.FTE, KgCO2ePerFTE: perFTE(t.KgCO2e, t.FTE),
 		})
 	}
-	slices.SortFunc(ranking.Labs, func(a, b *reportingv1.RankedLab) int {
-		return cmp.Or(cmp.Compare(b.GetTotal().GetKgCo2E(), a.GetTotal().GetKgCo2E()), cmp.Compare(a.GetLabCode(), b.GetLabCode()), cmp.Compare(a.GetLabId(), b.GetLabId()))
+	slices.SortFunc(ranking.Labs, func(a, b RankedLab) int {
+		return cmp.Or(cmp.Compare(b.Total.KgCO2e, a.Total.KgCO2e), cmp.Compare(a.LabCode, b.LabCode), cmp.Compare(a.LabID, b.LabID))
 	})
-	var withFTE []*reportingv1.RankedLab
-	for i, lab := range ranking.Labs {
+	var withFTE []*RankedLab
+	for i := range ranking.Labs {
+		lab := &ranking.Labs[i]
 		lab.Rank = int32(i + 1)
-		if lab.KgCo2EPerFte != nil {
+		if lab.KgCO2ePerFTE != nil {
 			withFTE = append(withFTE, lab)
 		}
 	}
-	slices.SortStableFunc(withFTE, func(a, b *reportingv1.RankedLab) int {
-		return cmp.Compare(b.GetKgCo2EPerFte(), a.GetKgCo2EPerFte())
+	slices.SortStableFunc(withFTE, func(a, b *RankedLab) int {
+		return cmp.Compare(*b.KgCO2ePerFTE, *a.KgCO2ePerFTE)
 	})
 	for i, lab := range withFTE {
-		lab.RankPerFte = int32(i + 1)
+		lab.RankPerFTE = int32(i + 1)
 	}
 	return ranking
 }

@@ -1,6 +1,5 @@
 // Package reportingbus builds the reports of labs and of the institution
-// from calc's rollups, decides who may see and export what, and runs the
-// detailed exports.
+// from calc's rollups, and decides who may see them.
 package reportingbus
 
 import (
@@ -11,8 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
-	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
@@ -28,10 +25,7 @@ const (
 type Calc interface {
 	ListRollups(ctx context.Context, labIDs []string, years []int32) (ReportData, error)
 	ListLabYears(ctx context.Context, labIDs []string) ([]int32, error)
-	YearTotals(ctx context.Context, year int32) ([]*calcv1.LabTotals, error)
-	// ExportRows calls fn with the batches of a lab-year's emissions, in
-	// module, kind and activity order.
-	ExportRows(ctx context.Context, labIDs []string, year int32, fn func([]*calcv1.ExportRow) error) error
+	YearTotals(ctx context.Context, year int32) ([]LabTotals, error)
 }
 
 // Labs is what reporting asks labs.
@@ -74,8 +68,8 @@ func CheckYear(year int32) error {
 	return nil
 }
 
-// authorize returns an error unless the caller may do action on labID.
-func (r *Reports) authorize(ctx context.Context, labID string, action authz.Action) error {
+// Authorize returns an error unless the caller may do action on labID.
+func (r *Reports) Authorize(ctx context.Context, labID string, action authz.Action) error {
 	if err := ParseLabID(labID); err != nil {
 		return err
 	}
@@ -86,8 +80,9 @@ func (r *Reports) authorize(ctx context.Context, labID string, action authz.Acti
 	return access.Require(labID, action, errLabNotFound(labID))
 }
 
-// labIDs returns labID and, when includeSublabs, all its descendants.
-func (r *Reports) labIDs(ctx context.Context, labID string, includeSublabs bool) ([]string, error) {
+// LabIDs returns labID and, when includeSublabs, all its descendants the
+// caller can see.
+func (r *Reports) LabIDs(ctx context.Context, labID string, includeSublabs bool) ([]string, error) {
 	ids := []string{labID}
 	if !includeSublabs {
 		return ids, nil
@@ -110,45 +105,45 @@ func (r *Reports) labIDs(ctx context.Context, labID string, includeSublabs bool)
 }
 
 // Report returns the report of labID for year.
-func (r *Reports) Report(ctx context.Context, labID string, year int32, includeSublabs bool) (*reportingv1.Report, error) {
-	if err := r.authorize(ctx, labID, authz.View); err != nil {
-		return nil, err
+func (r *Reports) Report(ctx context.Context, labID string, year int32, includeSublabs bool) (Report, error) {
+	if err := r.Authorize(ctx, labID, authz.View); err != nil {
+		return Report{}, err
 	}
 	if err := CheckYear(year); err != nil {
-		return nil, err
+		return Report{}, err
 	}
-	ids, err := r.labIDs(ctx, labID, includeSublabs)
+	ids, err := r.LabIDs(ctx, labID, includeSublabs)
 	if err != nil {
-		return nil, err
+		return Report{}, err
 	}
 	data, err := r.calc.ListRollups(ctx, ids, []int32{year, year - 1})
 	if err != nil {
-		return nil, fmt.Errorf("rollups of lab %s: %w", labID, err)
+		return Report{}, fmt.Errorf("rollups of lab %s: %w", labID, err)
 	}
 	return BuildReport(ids, year, includeSublabs, data, r.now()), nil
 }
 
 // Years returns the totals of every year of labID.
-func (r *Reports) Years(ctx context.Context, labID string, includeSublabs bool) (*reportingv1.ReportYears, error) {
-	if err := r.authorize(ctx, labID, authz.View); err != nil {
-		return nil, err
+func (r *Reports) Years(ctx context.Context, labID string, includeSublabs bool) (ReportYears, error) {
+	if err := r.Authorize(ctx, labID, authz.View); err != nil {
+		return ReportYears{}, err
 	}
-	ids, err := r.labIDs(ctx, labID, includeSublabs)
+	ids, err := r.LabIDs(ctx, labID, includeSublabs)
 	if err != nil {
-		return nil, err
+		return ReportYears{}, err
 	}
 	years, err := r.calc.ListLabYears(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("years of lab %s: %w", labID, err)
+		return ReportYears{}, fmt.Errorf("years of lab %s: %w", labID, err)
 	}
 	if len(years) == 0 {
-		return &reportingv1.ReportYears{LabId: labID}, nil
+		return ReportYears{LabID: labID}, nil
 	}
-	var rollups []*calcv1.Rollup
+	var rollups []Rollup
 	for start := 0; start < len(years); start += 100 {
 		data, err := r.calc.ListRollups(ctx, ids, years[start:min(start+100, len(years))])
 		if err != nil {
-			return nil, fmt.Errorf("rollups of lab %s: %w", labID, err)
+			return ReportYears{}, fmt.Errorf("rollups of lab %s: %w", labID, err)
 		}
 		rollups = append(rollups, data.Rollups...)
 	}
@@ -156,28 +151,28 @@ func (r *Reports) Years(ctx context.Context, labID string, includeSublabs bool) 
 }
 
 // Ranking returns every lab of year ranked; admins and auditors only.
-func (r *Reports) Ranking(ctx context.Context, year int32) (*reportingv1.LabRanking, error) {
+func (r *Reports) Ranking(ctx context.Context, year int32) (LabRanking, error) {
 	access, err := r.authz.For(ctx)
 	if err != nil {
-		return nil, err
+		return LabRanking{}, err
 	}
 	if !access.CanEverywhere(authz.View) {
-		return nil, apperr.PermissionDenied("the institution view is for admins and auditors")
+		return LabRanking{}, apperr.PermissionDenied("the institution view is for admins and auditors")
 	}
 	if err := CheckYear(year); err != nil {
-		return nil, err
+		return LabRanking{}, err
 	}
 	totals, err := r.calc.YearTotals(ctx, year)
 	if err != nil {
-		return nil, fmt.Errorf("year totals: %w", err)
+		return LabRanking{}, fmt.Errorf("year totals: %w", err)
 	}
 	ids := make([]string, 0, len(totals))
 	for _, t := range totals {
-		ids = append(ids, t.GetLabId())
+		ids = append(ids, t.LabID)
 	}
 	names, err := r.labs.Names(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("lab names: %w", err)
+		return LabRanking{}, fmt.Errorf("lab names: %w", err)
 	}
 	return BuildRanking(year, totals, names), nil
 }

@@ -7,24 +7,24 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
-// pollTx implements reportingbus.ExportPollTx in one transaction.
+// pollTx implements exportbus.ExportPollTx in one transaction.
 type pollTx struct{ queries *Queries }
 
-// InPollTx implements reportingbus.ExportStore.
-func (s *Store) InPollTx(ctx context.Context, fn func(tx reportingbus.ExportPollTx) error) error {
+// InPollTx implements exportbus.ExportStore.
+func (s *Store) InPollTx(ctx context.Context, fn func(tx exportbus.ExportPollTx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return fn(pollTx{queries: s.queries.WithTx(tx)})
 	})
 }
 
-func (p pollTx) QueuedExportsDue(ctx context.Context, grace time.Duration, batch int32) ([]reportingbus.Export, error) {
+func (p pollTx) QueuedExportsDue(ctx context.Context, grace time.Duration, batch int32) ([]exportbus.Export, error) {
 	rows, err := p.queries.QueuedExportsDue(ctx, QueuedExportsDueParams{GraceSeconds: grace.Seconds(), Batch: batch})
-	exports := make([]reportingbus.Export, len(rows))
+	exports := make([]exportbus.Export, len(rows))
 	for i, row := range rows {
-		exports[i] = reportingbus.Export{ID: row.ID, Attempts: row.Attempts}
+		exports[i] = exportbus.Export{ID: row.ID, Attempts: row.Attempts}
 	}
 	return exports, err
 }
@@ -36,11 +36,11 @@ func (p pollTx) TouchQueuedExports(ctx context.Context, ids []uuid.UUID) error {
 	return p.queries.TouchQueuedExports(ctx, ids)
 }
 
-func (p pollTx) ExpiredExportLeases(ctx context.Context, batch int32) ([]reportingbus.Export, error) {
+func (p pollTx) ExpiredExportLeases(ctx context.Context, batch int32) ([]exportbus.Export, error) {
 	rows, err := p.queries.ExpiredExportLeases(ctx, batch)
-	exports := make([]reportingbus.Export, len(rows))
+	exports := make([]exportbus.Export, len(rows))
 	for i, row := range rows {
-		exports[i] = reportingbus.Export{ID: row.ID, Attempts: row.Attempts, MaxAttempts: row.MaxAttempts, LockedBy: row.LockedBy}
+		exports[i] = exportbus.Export{ID: row.ID, Attempts: row.Attempts, MaxAttempts: row.MaxAttempts, LockedBy: row.LockedBy}
 	}
 	return exports, err
 }

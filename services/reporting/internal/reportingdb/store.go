@@ -13,33 +13,33 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
 // chunkSize is the size of the pieces a ZIP is stored in.
 const chunkSize = 1 << 20
 
-// Store implements reportingbus.ExportStore on PostgreSQL.
+// Store implements exportbus.ExportStore on PostgreSQL.
 type Store struct {
 	pool    *pgxpool.Pool
 	queries *Queries
 }
 
-var _ reportingbus.ExportStore = (*Store)(nil)
+var _ exportbus.ExportStore = (*Store)(nil)
 
 // NewStore returns a store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, queries: New(pool)} }
 
-func toExport(row ReportingExport) reportingbus.Export {
-	return reportingbus.Export{
+func toExport(row ReportingExport) exportbus.Export {
+	return exportbus.Export{
 		ID: row.ID, LabID: row.LabID, Year: row.Year, IncludeSublabs: row.IncludeSublabs, LabIDs: row.LabIds,
 		Status: row.Status, Error: row.Error, Rows: row.RowsWritten, SizeBytes: row.SizeBytes, Attempts: row.Attempts,
 		MaxAttempts: row.MaxAttempts, LockedBy: row.LockedBy, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, FinishedAt: row.FinishedAt,
 	}
 }
 
-// CreateExport implements reportingbus.ExportStore.
-func (s *Store) CreateExport(ctx context.Context, e reportingbus.Export) (reportingbus.Export, error) {
+// CreateExport implements exportbus.ExportStore.
+func (s *Store) CreateExport(ctx context.Context, e exportbus.Export) (exportbus.Export, error) {
 	row, err := s.queries.CreateExport(ctx, CreateExportParams{
 		ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs,
 		MaxAttempts: e.MaxAttempts, CreatedBy: e.CreatedBy,
@@ -47,33 +47,33 @@ func (s *Store) CreateExport(ctx context.Context, e reportingbus.Export) (report
 	return toExport(row), err
 }
 
-// GetExport implements reportingbus.ExportStore.
-func (s *Store) GetExport(ctx context.Context, labID, id uuid.UUID) (reportingbus.Export, error) {
+// GetExport implements exportbus.ExportStore.
+func (s *Store) GetExport(ctx context.Context, labID, id uuid.UUID) (exportbus.Export, error) {
 	row, err := s.queries.GetExport(ctx, GetExportParams{ID: id, LabID: labID})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return reportingbus.Export{}, reportingbus.ErrExportNotFound
+		return exportbus.Export{}, exportbus.ErrExportNotFound
 	}
 	return toExport(row), err
 }
 
-// ClaimExport implements reportingbus.ExportStore.
-func (s *Store) ClaimExport(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) (reportingbus.Export, bool, error) {
+// ClaimExport implements exportbus.ExportStore.
+func (s *Store) ClaimExport(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) (exportbus.Export, bool, error) {
 	row, err := s.queries.ClaimExport(ctx, ClaimExportParams{ID: id, Worker: worker, LeaseSeconds: lease.Seconds()})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return reportingbus.Export{}, false, nil
+		return exportbus.Export{}, false, nil
 	}
 	if err != nil {
-		return reportingbus.Export{}, false, err
+		return exportbus.Export{}, false, err
 	}
 	return toExport(row), true, nil
 }
 
-// RenewExportLease implements reportingbus.ExportStore.
+// RenewExportLease implements exportbus.ExportStore.
 func (s *Store) RenewExportLease(ctx context.Context, id uuid.UUID, worker string, lease time.Duration) error {
 	return held(s.queries.RenewExportLease(ctx, RenewExportLeaseParams{ID: id, Worker: worker, LeaseSeconds: lease.Seconds()}))
 }
 
-// WriteExport implements reportingbus.ExportStore: the ZIP goes into
+// WriteExport implements exportbus.ExportStore: the ZIP goes into
 // chunks as it is written, and appears with the done state at commit.
 func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, worker string, write func(w io.Writer) (int64, error)) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -93,12 +93,12 @@ func (s *Store) WriteExport(ctx context.Context, id uuid.UUID, worker string, wr
 	})
 }
 
-// ReleaseExport implements reportingbus.ExportStore.
+// ReleaseExport implements exportbus.ExportStore.
 func (s *Store) ReleaseExport(ctx context.Context, id uuid.UUID, worker, message string) error {
 	return held(s.queries.ReleaseExport(ctx, ReleaseExportParams{ID: id, Worker: worker, Message: message}))
 }
 
-// FailExport implements reportingbus.ExportStore.
+// FailExport implements exportbus.ExportStore.
 func (s *Store) FailExport(ctx context.Context, id uuid.UUID, worker, message string) error {
 	return held(s.queries.FailExport(ctx, FailExportParams{ID: id, Worker: worker, Message: message}))
 }
@@ -107,12 +107,12 @@ func (s *Store) FailExport(ctx context.Context, id uuid.UUID, worker, message st
 // lease into ErrLeaseLost.
 func held(changed int64, err error) error {
 	if err == nil && changed == 0 {
-		return reportingbus.ErrLeaseLost
+		return exportbus.ErrLeaseLost
 	}
 	return err
 }
 
-// ReadExport implements reportingbus.ExportStore, a chunk at a time, each
+// ReadExport implements exportbus.ExportStore, a chunk at a time, each
 // read on its own: a download holds no connection or transaction while
 // the client takes its time. A ZIP deleted by the retention while it is
 // read ends the download in ErrExportExpired, never in a shorter file.
@@ -120,18 +120,18 @@ func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) 
 	export, err := s.queries.GetExportStatus(ctx, id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return reportingbus.ErrExportNotFound
+		return exportbus.ErrExportNotFound
 	case err != nil:
 		return fmt.Errorf("read export %s: %w", id, err)
-	case export.Status == reportingbus.ExportExpired:
-		return reportingbus.ErrExportExpired
+	case export.Status == exportbus.ExportExpired:
+		return exportbus.ErrExportExpired
 	}
 	var sent int64
 	for seq := int32(0); ; seq++ {
 		data, err := s.queries.GetExportChunk(ctx, GetExportChunkParams{ExportID: id, Seq: seq})
 		if errors.Is(err, pgx.ErrNoRows) {
 			if sent < export.SizeBytes {
-				return fmt.Errorf("export %s deleted while it was read (%d of %d bytes sent): %w", id, sent, export.SizeBytes, reportingbus.ErrExportExpired)
+				return fmt.Errorf("export %s deleted while it was read (%d of %d bytes sent): %w", id, sent, export.SizeBytes, exportbus.ErrExportExpired)
 			}
 			return nil
 		}
@@ -145,7 +145,7 @@ func (s *Store) ReadExport(ctx context.Context, id uuid.UUID, send func([]byte) 
 	}
 }
 
-// ExpireExports implements reportingbus.ExportStore: the exports are
+// ExpireExports implements exportbus.ExportStore: the exports are
 // marked and their ZIPs deleted in one transaction.
 func (s *Store) ExpireExports(ctx context.Context, olderThan time.Duration, batch int32) ([]uuid.UUID, error) {
 	var expired []uuid.UUID

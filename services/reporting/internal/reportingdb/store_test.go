@@ -11,18 +11,18 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/co2-calculator/co2-calculator/migrations"
+	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
-	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
-func newExport(t *testing.T, store *Store, maxAttempts int32) reportingbus.Export {
+func newExport(t *testing.T, store *Store, maxAttempts int32) exportbus.Export {
 	t.Helper()
 	lab := uuid.New()
-	export, err := store.CreateExport(context.Background(), reportingbus.Export{
+	export, err := store.CreateExport(context.Background(), exportbus.Export{
 		ID: uuid.New(), LabID: lab, Year: 2025, LabIDs: []uuid.UUID{lab}, MaxAttempts: maxAttempts, CreatedBy: "manager",
 	})
-	if err != nil || export.Status != reportingbus.ExportQueued || export.MaxAttempts != maxAttempts {
+	if err != nil || export.Status != exportbus.ExportQueued || export.MaxAttempts != maxAttempts {
 		t.Fatalf("create: %+v %v", export, err)
 	}
 	return export
@@ -30,9 +30,9 @@ func newExport(t *testing.T, store *Store, maxAttempts int32) reportingbus.Expor
 
 func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	export := newExport(t, store, 3)
-	if _, err := store.GetExport(ctx, uuid.New(), export.ID); !errors.Is(err, reportingbus.ErrExportNotFound) {
+	if _, err := store.GetExport(ctx, uuid.New(), export.ID); !errors.Is(err, exportbus.ErrExportNotFound) {
 		t.Fatalf("another lab's export: %v", err)
 	}
 
@@ -71,7 +71,7 @@ func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, err := store.GetExport(ctx, export.LabID, export.ID)
-	if err != nil || done.Status != reportingbus.ExportDone || done.Rows != 42 || done.SizeBytes != int64(len(data))+1 ||
+	if err != nil || done.Status != exportbus.ExportDone || done.Rows != 42 || done.SizeBytes != int64(len(data))+1 ||
 		done.FinishedAt == nil || done.Attempts != 2 || done.Error != "" || done.LockedBy != "" {
 		t.Fatalf("done: %+v %v", done, err)
 	}
@@ -92,7 +92,7 @@ func TestExportZIPsAreStoredInChunksAndReadBack(t *testing.T) {
 // nor finish, and its ZIP is rolled back.
 func TestAnExportIsWrittenOnlyByTheWorkerHoldingItsLease(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	export := newExport(t, store, 3)
 	if _, found, err := store.ClaimExport(ctx, export.ID, "slow", 50*time.Millisecond); !found || err != nil {
 		t.Fatalf("claim: %v %v", found, err)
@@ -105,24 +105,24 @@ func TestAnExportIsWrittenOnlyByTheWorkerHoldingItsLease(t *testing.T) {
 	if !found || err != nil || claimed.Attempts != 2 || claimed.LockedBy != "other" {
 		t.Fatalf("claim after the lease expired: %+v %v %v", claimed, found, err)
 	}
-	if err := store.RenewExportLease(ctx, export.ID, "slow", time.Minute); !errors.Is(err, reportingbus.ErrLeaseLost) {
+	if err := store.RenewExportLease(ctx, export.ID, "slow", time.Minute); !errors.Is(err, exportbus.ErrLeaseLost) {
 		t.Fatalf("renewal by the worker that lost the lease: %v", err)
 	}
 	err = store.WriteExport(ctx, export.ID, "slow", func(w io.Writer) (int64, error) {
 		_, err := w.Write([]byte("stale"))
 		return 1, err
 	})
-	if !errors.Is(err, reportingbus.ErrLeaseLost) {
+	if !errors.Is(err, exportbus.ErrLeaseLost) {
 		t.Fatalf("write by the worker that lost the lease: %v", err)
 	}
-	if err := store.FailExport(ctx, export.ID, "slow", "boom"); !errors.Is(err, reportingbus.ErrLeaseLost) {
+	if err := store.FailExport(ctx, export.ID, "slow", "boom"); !errors.Is(err, exportbus.ErrLeaseLost) {
 		t.Fatalf("fail by the worker that lost the lease: %v", err)
 	}
 	if err := store.RenewExportLease(ctx, export.ID, "other", time.Minute); err != nil {
 		t.Fatalf("renewal by the holder: %v", err)
 	}
 	now, _ := store.GetExport(ctx, export.LabID, export.ID)
-	if now.Status != reportingbus.ExportRunning || now.LockedBy != "other" || now.SizeBytes != 0 {
+	if now.Status != exportbus.ExportRunning || now.LockedBy != "other" || now.SizeBytes != 0 {
 		t.Fatalf("after the stale worker: %+v", now)
 	}
 	if err := store.ReadExport(ctx, export.ID, func([]byte) error { return errors.New("a chunk was kept") }); err != nil {
@@ -134,7 +134,7 @@ func TestAnExportIsWrittenOnlyByTheWorkerHoldingItsLease(t *testing.T) {
 // running exports whose lease ended.
 func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 	ctx := context.Background()
-	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting}))
+	store := NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations}))
 	queued := newExport(t, store, 3)
 	running := newExport(t, store, 3)
 	expired := newExport(t, store, 3)
@@ -144,7 +144,7 @@ func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 		}
 	}
 	time.Sleep(20 * time.Millisecond)
-	err := store.InPollTx(ctx, func(tx reportingbus.ExportPollTx) error {
+	err := store.InPollTx(ctx, func(tx exportbus.ExportPollTx) error {
 		if due, err := tx.QueuedExportsDue(ctx, time.Hour, 10); err != nil || len(due) != 0 {
 			t.Errorf("queued an hour ago: %v %v", due, err)
 		}
@@ -165,7 +165,7 @@ func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	requeued, _ := store.GetExport(ctx, expired.LabID, expired.ID)
-	if requeued.Status != reportingbus.ExportQueued || requeued.LockedBy != "" || requeued.Error != "retrying" {
+	if requeued.Status != exportbus.ExportQueued || requeued.LockedBy != "" || requeued.Error != "retrying" {
 		t.Fatalf("requeued: %+v", requeued)
 	}
 }
@@ -174,7 +174,7 @@ func TestThePollerFindsQueuedAndExpiredExports(t *testing.T) {
 // ErrExportExpired, not in a shorter file; the next one is refused at once.
 func TestADownloadCutByTheSweepEndsInAnError(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: migrations.Reporting})
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "reporting", Migrations: reportingmigrations.Migrations})
 	store := NewStore(pool)
 	export := newExport(t, store, 3)
 	if _, found, err := store.ClaimExport(ctx, export.ID, "w", time.Minute); !found || err != nil {
@@ -196,10 +196,10 @@ func TestADownloadCutByTheSweepEndsInAnError(t *testing.T) {
 		read.Write(chunk)
 		return nil
 	})
-	if !errors.Is(err, reportingbus.ErrExportExpired) || read.Len() != chunkSize {
+	if !errors.Is(err, exportbus.ErrExportExpired) || read.Len() != chunkSize {
 		t.Fatalf("the download under way read %d bytes of %d and ended with %v, want ErrExportExpired after the first chunk", read.Len(), len(data), err)
 	}
-	if err := store.ReadExport(ctx, export.ID, func([]byte) error { return nil }); !errors.Is(err, reportingbus.ErrExportExpired) {
+	if err := store.ReadExport(ctx, export.ID, func([]byte) error { return nil }); !errors.Is(err, exportbus.ErrExportExpired) {
 		t.Fatalf("a download after the sweep: %v, want ErrExportExpired", err)
 	}
 }

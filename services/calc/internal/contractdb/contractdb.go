@@ -1,0 +1,96 @@
+// Package contractdb keeps the labs' electricity contracts in the calc
+// schema, and asks the recalculations a change needs in its transaction.
+package contractdb
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+)
+
+// Store implements contractbus.Store on PostgreSQL.
+type Store struct {
+	pool    *pgxpool.Pool
+	queries *calcdb.Queries
+}
+
+// NewStore returns a store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, queries: calcdb.New(pool)}
+}
+
+func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kinds []string) (contractbus.Contract, []recalcbus.Target, error) {
+	var stored contractbus.Contract
+	var targets []recalcbus.Target
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		row, err := queries.UpsertContract(ctx, calcdb.UpsertContractParams{
+			LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
+			Source: c.Source, UpdatedBy: c.UpdatedBy,
+		})
+		if err != nil {
+			return err
+		}
+		stored = toContract(row)
+		targets, err = askLabRecalculations(ctx, queries, c.LabID, c.Year, kinds)
+		return err
+	})
+	return stored, targets, err
+}
+
+// askLabRecalculations asks a recalculation of the lab's kinds of year.
+func askLabRecalculations(ctx context.Context, queries *calcdb.Queries, labID uuid.UUID, year int32, kinds []string) ([]recalcbus.Target, error) {
+	rows, err := queries.RequestLabRecalculations(ctx, calcdb.RequestLabRecalculationsParams{LabID: labID, Year: year, Kinds: kinds})
+	targets := make([]recalcbus.Target, len(rows))
+	for i, row := range rows {
+		targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
+	}
+	return targets, err
+}
+
+func (s *Store) GetContract(ctx context.Context, labID uuid.UUID, year int32) (contractbus.Contract, error) {
+	row, err := s.queries.GetContract(ctx, calcdb.GetContractParams{LabID: labID, Year: year})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contractbus.Contract{}, contractbus.ErrNotFound
+	}
+	return toContract(row), err
+}
+
+func (s *Store) ListContracts(ctx context.Context, labID uuid.UUID) ([]contractbus.Contract, error) {
+	rows, err := s.queries.ListContracts(ctx, labID)
+	contracts := make([]contractbus.Contract, len(rows))
+	for i, row := range rows {
+		contracts[i] = toContract(row)
+	}
+	return contracts, err
+}
+
+func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32, kinds []string) (bool, []recalcbus.Target, error) {
+	var deleted bool
+	var targets []recalcbus.Target
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
+		n, err := queries.DeleteContract(ctx, calcdb.DeleteContractParams{LabID: labID, Year: year})
+		if err != nil || n == 0 {
+			return err
+		}
+		deleted = true
+		targets, err = askLabRecalculations(ctx, queries, labID, year, kinds)
+		return err
+	})
+	return deleted, targets, err
+}
+
+func toContract(row calcdb.CalcElectricityContract) contractbus.Contract {
+	return contractbus.Contract{
+		LabID: row.LabID, Year: row.Year, Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct,
+		Source: row.Source, UpdatedBy: row.UpdatedBy, UpdatedAt: row.UpdatedAt,
+	}
+}

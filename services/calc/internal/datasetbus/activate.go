@@ -1,0 +1,68 @@
+package datasetbus
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+)
+
+// Activate makes a finished version compute years, and queues the
+// recalculation of every lab/year/kind with activities in them.
+func (d *Datasets) Activate(ctx context.Context, dataset, version string, years []int32) ([]Activation, int, error) {
+	access, err := d.requireAdmin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	found, err := d.store.GetDatasetVersion(ctx, dataset, version)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, apperr.NotFound("no factor dataset %s has a version %s", dataset, version)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if found.State != SyncFinished {
+		return nil, 0, apperr.FailedPrecondition("version %s %s is %s: only a FINISHED version can be activated", dataset, version, found.State)
+	}
+	if len(years) == 0 {
+		return nil, 0, apperr.Invalid("years", "give the years it computes, as {\"years\":[2025]}")
+	}
+	thisYear := int32(time.Now().Year())
+	var activations []Activation
+	seen := map[int32]bool{}
+	for _, year := range years {
+		if year < 1990 || year > thisYear+1 {
+			return nil, 0, apperr.Invalid("years", "%d is not a reporting year: give ones from 1990 to %d", year, thisYear+1)
+		}
+		if !seen[year] {
+			seen[year] = true
+			activations = append(activations, Activation{Year: year, Dataset: dataset, Version: version, ActivatedBy: access.Principal().Subject, ActivatedAt: time.Now()})
+		}
+	}
+	targets, err := d.store.Activate(ctx, activations)
+	if err != nil {
+		return nil, 0, err
+	}
+	d.logger.InfoContext(ctx, "factor dataset activated", "dataset", dataset, "version", version, "years", years, "recalculations", len(targets))
+	d.asks.Queue(ctx, targets)
+	return activations, len(targets), nil
+}
+
+// Resume queues what a stopped installation (or a Redis that lost its
+// queue) left of the factor work: sync jobs not started, then
+// recalculations asked and not done, at most batch of each, the oldest
+// first (the next look takes the next ones once these are done). A task
+// still waiting is left alone.
+func (d *Datasets) Resume(ctx context.Context, batch int32) error {
+	versions, err := d.store.QueuedSyncs(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, id := range versions {
+		if err := d.queue.EnqueueFactorsSync(ctx, id); err != nil {
+			return err
+		}
+	}
+	return d.asks.Resume(ctx, batch)
+}

@@ -1,0 +1,139 @@
+// Package datasetbus administers factor dataset versions: an upload checked
+// against the bundled file's header, the sync job that loads a version all
+// or nothing, activation per year (which asks for recalculations), and
+// their listing.
+package datasetbus
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
+)
+
+// Sync job states of a dataset version.
+const (
+	SyncQueued   = "QUEUED"
+	SyncRunning  = "RUNNING"
+	SyncFinished = "FINISHED"
+	SyncFailed   = "FAILED"
+)
+
+// DatasetVersion is a version of a factor dataset and its sync job.
+type DatasetVersion struct {
+	ID                  uuid.UUID
+	Dataset, Version    string
+	Description         string
+	CreatedBy           string
+	CreatedAt           time.Time
+	State, Message      string
+	RowsTotal           int64
+	RowsRejected        int64
+	FileSHA256          string
+	Factors             int64
+	FirstYear, LastYear int32
+	Licences            []string
+	// Active: it computes some year (the bundled default: every year
+	// without an activation).
+	Active      bool
+	ActiveYears []int32
+	// Errors are the refused rows (one version's answer only).
+	Errors []RowError
+}
+
+// RowError is why a row of a dataset file was refused.
+type RowError struct {
+	Row     int64
+	Column  string
+	Message string
+}
+
+// ErrNotFound is what the store returns for an unknown version.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps dataset versions, their uploads and activations.
+type Store interface {
+	// CreateUpload stores a new version (QUEUED) and its file in one
+	// transaction: write receives the function that stores a chunk, and
+	// returns the file's size and SHA-256. AlreadyExists when the version
+	// exists.
+	CreateUpload(ctx context.Context, version DatasetVersion, write func(store func([]byte) error) (int64, string, error)) error
+	// SyncVersion runs a QUEUED version's sync in one transaction that
+	// holds the version: load gets the version and its file and returns the
+	// outcome, its factors and refused rows, which are written and the file
+	// dropped. A worker that dies leaves the version QUEUED (nothing
+	// written); a second task for it waits, then finds it synced (found is
+	// false).
+	SyncVersion(ctx context.Context, id uuid.UUID, load func(version DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError)) (found bool, err error)
+	// Activate records the activations and asks a recalculation of every
+	// lab/year/kind with activities in their years, in one transaction.
+	Activate(ctx context.Context, activations []Activation) ([]recalcbus.Target, error)
+	// QueuedSyncs lists the (at most batch) versions whose sync job has not
+	// started, the oldest first.
+	QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error)
+	ListDatasetVersions(ctx context.Context) ([]DatasetVersion, error)
+	// GetDatasetVersion returns ErrNotFound for an unknown version; with
+	// its refused rows.
+	GetDatasetVersion(ctx context.Context, dataset, version string) (DatasetVersion, error)
+	// ListActivations returns every activation, newest first.
+	ListActivations(ctx context.Context) ([]Activation, error)
+}
+
+// Activation makes a dataset version the one that computes a year.
+type Activation struct {
+	Year        int32
+	Dataset     string
+	Version     string
+	ActivatedBy string
+	ActivatedAt time.Time
+}
+
+// Config tunes factor dataset uploads.
+type Config struct {
+	// MaxUploadBytes bounds an uploaded factor file.
+	MaxUploadBytes int64 `env:"FACTOR_UPLOAD_MAX_BYTES, default=67108864"`
+}
+
+// Datasets uploads, syncs, activates and lists factor dataset versions:
+// admins change them, anyone signed in reads them.
+type Datasets struct {
+	logger  *slog.Logger
+	store   Store
+	authz   *authz.Authorizer
+	queue   Queue
+	asks    *recalcbus.Asks
+	inForce *factorbus.Cache
+	cfg     Config
+}
+
+// Queue wakes calc workers up for a dataset version's sync.
+type Queue interface {
+	EnqueueFactorsSync(ctx context.Context, versionID uuid.UUID) error
+}
+
+// NewDatasets returns the factor dataset administration.
+func NewDatasets(logger *slog.Logger, store Store, authorizer *authz.Authorizer, queue Queue, asks *recalcbus.Asks, inForce *factorbus.Cache, cfg Config) *Datasets {
+	return &Datasets{logger: logger, store: store, authz: authorizer, queue: queue, asks: asks, inForce: inForce, cfg: cfg}
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func (d *Datasets) requireAdmin(ctx context.Context) (*authz.Access, error) {
+	access, err := d.authz.For(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !access.CanEverywhere(authz.Administer) {
+		return nil, apperr.PermissionDenied("factor datasets are changed by admins only")
+	}
+	return access, nil
+}

@@ -1,0 +1,243 @@
+package recalcbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+)
+
+// Labs tells a lab's country (for electricity factors).
+type Labs interface {
+	Country(ctx context.Context, labID uuid.UUID) (string, error)
+}
+
+// Store is what recalculations need from storage.
+type Store interface {
+	// RecalcRequest returns how many recalculations of a target were asked
+	// and which ask the last one answered.
+	RecalcRequest(ctx context.Context, target Target) (requested, done int64, err error)
+	// InRecalcTx runs fn in one transaction.
+	InRecalcTx(ctx context.Context, fn func(tx Tx) error) error
+	// RecordRecalculation records a recalculation outside any transaction
+	// (a failed one) and marks the ask answered.
+	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
+}
+
+// Tx replaces a target's emissions.
+type Tx interface {
+	// Reader reads the factors in force on the transaction's connection.
+	factorbus.Reader
+	// LockTarget serialises the writers of a lab/year/kind's emissions
+	// (imports, recalculations) until the transaction ends.
+	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
+	CopyEmissions(ctx context.Context, next func() (*ledger.Emission, error)) (int64, error)
+	// ApplyRollups adds every delta to the lab's rollups in one pass.
+	ApplyRollups(ctx context.Context, labID uuid.UUID, deltas ...ledger.RollupDelta) error
+	// RecalcRequest reads the target's asks within the transaction.
+	RecalcRequest(ctx context.Context, target Target) (requested, done int64, err error)
+	// LockEntries waits for the single entries of a lab/year/kind being
+	// written and holds off new ones until the transaction ends.
+	LockEntries(ctx context.Context, labID uuid.UUID, year int32, kind string) error
+	// StreamActivities hands the target's activities to fn a batch at a
+	// time (a cursor: never the whole target in memory).
+	StreamActivities(ctx context.Context, target Target, batch int, fn func([]ledger.Activity) error) error
+	// SupersedeEmissions moves the activities' emissions to the superseded
+	// table under recalculationID and returns them as they were.
+	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error)
+	// RecordRecalculation records it and marks the ask answered.
+	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
+}
+
+// Config tunes recalculations.
+type Config struct {
+	// Batch is how many activities are recomputed per round trip.
+	Batch int `env:"RECALC_BATCH, default=5000"`
+}
+
+// Recalculator recomputes a lab/year/kind's emissions with the factors in
+// force for its year.
+type Recalculator struct {
+	logger  *slog.Logger
+	store   Store
+	labs    Labs
+	factors *factorbus.Cache
+	cfg     Config
+}
+
+// NewRecalculator returns a recalculator.
+func NewRecalculator(logger *slog.Logger, store Store, labs Labs, factorCache *factorbus.Cache, cfg Config) *Recalculator {
+	return &Recalculator{logger: logger, store: store, labs: labs, factors: factorCache, cfg: cfg}
+}
+
+// Recalculate recomputes target until every ask made of it is answered: an
+// activation made while it runs is recomputed by the next round.
+func (r *Recalculator) Recalculate(ctx context.Context, target Target) error {
+	for round := 0; ; round++ {
+		requested, done, err := r.store.RecalcRequest(ctx, target)
+		if errors.Is(err, ErrNotFound) || (err == nil && done >= requested) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if round >= 10 {
+			return fmt.Errorf("recalculation of %v still asked for after %d rounds; left to the next task", target, round)
+		}
+		if err := r.once(ctx, target); err != nil {
+			return err
+		}
+	}
+}
+
+// once recomputes the target in one transaction that holds it (imports of
+// the same target wait, and it waits for them).
+func (r *Recalculator) once(ctx context.Context, target Target) error {
+	log := r.logger.With("lab", target.LabID, "year", target.Year, "kind", target.Kind)
+	recalculation := Recalculation{ID: uuid.Must(uuid.NewV7()), Target: target, StartedAt: time.Now()}
+	kind, ok := catalog.Lookup(target.Kind)
+	var requested int64
+	fail := func(cause error) error {
+		recalculation.State, recalculation.Message = StateFailed, cause.Error()
+		log.ErrorContext(ctx, "recalculation failed", "error", cause)
+		return r.store.RecordRecalculation(context.WithoutCancel(ctx), recalculation, requested)
+	}
+	var err error
+	if requested, _, err = r.store.RecalcRequest(ctx, target); err != nil {
+		return err
+	}
+	if !ok {
+		return fail(fmt.Errorf("unknown kind %q", target.Kind))
+	}
+	// Asked before the transaction opens: a labs outage must not hold the
+	// target's lock. The ask stays unanswered, and is queued again.
+	country, err := r.labs.Country(ctx, target.LabID)
+	if err != nil {
+		return fmt.Errorf("lab %s: %w", target.LabID, err)
+	}
+	var computeErr error
+	err = r.store.InRecalcTx(ctx, func(tx Tx) error {
+		// Imports of the target (its lock), then its single entries, in
+		// that order, wait until this ends.
+		if err := tx.LockTarget(ctx, target.LabID, target.Year, target.Kind); err != nil {
+			return err
+		}
+		if err := tx.LockEntries(ctx, target.LabID, target.Year, target.Kind); err != nil {
+			return err
+		}
+		// The asks counted now are answered by this round: the factors are
+		// read after them, so an activation they count is in force, and
+		// one committed later counts one more ask.
+		if requested, _, err = tx.RecalcRequest(ctx, target); err != nil {
+			return err
+		}
+		env, ref, err := r.factors.Env(ctx, tx, country, target.LabID, target.Year)
+		if err != nil {
+			computeErr = err
+			return err
+		}
+		recalculation.To = ref
+		removed := map[string]ledger.RollupSums{}
+		added := map[string]ledger.RollupSums{}
+		from := map[string]bool{}
+		var emissions []ledger.Emission
+		var ids []uuid.UUID
+		values := kinds.Row{}
+		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ledger.Activity) error {
+			emissions, ids = emissions[:0], ids[:0]
+			for i := range batch {
+				activity := &batch[i]
+				if err := ledger.RowOf(activity.Inputs, kind, values); err != nil {
+					computeErr = fmt.Errorf("activity %s: %w", activity.ID, err)
+					return computeErr
+				}
+				computed, err := kind.Compute(values, env)
+				if err != nil {
+					computeErr = fmt.Errorf("activity %s: %w", activity.ID, err)
+					return computeErr
+				}
+				ids = append(ids, activity.ID)
+				sums := added[activity.Module]
+				if sums == nil {
+					sums = ledger.RollupSums{}
+					added[activity.Module] = sums
+				}
+				for _, e := range computed.Emissions {
+					emissions = append(emissions, ledger.EmissionOf(activity.ID, activity.LabID, activity.Year, activity.Module, e))
+					sums.Add(&emissions[len(emissions)-1])
+					if e.Variant == "" {
+						recalculation.KgAfter += e.KgCO2e
+					}
+				}
+			}
+			old, err := tx.SupersedeEmissions(ctx, recalculation.ID, ids)
+			if err != nil {
+				return err
+			}
+			for i := range old {
+				e := &old[i]
+				sums := removed[e.Module]
+				if sums == nil {
+					sums = ledger.RollupSums{}
+					removed[e.Module] = sums
+				}
+				sums.Add(e)
+				if e.Variant == "" {
+					recalculation.KgBefore += e.KgCO2e
+				}
+				if e.FactorDataset != "" {
+					from[e.FactorDataset+" "+e.FactorVersion] = true
+				}
+			}
+			recalculation.Activities += int64(len(batch))
+			next := 0
+			_, err = tx.CopyEmissions(ctx, func() (*ledger.Emission, error) {
+				if next == len(emissions) {
+					return nil, nil
+				}
+				next++
+				return &emissions[next-1], nil
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var deltas []ledger.RollupDelta
+		for module, sums := range removed {
+			deltas = append(deltas, ledger.RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: -1})
+		}
+		for module, sums := range added {
+			deltas = append(deltas, ledger.RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: 1})
+		}
+		if err := tx.ApplyRollups(ctx, target.LabID, deltas...); err != nil {
+			return err
+		}
+		for version := range from {
+			recalculation.FromVersions = append(recalculation.FromVersions, version)
+		}
+		slices.Sort(recalculation.FromVersions)
+		recalculation.State = StateFinished
+		return tx.RecordRecalculation(ctx, recalculation, requested)
+	})
+	if computeErr != nil {
+		// Nothing was changed; the failure is recorded so the ask does not
+		// loop, and a later activation asks again.
+		return fail(computeErr)
+	}
+	if err != nil {
+		return fmt.Errorf("recalculate %v: %w", target, err)
+	}
+	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", recalculation.To.String(),
+		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter)
+	return nil
+}
