@@ -70,7 +70,7 @@ func start(t *testing.T) system {
 	authorizer := authz.NewAuthorizer(members{"ana": {{LabID: lab, Role: authz.RoleLabMember}}}, authz.Config{})
 	tasks := jobqueuetest.New(t, "ingest-test")
 	store := ingestdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations}))
-	cfg := ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, MaxUploadBytes: 1 << 20, ErrorsKept: 10, ChunkBytes: 64, RetryBackoff: time.Second}
+	cfg := ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, MaxUploadBytes: 1 << 20, ErrorsKept: 10, ChunkBytes: 16, RetryBackoff: time.Second} // pieces smaller than the header line
 	imports := ingestbus.New(logger, store, authorizer, templates{}, queue.New(tasks.Queue), cfg)
 
 	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())

@@ -120,6 +120,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 	check := csvfile.UTF8Check{}
 	buffer := make([]byte, b.cfg.ChunkBytes)
 	var head []byte // the start of the file, until the header is complete
+	var early []storedChunk
 	headerChecked := false
 	var size int64
 	for seq := int32(1); ; seq++ {
@@ -146,18 +147,36 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 			return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 		}
 		hash.Write(chunk)
+		store := func(piece storedChunk) error {
+			if err := b.store.AddFileChunk(ctx, job.ID, piece.seq, piece.data); errors.Is(err, ErrNotFound) {
+				return errCancelledUpload
+			} else if err != nil {
+				return err
+			}
+			return nil
+		}
+		switch {
+		case n > 0 && created:
+			if err := store(storedChunk{seq: seq, data: chunk}); err != nil {
+				return err
+			}
+		case n > 0:
+			// Pieces that arrive before the header is whole (pieces smaller
+			// than the header line) wait for the job: at most
+			// MaxHeaderBytes and one piece.
+			early = append(early, storedChunk{seq: seq, data: bytes.Clone(chunk)})
+		}
 		if headerChecked && !created {
 			if err := b.store.CreateJob(ctx, job); err != nil {
 				return err
 			}
 			created = true
-		}
-		if n > 0 {
-			if err := b.store.AddFileChunk(ctx, job.ID, seq, chunk); errors.Is(err, ErrNotFound) {
-				return errCancelledUpload
-			} else if err != nil {
-				return err
+			for _, piece := range early {
+				if err := store(piece); err != nil {
+					return err
+				}
 			}
+			early = nil
 		}
 		if errors.Is(readErr, io.EOF) {
 			break
@@ -171,6 +190,12 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 		return errCancelledUpload
 	}
 	return err
+}
+
+// storedChunk is a piece of a file and its place in it.
+type storedChunk struct {
+	seq  int32
+	data []byte
 }
 
 func checkHeader(head []byte, template Template) error {
