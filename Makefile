@@ -12,8 +12,10 @@ endif
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 
-# Every developer tool is pinned: the tools/go.mod `tool` directives (buf,
-# protoc plugins, sqlc, goose, gotestsum) and the versions below.
+# Every developer tool is pinned: the tools/pinned/go.mod `tool` directives
+# (buf, protoc plugins, sqlc, goose, gotestsum) and the versions below. That
+# module stays out of go.work: its dependencies would raise the versions the
+# services are tested with above those their images are built with.
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS := github.com/bufbuild/buf/cmd/buf \
 	google.golang.org/protobuf/cmd/protoc-gen-go \
@@ -44,9 +46,9 @@ install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into
 	@# also fetch modules no build needs, which a proxy may no longer serve).
 	go list -deps -test $(patsubst %,%/...,$(shell sed -n 's|^[[:space:]]*\(\./[a-z/]*\)$$|\1|p' go.work)) > /dev/null
 
-$(BIN)/.tools-stamp: tools/go.mod tools/go.sum
+$(BIN)/.tools-stamp: tools/pinned/go.mod tools/pinned/go.sum
 	@mkdir -p $(BIN)
-	cd tools && go build -o $(BIN)/ $(TOOLS)
+	cd tools/pinned && GOWORK=off go build -o $(BIN)/ $(TOOLS)
 	@touch $@
 
 HELM_VERSION := v3.22.0
@@ -66,6 +68,11 @@ generate: $(BIN)/.tools-stamp ## Regenerate everything generated: protobuf/Conne
 	@for service in $(SQLC_SERVICES); do (cd services/$$service && sqlc generate) || exit 1; done
 	tools/docsassets/fetch.sh
 	tools/airports/fetch.sh
+
+.PHONY: modules-sync
+modules-sync: ## Align every module's go.mod with the workspace's versions (what the images build = what the tests use)
+	go work sync
+	@for module in $(MODULES); do (cd $$module && GOWORK=off go mod tidy) || exit 1; done
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated code differs from `make generate`
