@@ -38,7 +38,7 @@ DEVSTACK_APP_ENV = eval "$$(go run ./tools/devstack app-env)"
 
 .PHONY: help
 help: ## Show this list
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: install
 install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into .bin/
@@ -130,6 +130,14 @@ bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FIN
 .PHONY: bench-report
 bench-report: ## Report latency: a lab with 10k emissions and one with 1M, p50/p99 side by side
 	$(DEVSTACK_ENV) && go run ./tools/bench report -small $(or $(SMALL),10000) -large $(or $(LARGE),1000000)
+
+# The images: one per service, built from each module alone (GOWORK=off)
+# by tools/images into OCI archives in .k8s/images; no registry or engine.
+IMAGE_REPOSITORY ?= localhost/co2-calculator
+.PHONY: images
+images: ## Build the services' images (.k8s/images): TAG=..., LOAD=podman|docker|containerd, PUSH=1 (REPOSITORY names the registry)
+	go run ./tools/images -repository $(or $(REPOSITORY),$(IMAGE_REPOSITORY)) $(if $(TAG),-tag $(TAG)) \
+		$(if $(LOAD),-load $(LOAD)) $(if $(PUSH),-push) $(NAMES)
 
 # The local control plane of make test-k8s, built from pinned modules
 # (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
