@@ -128,7 +128,7 @@ func TestComposeSetsWhatEachServiceReads(t *testing.T) {
 
 func TestDexMatchesTheServices(t *testing.T) {
 	compose := loadCompose(t)
-	raw, err := os.ReadFile(filepath.Join(root, "deploy/dev/dex.yaml"))
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/dev/dex/dex.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
