@@ -139,25 +139,36 @@ images: ## Build the services' images (.k8s/images): TAG=..., LOAD=podman|docker
 	go run ./tools/images -repository $(or $(REPOSITORY),$(IMAGE_REPOSITORY)) $(if $(TAG),-tag $(TAG)) \
 		$(if $(LOAD),-load $(LOAD)) $(if $(PUSH),-push) $(NAMES)
 
-# The local control plane of make test-k8s, built from pinned modules
-# (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
-KWOK_VERSION := v0.8.0
+# The test node of make test-k8s (tools/k8s/node): Kubernetes built from
+# pinned modules (tools/k8s/*/go.mod) into .k8s/bin, once; Debian's
+# containerd and runc. .k8s is the whole build cache: delete it for a cold
+# run.
+K8S_DIR := $(CURDIR)/.k8s
+K8S_BIN := $(K8S_DIR)/bin
+export K8S_DIR K8S_BIN
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
 SKAFFOLD_VERSION := v2.16.1
-$(BIN)/k8s/.stamp: tools/k8s/kas/go.mod tools/k8s/etcd/go.mod tools/k8s/skaffold/go.mod
-	@mkdir -p $(BIN)/k8s
-	cd tools/k8s/etcd && GOWORK=off go build -o $(BIN)/k8s/etcd go.etcd.io/etcd/server/v3
-	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
+$(K8S_BIN)/.kubernetes: tools/k8s/kas/go.mod tools/k8s/kas/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/ \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-	GOBIN=$(BIN)/k8s go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
-	cd tools/k8s/skaffold && GOWORK=off go build -o $(BIN)/k8s/skaffold \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+		k8s.io/kubernetes/cmd/kubectl
+	@touch $@
+$(K8S_BIN)/etcd: tools/k8s/etcd/go.mod tools/k8s/etcd/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/etcd && GOWORK=off go build -o $@ go.etcd.io/etcd/server/v3
+$(K8S_BIN)/skaffold: tools/k8s/skaffold/go.mod tools/k8s/skaffold/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/skaffold && GOWORK=off go build -o $@ \
 		-ldflags "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$(SKAFFOLD_VERSION)" \
 		github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
-	@touch $@
+
+.PHONY: k8s-tools
+k8s-tools: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(BIN)/helm ## Build the test node's Kubernetes, skaffold and helm (once)
 
 .PHONY: test-k8s
-test-k8s: $(BIN)/k8s/.stamp $(BIN)/helm ## Install the Helm chart on a local control plane (etcd, kube-apiserver, kwok); check skaffold.yaml
+test-k8s: k8s-tools ## Build the images, install the chart on a real one-node cluster, check it (needs root)
 	tools/k8s/test-k8s.sh
 
 .PHONY: docker-up
