@@ -172,12 +172,17 @@ test-k8s: k8s-tools ## Build the images, install the chart on a real one-node cl
 	tools/k8s/test-k8s.sh
 
 .PHONY: docker-up
-docker-up: ## The whole system in containers (needs a Docker engine): gateway on http://localhost:8000
-	docker compose -f deploy/compose.yaml up --build -d
+docker-up: ## The whole system in containers (podman-compose; COMPOSE="docker compose" for Docker): gateway on http://localhost:8000
+	tools/compose/up.sh
+
+.PHONY: docker-smoke
+docker-smoke: ## The smoke test through make docker-up's gateway (a token from its Dex, a lab, an import, its report)
+	go run ./tools/smoke check -gateway http://127.0.0.1:$(or $(GATEWAY_PORT),8000) \
+		-token-url http://127.0.0.1:$(or $(DEX_PORT),5556)/dex/token -username admin@example.com -password password
 
 .PHONY: docker-down
-docker-down: ## Stop the containers (volumes kept; add -v to drop them)
-	docker compose -f deploy/compose.yaml down
+docker-down: ## Stop the containers (volumes kept; make docker-down VOLUMES=1 drops them)
+	tools/compose/down.sh
 
 .PHONY: token
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider
