@@ -164,12 +164,29 @@ $(K8S_BIN)/skaffold: tools/k8s/skaffold/go.mod tools/k8s/skaffold/go.sum
 		-ldflags "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$(SKAFFOLD_VERSION)" \
 		github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
 
+# The registry skaffold pushes to on the test node (crane's).
+CRANE_VERSION := v0.22.1
+$(K8S_BIN)/crane:
+	GOBIN=$(K8S_BIN) go install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+
 .PHONY: k8s-tools
-k8s-tools: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(BIN)/helm ## Build the test node's Kubernetes, skaffold and helm (once)
+k8s-tools: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(K8S_BIN)/crane $(BIN)/helm ## Build the test node's Kubernetes, skaffold, crane and helm (once)
 
 .PHONY: test-k8s
 test-k8s: k8s-tools ## Build the images, install the chart on a real one-node cluster, check it (needs root)
 	tools/k8s/test-k8s.sh
+
+.PHONY: k8s-up
+k8s-up: k8s-tools ## Start the test node for skaffold (skaffold dev -p node ...; needs root); make k8s-down stops it
+	tools/k8s/k8s-up.sh
+
+.PHONY: k8s-down
+k8s-down: ## Stop the test node of make k8s-up
+	tools/k8s/node/down.sh
+
+.PHONY: test-skaffold
+test-skaffold: k8s-tools ## skaffold run, then skaffold dev with a change, against the test node; the smoke test each time
+	tools/k8s/test-skaffold.sh
 
 .PHONY: docker-up
 docker-up: ## The whole system in containers (podman-compose; COMPOSE="docker compose" for Docker): gateway on http://localhost:8000

@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -153,17 +154,22 @@ func TestSkaffoldGivesEachServiceItsOwnImage(t *testing.T) {
 			} `yaml:"helm"`
 		} `yaml:"manifests"`
 	}
-	if err := yaml.Unmarshal(raw, &config); err != nil {
-		t.Fatal(err)
-	}
 	artifacts := map[string]bool{}
-	for _, artifact := range config.Build.Artifacts {
-		artifacts[artifact.Image] = true
-		if command, _ := artifact.Custom["buildCommand"].(string); !strings.HasPrefix(command, "go run ./tools/images -skaffold ") {
-			t.Errorf("%s is not built by tools/images: %v", artifact.Image, artifact.Custom)
+	var values map[string]string
+	// skaffold.yaml holds several configs (the dev instances, the chart).
+	decoder := yaml.NewDecoder(bytes.NewReader(raw))
+	for decoder.Decode(&config) == nil {
+		for _, artifact := range config.Build.Artifacts {
+			artifacts[artifact.Image] = true
+			if command, _ := artifact.Custom["buildCommand"].(string); !strings.HasPrefix(command, "go run ./tools/images -skaffold ") {
+				t.Errorf("%s is not built by tools/images: %v", artifact.Image, artifact.Custom)
+			}
 		}
+		if releases := config.Manifests.Helm.Releases; len(releases) > 0 {
+			values = releases[0].SetValueTemplates
+		}
+		config.Build.Artifacts, config.Manifests.Helm.Releases = nil, nil
 	}
-	values := config.Manifests.Helm.Releases[0].SetValueTemplates
 	for service := range services {
 		for _, field := range []string{"repository", "tag", "digest"} {
 			key := "services." + service + ".image." + field

@@ -93,7 +93,11 @@ if "$helm" template bad "$chart" -f charts/testdata/bad-values.yaml > "$K8S_STAT
 	fail "bad values were accepted"
 fi
 grep -q "values don't meet the specifications" "$K8S_STATE/bad.log" || fail "bad values refused for another reason: $(cat "$K8S_STATE/bad.log")"
-export HOME=$K8S_STATE SKAFFOLD_UPDATE_CHECK=false
+# skaffold keeps its settings and cache in $HOME: one of the build cache's
+# (Go keeps using its own caches).
+export GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+export HOME=$K8S_DIR/skaffold-home SKAFFOLD_UPDATE_CHECK=false
+mkdir -p "$HOME"
 "$K8S_BIN/skaffold" config set --global collect-metrics false > /dev/null
 "$K8S_BIN/skaffold" diagnose --yaml-only > "$K8S_STATE/skaffold-diagnose.log" || fail "skaffold diagnose"
 PATH=$root/.bin:$PATH "$K8S_BIN/skaffold" render --offline=true --digest-source=tag > "$K8S_STATE/skaffold.yaml" 2> "$K8S_STATE/skaffold-render.log" ||

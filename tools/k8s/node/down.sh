@@ -47,7 +47,7 @@ for table in iptables ip6tables; do
 	$table -F KUBE-FIREWALL 2> /dev/null
 	$table -X KUBE-FIREWALL 2> /dev/null
 done
-for component in kubelet kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$component"; done
+for component in kubelet kube-scheduler kube-controller-manager kube-apiserver etcd registry; do stop "$component"; done
 
 # 3. Whatever still runs in containerd, then containerd.
 if running containerd; then

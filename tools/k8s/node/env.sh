@@ -19,6 +19,8 @@ K8S_PROXY_HEALTHZ_PORT=${K8S_PROXY_HEALTHZ_PORT:-20256}
 # PostgreSQL and Redis for the cluster, outside it, on the node's address.
 K8S_DB_PORT=${K8S_DB_PORT:-25432}
 K8S_REDIS_PORT=${K8S_REDIS_PORT:-26379}
+# The registry make k8s-up starts for skaffold (containerd pulls from it over HTTP).
+K8S_REGISTRY_PORT=${K8S_REGISTRY_PORT:-25000}
 # Pods get POD_CIDR on bridge K8S_BRIDGE; Services SERVICE_CIDR, DNS at DNS_IP.
 K8S_POD_CIDR=${K8S_POD_CIDR:-10.244.0.0/24}
 K8S_CLUSTER_CIDR=${K8S_CLUSTER_CIDR:-10.244.0.0/16}

@@ -58,7 +58,7 @@ render() {
 	sed -e "s|@K8S_DIR@|$K8S_DIR|g; s|@K8S_RUN@|$K8S_RUN|g; s|@K8S_STATE@|$K8S_STATE|g; s|@PAUSE_IMAGE@|$PAUSE_IMAGE|g" \
 		-e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g; s|@K8S_KUBELET_PORT@|$K8S_KUBELET_PORT|g; s|@K8S_KUBELET_HEALTHZ_PORT@|$K8S_KUBELET_HEALTHZ_PORT|g" \
 		-e "s|@K8S_DNS_IP@|$K8S_DNS_IP|g; s|@K8S_BRIDGE@|$K8S_BRIDGE|g; s|@K8S_POD_CIDR@|$K8S_POD_CIDR|g; s|@K8S_CLUSTER_CIDR@|$K8S_CLUSTER_CIDR|g" \
-		-e "s|@K8S_SERVICE_CIDR@|$K8S_SERVICE_CIDR|g; s|@NODE_IP@|$NODE_IP|g; s|@K8S_REGISTRY_PORT@|${K8S_REGISTRY_PORT:-25000}|g" "$1"
+		-e "s|@K8S_SERVICE_CIDR@|$K8S_SERVICE_CIDR|g; s|@NODE_IP@|$NODE_IP|g; s|@K8S_REGISTRY_PORT@|$K8S_REGISTRY_PORT|g" "$1"
 }
 render "$node_dir/containerd.toml" > "$K8S_STATE/containerd.toml"
 render "$node_dir/kubelet-config.yaml" > "$K8S_STATE/kubelet-config.yaml"
