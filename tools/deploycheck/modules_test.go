@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,7 @@ func buildList(t *testing.T, dir string, env ...string) map[string]string {
 	out, err := command.Output()
 	if err != nil {
 		stderr := ""
-		if exitErr, ok := err.(*exec.ExitError); ok {
+		if exitErr := new(exec.ExitError); errors.As(err, &exitErr) {
 			stderr = string(exitErr.Stderr)
 		}
 		t.Fatalf("go list -m all in %s %v: %v\n%s", dir, env, err, stderr)

@@ -3,6 +3,7 @@
 # with the stores outside the cluster and the Secrets that name them in
 # namespace co2, and a registry to push to. make k8s-down stops it all.
 set -euo pipefail
+# shellcheck source=node/env.sh
 source "$(dirname "$0")/node/env.sh"
 "$node_dir/up.sh"
 "$node_dir/stores.sh" start

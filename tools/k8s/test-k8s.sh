@@ -15,6 +15,7 @@
 # PostgreSQL and Redis run outside the cluster, on the node's address.
 # Needs root; the node is torn down on exit, whatever happened.
 set -euo pipefail
+# shellcheck source=node/env.sh
 source "$(dirname "$0")/node/env.sh"
 
 chart=$root/charts/co2-calculator
@@ -95,7 +96,8 @@ fi
 grep -q "values don't meet the specifications" "$K8S_STATE/bad.log" || fail "bad values refused for another reason: $(cat "$K8S_STATE/bad.log")"
 # skaffold keeps its settings and cache in $HOME: one of the build cache's
 # (Go keeps using its own caches).
-export GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+export GOCACHE GOMODCACHE GOPATH
 export HOME=$K8S_DIR/skaffold-home SKAFFOLD_UPDATE_CHECK=false
 mkdir -p "$HOME"
 "$K8S_BIN/skaffold" config set --global collect-metrics false > /dev/null

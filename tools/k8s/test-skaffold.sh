@@ -7,6 +7,7 @@
 # one service rebuilds that image alone and rolls its Deployment, and the
 # smoke test passes again. The node is torn down on exit.
 set -euo pipefail
+# shellcheck source=node/env.sh
 source "$(dirname "$0")/node/env.sh"
 started=$(date +%s)
 say() { echo "[+$(($(date +%s) - started))s] test-skaffold: $*"; }
@@ -36,7 +37,8 @@ say "make k8s-up"
 tools/k8s/k8s-up.sh > /dev/null || fail "k8s-up"
 # skaffold keeps its settings and cache in $HOME: one of the build cache's
 # (Go keeps using its own caches).
-export GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+export GOCACHE GOMODCACHE GOPATH
 export HOME=$K8S_DIR/skaffold-home SKAFFOLD_UPDATE_CHECK=false
 export PATH=$K8S_BIN:$root/.bin:$PATH
 mkdir -p "$HOME"

@@ -5,6 +5,7 @@
 # build cache ($K8S_DIR: binaries, images, containerd's store) and a copy of
 # the logs in $K8S_DIR/logs. Safe to run twice or on a half-started node.
 set -uo pipefail
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 [ -d "$K8S_STATE" ] || exit 0
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Settings of the test node, sourced by the scripts beside this file. Every
 # one can be set from the environment; the defaults keep clear of the usual
 # ports. The node is one per machine (its network, iptables rules and

@@ -4,6 +4,7 @@
 # kubelet (logs, exec), the service-account key pair, a random static token
 # per component and their kubeconfigs.
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 pki=$K8S_STATE/pki
 mkdir -p "$pki"

@@ -3,6 +3,7 @@
 # the node's containerd to pull from (crane's, blobs in $K8S_DIR/registry).
 # down.sh stops it.
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 [ -x "$K8S_BIN/crane" ] || { echo "registry: $K8S_BIN/crane is missing: make k8s-tools" >&2; exit 1; }
 mkdir -p "$K8S_DIR/registry"

@@ -5,6 +5,7 @@
 # with a password made up for the run. start writes their URLs to
 # $K8S_STATE/stores.env: DB_URL and REDIS_URL as pods use them.
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 base=$K8S_STATE/stores
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)

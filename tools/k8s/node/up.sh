@@ -7,6 +7,7 @@
 # Binaries come from $K8S_BIN (make k8s-tools); down.sh undoes everything.
 # Needs root. About 30 s once built.
 set -euo pipefail
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 
 fail() {
