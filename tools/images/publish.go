@@ -81,7 +81,7 @@ func pushArchive(ctx context.Context, archive, ref string) error {
 		return err
 	}
 	request.Header.Set("Content-Type", manifest.MediaType)
-	return expect(client.Do(request))(http.StatusCreated)
+	return send(client, request, http.StatusCreated)
 }
 
 func pushBlob(ctx context.Context, client *http.Client, base, digest string, content []byte) error {
@@ -119,21 +119,21 @@ func pushBlob(ctx context.Context, client *http.Client, base, digest string, con
 		return err
 	}
 	put.Header.Set("Content-Type", "application/octet-stream")
-	return expect(client.Do(put))(http.StatusCreated)
+	return send(client, put, http.StatusCreated)
 }
 
-func expect(response *http.Response, err error) func(int) error {
-	return func(status int) error {
-		if err != nil {
-			return err
-		}
-		defer response.Body.Close()
-		if response.StatusCode != status {
-			body, _ := io.ReadAll(io.LimitReader(response.Body, 1024))
-			return fmt.Errorf("%s %s: %s %s", response.Request.Method, response.Request.URL, response.Status, body)
-		}
-		return nil
+// send sends request and wants status back.
+func send(client *http.Client, request *http.Request, status int) error {
+	response, err := client.Do(request)
+	if err != nil {
+		return err
 	}
+	defer response.Body.Close()
+	if response.StatusCode != status {
+		body, _ := io.ReadAll(io.LimitReader(response.Body, 1024))
+		return fmt.Errorf("%s %s: %s %s", request.Method, request.URL, response.Status, body)
+	}
+	return nil
 }
 
 // readArchive returns an archive's blobs by digest and its manifest's.
