@@ -14,8 +14,10 @@ export PATH := $(BIN):$(PATH)
 # What make writes besides the tools: the coverage report of make test.
 BUILD := $(CURDIR)/build
 
-# Every developer tool is pinned: the tools/go.mod `tool` directives (buf,
-# protoc plugins, sqlc, goose, gotestsum) and the versions below.
+# Every developer tool is pinned: the tools/pinned/go.mod `tool` directives
+# (buf, protoc plugins, sqlc, goose, gotestsum) and the versions below. That
+# module stays out of go.work: its dependencies would raise the versions the
+# services are tested with above those their images are built with.
 GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS := github.com/bufbuild/buf/cmd/buf \
 	google.golang.org/protobuf/cmd/protoc-gen-go \
@@ -38,7 +40,7 @@ DEVSTACK_APP_ENV = eval "$$(go run ./tools/devstack app-env)"
 
 .PHONY: help
 help: ## Show this list
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: install
 install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into .bin/
@@ -46,9 +48,9 @@ install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into
 	@# also fetch modules no build needs, which a proxy may no longer serve).
 	go list -deps -test $(patsubst %,%/...,$(shell sed -n 's|^[[:space:]]*\(\./[a-z/]*\)$$|\1|p' go.work)) > /dev/null
 
-$(BIN)/.tools-stamp: tools/go.mod tools/go.sum
+$(BIN)/.tools-stamp: tools/pinned/go.mod tools/pinned/go.sum
 	@mkdir -p $(BIN)
-	cd tools && go build -o $(BIN)/ $(TOOLS)
+	cd tools/pinned && GOWORK=off go build -o $(BIN)/ $(TOOLS)
 	@touch $@
 
 HELM_VERSION := v3.22.0
@@ -68,6 +70,11 @@ generate: $(BIN)/.tools-stamp ## Regenerate everything generated: protobuf/Conne
 	@for service in $(SQLC_SERVICES); do (cd services/$$service && sqlc generate) || exit 1; done
 	tools/docsassets/fetch.sh
 	tools/airports/fetch.sh
+
+.PHONY: modules-sync
+modules-sync: ## Align every module's go.mod with the workspace's versions (what the images build = what the tests use)
+	go work sync
+	@for module in $(MODULES); do (cd $$module && GOWORK=off go mod tidy) || exit 1; done
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated code differs from `make generate`
@@ -154,34 +161,75 @@ bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FIN
 bench-report: ## Report latency: a lab with 10k emissions and one with 1M, p50/p99 side by side
 	$(DEVSTACK_ENV) && go run ./tools/bench report -small $(or $(SMALL),10000) -large $(or $(LARGE),1000000)
 
-# The local control plane of make test-k8s, built from pinned modules
-# (tools/k8s/*/go.mod; kwok by version) into .bin/k8s, once.
-KWOK_VERSION := v0.8.0
+# The images: one per service, built from each module alone (GOWORK=off)
+# by tools/images into OCI archives in .k8s/images; no registry or engine.
+IMAGE_REPOSITORY ?= localhost/co2-calculator
+.PHONY: images
+images: ## Build the services' images (.k8s/images): TAG=..., LOAD=podman|docker|containerd, PUSH=1 (REPOSITORY names the registry)
+	go run ./tools/images -repository $(or $(REPOSITORY),$(IMAGE_REPOSITORY)) $(if $(TAG),-tag $(TAG)) \
+		$(if $(LOAD),-load $(LOAD)) $(if $(PUSH),-push) $(NAMES)
+
+# The test node of make test-k8s (tools/k8s/node): Kubernetes built from
+# pinned modules (tools/k8s/*/go.mod) into .k8s/bin, once; Debian's
+# containerd and runc. .k8s is the whole build cache: delete it for a cold
+# run.
+K8S_DIR := $(CURDIR)/.k8s
+K8S_BIN := $(K8S_DIR)/bin
+export K8S_DIR K8S_BIN
 K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.34.4 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
 SKAFFOLD_VERSION := v2.16.1
-$(BIN)/k8s/.stamp: tools/k8s/kas/go.mod tools/k8s/etcd/go.mod tools/k8s/skaffold/go.mod
-	@mkdir -p $(BIN)/k8s
-	cd tools/k8s/etcd && GOWORK=off go build -o $(BIN)/k8s/etcd go.etcd.io/etcd/server/v3
-	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
+$(K8S_BIN)/.kubernetes: tools/k8s/kas/go.mod tools/k8s/kas/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/kas && GOWORK=off go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/ \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-	GOBIN=$(BIN)/k8s go install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
-	cd tools/k8s/skaffold && GOWORK=off go build -o $(BIN)/k8s/skaffold \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+		k8s.io/kubernetes/cmd/kubectl
+	@touch $@
+$(K8S_BIN)/etcd: tools/k8s/etcd/go.mod tools/k8s/etcd/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/etcd && GOWORK=off go build -o $@ go.etcd.io/etcd/server/v3
+$(K8S_BIN)/skaffold: tools/k8s/skaffold/go.mod tools/k8s/skaffold/go.sum
+	@mkdir -p $(K8S_BIN)
+	cd tools/k8s/skaffold && GOWORK=off go build -o $@ \
 		-ldflags "-X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$(SKAFFOLD_VERSION)" \
 		github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
-	@touch $@
+
+# The registry skaffold pushes to on the test node (crane's).
+CRANE_VERSION := v0.22.1
+$(K8S_BIN)/crane:
+	GOBIN=$(K8S_BIN) go install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+
+.PHONY: k8s-tools
+k8s-tools: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(K8S_BIN)/crane $(BIN)/helm ## Build the test node's Kubernetes, skaffold, crane and helm (once)
 
 .PHONY: test-k8s
-test-k8s: $(BIN)/k8s/.stamp $(BIN)/helm ## Install the Helm chart on a local control plane (etcd, kube-apiserver, kwok); check skaffold.yaml
+test-k8s: k8s-tools ## Build the images, install the chart on a real one-node cluster, check it (needs root)
 	tools/k8s/test-k8s.sh
 
+.PHONY: k8s-up
+k8s-up: k8s-tools ## Start the test node for skaffold (skaffold dev -p node ...; needs root); make k8s-down stops it
+	tools/k8s/k8s-up.sh
+
+.PHONY: k8s-down
+k8s-down: ## Stop the test node of make k8s-up
+	tools/k8s/node/down.sh
+
+.PHONY: test-skaffold
+test-skaffold: k8s-tools ## skaffold run, then skaffold dev with a change, against the test node; the smoke test each time
+	tools/k8s/test-skaffold.sh
+
 .PHONY: docker-up
-docker-up: ## The whole system in containers (needs a Docker engine): gateway on http://localhost:8000
-	docker compose -f deploy/compose.yaml up --build -d
+docker-up: ## The whole system in containers (podman-compose; COMPOSE="docker compose" for Docker): gateway on http://localhost:8000
+	tools/compose/up.sh
+
+.PHONY: docker-smoke
+docker-smoke: ## The smoke test through make docker-up's gateway (a token from its Dex, a lab, an import, its report)
+	go run ./tools/smoke check -gateway http://127.0.0.1:$(or $(GATEWAY_PORT),8000) \
+		-token-url http://127.0.0.1:$(or $(DEX_PORT),5556)/dex/token -username admin@example.com -password password
 
 .PHONY: docker-down
-docker-down: ## Stop the containers (volumes kept; add -v to drop them)
-	docker compose -f deploy/compose.yaml down
+docker-down: ## Stop the containers (volumes kept; make docker-down VOLUMES=1 drops them)
+	tools/compose/down.sh
 
 .PHONY: token
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider

@@ -1,6 +1,9 @@
-// Package deploycheck checks the container files against the code, since
-// no container engine runs where the tests do: every variable the compose
-// file sets is one its service reads, what a service needs is set, the
-// upstream URLs point at the ports the services listen on, and Dex's
-// configuration matches what the services expect of it.
+// Package deploycheck checks the deployment files against the code,
+// without a cluster or a container engine (make test-k8s and make
+// docker-up run them): every variable the compose file or the chart sets
+// is one its service reads, what a service needs is set, the upstream URLs
+// point at the ports the services listen on, Dex's configuration matches
+// what the services expect of it, the chart's probes, shutdown, images and
+// operator settings hold, and each service builds alone with the versions
+// its tests use.
 package deploycheck

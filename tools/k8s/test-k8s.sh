@@ -1,171 +1,191 @@
 #!/usr/bin/env bash
-# make test-k8s: installs the Helm chart on a real, local control plane —
-# etcd, kube-apiserver, kube-controller-manager and kube-scheduler, with
-# kwok's fake node running the pods (no containers run: this checks the API
-# objects, admission, schemas, hooks, rollouts and scheduling, not the
-# programs). The binaries are built from their pinned Go modules in
-# tools/k8s (once; make k8s-tools) and everything listens on loopback.
+# make test-k8s: the chart on a real one-node cluster (tools/k8s/node), the
+# images of this commit in real containers:
+#   - the images built (tools/images) and loaded into the node's containerd
+#   - the chart's renderings and skaffold's accepted by the API server, bad
+#     values refused by the schema
+#   - helm install --wait: migration hooks, then every pod Running and
+#     Ready through its own probes, none restarted
+#   - the smoke test through the gateway's Service (a token from the Dex in
+#     the cluster, a lab, a CSV import, its report), and again as helm test
+#   - a calc pod killed in the middle of an import: it still ends exact
+#   - helm upgrade to new image tags while a client reads through every
+#     service: not one failed request
+#   - helm uninstall leaves nothing
+# PostgreSQL and Redis run outside the cluster, on the node's address.
+# Needs root; the node is torn down on exit, whatever happened.
 set -euo pipefail
+# shellcheck source=node/env.sh
+source "$(dirname "$0")/node/env.sh"
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$root/.bin/k8s
-helm=$root/.bin/helm
 chart=$root/charts/co2-calculator
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
+helm=${HELM:-$root/.bin/helm}
+namespace=co2
+release=co2
+wait_timeout=${K8S_WAIT_TIMEOUT:-5m}
+kill_rows=${K8S_KILL_ROWS:-300000}
+started=$(date +%s)
+say() { echo "[+$(($(date +%s) - started))s] test-k8s: $*"; }
+diagnose() {
+	kubectl get nodes,pods,jobs,deployments,services -A -o wide || true
+	kubectl get events -A --sort-by=.lastTimestamp 2> /dev/null | tail -30 || true
+	for pod in $(kubectl get pods -n "$namespace" -o name 2> /dev/null); do
+		echo "--- $pod"
+		kubectl logs -n "$namespace" "$pod" --all-containers --tail=15 2> /dev/null || true
+	done
+	for log in "$K8S_STATE"/logs/*.log; do
+		echo "--- $log"
+		tail -8 "$log"
+	done
 }
-trap cleanup EXIT
-log() { echo "test-k8s: $*"; }
 fail() {
 	echo "test-k8s: FAIL: $*" >&2
-	{
-		"$bin/kubectl" get nodes,pods,jobs,deployments -A -o wide || true
-		"$bin/kubectl" get events -A --sort-by=.lastTimestamp | tail -25 || true
-		for f in "$work"/*.log; do echo "--- $f"; tail -15 "$f"; done
-	} >&2 2>&1
+	diagnose >&2 2>&1
 	exit 1
 }
-wait_timeout=${K8S_WAIT_TIMEOUT:-3m}
+[ "$(id -u)" = 0 ] || fail "the test node needs root (cgroups, network namespaces, iptables, mounts)"
 
-etcd_port=${K8S_ETCD_PORT:-23790}
-api_port=${K8S_API_PORT:-16443}
-
-# Certificates: a CA, the apiserver's serving certificate, the service-account key pair.
-cd "$work"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-k8s-ca -keyout ca.key -out ca.crt 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver -keyout apiserver.key -out apiserver.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc,IP:10.96.0.1\n' > san.ext
-openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out apiserver.crt 2>/dev/null
-openssl genrsa -out sa.key 2048 2>/dev/null
-openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-token=$(openssl rand -hex 16)
-echo "$token,admin,admin,system:masters" > tokens.csv
-cat > kubeconfig <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters: [{name: local, cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$work/ca.crt"}}]
-users: [{name: admin, user: {token: "$token"}}]
-contexts: [{name: local, context: {cluster: local, user: admin}}]
-current-context: local
-KUBECONFIG
-export KUBECONFIG=$work/kubeconfig
-kubectl() { "$bin/kubectl" "$@"; }
-
-log "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok"
-"$bin/etcd" --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-	--advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 10))" \
-	--unsafe-no-fsync > etcd.log 2>&1 &
-pids+=($!)
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 --secure-port "$api_port" \
-	--tls-cert-file apiserver.crt --tls-private-key-file apiserver.key --client-ca-file ca.crt \
-	--token-auth-file tokens.csv --authorization-mode RBAC,Node \
-	--service-account-issuer https://kubernetes.default.svc --service-account-key-file sa.pub \
-	--service-account-signing-key-file sa.key --service-cluster-ip-range 10.96.0.0/16 \
-	--allow-privileged=true --cert-dir "$work/certs" > apiserver.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 120); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.5; done
-kubectl get --raw /readyz >/dev/null 2>&1 || fail "kube-apiserver not ready"
-"$bin/kube-controller-manager" --kubeconfig "$KUBECONFIG" --leader-elect=false \
-	--service-account-private-key-file sa.key --root-ca-file ca.crt --use-service-account-credentials=false \
-	--controllers '*,-nodeipam,-nodelifecycle,-service-lb-controller,-route' > controller-manager.log 2>&1 &
-pids+=($!)
-"$bin/kube-scheduler" --kubeconfig "$KUBECONFIG" --leader-elect=false > scheduler.log 2>&1 &
-pids+=($!)
-"$bin/kwok" --kubeconfig "$KUBECONFIG" --manage-all-nodes=false \
-	--manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-	--config "$root/tools/k8s/kwok-stages.yaml" > kwok.log 2>&1 &
-pids+=($!)
-kubectl apply -f - > /dev/null <<NODE || fail "create the fake node"
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-0
-  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
-  labels: {kubernetes.io/hostname: kwok-node-0, type: kwok}
-status:
-  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
-  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
-NODE
-for _ in $(seq 1 60); do
-	[ "$(kubectl get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] && break
-	sleep 0.5
-done
-[ "$(kubectl get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] || fail "the fake node is not Ready"
-# The not-ready taint a new node starts with is lifted by the node lifecycle
-# controller, which is off here (kwok's node sends no heartbeats): lift it.
-if [ -n "$(kubectl get node kwok-node-0 -o jsonpath='{.spec.taints}')" ]; then
-	kubectl patch node kwok-node-0 --type=json -p='[{"op":"remove","path":"/spec/taints"}]' > /dev/null || fail "untaint the fake node"
+# One test node per machine: a second run waits for the first.
+exec 9> /run/lock/co2-calculator-test-k8s.lock
+if ! flock -n 9; then
+	say "another make test-k8s runs on this machine: waiting for it"
+	flock -w "${K8S_LOCK_WAIT:-3600}" 9 || fail "the other run did not end"
 fi
-log "control plane ready ($(kubectl version -o json 2>/dev/null | grep -m1 gitVersion | tr -d ' ",'))"
 
-log "helm lint"
+say "images of this commit (tools/images)"
+cd "$root"
+images=(labs ingest calc reporting gateway smoke dex)
+go run ./tools/images -repository localhost/co2-calculator "${images[@]}" > "$K8S_DIR/images.log" ||
+	fail "images: $(tail -20 "$K8S_DIR/images.log")"
+tag=$(head -1 "$K8S_DIR/images.log" | cut -d' ' -f1 | sed 's/.*://')
+# The upgrade's: the same images under a new tag, as a registry would
+# hold a release's.
+upgrade_tag=$tag-upgrade
+say "built $tag"
+
+trap '"$node_dir/down.sh"' EXIT
+say "the node (tools/k8s/node/up.sh)"
+"$node_dir/up.sh" || fail "the node did not come up"
+ctr() { command ctr --address "$CONTAINERD_ADDRESS" -n k8s.io "$@"; }
+for name in "${images[@]}"; do
+	ctr images import "$K8S_DIR/images/$name.tar" > /dev/null || fail "import $name"
+	ctr images tag --force "localhost/co2-calculator/$name:$tag" "localhost/co2-calculator/$name:$upgrade_tag" > /dev/null ||
+		fail "tag $name:$upgrade_tag"
+done
+
+say "PostgreSQL and Redis on $NODE_IP, Dex in the cluster"
+"$node_dir/stores.sh" start || fail "the stores did not start"
+source "$K8S_STATE/stores.env"
+kubectl create namespace "$namespace" > /dev/null
+kubectl -n "$namespace" create secret generic co2-calculator-db --from-literal=DB_URL="$DB_URL" > /dev/null
+kubectl -n "$namespace" create secret generic co2-calculator-redis --from-literal=REDIS_URL="$REDIS_URL" > /dev/null
+# Dex, its configuration and the Secrets of the dev identities, as skaffold deploys them.
+kubectl kustomize deploy/dev/dex | sed "s|image: co2-calculator/dex|image: localhost/co2-calculator/dex:$tag|; s|imagePullPolicy: IfNotPresent|imagePullPolicy: Never|" |
+	kubectl -n "$namespace" apply -f - > /dev/null
+kubectl -n "$namespace" rollout status deployment/dex --timeout=2m > /dev/null || fail "Dex did not start"
+
+say "renderings: server-side dry runs, the schema's refusal"
 "$helm" lint --strict "$chart" > /dev/null || fail "helm lint"
-
-kubectl create namespace co2 > /dev/null
 for values in minimal production dev; do
-	log "server-side dry run of the rendered chart ($values values)"
-	"$helm" template co2 "$chart" -n co2 -f "$chart/ci/$values-values.yaml" \
-		| kubectl apply --dry-run=server -n co2 -f - > /dev/null || fail "the API server refused the $values rendering"
+	"$helm" template co2 "$chart" -n "$namespace" -f "$chart/ci/$values-values.yaml" |
+		kubectl apply --dry-run=server -n "$namespace" -f - > /dev/null || fail "the API server refused the $values rendering"
 done
-
-log "skaffold.yaml: diagnose, and its offline render (dev instances and the chart) dry-run on the server"
-export HOME=$work SKAFFOLD_UPDATE_CHECK=false
-"$bin/skaffold" config set --global collect-metrics false > /dev/null
-(cd "$root" && "$bin/skaffold" diagnose --yaml-only > "$work/skaffold-diagnose.log") || fail "skaffold diagnose"
-kubectl create namespace skaffold > /dev/null
-(cd "$root" && PATH="$root/.bin:$PATH" "$bin/skaffold" render --offline=true --digest-source=tag -p dev > "$work/skaffold.yaml" 2> "$work/skaffold-render.log") \
-	|| fail "skaffold render: $(cat "$work/skaffold-render.log")"
-grep -q "name: dex-config" "$work/skaffold.yaml" || fail "the skaffold render lacks the Dex configuration"
-kubectl apply --dry-run=server -n skaffold -f "$work/skaffold.yaml" > /dev/null || fail "the API server refused the skaffold render"
-
-log "a bad values file is refused by the schema"
-if "$helm" install bad "$chart" -n co2 -f "$root/charts/testdata/bad-values.yaml" > bad.log 2>&1; then
-	fail "bad values were installed"
+if "$helm" template bad "$chart" -f charts/testdata/bad-values.yaml > "$K8S_STATE/bad.log" 2>&1; then
+	fail "bad values were accepted"
 fi
-grep -q "values don't meet the specifications" bad.log || fail "bad values refused for another reason: $(cat bad.log)"
+grep -q "values don't meet the specifications" "$K8S_STATE/bad.log" || fail "bad values refused for another reason: $(cat "$K8S_STATE/bad.log")"
+# skaffold keeps its settings and cache in $HOME: one of the build cache's
+# (Go keeps using its own caches).
+GOCACHE=$(go env GOCACHE) GOMODCACHE=$(go env GOMODCACHE) GOPATH=$(go env GOPATH)
+export GOCACHE GOMODCACHE GOPATH
+export HOME=$K8S_DIR/skaffold-home SKAFFOLD_UPDATE_CHECK=false
+mkdir -p "$HOME"
+"$K8S_BIN/skaffold" config set --global collect-metrics false > /dev/null
+"$K8S_BIN/skaffold" diagnose --yaml-only > "$K8S_STATE/skaffold-diagnose.log" || fail "skaffold diagnose"
+PATH=$root/.bin:$PATH "$K8S_BIN/skaffold" render --offline=true --digest-source=tag > "$K8S_STATE/skaffold.yaml" 2> "$K8S_STATE/skaffold-render.log" ||
+	fail "skaffold render: $(cat "$K8S_STATE/skaffold-render.log")"
+kubectl create namespace skaffold > /dev/null
+kubectl apply --dry-run=server -n skaffold -f "$K8S_STATE/skaffold.yaml" > /dev/null || fail "the API server refused the skaffold render"
 
-log "helm install --wait (migration hooks, then the Deployments)"
-"$helm" install co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --wait --timeout "$wait_timeout" > install.log 2>&1 \
-	|| fail "helm install: $(cat install.log)"
-# helm's --wait counts a Deployment ready once it has its replicas less the
-# ones its rollout strategy may leave unavailable; wait for the full rollout.
+chart_values=(-f tools/k8s/test-values.yaml --set "image.tag=$tag"
+	--set "networkPolicy.egressPorts={443,80,4318,5556,$K8S_DB_PORT,$K8S_REDIS_PORT}")
+say "helm install --wait"
+"$helm" install "$release" "$chart" -n "$namespace" "${chart_values[@]}" --wait --timeout "$wait_timeout" > "$K8S_STATE/install.log" 2>&1 ||
+	fail "helm install: $(cat "$K8S_STATE/install.log")"
 rollout() {
 	for service in labs ingest calc reporting gateway; do
-		kubectl rollout status "deployment/co2-$service" -n co2 --timeout "$wait_timeout" > /dev/null \
-			|| fail "$service did not finish rolling out"
+		kubectl rollout status "deployment/$release-$service" -n "$namespace" --timeout "$wait_timeout" > /dev/null ||
+			fail "$service did not finish rolling out"
+	done
+}
+# Every pod of the release Running and Ready (their own probes), none
+# restarted, each Deployment at its size, running image $1.
+check_pods() {
+	local image_tag=$1 pods
+	pods=$(kubectl get pods -n "$namespace" -l "app.kubernetes.io/instance=$release" --no-headers \
+		-o custom-columns='NAME:.metadata.name,PHASE:.status.phase,READY:.status.containerStatuses[0].ready,RESTARTS:.status.containerStatuses[0].restartCount,IMAGE:.spec.containers[0].image,DELETING:.metadata.deletionTimestamp')
+	echo "$pods" | awk -v tag="$image_tag" '$2 != "Running" || $3 != "true" || $4 != 0 || $5 !~ ":"tag"$" || $6 != "<none>" {bad = 1; print "  not as expected: " $0} END {exit bad}' >&2 ||
+		fail "pods not all Running, Ready, unrestarted, on $image_tag:"$'\n'"$pods"
+	for service in labs ingest calc reporting gateway; do
+		[ "$(echo "$pods" | grep -c "^$release-$service-")" = 2 ] || fail "$service does not have 2 pods:"$'\n'"$pods"
 	done
 }
 rollout
-for service in labs ingest reporting; do
-	ready=$(kubectl get deployment "co2-$service" -n co2 -o jsonpath='{.status.availableReplicas}')
-	[ "$ready" = 2 ] || fail "$service has $ready available replicas, want 2"
-done
-# calc and gateway are the HPAs' to size (no metrics server here: they stay
-# at the Deployment's default until one reports).
+# calc and gateway start at one pod; their HPAs bring them to minReplicas.
 for service in calc gateway; do
-	ready=$(kubectl get deployment "co2-$service" -n co2 -o jsonpath='{.status.availableReplicas}')
-	[ "${ready:-0}" -ge 1 ] || fail "$service has no available replica"
-	[ "$(kubectl get hpa "co2-$service" -n co2 -o jsonpath='{.spec.minReplicas}')" = 2 ] || fail "$service's HPA"
+	for _ in $(seq 60); do
+		[ "$(kubectl get deployment "$release-$service" -n "$namespace" -o jsonpath='{.status.availableReplicas}')" = 2 ] && break
+		sleep 1
+	done
 done
-[ "$(kubectl get hpa -n co2 --no-headers | wc -l)" = 2 ] || fail "want 2 HPAs (calc, gateway)"
-[ "$(kubectl get pdb -n co2 --no-headers | wc -l)" = 5 ] || fail "want 5 PDBs"
-[ "$(kubectl get networkpolicy -n co2 --no-headers | wc -l)" = 5 ] || fail "want 5 NetworkPolicies"
-[ "$(kubectl get jobs -n co2 --no-headers 2>/dev/null | wc -l)" = 0 ] || fail "the migration hooks were not removed after success"
-"$helm" history co2 -n co2 | grep -q deployed || fail "release not deployed"
+check_pods "$tag"
+[ "$(kubectl get hpa -n "$namespace" --no-headers | wc -l)" = 2 ] || fail "want 2 HPAs (calc, gateway)"
+[ "$(kubectl get pdb -n "$namespace" --no-headers | wc -l)" = 5 ] || fail "want 5 PDBs"
+[ "$(kubectl get networkpolicy -n "$namespace" --no-headers | wc -l)" = 5 ] || fail "want 5 NetworkPolicies"
+[ "$(kubectl get jobs -n "$namespace" --no-headers 2> /dev/null | wc -l)" = 0 ] || fail "the migration hooks were not removed after success"
+say "installed: every pod Running and Ready"
 
-log "helm upgrade with changed values rolls out"
-"$helm" upgrade co2 "$chart" -n co2 -f "$chart/ci/minimal-values.yaml" --set services.labs.replicas=3 \
-	--set logLevel=debug --wait --timeout "$wait_timeout" > upgrade.log 2>&1 || fail "helm upgrade: $(cat upgrade.log)"
+gateway=http://$(kubectl get service "$release-gateway" -n "$namespace" -o jsonpath='{.spec.clusterIP}'):8000
+token_url=http://$(kubectl get service dex -n "$namespace" -o jsonpath='{.spec.clusterIP}'):5556/dex/token
+smoke() { "$K8S_DIR/images/bin/smoke" "$@" -gateway "$gateway" -token-url "$token_url" -username admin@example.com -password password; }
+
+say "smoke test through the gateway's Service ($gateway)"
+smoke check -rows 1000 || fail "the smoke test"
+say "helm test (the smoke test as the chart's test, in the cluster)"
+"$helm" test "$release" -n "$namespace" --timeout 3m > "$K8S_STATE/helm-test.log" 2>&1 ||
+	fail "helm test: $(cat "$K8S_STATE/helm-test.log"; kubectl logs -n "$namespace" "$release-smoke-test" 2>&1)"
+
+say "a calc pod killed in the middle of an import of $kill_rows rows"
+export NAMESPACE=$namespace DB_ADMIN_URL="postgres://co2@127.0.0.1:$K8S_DB_PORT/co2?host=$K8S_STATE/stores/postgres"
+smoke import -rows "$kill_rows" -while-running "$root/tools/k8s/kill-import-worker.sh" || fail "the import after its worker was killed"
 rollout
-[ "$(kubectl get deployment co2-labs -n co2 -o jsonpath='{.status.availableReplicas}')" = 3 ] || fail "labs not scaled to 3"
-[ "$(kubectl get configmap co2-labs -n co2 -o jsonpath='{.data.LOG_LEVEL}')" = debug ] || fail "the ConfigMap did not change"
 
-log "helm uninstall leaves nothing behind"
-"$helm" uninstall co2 -n co2 --wait --timeout 2m > /dev/null || fail "helm uninstall"
-left=$(kubectl get deploy,svc,sa,cm,pdb,hpa,networkpolicy,job,ingress -n co2 -l app.kubernetes.io/instance=co2 --no-headers 2>/dev/null | wc -l)
-[ "$left" = 0 ] || fail "$left objects left after uninstall"
-log "PASS"
+say "helm upgrade to $upgrade_tag while a client reads through every service"
+{
+	echo "set -e"
+	printf '%q ' "$helm" upgrade "$release" "$chart" -n "$namespace" "${chart_values[@]}" --set "image.tag=$upgrade_tag" \
+		--wait --timeout "$wait_timeout"
+	echo
+	for service in labs ingest calc reporting gateway; do
+		printf 'kubectl rollout status deployment/%q -n %q --timeout %q\n' "$release-$service" "$namespace" "$wait_timeout"
+	done
+} > "$K8S_STATE/upgrade.sh"
+smoke poll -while "bash '$K8S_STATE/upgrade.sh' > '$K8S_STATE/upgrade.log' 2>&1" ||
+	fail "requests failed during the upgrade, or it failed: $(cat "$K8S_STATE/upgrade.log")"
+# The pods are the new ones: wait for the old ones to be gone.
+for _ in $(seq 120); do
+	[ -z "$(kubectl get pods -n "$namespace" -l "app.kubernetes.io/instance=$release" -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}')" ] && break
+	sleep 1
+done
+check_pods "$upgrade_tag"
+
+say "helm uninstall leaves nothing behind"
+"$helm" uninstall "$release" -n "$namespace" --wait --timeout 3m > /dev/null || fail "helm uninstall"
+for _ in $(seq 120); do
+	left=$(kubectl get all,configmap,secret,serviceaccount,pdb,hpa,networkpolicy,ingress,job -n "$namespace" \
+		-l "app.kubernetes.io/instance=$release" --no-headers 2> /dev/null)
+	[ -z "$left" ] && break
+	sleep 1
+done
+[ -z "$left" ] || fail "left after uninstall:"$'\n'"$left"
+say "PASS in $(($(date +%s) - started))s"
