@@ -203,7 +203,7 @@ $(K8S_BIN)/crane:
 k8s-tools: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(K8S_BIN)/crane $(BIN)/helm ## Build the test node's Kubernetes, skaffold, crane and helm (once)
 
 .PHONY: test-k8s
-test-k8s: k8s-tools ## Build the images, install the chart on a real one-node cluster, check it (needs root)
+test-k8s: $(K8S_BIN)/.kubernetes $(K8S_BIN)/etcd $(K8S_BIN)/skaffold $(BIN)/helm ## Build the images, install the chart on a real one-node cluster, check it (needs root)
 	tools/k8s/test-k8s.sh
 
 .PHONY: k8s-up
