@@ -65,7 +65,7 @@ var services = map[string]struct {
 	port  string
 	needs []string
 }{
-	"labs":      {"8001", []string{"DB_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LISTEN_ADDR"}},
+	"labs":      {"8001", []string{"DB_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "INGEST_URL", "CALC_URL", "REPORTING_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
 	"ingest":    {"8002", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR"}},
 	"calc":      {"8003", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "INGEST_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},
 	"reporting": {"8004", []string{"DB_URL", "REDIS_URL", "OAUTH_ISSUER_URL", "OAUTH_AUDIENCE", "LABS_URL", "CALC_URL", "LISTEN_ADDR", "OAUTH_CLIENT_ID", "OAUTH_SERVICE_GRANT"}},

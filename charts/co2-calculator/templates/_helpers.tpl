@@ -65,7 +65,7 @@ the workers' shutdown, and a margin. */}}
 - name: REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ .root.Values.redis.existingSecret }}, key: {{ .root.Values.redis.urlKey }}}}
 {{- end }}
-{{- if or (eq .name "calc") (eq .name "reporting") }}
+{{- if or (eq .name "labs") (eq .name "calc") (eq .name "reporting") }}
 - name: OAUTH_CLIENT_SECRET
   valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_CLIENT_SECRET}}
 {{- if eq .root.Values.oauth.service.grant "password" }}

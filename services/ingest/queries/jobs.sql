@@ -160,3 +160,26 @@ UPDATE ingest.data_ingestion_jobs
 SET state = 'FINISHED', result = 'ERROR', status_message = sqlc.arg('message'),
     locked_by = '', locked_until = NULL, finished_at = now(), updated_at = now()
 WHERE id = sqlc.arg('id');
+
+-- name: LockUploadTarget :exec
+-- Serialises the completion of uploads into one lab, kind and year, so two
+-- equal files finishing together cannot both pass the duplicate check.
+SELECT pg_advisory_xact_lock(hashtext('ingest.upload:' || sqlc.arg('lab_id')::text || ':' || sqlc.arg('kind')::text || ':' || sqlc.arg('year')::int));
+
+-- name: FindDuplicateUpload :one
+-- The latest earlier import of the same file into the same lab, kind and
+-- year that counts (ADR 020): its file has arrived, and it did not end in
+-- ERROR (cancelled or failed imports wrote nothing).
+SELECT id, created_at FROM ingest.data_ingestion_jobs
+WHERE lab_id = sqlc.arg('lab_id') AND file_sha256 = sqlc.arg('file_sha256')
+  AND kind = sqlc.arg('kind') AND year = sqlc.arg('year')
+  AND id <> sqlc.arg('job_id')
+  AND state <> 'NOT_STARTED'
+  AND NOT (state = 'FINISHED' AND result = 'ERROR')
+ORDER BY created_at DESC
+LIMIT 1;
+
+-- name: PurgeLab :execrows
+-- Every job of a lab being purged, with its file chunks and row errors
+-- (ON DELETE CASCADE).
+DELETE FROM ingest.data_ingestion_jobs WHERE lab_id = $1;

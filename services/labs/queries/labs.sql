@@ -3,16 +3,27 @@ INSERT INTO labs.labs (code, name, description, parent_id, country)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING *;
 
+-- A lab being purged (purging_at set) is gone for every query but the
+-- purge's own (ADR 020).
+
 -- name: GetLab :one
-SELECT * FROM labs.labs WHERE id = $1;
+SELECT * FROM labs.labs WHERE id = $1 AND purging_at IS NULL;
 
 -- name: GetLabForUpdate :one
+SELECT * FROM labs.labs WHERE id = $1 AND purging_at IS NULL FOR UPDATE;
+
+-- name: GetLabForPurge :one
+-- The lab, being purged or not.
 SELECT * FROM labs.labs WHERE id = $1 FOR UPDATE;
+
+-- name: MarkPurging :exec
+UPDATE labs.labs SET purging_at = coalesce(purging_at, now()), updated_at = now() WHERE id = $1;
 
 -- name: ListLabs :many
 -- A page of labs in code order, after the given code (keyset pagination).
 SELECT * FROM labs.labs
-WHERE (sqlc.narg('parent_id')::uuid IS NULL OR parent_id = sqlc.narg('parent_id'))
+WHERE purging_at IS NULL
+  AND (sqlc.narg('parent_id')::uuid IS NULL OR parent_id = sqlc.narg('parent_id'))
   AND (sqlc.narg('name_pattern')::text IS NULL OR name ILIKE sqlc.narg('name_pattern'))
   AND (sqlc.arg('include_archived')::boolean OR archived_at IS NULL)
   AND (sqlc.narg('after_code')::text IS NULL OR lower(code) > sqlc.narg('after_code'))
@@ -92,7 +103,8 @@ WITH RECURSIVE direct AS (
 )
 SELECT tree.lab_id, tree.role, tree.granted_on, l.code, l.name
 FROM tree JOIN labs.labs l ON l.id = tree.lab_id
+WHERE l.purging_at IS NULL
 ORDER BY l.code, tree.role;
 
 -- name: GetLabsByIDs :many
-SELECT * FROM labs.labs WHERE id = ANY(sqlc.arg('ids')::uuid[]) ORDER BY lower(code);
+SELECT * FROM labs.labs WHERE id = ANY(sqlc.arg('ids')::uuid[]) AND purging_at IS NULL ORDER BY lower(code);

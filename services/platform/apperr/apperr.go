@@ -135,3 +135,9 @@ func dataExceptionMessage(err error) string {
 	errors.As(err, &pgErr)
 	return pgErr.Message
 }
+
+// Unavailable: a service the request needs did not answer; the same
+// request may be repeated.
+func Unavailable(format string, args ...any) error {
+	return &Error{Code: connect.CodeUnavailable, Message: fmt.Sprintf(format, args...)}
+}

@@ -36,6 +36,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/purgebus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/purgedb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
@@ -128,6 +130,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		// Internal: the reporting service's figures, service role only.
 		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(reportdatadb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)
+		// Internal: the labs service purging a lab, service role only.
+		path, handler = calcv1connect.NewLabPurgeServiceHandler(calcapi.NewPurge(purgebus.New(rt.Logger, purgedb.NewStore(rt.Pool))), options...)
+		rt.Server.Mount(calcv1connect.LabPurgeServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

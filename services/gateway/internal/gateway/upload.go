@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -64,10 +65,15 @@ func (u *uploader) imports(ingest ingestv1connect.ImportServiceClient) http.Hand
 			return
 		}
 		relay(u, w, r, ingest.UploadImport,
-			func(filename string) *ingestv1.UploadImportRequest {
+			func(filename string, fields url.Values) (*ingestv1.UploadImportRequest, error) {
+				allowDuplicate, err := flag(query, fields, "allow_duplicate")
+				if err != nil {
+					return nil, err
+				}
 				return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Metadata{Metadata: &ingestv1.UploadMetadata{
 					LabId: r.PathValue("id"), Kind: query.Get("kind"), Year: int32(year), Mode: query.Get("mode"), Filename: filename,
-				}}}
+					AllowDuplicate: allowDuplicate,
+				}}}, nil
 			},
 			func(chunk []byte) *ingestv1.UploadImportRequest {
 				return &ingestv1.UploadImportRequest{Part: &ingestv1.UploadImportRequest_Chunk{Chunk: chunk}}
@@ -76,16 +82,33 @@ func (u *uploader) imports(ingest ingestv1connect.ImportServiceClient) http.Hand
 	})
 }
 
+// flag reads a boolean from the query, or else from the form fields sent
+// before the file; absent is false.
+func flag(query, fields url.Values, name string) (bool, error) {
+	value := query.Get(name)
+	if value == "" {
+		value = fields.Get(name)
+	}
+	if value == "" {
+		return false, nil
+	}
+	set, err := strconv.ParseBool(value)
+	if err != nil {
+		return false, fmt.Errorf("%s: give true or false (got %q)", name, value)
+	}
+	return set, nil
+}
+
 // factors serves POST /api/v1/factor-datasets?dataset=&version=, streamed
 // to calc.
 func (u *uploader) factors(calc calcv1connect.FactorServiceClient) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		query := r.URL.Query()
 		relay(u, w, r, calc.UploadFactorDataset,
-			func(filename string) *calcv1.UploadFactorDatasetRequest {
+			func(filename string, _ url.Values) (*calcv1.UploadFactorDatasetRequest, error) {
 				return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Metadata{Metadata: &calcv1.FactorUploadMetadata{
 					Dataset: query.Get("dataset"), Version: query.Get("version"), Description: query.Get("description"), Filename: filename,
-				}}}
+				}}}, nil
 			},
 			func(chunk []byte) *calcv1.UploadFactorDatasetRequest {
 				return &calcv1.UploadFactorDatasetRequest{Part: &calcv1.UploadFactorDatasetRequest_Chunk{Chunk: chunk}}
@@ -101,12 +124,17 @@ func relay[Req, Res any, ResP interface {
 	*Res
 	proto.Message
 }](u *uploader, w http.ResponseWriter, r *http.Request, open func(context.Context) *connect.ClientStreamForClient[Req, Res],
-	metadata func(filename string) *Req, chunk func([]byte) *Req, statusURL func(ResP) string) {
+	metadata func(filename string, fields url.Values) (*Req, error), chunk func([]byte) *Req, statusURL func(ResP) string) {
 	if r.ContentLength > u.maxBytes {
 		resterr.TooLarge(w, u.maxBytes)
 		return
 	}
-	file, filename, err := fileOf(r)
+	file, filename, fields, err := fileOf(r)
+	if err != nil {
+		resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, err))
+		return
+	}
+	first, err := metadata(filename, fields)
 	if err != nil {
 		resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, err))
 		return
@@ -115,7 +143,7 @@ func relay[Req, Res any, ResP interface {
 	defer cancel()
 	stream := open(ctx)
 	send := func(req *Req) bool { return stream.Send(req) == nil }
-	ok := send(metadata(filename))
+	ok := send(first)
 	buffer := make([]byte, uploadChunkBytes)
 	var total int64
 	for ok {
@@ -164,26 +192,45 @@ func relay[Req, Res any, ResP interface {
 }
 
 // fileOf returns the uploaded file: the body, or a multipart form's "file"
-// part, read as it streams in.
-func fileOf(r *http.Request) (io.Reader, string, error) {
+// part, read as it streams in, with the form's small fields sent before it
+// (at most maxFormFields, each at most maxFormFieldBytes).
+func fileOf(r *http.Request) (io.Reader, string, url.Values, error) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
-		return r.Body, r.URL.Query().Get("filename"), nil
+		return r.Body, r.URL.Query().Get("filename"), nil, nil
 	}
 	form, err := r.MultipartReader()
 	if err != nil {
-		return nil, "", fmt.Errorf("the multipart form cannot be read: %w", err)
+		return nil, "", nil, fmt.Errorf("the multipart form cannot be read: %w", err)
 	}
-	for {
+	fields := url.Values{}
+	for count := 0; ; count++ {
 		part, err := form.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, "", errors.New("the multipart form has no part named file: send the CSV as file=@data.csv")
+			return nil, "", nil, errors.New("the multipart form has no part named file: send the CSV as file=@data.csv")
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("the multipart form cannot be read: %w", err)
+			return nil, "", nil, fmt.Errorf("the multipart form cannot be read: %w", err)
 		}
 		if part.FormName() == "file" {
-			return part, part.FileName(), nil
+			return part, part.FileName(), fields, nil
 		}
+		if count >= maxFormFields {
+			return nil, "", nil, fmt.Errorf("the multipart form has more than %d parts before the file: send the file part first or sooner", maxFormFields)
+		}
+		value, err := io.ReadAll(io.LimitReader(part, maxFormFieldBytes+1))
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("the multipart form cannot be read: %w", err)
+		}
+		if len(value) > maxFormFieldBytes {
+			return nil, "", nil, fmt.Errorf("the form field %q is longer than %d bytes", part.FormName(), maxFormFieldBytes)
+		}
+		fields.Add(part.FormName(), string(value))
 	}
 }
+
+// Bounds of the form fields an upload may send before its file.
+const (
+	maxFormFields     = 16
+	maxFormFieldBytes = 1024
+)

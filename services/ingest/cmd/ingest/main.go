@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(ingestv1connect.ImportServiceName, path, handler)
 		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg.Imports)), options...)
 		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
+		path, handler = ingestv1connect.NewLabPurgeServiceHandler(ingestapi.NewPurge(imports), options...)
+		rt.Server.Mount(ingestv1connect.LabPurgeServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

@@ -32,6 +32,7 @@ func (h *Handler) UploadImport(ctx context.Context, stream *connect.ClientStream
 	}
 	job, err := h.imports.Upload(ctx, ingestbus.Upload{
 		LabID: meta.GetLabId(), Kind: meta.GetKind(), Year: meta.GetYear(), Mode: meta.GetMode(), Filename: meta.GetFilename(),
+		AllowDuplicate: meta.GetAllowDuplicate(),
 	}, file)
 	if err != nil {
 		return nil, err

@@ -135,6 +135,8 @@ type Store interface {
 	RequeueExpired(ctx context.Context, id uuid.UUID, message string) error
 	FailExpired(ctx context.Context, id uuid.UUID, message string) error
 	RetentionStore
+	DuplicateStore
+	PurgeStore
 }
 
 // Outcome is what a worker reports at the end of a job.

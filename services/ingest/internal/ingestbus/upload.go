@@ -25,6 +25,9 @@ type Upload struct {
 	Year     int32
 	Mode     string
 	Filename string
+	// AllowDuplicate imports a file equal to an earlier import of the same
+	// lab, kind and year all the same (ADR 020).
+	AllowDuplicate bool
 }
 
 // Import modes.
@@ -86,7 +89,7 @@ func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (J
 		ID: uuid.Must(uuid.NewV7()), LabID: labID, Year: upload.Year, Kind: template.Kind, Module: template.Module,
 		Mode: upload.Mode, Filename: upload.Filename, MaxAttempts: b.cfg.MaxAttempts, CreatedBy: access.Principal().Subject,
 	}
-	if err := b.receive(ctx, job, template, file); err != nil {
+	if err := b.receive(ctx, job, template, file, upload.AllowDuplicate); err != nil {
 		return Job{}, err
 	}
 	if err := b.queue.Enqueue(ctx, job.ID, 0); err != nil {
@@ -103,7 +106,7 @@ var errCancelledUpload = apperr.FailedPrecondition("the import was cancelled whi
 // queues the job once the file is whole. The job is created once the
 // header has passed (the first piece holds it), so a file refused at once
 // leaves no trace at all.
-func (b *Business) receive(ctx context.Context, job Job, template Template, file io.Reader) (err error) {
+func (b *Business) receive(ctx context.Context, job Job, template Template, file io.Reader, allowDuplicate bool) (err error) {
 	created := false
 	defer func() {
 		if err == nil || !created {
@@ -185,7 +188,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 	if err := check.End(); err != nil {
 		return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 	}
-	err = b.store.QueueUploadedJob(ctx, job.ID, size, hex.EncodeToString(hash.Sum(nil)))
+	err = b.completeUpload(ctx, job, size, hex.EncodeToString(hash.Sum(nil)), allowDuplicate)
 	if errors.Is(err, ErrNotFound) {
 		return errCancelledUpload
 	}

@@ -300,6 +300,46 @@ func (q *Queries) FailExpired(ctx context.Context, arg FailExpiredParams) error 
 	return err
 }
 
+const findDuplicateUpload = `-- name: FindDuplicateUpload :one
+SELECT id, created_at FROM ingest.data_ingestion_jobs
+WHERE lab_id = $1 AND file_sha256 = $2
+  AND kind = $3 AND year = $4
+  AND id <> $5
+  AND state <> 'NOT_STARTED'
+  AND NOT (state = 'FINISHED' AND result = 'ERROR')
+ORDER BY created_at DESC
+LIMIT 1
+`
+
+type FindDuplicateUploadParams struct {
+	LabID      uuid.UUID
+	FileSha256 string
+	Kind       string
+	Year       int32
+	JobID      uuid.UUID
+}
+
+type FindDuplicateUploadRow struct {
+	ID        uuid.UUID
+	CreatedAt time.Time
+}
+
+// The latest earlier import of the same file into the same lab, kind and
+// year that counts (ADR 020): its file has arrived, and it did not end in
+// ERROR (cancelled or failed imports wrote nothing).
+func (q *Queries) FindDuplicateUpload(ctx context.Context, arg FindDuplicateUploadParams) (FindDuplicateUploadRow, error) {
+	row := q.db.QueryRow(ctx, findDuplicateUpload,
+		arg.LabID,
+		arg.FileSha256,
+		arg.Kind,
+		arg.Year,
+		arg.JobID,
+	)
+	var i FindDuplicateUploadRow
+	err := row.Scan(&i.ID, &i.CreatedAt)
+	return i, err
+}
+
 const finishJob = `-- name: FinishJob :execrows
 UPDATE ingest.data_ingestion_jobs
 SET state = 'FINISHED', result = $1, status_message = $2,
@@ -520,6 +560,37 @@ func (q *Queries) ListRowErrors(ctx context.Context, arg ListRowErrorsParams) ([
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockUploadTarget = `-- name: LockUploadTarget :exec
+SELECT pg_advisory_xact_lock(hashtext('ingest.upload:' || $1::text || ':' || $2::text || ':' || $3::int))
+`
+
+type LockUploadTargetParams struct {
+	LabID string
+	Kind  string
+	Year  int32
+}
+
+// Serialises the completion of uploads into one lab, kind and year, so two
+// equal files finishing together cannot both pass the duplicate check.
+func (q *Queries) LockUploadTarget(ctx context.Context, arg LockUploadTargetParams) error {
+	_, err := q.db.Exec(ctx, lockUploadTarget, arg.LabID, arg.Kind, arg.Year)
+	return err
+}
+
+const purgeLab = `-- name: PurgeLab :execrows
+DELETE FROM ingest.data_ingestion_jobs WHERE lab_id = $1
+`
+
+// Every job of a lab being purged, with its file chunks and row errors
+// (ON DELETE CASCADE).
+func (q *Queries) PurgeLab(ctx context.Context, labID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeLab, labID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const queueUploadedJob = `-- name: QueueUploadedJob :execrows

@@ -9,8 +9,11 @@ import (
 	"context"
 	"io"
 
+	"connectrpc.com/connect"
+
 	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/services/labs/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
@@ -24,6 +27,11 @@ import (
 type Config struct {
 	service.Base
 	ListenAddr string `env:"LISTEN_ADDR, default=:8001"`
+	// The services a purge removes a lab's data from (ADR 020).
+	IngestURL    string `env:"INGEST_URL, default=http://127.0.0.1:8002"`
+	CalcURL      string `env:"CALC_URL, default=http://127.0.0.1:8003"`
+	ReportingURL string `env:"REPORTING_URL, default=http://127.0.0.1:8004"`
+	ServiceAuth  authn.ServiceConfig
 }
 
 func main() { process.Main("labs", run) }
@@ -34,7 +42,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		store := labsdb.NewStore(rt.Pool)
 		// Labs reads memberships from its own tables on every request: no
 		// cache, so a revoked role stops counting here at once.
-		labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{}))
+		// A purge asks the other services with labs' own identity.
+		serviceToken, err := authn.ServiceToken(ctx, cfg.Shared().Auth, cfg.ServiceAuth)
+		if err != nil {
+			return err
+		}
+		serviceOptions := append(append([]connect.ClientOption{}, rt.Caller.Options...), connect.WithInterceptors(authn.ClientInterceptor(serviceToken)))
+		labs := labsbus.New(store, authz.NewAuthorizer(labsbus.GrantSource{Store: store}, authz.Config{})).
+			WithPurgers(clients.Purgers(rt.Caller.HTTP, cfg.IngestURL, cfg.CalcURL, cfg.ReportingURL, serviceOptions...)...)
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {

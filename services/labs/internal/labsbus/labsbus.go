@@ -26,6 +26,8 @@ type Lab struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ArchivedAt  *time.Time
+	// PurgingAt is set while the lab is being purged (ADR 020).
+	PurgingAt *time.Time
 }
 
 // Fields are the mutable fields of a lab as a client sends them.
@@ -61,6 +63,10 @@ type Store interface {
 	Update(ctx context.Context, lab Lab) (Lab, error)
 	SetArchivedAt(ctx context.Context, id uuid.UUID, at *time.Time) (Lab, error)
 	Delete(ctx context.Context, id uuid.UUID) error
+	// GetForPurge returns and locks the lab, being purged or not (every
+	// other read leaves a lab being purged out); MarkPurging marks it.
+	GetForPurge(ctx context.Context, id uuid.UUID) (Lab, error)
+	MarkPurging(ctx context.Context, id uuid.UUID) error
 	CountSubLabs(ctx context.Context, id uuid.UUID) (active, total int64, err error)
 	// IsInSubtree reports whether candidate is root or one of its descendants.
 	IsInSubtree(ctx context.Context, root, candidate uuid.UUID) (bool, error)
@@ -82,9 +88,10 @@ var (
 // a lab outside the caller's reach is "not found", a lab they may see but
 // not change is "permission denied".
 type Business struct {
-	store Store
-	authz *authz.Authorizer
-	now   func() time.Time
+	store   Store
+	authz   *authz.Authorizer
+	now     func() time.Time
+	purgers []DataPurger
 }
 
 // New returns the register over store, authorizing with authorizer.
@@ -304,13 +311,16 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 	return updated, err
 }
 
-// Delete archives a lab, or with purge removes it for good (admins only). Archiving is
-// refused while the lab has sub-labs that are not archived; purging while it
-// has any sub-lab.
+// Delete archives a lab, or with purge removes it for good (admins only).
+// Archiving is refused while the lab has sub-labs that are not archived;
+// purging, see Purge.
 func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, error) {
 	labID, _, err := b.authorize(ctx, id, authz.Administer)
 	if err != nil {
 		return Lab{}, err
+	}
+	if purge {
+		return b.purge(ctx, labID)
 	}
 	var result Lab
 	err = b.store.InTx(ctx, func(tx Store) error {
@@ -321,16 +331,9 @@ func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, erro
 		if err != nil {
 			return notFound(err, id)
 		}
-		active, total, err := tx.CountSubLabs(ctx, labID)
+		active, _, err := tx.CountSubLabs(ctx, labID)
 		if err != nil {
 			return err
-		}
-		if purge {
-			if total > 0 {
-				return apperr.FailedPrecondition("lab %s still has %d sub-lab(s), archived ones included: remove them first", lab.Code, total)
-			}
-			result = lab
-			return tx.Delete(ctx, labID)
 		}
 		if active > 0 {
 			return apperr.FailedPrecondition("lab %s still has %d sub-lab(s) that are not archived: archive or move them first", lab.Code, active)

@@ -33,7 +33,7 @@ func (q *Queries) CountSubLabs(ctx context.Context, parentID *uuid.UUID) (CountS
 const createLab = `-- name: CreateLab :one
 INSERT INTO labs.labs (code, name, description, parent_id, country)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at
+RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at
 `
 
 type CreateLabParams struct {
@@ -63,6 +63,7 @@ func (q *Queries) CreateLab(ctx context.Context, arg CreateLabParams) (LabsLab, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+		&i.PurgingAt,
 	)
 	return i, err
 }
@@ -110,6 +111,7 @@ WITH RECURSIVE direct AS (
 )
 SELECT tree.lab_id, tree.role, tree.granted_on, l.code, l.name
 FROM tree JOIN labs.labs l ON l.id = tree.lab_id
+WHERE l.purging_at IS NULL
 ORDER BY l.code, tree.role
 `
 
@@ -156,9 +158,12 @@ func (q *Queries) EffectiveGrants(ctx context.Context, arg EffectiveGrantsParams
 }
 
 const getLab = `-- name: GetLab :one
-SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs WHERE id = $1
+
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at FROM labs.labs WHERE id = $1 AND purging_at IS NULL
 `
 
+// A lab being purged (purging_at set) is gone for every query but the
+// purge's own (ADR 020).
 func (q *Queries) GetLab(ctx context.Context, id uuid.UUID) (LabsLab, error) {
 	row := q.db.QueryRow(ctx, getLab, id)
 	var i LabsLab
@@ -172,12 +177,36 @@ func (q *Queries) GetLab(ctx context.Context, id uuid.UUID) (LabsLab, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+		&i.PurgingAt,
+	)
+	return i, err
+}
+
+const getLabForPurge = `-- name: GetLabForPurge :one
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at FROM labs.labs WHERE id = $1 FOR UPDATE
+`
+
+// The lab, being purged or not.
+func (q *Queries) GetLabForPurge(ctx context.Context, id uuid.UUID) (LabsLab, error) {
+	row := q.db.QueryRow(ctx, getLabForPurge, id)
+	var i LabsLab
+	err := row.Scan(
+		&i.ID,
+		&i.Code,
+		&i.Name,
+		&i.Description,
+		&i.ParentID,
+		&i.Country,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ArchivedAt,
+		&i.PurgingAt,
 	)
 	return i, err
 }
 
 const getLabForUpdate = `-- name: GetLabForUpdate :one
-SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs WHERE id = $1 FOR UPDATE
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at FROM labs.labs WHERE id = $1 AND purging_at IS NULL FOR UPDATE
 `
 
 func (q *Queries) GetLabForUpdate(ctx context.Context, id uuid.UUID) (LabsLab, error) {
@@ -193,12 +222,13 @@ func (q *Queries) GetLabForUpdate(ctx context.Context, id uuid.UUID) (LabsLab, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+		&i.PurgingAt,
 	)
 	return i, err
 }
 
 const getLabsByIDs = `-- name: GetLabsByIDs :many
-SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs WHERE id = ANY($1::uuid[]) ORDER BY lower(code)
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at FROM labs.labs WHERE id = ANY($1::uuid[]) AND purging_at IS NULL ORDER BY lower(code)
 `
 
 func (q *Queries) GetLabsByIDs(ctx context.Context, ids []uuid.UUID) ([]LabsLab, error) {
@@ -220,6 +250,7 @@ func (q *Queries) GetLabsByIDs(ctx context.Context, ids []uuid.UUID) ([]LabsLab,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ArchivedAt,
+			&i.PurgingAt,
 		); err != nil {
 			return nil, err
 		}
@@ -254,8 +285,9 @@ func (q *Queries) IsInSubtree(ctx context.Context, arg IsInSubtreeParams) (bool,
 }
 
 const listLabs = `-- name: ListLabs :many
-SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at FROM labs.labs
-WHERE ($1::uuid IS NULL OR parent_id = $1)
+SELECT id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at FROM labs.labs
+WHERE purging_at IS NULL
+  AND ($1::uuid IS NULL OR parent_id = $1)
   AND ($2::text IS NULL OR name ILIKE $2)
   AND ($3::boolean OR archived_at IS NULL)
   AND ($4::text IS NULL OR lower(code) > $4)
@@ -300,6 +332,7 @@ func (q *Queries) ListLabs(ctx context.Context, arg ListLabsParams) ([]LabsLab, 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ArchivedAt,
+			&i.PurgingAt,
 		); err != nil {
 			return nil, err
 		}
@@ -355,11 +388,20 @@ func (q *Queries) LockHierarchy(ctx context.Context) error {
 	return err
 }
 
+const markPurging = `-- name: MarkPurging :exec
+UPDATE labs.labs SET purging_at = coalesce(purging_at, now()), updated_at = now() WHERE id = $1
+`
+
+func (q *Queries) MarkPurging(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, markPurging, id)
+	return err
+}
+
 const setArchivedAt = `-- name: SetArchivedAt :one
 UPDATE labs.labs
 SET archived_at = $1, updated_at = now()
 WHERE id = $2
-RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at
+RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at
 `
 
 type SetArchivedAtParams struct {
@@ -380,6 +422,7 @@ func (q *Queries) SetArchivedAt(ctx context.Context, arg SetArchivedAtParams) (L
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+		&i.PurgingAt,
 	)
 	return i, err
 }
@@ -388,7 +431,7 @@ const updateLab = `-- name: UpdateLab :one
 UPDATE labs.labs
 SET code = $2, name = $3, description = $4, parent_id = $5, country = $6, updated_at = now()
 WHERE id = $1
-RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at
+RETURNING id, code, name, description, parent_id, country, created_at, updated_at, archived_at, purging_at
 `
 
 type UpdateLabParams struct {
@@ -420,6 +463,7 @@ func (q *Queries) UpdateLab(ctx context.Context, arg UpdateLabParams) (LabsLab, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ArchivedAt,
+		&i.PurgingAt,
 	)
 	return i, err
 }

@@ -20,6 +20,7 @@ type LabsLab struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ArchivedAt  *time.Time
+	PurgingAt   *time.Time
 }
 
 type LabsMembership struct {

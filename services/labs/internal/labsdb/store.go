@@ -79,6 +79,15 @@ func (s *Store) SetArchivedAt(ctx context.Context, id uuid.UUID, at *time.Time) 
 	return toLab(row), translate(err)
 }
 
+func (s *Store) GetForPurge(ctx context.Context, id uuid.UUID) (labsbus.Lab, error) {
+	row, err := s.queries.GetLabForPurge(ctx, id)
+	return toLab(row), translate(err)
+}
+
+func (s *Store) MarkPurging(ctx context.Context, id uuid.UUID) error {
+	return s.queries.MarkPurging(ctx, id)
+}
+
 func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
 	deleted, err := s.queries.DeleteLab(ctx, id)
 	if err == nil && deleted == 0 {
@@ -180,5 +189,6 @@ func toLab(row LabsLab) labsbus.Lab {
 	return labsbus.Lab{
 		ID: row.ID, Code: row.Code, Name: row.Name, Description: row.Description, ParentID: row.ParentID,
 		Country: row.Country, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, ArchivedAt: row.ArchivedAt,
+		PurgingAt: row.PurgingAt,
 	}
 }

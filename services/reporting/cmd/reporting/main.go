@@ -27,6 +27,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/purgebus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingapi"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingdb"
@@ -76,7 +77,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		reports := reportingbus.NewReports(calc, labs, authorizer)
-		exports := exportbus.NewExports(reports, calc, reportingdb.NewStore(rt.Pool), exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
+		store := reportingdb.NewStore(rt.Pool)
+		exports := exportbus.NewExports(reports, calc, store, exportqueue.New(tasks), rt.Logger, cfg.Exports, process.InstanceName())
 		if cfg.ExportWorkers > 0 {
 			stopWorkers, err := startWorkers(cfg, rt.Logger, redisOpt, exports)
 			if err != nil {
@@ -92,6 +94,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports), options...)
 		rt.Server.Mount(reportingv1connect.ReportServiceName, path, handler)
+		// Internal: the labs service purging a lab, service role only.
+		path, handler = reportingv1connect.NewLabPurgeServiceHandler(reportingapi.NewPurge(purgebus.New(rt.Logger, store)), options...)
+		rt.Server.Mount(reportingv1connect.LabPurgeServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

@@ -118,9 +118,13 @@ type UploadMetadata struct {
 	// append (the default): the rows are added.
 	Mode string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
 	// The file's name, kept for the record.
-	Filename      string `protobuf:"bytes,5,opt,name=filename,proto3" json:"filename,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filename string `protobuf:"bytes,5,opt,name=filename,proto3" json:"filename,omitempty"`
+	// Import the file even though an earlier import of the same lab, kind
+	// and year had the same content (sha256). Without it such an upload is
+	// refused with ALREADY_EXISTS naming the earlier import (ADR 020).
+	AllowDuplicate bool `protobuf:"varint,6,opt,name=allow_duplicate,json=allowDuplicate,proto3" json:"allow_duplicate,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UploadMetadata) Reset() {
@@ -186,6 +190,13 @@ func (x *UploadMetadata) GetFilename() string {
 		return x.Filename
 	}
 	return ""
+}
+
+func (x *UploadMetadata) GetAllowDuplicate() bool {
+	if x != nil {
+		return x.AllowDuplicate
+	}
+	return false
 }
 
 type UploadImportResponse struct {
@@ -1069,13 +1080,14 @@ const file_co2_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x13UploadImportRequest\x12;\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1d.co2.ingest.v1.UploadMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"\x7f\n" +
+	"\x04part\"\xa8\x01\n" +
 	"\x0eUploadMetadata\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04year\x18\x03 \x01(\x05R\x04year\x12\x12\n" +
 	"\x04mode\x18\x04 \x01(\tR\x04mode\x12\x1a\n" +
-	"\bfilename\x18\x05 \x01(\tR\bfilename\"d\n" +
+	"\bfilename\x18\x05 \x01(\tR\bfilename\x12'\n" +
+	"\x0fallow_duplicate\x18\x06 \x01(\bR\x0eallowDuplicate\"d\n" +
 	"\x14UploadImportResponse\x12-\n" +
 	"\x06import\x18\x01 \x01(\v2\x15.co2.ingest.v1.ImportR\x06import\x12\x1d\n" +
 	"\n" +

@@ -59,8 +59,10 @@ type ImportServiceClient interface {
 	// following ones the file's bytes. The header is checked as it arrives
 	// (kind, required columns, UTF-8, delimiter) and the whole upload is
 	// refused, nothing stored, when it is wrong. Over REST:
-	// POST /api/v1/labs/{lab_id}/imports?kind=&year=&mode= with a text/csv or
-	// multipart/form-data body, served by the gateway's streaming handler.
+	// POST /api/v1/labs/{lab_id}/imports?kind=&year=&mode=&allow_duplicate=
+	// with a text/csv or multipart/form-data body, served by the gateway's
+	// streaming handler. A file equal to an earlier import of the same lab,
+	// kind and year is refused (409) unless allow_duplicate is set.
 	UploadImport(context.Context) *connect.ClientStreamForClient[v1.UploadImportRequest, v1.UploadImportResponse]
 	// State, result, progress, counts, the first row errors and timings.
 	GetImportStatus(context.Context, *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error)
@@ -175,8 +177,10 @@ type ImportServiceHandler interface {
 	// following ones the file's bytes. The header is checked as it arrives
 	// (kind, required columns, UTF-8, delimiter) and the whole upload is
 	// refused, nothing stored, when it is wrong. Over REST:
-	// POST /api/v1/labs/{lab_id}/imports?kind=&year=&mode= with a text/csv or
-	// multipart/form-data body, served by the gateway's streaming handler.
+	// POST /api/v1/labs/{lab_id}/imports?kind=&year=&mode=&allow_duplicate=
+	// with a text/csv or multipart/form-data body, served by the gateway's
+	// streaming handler. A file equal to an earlier import of the same lab,
+	// kind and year is refused (409) unless allow_duplicate is set.
 	UploadImport(context.Context, *connect.ClientStream[v1.UploadImportRequest]) (*connect.Response[v1.UploadImportResponse], error)
 	// State, result, progress, counts, the first row errors and timings.
 	GetImportStatus(context.Context, *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error)

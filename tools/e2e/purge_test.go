@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// rowsMentioning counts, per column of every table of the services'
+// schemas that can hold a lab id (uuid, uuid[], text, json), the rows
+// whose value contains id; columns without one are left out.
+func rowsMentioning(t *testing.T, sys *system, id string) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, sys.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `
+		SELECT c.table_schema, c.table_name, c.column_name
+		FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+		WHERE c.table_schema IN ('labs', 'ingest', 'calc', 'reporting')
+		  AND c.udt_name IN ('uuid', '_uuid', 'text', 'json', 'jsonb')
+		ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	columns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) ([3]string, error) {
+		var column [3]string
+		return column, row.Scan(&column[0], &column[1], &column[2])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(columns) < 20 {
+		t.Fatalf("only %d columns to search: the schemas are not there", len(columns))
+	}
+	found := map[string]int64{}
+	for _, column := range columns {
+		var n int64
+		query := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s::text LIKE '%%' || $1 || '%%'`,
+			pgx.Identifier{column[0], column[1]}.Sanitize(), pgx.Identifier{column[2]}.Sanitize())
+		if err := conn.QueryRow(ctx, query, id).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		if n > 0 {
+			found[strings.Join(column[:], ".")] = n
+		}
+	}
+	return found
+}
+
+func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
+	sys := startSystem(t, "RATE_LIMIT_UPLOAD=1000/1m")
+	api := sys.Gateway + "/api/v1"
+	create := func(code, parent string) string {
+		return mustCall(t, 200, "POST", api+"/labs", fmt.Sprintf(`{"code":%q,"name":"%s lab","country":"CH","parentId":%q}`, code, code, parent))["id"].(string)
+	}
+	parent := create("PURGE-PARENT", "")
+	lab := create("PURGE-LAB", parent)
+	other := create("PURGE-OTHER", "")
+	// Data of every kind, in the lab and in another lab.
+	for i, id := range []string{lab, other} {
+		mustCall(t, 200, "POST", api+"/labs/"+id+"/members", `{"email":"member@example.com","role":"lab_member"}`)
+		mustCall(t, 200, "POST", api+"/labs/"+id+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
+		status, answer := upload(t, sys, "member", id, "kind=equipment&year=2025", equipmentHeader+fmt.Sprintf("PC %d,it,1,40,60,0,0\n", i), false)
+		if status != http.StatusAccepted {
+			t.Fatalf("upload: %d %v", status, answer)
+		}
+		if done := waitFinished(t, sys, importID(t, answer)); done["result"] != "SUCCESS" {
+			t.Fatalf("import: %v", done)
+		}
+		mustCall(t, 200, "POST", api+"/labs/"+id+"/activities", entryBody)
+		// A contract asks a recalculation of the lab's year.
+		mustCall(t, 200, "PUT", api+"/labs/"+id+"/electricity-contracts/2025", contractBody)
+		export := mustCall(t, 200, "POST", api+"/reports/"+id+"/exports", `{"year":2025}`)["export"].(map[string]any)["id"].(string)
+		waitExport(t, sys, id, export, 60*time.Second, "done")
+	}
+	// The parent's export holds the lab's data too.
+	parentExport := mustCall(t, 200, "POST", api+"/reports/"+parent+"/exports", `{"year":2025,"includeSublabs":true}`)["export"].(map[string]any)["id"].(string)
+	waitExport(t, sys, parent, parentExport, 60*time.Second, "done")
+	waitUntil(t, 60*time.Second, "the contract's recalculation", func() bool {
+		return queryFloat(t, sys, "SELECT count(*) FROM calc.recalculations WHERE lab_id = $1", lab) > 0
+	})
+
+	before := rowsMentioning(t, sys, lab)
+	for _, table := range []string{"labs.labs.id", "labs.memberships.lab_id", "ingest.data_ingestion_jobs.lab_id", "calc.activities.lab_id",
+		"calc.emissions.lab_id", "calc.rollups.lab_id", "calc.electricity_contracts.lab_id", "calc.recalculations.lab_id", "reporting.exports.lab_id", "reporting.exports.lab_ids"} {
+		if before[table] == 0 {
+			t.Fatalf("no row of %s holds the lab before the purge: %v", table, before)
+		}
+	}
+	otherBefore := rowsMentioning(t, sys, other)
+
+	// Only admins purge; a lab with a sub-lab is refused.
+	for user, want := range map[string]int{"manager": http.StatusForbidden, "member": http.StatusForbidden, "outsider": http.StatusNotFound} {
+		if status, answer := call(t, user, "DELETE", api+"/labs/"+lab+"?purge=true", ""); status != want {
+			t.Fatalf("%s purges: %d %v, want %d", user, status, answer, want)
+		}
+	}
+	if refused := mustCall(t, 400, "DELETE", api+"/labs/"+parent+"?purge=true", ""); !strings.Contains(refused["message"].(string), "sub-lab") {
+		t.Fatalf("purging a parent: %v", refused)
+	}
+
+	// calc is down, and an import of the lab waits in the queue: the purge
+	// answers 503, and the lab is gone from sight already.
+	sys.stop(t, "calc")
+	status, answer := upload(t, sys, "member", lab, "kind=equipment&year=2024", equipmentHeader+"PC,it,1,40,60,0,0\n", false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	if status, answer := call(t, "admin", "DELETE", api+"/labs/"+lab+"?purge=true", ""); status != http.StatusServiceUnavailable ||
+		!strings.Contains(answer["message"].(string), "calc") || !strings.Contains(answer["message"].(string), "repeat") {
+		t.Fatalf("purge with calc down: %d %v", status, answer)
+	}
+	mustCall(t, 404, "GET", api+"/labs/"+lab, "")
+	if status, _ := call(t, "member", "POST", api+"/labs/"+lab+"/activities", entryBody); status != http.StatusNotFound && status != http.StatusServiceUnavailable {
+		t.Fatalf("an entry into a lab being purged: %d", status)
+	}
+
+	// Repeated once calc is back: done.
+	sys.start(t, "calc")
+	if purged := mustCall(t, 200, "DELETE", api+"/labs/"+lab+"?purge=true", ""); purged["id"] != lab {
+		t.Fatalf("purged %v", purged)
+	}
+	if left := rowsMentioning(t, sys, lab); len(left) != 0 {
+		t.Fatalf("rows still mention the purged lab: %v", left)
+	}
+	if after := rowsMentioning(t, sys, other); !maps.Equal(after, otherBefore) {
+		t.Fatalf("another lab's rows changed: before %v, after %v", otherBefore, after)
+	}
+	// The parent keeps its row and can be purged now; the purged lab, again,
+	// is not found.
+	mustCall(t, 404, "DELETE", api+"/labs/"+lab+"?purge=true", "")
+	mustCall(t, 200, "GET", api+"/labs/"+parent, "")
+}
