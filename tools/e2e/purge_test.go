@@ -9,7 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
+
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
+	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
+	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 )
 
 // rowsMentioning counts, per column of every table of the services'
@@ -149,4 +159,61 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 	// is not found.
 	mustCall(t, 404, "DELETE", api+"/labs/"+lab+"?purge=true", "")
 	mustCall(t, 200, "GET", api+"/labs/"+parent, "")
+}
+
+// The LabPurgeService of ingest, calc and reporting answers the labs
+// service's identity alone: not another service's, not an admin's, and
+// the gateway does not route it.
+func TestOnlyTheLabsIdentityPurgesLabData(t *testing.T) {
+	sys := startSystem(t)
+	ctx := context.Background()
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"KEEP","name":"Kept lab","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "PUT", sys.Gateway+"/api/v1/labs/"+lab+"/electricity-contracts/2025", contractBody)
+	asAdmin := connect.WithInterceptors(authn.ClientInterceptor(authn.Static(tokens["admin"])))
+	callers := map[string]connect.ClientOption{
+		"labs": asServiceAccount(t, "labs"), "calc": asServiceAccount(t, "calc"), "reporting": asServiceAccount(t, "reporting"), "admin": asAdmin,
+	}
+	purges := map[string]func(connect.ClientOption, string) error{
+		"ingest": func(as connect.ClientOption, labID string) error {
+			_, err := ingestv1connect.NewLabPurgeServiceClient(rpcclient.HTTPClient(), "http://"+sys.addrs["ingest"], as).
+				PurgeLabData(ctx, connect.NewRequest(&ingestv1.PurgeLabDataRequest{LabId: labID}))
+			return err
+		},
+		"calc": func(as connect.ClientOption, labID string) error {
+			_, err := calcv1connect.NewLabPurgeServiceClient(rpcclient.HTTPClient(), "http://"+sys.addrs["calc"], as).
+				PurgeLabData(ctx, connect.NewRequest(&calcv1.PurgeLabDataRequest{LabId: labID}))
+			return err
+		},
+		"reporting": func(as connect.ClientOption, labID string) error {
+			_, err := reportingv1connect.NewLabPurgeServiceClient(rpcclient.HTTPClient(), "http://"+sys.addrs["reporting"], as).
+				PurgeLabData(ctx, connect.NewRequest(&reportingv1.PurgeLabDataRequest{LabId: labID}))
+			return err
+		},
+	}
+	for service, purge := range purges {
+		for caller, as := range callers {
+			err := purge(as, lab)
+			if caller == "labs" {
+				if err != nil {
+					t.Errorf("labs asking %s to purge: %v", service, err)
+				}
+				continue
+			}
+			if connect.CodeOf(err) != connect.CodePermissionDenied {
+				t.Errorf("%s asking %s to purge: %v, want PermissionDenied", caller, service, err)
+			}
+		}
+		if err := purge(callers["labs"], "not-a-lab"); connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("%s purging lab id not-a-lab: %v, want InvalidArgument", service, err)
+		}
+	}
+	// labs' call went through: the contract is gone.
+	if n := queryFloat(t, sys, "SELECT count(*) FROM calc.electricity_contracts WHERE lab_id = $1", lab); n != 0 {
+		t.Fatalf("contracts left after labs' call: %v", n)
+	}
+	for _, path := range []string{calcv1connect.LabPurgeServicePurgeLabDataProcedure, "/api/v1" + calcv1connect.LabPurgeServicePurgeLabDataProcedure} {
+		if status, _ := raw(t, "POST", sys.Gateway+path, "Bearer "+tokens["admin"], `{"labId":"`+lab+`"}`); status != http.StatusNotFound {
+			t.Fatalf("a purge through the gateway at %s: %d", path, status)
+		}
+	}
 }
