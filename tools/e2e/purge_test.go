@@ -135,6 +135,9 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 		t.Fatalf("purge with calc down: %d %v", status, answer)
 	}
 	mustCall(t, 404, "GET", api+"/labs/"+lab, "")
+	if status, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2023", equipmentHeader+"PC,it,1,40,60,0,0\n", false); status != http.StatusNotFound {
+		t.Fatalf("an admin's upload into a lab being purged: %d %v", status, answer)
+	}
 
 	// calc is back: writers refuse the lab being purged (its member's role
 	// no longer counts; labs no longer knows the lab).

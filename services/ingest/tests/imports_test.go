@@ -53,6 +53,11 @@ func (templates) Template(_ context.Context, kind string) (ingestbus.Template, e
 	return ingestbus.Template{Kind: "equipment", Module: "equipment", Required: []string{"equipment_name", "category", "active_hours_per_week", "active_power_w"}}, nil
 }
 
+// existingLabs says every lab exists.
+type existingLabs struct{}
+
+func (existingLabs) LabExists(context.Context, uuid.UUID) (bool, error) { return true, nil }
+
 type system struct {
 	issuer *authntest.Issuer
 	url    string
@@ -71,7 +76,7 @@ func start(t *testing.T) system {
 	tasks := jobqueuetest.New(t, "ingest-test")
 	store := ingestdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations}))
 	cfg := ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, MaxUploadBytes: 1 << 20, ErrorsKept: 10, ChunkBytes: 16, RetryBackoff: time.Second} // pieces smaller than the header line
-	imports := ingestbus.New(logger, store, authorizer, templates{}, queue.New(tasks.Queue), cfg)
+	imports := ingestbus.New(logger, store, authorizer, templates{}, existingLabs{}, queue.New(tasks.Queue), cfg)
 
 	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
 	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))

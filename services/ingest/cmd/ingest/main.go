@@ -60,10 +60,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		clientOptions := rt.Caller.Options
 		httpClient := rt.Caller.HTTP
-		authorizer := authz.NewAuthorizer(labs.NewGrants(httpClient, cfg.LabsURL, clientOptions...), cfg.Authz)
+		labsClient := labs.NewGrants(httpClient, cfg.LabsURL, clientOptions...)
+		authorizer := authz.NewAuthorizer(labsClient, cfg.Authz)
 		store := ingestdb.NewStore(rt.Pool)
 		imports := ingestbus.New(rt.Logger, store, authorizer,
-			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), queue.New(importQueue), cfg.Imports)
+			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), labsClient, queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
 

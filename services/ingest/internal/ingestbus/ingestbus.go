@@ -88,6 +88,12 @@ type Templates interface {
 // ErrUnknownKind is a kind the calculator does not take.
 var ErrUnknownKind = errors.New("unknown kind")
 
+// Labs tells whether a lab exists (labs owns them). A lab being purged
+// does not (ADR 020).
+type Labs interface {
+	LabExists(ctx context.Context, labID uuid.UUID) (bool, error)
+}
+
 // Queue wakes a worker up for an attempt at a job (attempt counts the
 // attempts made so far). Enqueueing an attempt already queued is not an
 // error.
@@ -183,13 +189,14 @@ type Business struct {
 	store     Store
 	authz     *authz.Authorizer
 	templates Templates
+	labs      Labs
 	queue     Queue
 	cfg       Config
 }
 
 // New returns the import register.
-func New(logger *slog.Logger, store Store, authorizer *authz.Authorizer, templates Templates, queue Queue, cfg Config) *Business {
-	return &Business{logger: logger, store: store, authz: authorizer, templates: templates, queue: queue, cfg: cfg}
+func New(logger *slog.Logger, store Store, authorizer *authz.Authorizer, templates Templates, labs Labs, queue Queue, cfg Config) *Business {
+	return &Business{logger: logger, store: store, authz: authorizer, templates: templates, labs: labs, queue: queue, cfg: cfg}
 }
 
 // Get returns a job with its first rejected rows.

@@ -40,7 +40,7 @@ func imports(t *testing.T, retention ingestbus.RetentionConfig) (*ingestbus.Busi
 	store := ingestdb.NewStore(pool)
 	tasks := jobqueuetest.New(t, "ingest-test")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, authz.Config{}), nil, queue.New(tasks.Queue),
+	business := ingestbus.New(logger, store, authz.NewAuthorizer(noGrants{}, authz.Config{}), nil, nil, queue.New(tasks.Queue),
 		ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, ErrorsKept: 10, Retention: retention})
 	return business, store, pool
 }

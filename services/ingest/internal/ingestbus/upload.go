@@ -77,6 +77,15 @@ func (b *Business) Upload(ctx context.Context, upload Upload, file io.Reader) (J
 	if err := access.Require(labID.String(), authz.Import, apperr.NotFound("no lab has id %s", upload.LabID)); err != nil {
 		return Job{}, err
 	}
+	// A global role reaches every lab id: the lab must exist (and not be
+	// being purged), or its data would outlive it.
+	exists, err := b.labs.LabExists(ctx, labID)
+	if err != nil {
+		return Job{}, fmt.Errorf("lab %s: %w", labID, err)
+	}
+	if !exists {
+		return Job{}, apperr.NotFound("no lab has id %s", upload.LabID)
+	}
 	template, err := b.templates.Template(ctx, upload.Kind)
 	if errors.Is(err, ErrUnknownKind) {
 		return Job{}, apperr.Invalid("kind", "%s", strings.TrimPrefix(err.Error(), ErrUnknownKind.Error()+": "))
