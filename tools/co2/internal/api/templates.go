@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"net/url"
 )
 
@@ -16,8 +17,14 @@ const maxTemplateBytes = 1 << 20
 // the gateway serves it (format=csv answered as text/csv), otherwise the
 // csv field of the JSON template.
 func (c *Client) TemplateCSV(ctx context.Context, kind string) ([]byte, error) {
-	response, err := c.do(ctx, request{path: "/templates/" + url.PathEscape(kind), query: url.Values{"format": {"csv"}},
-		accept: "text/csv, application/json;q=0.5", notFound: "no template for kind " + kind + " (co2 templates list shows the kinds)"})
+	asked := request{path: "/templates/" + url.PathEscape(kind), query: url.Values{"format": {"csv"}},
+		accept: "text/csv, application/json;q=0.5", notFound: "no template for kind " + kind + " (co2 templates list shows the kinds)"}
+	response, err := c.do(ctx, asked)
+	if IsStatus(err, http.StatusBadRequest) {
+		// A gateway that knows no format parameter: its JSON holds the CSV.
+		asked.query = nil
+		response, err = c.do(ctx, asked)
+	}
 	if err != nil {
 		return nil, err
 	}
