@@ -6,7 +6,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/oauth2 v0.38.0
-	golang.org/x/term v0.48.0
+	golang.org/x/term v0.47.0
 )
 
 require (
