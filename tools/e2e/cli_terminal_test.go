@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +46,7 @@ func (u *cliUser) inTerminal(t *testing.T, args ...string) *terminal {
 	}()
 	go func() {
 		err := cmd.Wait()
-		if exit, ok := err.(*exec.ExitError); ok {
+		if exit := new(exec.ExitError); errors.As(err, &exit) {
 			term.status = exit.ExitCode()
 		}
 		<-copied

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -142,7 +143,7 @@ func (u *cliUser) co2(t *testing.T, args ...string) cliRun {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	run := cliRun{stdout: stdout.String(), stderr: stderr.String()}
-	if exit, ok := err.(*exec.ExitError); ok {
+	if exit := new(exec.ExitError); errors.As(err, &exit) {
 		run.status = exit.ExitCode()
 	} else if err != nil {
 		t.Fatalf("co2 %v: %v", args, err)
@@ -245,7 +246,6 @@ func TestCLICommandsAgainstTheRealGateway(t *testing.T) {
 	}
 
 	// report: the table's total is the API's, to the tenth of a kg
-	report := map[string]any{}
 	status, report := call(t, "admin", "GET", sys.Gateway+"/api/v1/reports/"+lab.ID+"?year=2025", "")
 	if status != 200 {
 		t.Fatalf("report over REST: %d %v", status, report)

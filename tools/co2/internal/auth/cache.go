@@ -78,7 +78,7 @@ func Save(login Login) error {
 	if err != nil {
 		return fmt.Errorf("keep the login: %w", err)
 	}
-	defer os.Remove(temp.Name()) //nolint:errcheck // gone after the rename
+	defer os.Remove(temp.Name()) // gone after the rename
 	if err := temp.Chmod(0o600); err != nil {
 		_ = temp.Close()
 		return fmt.Errorf("keep the login: %w", err)

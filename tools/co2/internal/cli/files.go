@@ -22,7 +22,7 @@ func writeFileFrom(path string, fill func(io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(temp.Name()) //nolint:errcheck // gone after the rename
+	defer os.Remove(temp.Name()) // gone after the rename
 	if err := fill(temp); err != nil {
 		_ = temp.Close()
 		return err
