@@ -36,9 +36,6 @@ type app struct {
 
 	gateway, issuer, clientID, clientSecret, scopes string
 	output                                          string
-	// issuerSet says the issuer was named (flag or env), not taken from the
-	// login or the default.
-	issuerSet bool
 }
 
 // Main runs the command line args and returns the exit status.
@@ -85,8 +82,8 @@ progress, read reports and download exports.
   co2 report ENAC-LAB1 --year 2025`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.settle(cmd)
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return a.settle()
 		},
 	}
 	flags := root.PersistentFlags()
@@ -105,7 +102,7 @@ progress, read reports and download exports.
 
 // settle fills each setting from its flag, else its environment variable,
 // else the login's (issuer) or the default.
-func (a *app) settle(cmd *cobra.Command) error {
+func (a *app) settle() error {
 	pick := func(value *string, env, fallback string) {
 		if *value == "" {
 			*value = os.Getenv(env)
@@ -114,7 +111,6 @@ func (a *app) settle(cmd *cobra.Command) error {
 			*value = fallback
 		}
 	}
-	a.issuerSet = a.issuer != "" || os.Getenv("CO2_ISSUER") != ""
 	pick(&a.gateway, "CO2_GATEWAY", defaultGateway)
 	if login, err := auth.Load(); err == nil {
 		pick(&a.issuer, "CO2_ISSUER", login.Issuer)
@@ -129,7 +125,6 @@ func (a *app) settle(cmd *cobra.Command) error {
 	if a.output != "text" && a.output != "json" {
 		return fmt.Errorf("--output %s: say text or json", a.output)
 	}
-	_ = cmd
 	return nil
 }
 
