@@ -235,6 +235,11 @@ docker-down: ## Stop the containers (volumes kept; make docker-down VOLUMES=1 dr
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider
 	@go run ./tools/devstack token $(or $(user),admin)
 
+.PHONY: co2
+co2: ## Build the command-line client into .bin/co2 (or: go install ./tools/co2); see docs/cli.md
+	go build -o $(BIN)/co2 ./tools/co2
+	@echo "built $(BIN)/co2: try $(BIN)/co2 login"
+
 .PHONY: stop
 stop: ## Stop the project-local PostgreSQL and Redis (if make run or make test started them)
 	go run ./tools/devstack stop

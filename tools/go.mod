@@ -5,6 +5,7 @@ go 1.26.7
 require (
 	github.com/co2-calculator/co2-calculator/migrations v0.0.0
 	github.com/co2-calculator/co2-calculator/services/platform v0.0.0
+	github.com/creack/pty v1.1.24
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/hibiken/asynq v0.26.0
 	github.com/jackc/pgx/v5 v5.13.0

@@ -108,6 +108,8 @@ Try, in another terminal:
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/v1/labs
   curl -s -H "Authorization: Bearer $TOKEN" -X POST %[1]s/api/v1/labs -d '{"code":"ENAC-LAB1","name":"Lab 1","country":"CH"}'
   curl -s -H "Authorization: Bearer $(make -s token user=member)" %[1]s/api/v1/me
+or with the command-line client (docs/cli.md):
+  make co2 && .bin/co2 login     # then: .bin/co2 labs list, .bin/co2 report DEMO-LAB
 
 Ctrl-C stops everything.
 `, gateway, dex.IssuerURL, stack.DevPassword)

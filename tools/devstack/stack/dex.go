@@ -28,9 +28,18 @@ const DevPassword = "password"
 // Audience is the client id whose audience every API token carries.
 const Audience = "co2-api"
 
-// CLIClient is the public client the CLI, make token and the tests log in
-// with (password grant).
+// CLIClient is the public client co2 login (device grant), make token and
+// the tests (password grant) log in with.
 const CLIClient = "co2-cli"
+
+// GrantTypes are the grants Dex offers: the device grant is what co2 login
+// uses with the public CLI client (deploy/dev/dex/dex.yaml says the same).
+var GrantTypes = []string{
+	"authorization_code",
+	"refresh_token",
+	"password",
+	"urn:ietf:params:oauth:grant-type:device_code",
+}
 
 // ServicesClient is the client services use for their own tokens.
 const ServicesClient = "co2-services"
@@ -163,9 +172,15 @@ func dexConfig(dex *Dex, addr string) ([]byte, error) {
 		"issuer":  dex.IssuerURL,
 		"storage": map[string]any{"type": "memory"},
 		"web":     map[string]any{"http": addr},
-		"oauth2":  map[string]any{"passwordConnector": "local", "skipApprovalScreen": true},
-		"expiry":  map[string]any{"idTokens": "1h"},
-		"logger":  map[string]any{"level": "warn"},
+		"oauth2": map[string]any{
+			"passwordConnector": "local", "skipApprovalScreen": true,
+			// Named rather than left to Dex's default: co2 login needs the
+			// device grant, scripts and tests the password grant, and the
+			// tokens' renewal the refresh grant (ADR 022).
+			"grantTypes": GrantTypes,
+		},
+		"expiry": map[string]any{"idTokens": "1h"},
+		"logger": map[string]any{"level": "warn"},
 		"staticClients": []map[string]any{
 			// The API's audience: tokens say they are for it.
 			{"id": Audience, "name": "co2-calculator API", "secret": randomSecret(), "trustedPeers": []string{CLIClient, ServicesClient}},
