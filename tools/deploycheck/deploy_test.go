@@ -198,3 +198,60 @@ func TestEveryServiceBuildsAloneAsItsImageDoes(t *testing.T) {
 		}
 	}
 }
+
+// Each service acting on its own logs in as itself on a cluster: the
+// Secret the chart gives labs, calc and reporting names a Dex account in
+// that service's own group (service:<name>), as skaffold and make test-k8s
+// deploy them. Internal calls are allowed by that role, so one account
+// shared by the three gets every internal call but its own refused.
+func TestTheChartLogsEachServiceInAsItself(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "deploy/dev/dex/dex.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dex struct {
+		StaticPasswords []struct {
+			Email  string   `yaml:"email"`
+			Groups []string `yaml:"groups"`
+		} `yaml:"staticPasswords"`
+	}
+	if err := yaml.Unmarshal(raw, &dex); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string][]string{}
+	for _, user := range dex.StaticPasswords {
+		groups[user.Email] = user.Groups
+	}
+	file, err := os.Open(filepath.Join(root, "deploy/dev/dex/identities.k8s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = file.Close() }()
+	usernames := map[string]string{}
+	for decoder := yaml.NewDecoder(file); ; {
+		var secret struct {
+			Metadata   struct{ Name string } `yaml:"metadata"`
+			StringData map[string]string     `yaml:"stringData"`
+		}
+		if decoder.Decode(&secret) != nil {
+			break
+		}
+		usernames[secret.Metadata.Name] = secret.StringData["OAUTH_SERVICE_USERNAME"]
+	}
+	for _, values := range []string{"charts/co2-calculator/ci/dev-values.yaml", "tools/k8s/test-values.yaml"} {
+		deployments := ofKind(renderObjects(t, "-f", values), "Deployment")
+		for _, name := range []string{"labs", "calc", "reporting"} {
+			var secret string
+			for _, variable := range asList(dig(deployments["co2-"+name], "spec", "template", "spec", "containers", 0, "env")) {
+				if dig(variable, "name") == "OAUTH_SERVICE_USERNAME" {
+					secret, _ = dig(variable, "valueFrom", "secretKeyRef", "name").(string)
+				}
+			}
+			account := usernames[secret]
+			if !slices.Contains(groups[account], "service:"+name) {
+				t.Errorf("%s: %s logs in with Secret %q, account %q of groups %v: not in service:%s",
+					values, name, secret, account, groups[account], name)
+			}
+		}
+	}
+}

@@ -38,11 +38,20 @@ diagnose() {
 		tail -8 "$log"
 	done
 }
+# The reason is printed first and again last, after the diagnosis and the
+# node's teardown: a log cut to its tail still says what failed.
+failure=
 fail() {
-	echo "test-k8s: FAIL: $*" >&2
+	failure=$*
+	echo "test-k8s: FAIL: $failure" >&2
 	diagnose >&2 2>&1
 	exit 1
 }
+finish() {
+	[ -n "${node_started:-}" ] && "$node_dir/down.sh"
+	[ -z "$failure" ] || echo "test-k8s: FAIL: $failure" >&2
+}
+trap finish EXIT
 [ "$(id -u)" = 0 ] || fail "the test node needs root (cgroups, network namespaces, iptables, mounts)"
 
 # One test node per machine: a second run waits for the first.
@@ -63,7 +72,7 @@ tag=$(head -1 "$K8S_DIR/images.log" | cut -d' ' -f1 | sed 's/.*://')
 upgrade_tag=$tag-upgrade
 say "built $tag"
 
-trap '"$node_dir/down.sh"' EXIT
+node_started=1
 say "the node (tools/k8s/node/up.sh)"
 "$node_dir/up.sh" || fail "the node did not come up"
 ctr() { command ctr --address "$CONTAINERD_ADDRESS" -n k8s.io "$@"; }

@@ -53,7 +53,9 @@ the workers' shutdown, and a margin. */}}
 {{- add .Values.shutdown.preStopSeconds (mul 2 .Values.shutdown.timeoutSeconds) 5 -}}
 {{- end -}}
 
-{{/* The environment every container of a service gets. */}}
+{{/* The environment every container of a service gets. A service acting
+on its own (labs, calc, reporting) logs in with its own identity: internal
+calls are allowed by the caller's role service:<name> (docs/auth.md). */}}
 {{- define "co2.env" -}}
 - name: LISTEN_ADDR
   value: {{ printf ":%v" .svc.port | quote }}
@@ -65,14 +67,14 @@ the workers' shutdown, and a margin. */}}
 - name: REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ .root.Values.redis.existingSecret }}, key: {{ .root.Values.redis.urlKey }}}}
 {{- end }}
-{{- if or (eq .name "labs") (eq .name "calc") (eq .name "reporting") }}
+{{- with index .root.Values.oauth.service.existingSecrets .name }}
 - name: OAUTH_CLIENT_SECRET
-  valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_CLIENT_SECRET}}
-{{- if eq .root.Values.oauth.service.grant "password" }}
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: OAUTH_CLIENT_SECRET}}
+{{- if eq $.root.Values.oauth.service.grant "password" }}
 - name: OAUTH_SERVICE_USERNAME
-  valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_SERVICE_USERNAME}}
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: OAUTH_SERVICE_USERNAME}}
 - name: OAUTH_SERVICE_PASSWORD
-  valueFrom: {secretKeyRef: {name: {{ .root.Values.oauth.service.existingSecret }}, key: OAUTH_SERVICE_PASSWORD}}
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: OAUTH_SERVICE_PASSWORD}}
 {{- end }}
 {{- end }}
 {{- with .root.Values.extraEnv }}
