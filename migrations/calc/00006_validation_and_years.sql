@@ -25,10 +25,29 @@ CREATE TABLE calc.reporting_years (
     PRIMARY KEY (lab_id, year)
 );
 
+-- A lab's year as it stands: its own row, else the institution's, else open.
+-- +goose StatementBegin
+CREATE FUNCTION calc.year_state(lab uuid, reporting_year integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(
+        (SELECT state FROM calc.reporting_years WHERE lab_id = lab AND year = reporting_year),
+        (SELECT state FROM calc.reporting_years
+         WHERE lab_id = '00000000-0000-0000-0000-000000000000' AND year = reporting_year),
+        'open')
+$$;
+-- +goose StatementEnd
+
 -- An admin's activation that recalculates closed years too.
 ALTER TABLE calc.recalc_requests ADD COLUMN forced boolean NOT NULL DEFAULT false;
+-- A recalculation of a closed year is SKIPPED (nothing changed).
+ALTER TABLE calc.recalculations DROP CONSTRAINT recalculations_state_check;
+ALTER TABLE calc.recalculations ADD CONSTRAINT recalculations_state_check CHECK (state IN ('FINISHED', 'FAILED', 'SKIPPED'));
 
 -- +goose Down
+DELETE FROM calc.recalculations WHERE state = 'SKIPPED';
+ALTER TABLE calc.recalculations DROP CONSTRAINT recalculations_state_check;
+ALTER TABLE calc.recalculations ADD CONSTRAINT recalculations_state_check CHECK (state IN ('FINISHED', 'FAILED'));
 ALTER TABLE calc.recalc_requests DROP COLUMN forced;
+DROP FUNCTION calc.year_state(uuid, integer);
 DROP TABLE calc.reporting_years;
 ALTER TABLE calc.activities DROP COLUMN state, DROP COLUMN state_reason, DROP COLUMN state_by, DROP COLUMN state_at;
