@@ -109,7 +109,7 @@ func TestEntriesAreValidatedOrRejectedAndReportsShowTheValidatedShare(t *testing
 	// Changing an activity makes it pending again, validated or rejected.
 	replaced := mustCall(t, 200, "PUT", api+"/activities/"+planeID,
 		`{"year":2025,"values":{"departure":"GVA","arrival":"MAN","trips":"1","round_trip":"yes"}}`)
-	if replaced["state"] != "pending" || replaced["stateReason"] != nil {
+	if replaced["state"] != "pending" || replaced["stateReason"] != "" {
 		t.Fatalf("a replaced rejected activity: %v", replaced)
 	}
 	replaced = mustCall(t, 200, "PUT", api+"/activities/"+id, fmt.Sprintf(freezerEntry, 2025))
