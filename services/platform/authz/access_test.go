@@ -29,8 +29,8 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		// A validator of one lab, and one by a global role.
 		"validator":        {grants: []authz.Grant{{LabID: own, Role: authz.RoleValidator}}},
 		"global validator": {roles: []string{authz.RoleValidator}},
-		"service":  {roles: []string{authn.ServiceRole("calc")}},
-		"forged":   {grants: []authz.Grant{{LabID: own, Role: "admin"}, {LabID: "*", Role: authz.RoleLabManager}}},
+		"service":          {roles: []string{authn.ServiceRole("calc")}},
+		"forged":           {grants: []authz.Grant{{LabID: own, Role: "admin"}, {LabID: "*", Role: authz.RoleLabManager}}},
 	} {
 		access, err := authz.NewAccess(authn.Principal{Subject: name, Roles: setup.roles}, setup.grants)
 		if err != nil {
