@@ -10,6 +10,8 @@ import (
 	"fmt"
 
 	"github.com/casbin/casbin/v2/model"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
 // Action is something a caller does to a lab's data.
@@ -33,7 +35,7 @@ const (
 	RoleLabMember  = "lab_member"
 	// RoleValidator validates a lab's activity data (held on a lab, or
 	// globally from the token's roles claim).
-	RoleValidator = "validator"
+	RoleValidator = authn.RoleValidator
 )
 
 // anyLab is the domain of global roles: it matches every lab.
