@@ -124,6 +124,10 @@ func activityPath(suffix string) func(*world, string) string {
 	return func(w *world, lab string) string { return "/activities/" + w.activities[lab] + suffix }
 }
 
+func labActivityPath(suffix string) func(*world, string) string {
+	return func(w *world, lab string) string { return "/labs/" + lab + "/activities/" + w.activities[lab] + suffix }
+}
+
 func importPath(suffix string) func(*world, string) string {
 	return func(w *world, lab string) string { return "/imports/" + w.importOf(lab) + suffix }
 }
@@ -137,8 +141,10 @@ var (
 	viewing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
 	importing = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}}
 	exporting = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
-	editing   = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
-	everyone  = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
+	// Validating and closing years: lab managers, admins (and validators).
+	validating = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
+	editing    = map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}}
+	everyone   = map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {200, 200, 200}, "outsider": {200, 200, 200}}
 )
 
 // adminsOnly is an admin action on no lab in particular: ok for admins,
@@ -253,6 +259,27 @@ var matrix = []endpoint{
 	{name: "create export", method: "POST", path: labPath("/reports/%s/exports"), body: fixed(`{"year":2025}`), want: exporting},
 	{name: "export status", method: "GET", path: exportPath(""), body: noBody, want: exporting},
 	{name: "download export", method: "GET", path: exportPath(":download"), body: noBody, binary: true, want: exporting},
+	{name: "validate activity", method: "POST", path: labActivityPath(":validate"), body: fixed(`{}`), mutating: true, want: validating},
+	{name: "reject activity", method: "POST", path: labActivityPath(":reject"), body: fixed(`{"reason":"wrong power"}`), mutating: true, want: validating},
+	{name: "validate activities", method: "POST", path: labPath("/labs/%s/activities:validate"), body: fixed(`{"selection":{"year":2025}}`), want: validating},
+	{name: "reject activities", method: "POST", path: labPath("/labs/%s/activities:reject"), body: fixed(`{"selection":{"year":2025,"kind":"none"},"reason":"x"}`), want: validating},
+	{name: "list reporting years", method: "GET", path: labPath("/labs/%s/years"), body: noBody, want: viewing},
+	{name: "get reporting year", method: "GET", path: labPath("/labs/%s/years/2025"), body: noBody, want: viewing},
+	{name: "close reporting year", method: "POST", path: labPath("/labs/%s/years/2024:close"), body: fixed(`{}`), mutating: true, want: validating},
+	{
+		name: "reopen reporting year", method: "POST", body: fixed(`{}`), mutating: true,
+		path: func(w *world, lab string) string {
+			mustCall(w.t, 200, "POST", w.sys.Gateway+"/api/v1/labs/"+lab+"/years/2023:close", `{}`)
+			return "/labs/" + lab + "/years/2023:reopen"
+		},
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {403, 403, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
+	},
+	{
+		name: "close a year for every lab", method: "POST", body: fixed(`{}`),
+		// A year of its own each time (from 1990 to 2019, which no other row uses).
+		path: func(*world, string) string { return fmt.Sprintf("/years/%d:close", 1990+worlds.Add(1)%30) },
+		want: adminsOnly(200),
+	},
 	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},
 	{name: "get electricity contract", method: "GET", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, want: viewing},
 	{name: "list electricity contracts", method: "GET", path: labPath("/labs/%s/electricity-contracts"), body: noBody, want: viewing},

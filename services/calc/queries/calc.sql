@@ -97,6 +97,7 @@ WHERE lab_id = sqlc.arg('lab_id')
   AND (sqlc.arg('module')::text = '' OR module = sqlc.arg('module')::text)
   AND (sqlc.arg('kind')::text = '' OR kind = sqlc.arg('kind')::text)
   AND (sqlc.arg('source')::text = '' OR source = sqlc.arg('source')::text)
+  AND (sqlc.arg('state')::text = '' OR state = sqlc.arg('state')::text)
   AND (sqlc.narg('before_id')::uuid IS NULL OR id < sqlc.narg('before_id')::uuid)
 ORDER BY id DESC
 LIMIT sqlc.arg('page_limit');
@@ -105,7 +106,9 @@ LIMIT sqlc.arg('page_limit');
 SELECT * FROM calc.emissions WHERE activity_id = ANY(sqlc.arg('ids')::uuid[]) ORDER BY activity_id, variant, emission_type;
 
 -- name: UpdateActivity :exec
-UPDATE calc.activities SET year = $2, inputs = $3 WHERE id = $1;
+-- A changed activity is pending again, whatever it was.
+UPDATE calc.activities SET year = $2, inputs = $3, state = 'pending', state_reason = '', state_by = '', state_at = NULL
+WHERE id = $1;
 
 -- name: DeleteEmissionsOf :exec
 DELETE FROM calc.emissions WHERE activity_id = $1;

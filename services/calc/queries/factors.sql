@@ -86,18 +86,23 @@ SELECT pg_advisory_xact_lock(hashtextextended('calc.factor_activations', 0));
 
 -- name: RequestRecalculations :many
 -- Counts an ask for every lab/year/kind with activities in the years.
-INSERT INTO calc.recalc_requests (lab_id, year, kind)
-SELECT DISTINCT lab_id, year, kind FROM calc.activity_counts
+-- Closed years are left out unless forced (an admin's activation).
+INSERT INTO calc.recalc_requests (lab_id, year, kind, forced)
+SELECT DISTINCT lab_id, year, kind, sqlc.arg('force')::boolean FROM calc.activity_counts
 WHERE year = ANY(sqlc.arg('years')::integer[]) AND activities > 0
+  AND (sqlc.arg('force')::boolean OR calc.year_state(lab_id, year) = 'open')
 ON CONFLICT (lab_id, year, kind) DO UPDATE
-SET requested = calc.recalc_requests.requested + 1, requested_at = now()
+SET requested = calc.recalc_requests.requested + 1, requested_at = now(),
+    forced = calc.recalc_requests.forced OR EXCLUDED.forced
 RETURNING lab_id, year, kind;
 
 -- name: GetRecalcRequest :one
 SELECT * FROM calc.recalc_requests WHERE lab_id = $1 AND year = $2 AND kind = $3;
 
 -- name: MarkRecalcDone :exec
-UPDATE calc.recalc_requests SET done = greatest(done, sqlc.arg('done')::bigint)
+-- A force lasts until every ask it came with is answered.
+UPDATE calc.recalc_requests SET done = greatest(done, sqlc.arg('done')::bigint),
+    forced = forced AND greatest(done, sqlc.arg('done')::bigint) < requested
 WHERE lab_id = $1 AND year = $2 AND kind = $3;
 
 -- name: InsertRecalculation :exec

@@ -56,7 +56,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := datasets.Activate(ctx, "grid", "2", []int32{2025}); err != nil {
+	if _, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -91,7 +91,7 @@ func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Now version 3 is activated, then the rollups are let go.
-	if _, _, err := datasets.Activate(ctx, "grid", "3", []int32{2025}); err != nil {
+	if _, err := datasets.Activate(ctx, "grid", "3", []int32{2025}, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := blocker.Rollback(ctx); err != nil {

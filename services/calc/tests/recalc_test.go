@@ -99,8 +99,8 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	// Five activations in a row: one task waits for the target, and one
 	// recalculation answers all five.
 	for range 5 {
-		if _, queued, err := datasets.Activate(ctx, "grid", "2", []int32{2025}); err != nil || queued != 1 {
-			t.Fatalf("activate: %d queued, %v", queued, err)
+		if activated, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil || activated.Recalculations != 1 {
+			t.Fatalf("activate: %d queued, %v", activated.Recalculations, err)
 		}
 	}
 	pending, err := inspector.ListPendingTasks(queueName)

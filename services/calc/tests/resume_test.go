@@ -62,8 +62,8 @@ func TestLostFactorWorkIsQueuedAgainABatchAtATime(t *testing.T) {
 	if _, err := inspector.DeleteAllPendingTasks(tasks.Name()); err != nil { // the sync done above
 		t.Fatal(err)
 	}
-	if _, queued, err := datasets.Activate(ctx, "grid", "2", []int32{2025}); err != nil || queued != 2 {
-		t.Fatalf("activate: %d queued, %v", queued, err)
+	if activated, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil || activated.Recalculations != 2 {
+		t.Fatalf("activate: %d queued, %v", activated.Recalculations, err)
 	}
 	waiting := upload("3")
 

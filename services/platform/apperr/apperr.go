@@ -44,6 +44,13 @@ func FailedPrecondition(format string, args ...any) error {
 	return &Error{Code: connect.CodeFailedPrecondition, Message: fmt.Sprintf(format, args...)}
 }
 
+// Conflict: the request contradicts the resource's current state (a closed
+// year, a state change that cannot happen from the state it is in); HTTP
+// 409.
+func Conflict(format string, args ...any) error {
+	return &Error{Code: connect.CodeAborted, Message: fmt.Sprintf(format, args...)}
+}
+
 // PermissionDenied: the caller may see the resource but not do this.
 func PermissionDenied(format string, args ...any) error {
 	return &Error{Code: connect.CodePermissionDenied, Message: fmt.Sprintf(format, args...)}

@@ -26,6 +26,9 @@ import (
 const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
+	// RoleValidator validates every lab's activity data (it may also be
+	// held on one lab, as a membership).
+	RoleValidator = "validator"
 	// ServiceRolePrefix starts the role of a service acting on its own (a
 	// worker): service:calc, service:reporting... Each service's role
 	// reaches the internal calls that service makes, and nothing else.
@@ -249,7 +252,7 @@ func (v *Verifier) verify(ctx context.Context, rawToken string) (Principal, time
 		EmailVerified: claims.EmailVerified != nil && *claims.EmailVerified,
 	}
 	for _, role := range rolesIn(all[v.cfg.RolesClaim]) {
-		if role == RoleAdmin || role == RoleAuditor || isServiceRole(role) {
+		if role == RoleAdmin || role == RoleAuditor || role == RoleValidator || isServiceRole(role) {
 			principal.Roles = append(principal.Roles, role)
 		}
 	}

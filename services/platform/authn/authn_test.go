@@ -78,6 +78,13 @@ func TestValidTokensBecomePrincipals(t *testing.T) {
 	if err != nil || len(principal.Roles) != 0 {
 		t.Fatalf("an unverified email makes no admin: %+v %v", principal, err)
 	}
+	// A global validator; unknown roles are ignored.
+	principal, err = verifier.Verify(context.Background(), authntest.Sign(t, iss.RSA, jose.RS256, "rsa-1", iss.Claims("user-1", with(groups, map[string]any{
+		"groups": []string{"validator", "physics"},
+	}))))
+	if err != nil || strings.Join(principal.Roles, ",") != "validator" {
+		t.Fatalf("a global validator: %+v %v", principal, err)
+	}
 }
 
 func TestTheAttackTableIsRefused(t *testing.T) {

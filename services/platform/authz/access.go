@@ -118,6 +118,10 @@ func describe(action Action) string {
 		return "exporting its data"
 	case ManageMembers:
 		return "managing its members"
+	case Validate:
+		return "validating its data"
+	case CloseYear:
+		return "closing its reporting years"
 	case Administer:
 		return "this (admins only)"
 	default:

@@ -26,8 +26,11 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		"manager":  {grants: []authz.Grant{{LabID: own, Role: authz.RoleLabManager}, {LabID: sub, Role: authz.RoleLabManager}}},
 		"member":   {grants: []authz.Grant{{LabID: own, Role: authz.RoleLabMember}, {LabID: sub, Role: authz.RoleLabMember}}},
 		"outsider": {},
-		"service":  {roles: []string{authn.ServiceRole("calc")}},
-		"forged":   {grants: []authz.Grant{{LabID: own, Role: "admin"}, {LabID: "*", Role: authz.RoleLabManager}}},
+		// A validator of one lab, and one by a global role.
+		"validator":        {grants: []authz.Grant{{LabID: own, Role: authz.RoleValidator}}},
+		"global validator": {roles: []string{authz.RoleValidator}},
+		"service":          {roles: []string{authn.ServiceRole("calc")}},
+		"forged":           {grants: []authz.Grant{{LabID: own, Role: "admin"}, {LabID: "*", Role: authz.RoleLabManager}}},
 	} {
 		access, err := authz.NewAccess(authn.Principal{Subject: name, Roles: setup.roles}, setup.grants)
 		if err != nil {
@@ -41,10 +44,13 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		caller, lab string
 		allowed     []authz.Action
 	}{
-		{"admin", foreign, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer}},
+		{"admin", foreign, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer, authz.Validate, authz.CloseYear}},
 		{"auditor", foreign, []authz.Action{authz.View, authz.Export}},
-		{"manager", own, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers}},
-		{"manager", sub, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers}},
+		{"manager", own, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Validate, authz.CloseYear}},
+		{"manager", sub, []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Validate, authz.CloseYear}},
+		{"validator", own, []authz.Action{authz.View, authz.Validate}},
+		{"validator", foreign, nil},
+		{"global validator", foreign, []authz.Action{authz.View, authz.Validate}},
 		{"manager", foreign, nil},
 		{"member", own, []authz.Action{authz.View, authz.Import}},
 		{"member", foreign, nil},
@@ -54,7 +60,7 @@ func TestRolesAllowWhatThePolicySays(t *testing.T) {
 		{"forged", own, nil},
 		{"forged", foreign, nil},
 	}
-	every := []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer}
+	every := []authz.Action{authz.View, authz.Edit, authz.Import, authz.Export, authz.ManageMembers, authz.Administer, authz.Validate, authz.CloseYear}
 	for _, row := range table {
 		for _, action := range every {
 			want := false

@@ -10,6 +10,8 @@ import (
 	"fmt"
 
 	"github.com/casbin/casbin/v2/model"
+
+	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
 // Action is something a caller does to a lab's data.
@@ -22,6 +24,8 @@ const (
 	Import        Action = "import"         // add activity data: uploads and single entries
 	Export        Action = "export"         // detailed exports
 	ManageMembers Action = "manage_members" // grant and revoke lab roles
+	Validate      Action = "validate"       // validate or reject activity data
+	CloseYear     Action = "close_year"     // close a reporting year (reopening is Administer)
 	Administer    Action = "admin"          // archive, purge, factor datasets: admins only
 )
 
@@ -29,6 +33,9 @@ const (
 const (
 	RoleLabManager = "lab_manager"
 	RoleLabMember  = "lab_member"
+	// RoleValidator validates a lab's activity data (held on a lab, or
+	// globally from the token's roles claim).
+	RoleValidator = authn.RoleValidator
 )
 
 // anyLab is the domain of global roles: it matches every lab.
@@ -62,6 +69,8 @@ var policy = [][]string{
 	{"admin", anyLab, string(Export)},
 	{"admin", anyLab, string(ManageMembers)},
 	{"admin", anyLab, string(Administer)},
+	{"admin", anyLab, string(Validate)},
+	{"admin", anyLab, string(CloseYear)},
 	{"auditor", anyLab, string(View)},
 	{"auditor", anyLab, string(Export)},
 	{RoleLabManager, anyLab, string(View)},
@@ -69,12 +78,18 @@ var policy = [][]string{
 	{RoleLabManager, anyLab, string(Import)},
 	{RoleLabManager, anyLab, string(Export)},
 	{RoleLabManager, anyLab, string(ManageMembers)},
+	{RoleLabManager, anyLab, string(Validate)},
+	{RoleLabManager, anyLab, string(CloseYear)},
+	{RoleValidator, anyLab, string(View)},
+	{RoleValidator, anyLab, string(Validate)},
 	{RoleLabMember, anyLab, string(View)},
 	{RoleLabMember, anyLab, string(Import)},
 }
 
 // IsLabRole reports whether role can be granted on a lab.
-func IsLabRole(role string) bool { return role == RoleLabManager || role == RoleLabMember }
+func IsLabRole(role string) bool {
+	return role == RoleLabManager || role == RoleLabMember || role == RoleValidator
+}
 
 var baseModel = mustModel()
 

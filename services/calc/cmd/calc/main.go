@@ -42,6 +42,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatadb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/yearbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/yeardb"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -121,8 +125,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		path, handler := calcv1connect.NewTemplateServiceHandler(calcapi.Templates{}, options...)
 		rt.Server.Mount(calcv1connect.TemplateServiceName, path, handler)
-		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries), options...)
+		validations := validationbus.New(validationdb.NewStore(rt.Pool), authorizer)
+		path, handler = calcv1connect.NewActivityServiceHandler(calcapi.NewActivities(entries, validations), options...)
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
+		path, handler = calcv1connect.NewReportingYearServiceHandler(calcapi.NewYears(yearbus.New(yeardb.NewStore(rt.Pool), authorizer)), options...)
+		rt.Server.Mount(calcv1connect.ReportingYearServiceName, path, handler)
 		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(factorStore, authorizer), datasets, recalcbus.NewHistory(recalcStore, authorizer)), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(contractdb.NewStore(rt.Pool), authorizer, asks)), options...)

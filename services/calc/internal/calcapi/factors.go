@@ -88,13 +88,16 @@ func (f *Factors) GetFactorDatasetVersion(ctx context.Context, req *connect.Requ
 }
 
 func (f *Factors) ActivateFactorDatasetVersion(ctx context.Context, req *connect.Request[calcv1.ActivateFactorDatasetVersionRequest]) (*connect.Response[calcv1.ActivateFactorDatasetVersionResponse], error) {
-	activations, queued, err := f.datasets.Activate(ctx, req.Msg.GetDataset(), req.Msg.GetVersion(), req.Msg.GetYears())
+	activated, err := f.datasets.Activate(ctx, req.Msg.GetDataset(), req.Msg.GetVersion(), req.Msg.GetYears(), req.Msg.GetForce())
 	if err != nil {
 		return nil, err
 	}
-	res := &calcv1.ActivateFactorDatasetVersionResponse{RecalculationsQueued: int64(queued)}
-	for _, a := range activations {
+	res := &calcv1.ActivateFactorDatasetVersionResponse{RecalculationsQueued: int64(activated.Recalculations)}
+	for _, a := range activated.Activations {
 		res.Activations = append(res.Activations, activationToProto(a))
+	}
+	for _, y := range activated.Skipped {
+		res.Skipped = append(res.Skipped, &calcv1.SkippedYear{LabId: y.LabID.String(), Year: y.Year})
 	}
 	return connect.NewResponse(res), nil
 }

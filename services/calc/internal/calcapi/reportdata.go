@@ -51,6 +51,10 @@ func (r *ReportData) ListRollups(ctx context.Context, req *connect.Request[calcv
 			Activities: row.Activities,
 		})
 	}
+	for _, row := range figures.Validated {
+		res.Validated = append(res.Validated, &calcv1.ValidatedTotal{LabId: row.LabID.String(), Year: row.Year, Module: row.Module,
+			KgCo2E: row.KgCO2e, Activities: row.Activities})
+	}
 	for _, row := range figures.ImportCounts {
 		res.ImportCounts = append(res.ImportCounts, &calcv1.ImportCount{LabId: row.LabID.String(), Year: row.Year, Imports: row.Imports})
 	}

@@ -251,7 +251,7 @@ func (q *Queries) DeleteEmptyRollups(ctx context.Context, arg DeleteEmptyRollups
 }
 
 const getActivity = `-- name: GetActivity :one
-SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities WHERE id = $1
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at, state, state_reason, state_by, state_at FROM calc.activities WHERE id = $1
 `
 
 func (q *Queries) GetActivity(ctx context.Context, id uuid.UUID) (CalcActivity, error) {
@@ -268,12 +268,16 @@ func (q *Queries) GetActivity(ctx context.Context, id uuid.UUID) (CalcActivity, 
 		&i.RowNo,
 		&i.Inputs,
 		&i.CreatedAt,
+		&i.State,
+		&i.StateReason,
+		&i.StateBy,
+		&i.StateAt,
 	)
 	return i, err
 }
 
 const getActivityForUpdate = `-- name: GetActivityForUpdate :one
-SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities WHERE id = $1 FOR UPDATE
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at, state, state_reason, state_by, state_at FROM calc.activities WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetActivityForUpdate(ctx context.Context, id uuid.UUID) (CalcActivity, error) {
@@ -290,6 +294,10 @@ func (q *Queries) GetActivityForUpdate(ctx context.Context, id uuid.UUID) (CalcA
 		&i.RowNo,
 		&i.Inputs,
 		&i.CreatedAt,
+		&i.State,
+		&i.StateReason,
+		&i.StateBy,
+		&i.StateAt,
 	)
 	return i, err
 }
@@ -434,15 +442,16 @@ func (q *Queries) InsertFactor(ctx context.Context, arg InsertFactorParams) erro
 }
 
 const listActivities = `-- name: ListActivities :many
-SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at FROM calc.activities
+SELECT id, lab_id, year, module, kind, source, import_id, row_no, inputs, created_at, state, state_reason, state_by, state_at FROM calc.activities
 WHERE lab_id = $1
   AND ($2::integer = 0 OR year = $2::integer)
   AND ($3::text = '' OR module = $3::text)
   AND ($4::text = '' OR kind = $4::text)
   AND ($5::text = '' OR source = $5::text)
-  AND ($6::uuid IS NULL OR id < $6::uuid)
+  AND ($6::text = '' OR state = $6::text)
+  AND ($7::uuid IS NULL OR id < $7::uuid)
 ORDER BY id DESC
-LIMIT $7
+LIMIT $8
 `
 
 type ListActivitiesParams struct {
@@ -451,6 +460,7 @@ type ListActivitiesParams struct {
 	Module    string
 	Kind      string
 	Source    string
+	State     string
 	BeforeID  *uuid.UUID
 	PageLimit int32
 }
@@ -462,6 +472,7 @@ func (q *Queries) ListActivities(ctx context.Context, arg ListActivitiesParams) 
 		arg.Module,
 		arg.Kind,
 		arg.Source,
+		arg.State,
 		arg.BeforeID,
 		arg.PageLimit,
 	)
@@ -483,6 +494,10 @@ func (q *Queries) ListActivities(ctx context.Context, arg ListActivitiesParams) 
 			&i.RowNo,
 			&i.Inputs,
 			&i.CreatedAt,
+			&i.State,
+			&i.StateReason,
+			&i.StateBy,
+			&i.StateAt,
 		); err != nil {
 			return nil, err
 		}
@@ -790,7 +805,8 @@ func (q *Queries) SearchFactors(ctx context.Context, arg SearchFactorsParams) ([
 }
 
 const updateActivity = `-- name: UpdateActivity :exec
-UPDATE calc.activities SET year = $2, inputs = $3 WHERE id = $1
+UPDATE calc.activities SET year = $2, inputs = $3, state = 'pending', state_reason = '', state_by = '', state_at = NULL
+WHERE id = $1
 `
 
 type UpdateActivityParams struct {
@@ -799,6 +815,7 @@ type UpdateActivityParams struct {
 	Inputs []byte
 }
 
+// A changed activity is pending again, whatever it was.
 func (q *Queries) UpdateActivity(ctx context.Context, arg UpdateActivityParams) error {
 	_, err := q.db.Exec(ctx, updateActivity, arg.ID, arg.Year, arg.Inputs)
 	return err

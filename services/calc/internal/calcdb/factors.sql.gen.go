@@ -202,7 +202,7 @@ func (q *Queries) GetDatasetVersionByID(ctx context.Context, id uuid.UUID) (Calc
 }
 
 const getRecalcRequest = `-- name: GetRecalcRequest :one
-SELECT lab_id, year, kind, requested, done, requested_at FROM calc.recalc_requests WHERE lab_id = $1 AND year = $2 AND kind = $3
+SELECT lab_id, year, kind, requested, done, requested_at, forced FROM calc.recalc_requests WHERE lab_id = $1 AND year = $2 AND kind = $3
 `
 
 type GetRecalcRequestParams struct {
@@ -221,6 +221,7 @@ func (q *Queries) GetRecalcRequest(ctx context.Context, arg GetRecalcRequestPara
 		&i.Requested,
 		&i.Done,
 		&i.RequestedAt,
+		&i.Forced,
 	)
 	return i, err
 }
@@ -660,7 +661,8 @@ func (q *Queries) LockEntryTarget(ctx context.Context, arg LockEntryTargetParams
 }
 
 const markRecalcDone = `-- name: MarkRecalcDone :exec
-UPDATE calc.recalc_requests SET done = greatest(done, $4::bigint)
+UPDATE calc.recalc_requests SET done = greatest(done, $4::bigint),
+    forced = forced AND greatest(done, $4::bigint) < requested
 WHERE lab_id = $1 AND year = $2 AND kind = $3
 `
 
@@ -671,6 +673,7 @@ type MarkRecalcDoneParams struct {
 	Done  int64
 }
 
+// A force lasts until every ask it came with is answered.
 func (q *Queries) MarkRecalcDone(ctx context.Context, arg MarkRecalcDoneParams) error {
 	_, err := q.db.Exec(ctx, markRecalcDone,
 		arg.LabID,
@@ -697,13 +700,20 @@ func (q *Queries) RecordFactorUpload(ctx context.Context, arg RecordFactorUpload
 }
 
 const requestRecalculations = `-- name: RequestRecalculations :many
-INSERT INTO calc.recalc_requests (lab_id, year, kind)
-SELECT DISTINCT lab_id, year, kind FROM calc.activity_counts
-WHERE year = ANY($1::integer[]) AND activities > 0
+INSERT INTO calc.recalc_requests (lab_id, year, kind, forced)
+SELECT DISTINCT lab_id, year, kind, $1::boolean FROM calc.activity_counts
+WHERE year = ANY($2::integer[]) AND activities > 0
+  AND ($1::boolean OR calc.year_state(lab_id, year) = 'open')
 ON CONFLICT (lab_id, year, kind) DO UPDATE
-SET requested = calc.recalc_requests.requested + 1, requested_at = now()
+SET requested = calc.recalc_requests.requested + 1, requested_at = now(),
+    forced = calc.recalc_requests.forced OR EXCLUDED.forced
 RETURNING lab_id, year, kind
 `
+
+type RequestRecalculationsParams struct {
+	Force bool
+	Years []int32
+}
 
 type RequestRecalculationsRow struct {
 	LabID uuid.UUID
@@ -712,8 +722,9 @@ type RequestRecalculationsRow struct {
 }
 
 // Counts an ask for every lab/year/kind with activities in the years.
-func (q *Queries) RequestRecalculations(ctx context.Context, years []int32) ([]RequestRecalculationsRow, error) {
-	rows, err := q.db.Query(ctx, requestRecalculations, years)
+// Closed years are left out unless forced (an admin's activation).
+func (q *Queries) RequestRecalculations(ctx context.Context, arg RequestRecalculationsParams) ([]RequestRecalculationsRow, error) {
+	rows, err := q.db.Query(ctx, requestRecalculations, arg.Force, arg.Years)
 	if err != nil {
 		return nil, err
 	}

@@ -11,16 +11,20 @@ import (
 )
 
 type CalcActivity struct {
-	ID        uuid.UUID
-	LabID     uuid.UUID
-	Year      int32
-	Module    string
-	Kind      string
-	Source    string
-	ImportID  *uuid.UUID
-	RowNo     *int64
-	Inputs    []byte
-	CreatedAt time.Time
+	ID          uuid.UUID
+	LabID       uuid.UUID
+	Year        int32
+	Module      string
+	Kind        string
+	Source      string
+	ImportID    *uuid.UUID
+	RowNo       *int64
+	Inputs      []byte
+	CreatedAt   time.Time
+	State       string
+	StateReason string
+	StateBy     string
+	StateAt     *time.Time
 }
 
 type CalcActivityCount struct {
@@ -136,6 +140,7 @@ type CalcRecalcRequest struct {
 	Requested   int64
 	Done        int64
 	RequestedAt time.Time
+	Forced      bool
 }
 
 type CalcRecalculation struct {
@@ -153,6 +158,14 @@ type CalcRecalculation struct {
 	Message      string
 	StartedAt    time.Time
 	FinishedAt   time.Time
+}
+
+type CalcReportingYear struct {
+	LabID     uuid.UUID
+	Year      int32
+	State     string
+	ChangedBy string
+	ChangedAt time.Time
 }
 
 type CalcRollup struct {

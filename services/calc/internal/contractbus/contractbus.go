@@ -21,6 +21,9 @@ import (
 // ErrNotFound is what the store returns for a contract not declared.
 var ErrNotFound = errors.New("not found")
 
+// ErrYearClosed is what the store returns for a change to a closed year.
+var ErrYearClosed = errors.New("year closed")
+
 // Contract is a lab's declared electricity supply for a year.
 type Contract struct {
 	LabID          uuid.UUID
@@ -85,6 +88,9 @@ func (c *Contracts) Set(ctx context.Context, labID string, year int32, contract 
 	}
 	contract.LabID, contract.Year, contract.UpdatedBy = lab, year, access.Principal().Subject
 	stored, targets, err := c.store.UpsertContract(ctx, contract, catalog.UsingLabElectricity())
+	if errors.Is(err, ErrYearClosed) {
+		return Contract{}, ledger.YearClosed(lab, year)
+	}
 	if err != nil {
 		return Contract{}, err
 	}
@@ -121,6 +127,9 @@ func (c *Contracts) Delete(ctx context.Context, labID string, year int32) error 
 		return err
 	}
 	deleted, targets, err := c.store.DeleteContract(ctx, lab, year, catalog.UsingLabElectricity())
+	if errors.Is(err, ErrYearClosed) {
+		return ledger.YearClosed(lab, year)
+	}
 	if err == nil && !deleted {
 		return apperr.NotFound("lab %s declared no electricity contract for %d", labID, year)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 )
 
@@ -31,6 +32,9 @@ func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kind
 	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
+		if err := holdOpen(ctx, queries, c.LabID, c.Year); err != nil {
+			return err
+		}
 		row, err := queries.UpsertContract(ctx, calcdb.UpsertContractParams{
 			LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
 			Source: c.Source, UpdatedBy: c.UpdatedBy,
@@ -77,6 +81,9 @@ func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32,
 	var targets []recalcbus.Target
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
+		if err := holdOpen(ctx, queries, labID, year); err != nil {
+			return err
+		}
 		n, err := queries.DeleteContract(ctx, calcdb.DeleteContractParams{LabID: labID, Year: year})
 		if err != nil || n == 0 {
 			return err
@@ -93,4 +100,14 @@ func toContract(row calcdb.CalcElectricityContract) contractbus.Contract {
 		LabID: row.LabID, Year: row.Year, Supplier: row.Supplier, KgPerKWh: row.KgCo2ePerKwh, UncertaintyPct: row.UncertaintyPct,
 		Source: row.Source, UpdatedBy: row.UpdatedBy, UpdatedAt: row.UpdatedAt,
 	}
+}
+
+// holdOpen holds the lab's year against a close until the transaction
+// ends; contractbus.ErrYearClosed when it is closed.
+func holdOpen(ctx context.Context, queries *calcdb.Queries, labID uuid.UUID, year int32) error {
+	open, err := ledgerdb.ShareYear(ctx, queries, labID, year)
+	if err == nil && !open {
+		return contractbus.ErrYearClosed
+	}
+	return err
 }

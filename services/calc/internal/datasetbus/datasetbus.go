@@ -76,7 +76,8 @@ type Store interface {
 	SyncVersion(ctx context.Context, id uuid.UUID, load func(version DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError)) (found bool, err error)
 	// Activate records the activations and asks a recalculation of every
 	// lab/year/kind with activities in their years, in one transaction.
-	Activate(ctx context.Context, activations []Activation) ([]recalcbus.Target, error)
+	// Closed lab years are left out unless force, and returned as skipped.
+	Activate(ctx context.Context, activations []Activation, force bool) (targets []recalcbus.Target, skipped []SkippedYear, err error)
 	// QueuedSyncs lists the (at most batch) versions whose sync job has not
 	// started, the oldest first.
 	QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error)
@@ -136,4 +137,10 @@ func (d *Datasets) requireAdmin(ctx context.Context) (*authz.Access, error) {
 		return nil, apperr.PermissionDenied("factor datasets are changed by admins only")
 	}
 	return access, nil
+}
+
+// SkippedYear is a lab's closed year an activation did not recalculate.
+type SkippedYear struct {
+	LabID uuid.UUID
+	Year  int32
 }

@@ -100,8 +100,9 @@ func (s *Store) SyncVersion(ctx context.Context, id uuid.UUID, load func(dataset
 	return found, err
 }
 
-func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activation) ([]recalcbus.Target, error) {
+func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activation, force bool) ([]recalcbus.Target, []datasetbus.SkippedYear, error) {
 	var targets []recalcbus.Target
+	var skipped []datasetbus.SkippedYear
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		queries := s.queries.WithTx(tx)
 		if err := queries.LockActivations(ctx); err != nil {
@@ -114,14 +115,23 @@ func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activatio
 				return err
 			}
 		}
-		rows, err := queries.RequestRecalculations(ctx, years)
+		if !force {
+			closed, err := queries.ClosedYearsWithData(ctx, years)
+			if err != nil {
+				return err
+			}
+			for _, row := range closed {
+				skipped = append(skipped, datasetbus.SkippedYear{LabID: row.LabID, Year: row.Year})
+			}
+		}
+		rows, err := queries.RequestRecalculations(ctx, calcdb.RequestRecalculationsParams{Years: years, Force: force})
 		targets = make([]recalcbus.Target, len(rows))
 		for i, row := range rows {
 			targets[i] = recalcbus.Target{LabID: row.LabID, Year: row.Year, Kind: row.Kind}
 		}
 		return err
 	})
-	return targets, err
+	return targets, skipped, err
 }
 
 func (s *Store) QueuedSyncs(ctx context.Context, batch int32) ([]uuid.UUID, error) {

@@ -28,6 +28,12 @@ type Activity struct {
 	ledger.Activity
 	CreatedAt time.Time
 	Emissions []ledger.Emission
+	// State is pending, validated or rejected (ADR 019); StateReason says
+	// why it was rejected; StateBy and StateAt who changed it last, when.
+	State       string
+	StateReason string
+	StateBy     string
+	StateAt     *time.Time
 }
 
 // delta is what the activity adds to (sign 1) or takes from (sign -1) its
@@ -40,6 +46,8 @@ func (a *Activity) delta(sign float64) ledger.RollupDelta {
 type Filter struct {
 	Year                 int32
 	Module, Kind, Source string
+	// State is pending, validated or rejected.
+	State string
 }
 
 // Store keeps single entries.
@@ -56,6 +64,9 @@ type Tx interface {
 	// LockActivity reads an activity with its emissions and locks it until
 	// the transaction ends; ErrNotFound when it is gone.
 	LockActivity(ctx context.Context, id uuid.UUID) (Activity, error)
+	// ShareYear holds the lab's year against a close until the
+	// transaction ends and says whether it is open.
+	ShareYear(ctx context.Context, labID uuid.UUID, year int32) (open bool, err error)
 	// ShareTarget holds off recalculations of a lab/year/kind until the
 	// transaction ends; entries share it, so they do not wait for each
 	// other (nor for imports).
@@ -107,6 +118,9 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	}
 	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx Tx) error {
+		if err := holdOpen(ctx, tx, lab, year); err != nil {
+			return err
+		}
 		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
 			return err
 		}
@@ -118,6 +132,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		}
 		activity.ID = uuid.Must(uuid.NewV7())
 		activity.CreatedAt = time.Now()
+		activity.State = ledger.StatePending
 		for i := range activity.Emissions {
 			activity.Emissions[i].ActivityID = activity.ID
 		}
@@ -143,6 +158,11 @@ func (e *Entries) List(ctx context.Context, labID string, filter Filter, pageSiz
 	lab, err := e.requireLab(ctx, labID, authz.View)
 	if err != nil {
 		return Page{}, err
+	}
+	switch filter.State {
+	case "", ledger.StatePending, ledger.StateValidated, ledger.StateRejected:
+	default:
+		return Page{}, apperr.Invalid("state", "%q is not a state: use %s, %s or %s", filter.State, ledger.StatePending, ledger.StateValidated, ledger.StateRejected)
 	}
 	size, err := pagetoken.Size(pageSize)
 	if err != nil {
@@ -188,7 +208,13 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 	}
 	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx Tx) error {
-		// The targets it leaves and joins, locked in one order.
+		// The years and targets it leaves and joins, locked in one order
+		// (years first, as every writer does).
+		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
+			if err := holdOpen(ctx, tx, current.LabID, targetYear); err != nil {
+				return err
+			}
+		}
 		for _, targetYear := range []int32{min(current.Year, year), max(current.Year, year)} {
 			if err := tx.ShareTarget(ctx, current.LabID, targetYear, current.Kind); err != nil {
 				return err
@@ -198,6 +224,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 			return err
 		}
 		activity.ID, activity.CreatedAt = current.ID, current.CreatedAt
+		activity.State = ledger.StatePending // a changed activity is checked again
 		for i := range activity.Emissions {
 			activity.Emissions[i].ActivityID = activity.ID
 		}
@@ -226,6 +253,9 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
 	}
 	return e.store.InEntryTx(ctx, func(tx Tx) error {
+		if err := holdOpen(ctx, tx, current.LabID, current.Year); err != nil {
+			return err
+		}
 		// A recalculation of the target comes wholly before or after.
 		if err := tx.ShareTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
 			return err
@@ -239,6 +269,19 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		}
 		return tx.DeleteActivity(ctx, locked, locked.delta(-1))
 	})
+}
+
+// holdOpen holds the lab's year against a close until the transaction
+// ends, and refuses a closed one.
+func holdOpen(ctx context.Context, tx Tx, labID uuid.UUID, year int32) error {
+	open, err := tx.ShareYear(ctx, labID, year)
+	if err != nil {
+		return err
+	}
+	if !open {
+		return ledger.YearClosed(labID, year)
+	}
+	return nil
 }
 
 func (e *Entries) requireLab(ctx context.Context, labID string, action authz.Action) (uuid.UUID, error) {

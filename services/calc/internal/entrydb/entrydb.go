@@ -117,7 +117,7 @@ func (s *Store) GetActivity(ctx context.Context, id uuid.UUID) (entrybus.Activit
 
 func (s *Store) ListActivities(ctx context.Context, labID uuid.UUID, filter entrybus.Filter, before *uuid.UUID, limit int32) ([]entrybus.Activity, error) {
 	rows, err := s.queries.ListActivities(ctx, calcdb.ListActivitiesParams{
-		LabID: labID, Year: filter.Year, Module: filter.Module, Kind: filter.Kind, Source: filter.Source, BeforeID: before, PageLimit: limit,
+		LabID: labID, Year: filter.Year, Module: filter.Module, Kind: filter.Kind, Source: filter.Source, State: filter.State, BeforeID: before, PageLimit: limit,
 	})
 	if err != nil {
 		return nil, err
@@ -133,10 +133,11 @@ func withEmissions(ctx context.Context, queries *calcdb.Queries, rows []calcdb.C
 	for i, row := range rows {
 		ids[i] = row.ID
 		index[row.ID] = i
-		activities[i] = entrybus.Activity{CreatedAt: row.CreatedAt, Activity: ledger.Activity{
-			ID: row.ID, LabID: row.LabID, Year: row.Year, Module: row.Module, Kind: row.Kind, Source: row.Source,
-			ImportID: row.ImportID, RowNo: row.RowNo, Inputs: row.Inputs,
-		}}
+		activities[i] = entrybus.Activity{CreatedAt: row.CreatedAt, State: row.State, StateReason: row.StateReason,
+			StateBy: row.StateBy, StateAt: row.StateAt, Activity: ledger.Activity{
+				ID: row.ID, LabID: row.LabID, Year: row.Year, Module: row.Module, Kind: row.Kind, Source: row.Source,
+				ImportID: row.ImportID, RowNo: row.RowNo, Inputs: row.Inputs,
+			}}
 	}
 	emissions, err := queries.ListEmissionsOf(ctx, ids)
 	if err != nil {

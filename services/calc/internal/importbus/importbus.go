@@ -125,6 +125,9 @@ type Tx interface {
 	// CopyActivities streams activities in; next returns nil at the end.
 	CopyActivities(ctx context.Context, next func() (*ledger.Activity, error)) (int64, error)
 	CopyEmissions(ctx context.Context, next func() (*ledger.Emission, error)) (int64, error)
+	// ShareYear holds the lab's year against a close until the
+	// transaction ends and says whether it is open.
+	ShareYear(ctx context.Context, labID uuid.UUID, year int32) (open bool, err error)
 	// LockTarget serialises the writers of a lab/year/kind's CSV rows
 	// until the transaction ends.
 	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error

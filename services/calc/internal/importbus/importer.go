@@ -173,6 +173,16 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 			return Counts{}, err
 		}
 		defer file.Close()
+		// A closed year takes no import; one closed while this job was
+		// queued ends it here, nothing written. Held until the commit: a
+		// close waits for this import to end.
+		open, err := tx.ShareYear(ctx, job.LabID, job.Year)
+		if err != nil {
+			return Counts{}, err
+		}
+		if !open {
+			return Counts{}, ledger.YearClosed(job.LabID, job.Year)
+		}
 		// One import of a lab/year/kind at a time: a replace must not
 		// delete what another import is writing.
 		if err := tx.LockTarget(ctx, job.LabID, job.Year, kind.Name); err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/yeardb"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -225,5 +227,43 @@ func TestAnImportThatCannotFinishWritesNothing(t *testing.T) {
 
 	if n := s.count(t, "SELECT count(*) FROM calc.activities"); n != 0 {
 		t.Fatalf("%d activities written", n)
+	}
+}
+
+// An import whose year was closed while its job was queued ends ERROR,
+// naming the year, and writes nothing; in an open year its rows are
+// written pending.
+func TestAnImportOfAClosedYearEndsInErrorAndImportedRowsArePending(t *testing.T) {
+	s := newSystem(t)
+	ctx := context.Background()
+	years := yeardb.NewStore(s.pool)
+	jobs := newJob("append", "Freezer,scientific,168,350\n")
+	if _, err := years.SetYear(ctx, jobs.job.LabID, 2025, ledger.YearStateClosed, "manager"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.importer(jobs, labs{}).Process(ctx, jobs.job.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if outcome := jobs.finished[0]; outcome.Result != importbus.ResultError || !strings.Contains(outcome.StatusMessage, "reporting year 2025") ||
+		!strings.Contains(outcome.StatusMessage, "closed") {
+		t.Fatalf("outcome: %+v", outcome)
+	}
+	if n := s.count(t, "SELECT count(*) FROM calc.activities WHERE lab_id = $1", jobs.job.LabID); n != 0 {
+		t.Fatalf("%d activities written into the closed year", n)
+	}
+
+	if _, err := years.SetYear(ctx, jobs.job.LabID, 2025, ledger.YearStateOpen, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	again := newJob("append", "Freezer,scientific,168,350\n", "Laptop,it,40,30\n")
+	again.job.LabID = jobs.job.LabID
+	if err := s.importer(again, labs{}).Process(ctx, again.job.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if outcome := again.finished[0]; outcome.Result != importbus.ResultSuccess {
+		t.Fatalf("outcome after reopening: %+v", outcome)
+	}
+	if n := s.count(t, "SELECT count(*) FROM calc.activities WHERE import_id = $1 AND state = 'pending' AND state_by = ''", again.job.ID); n != 2 {
+		t.Fatalf("%d imported rows pending, want 2", n)
 	}
 }

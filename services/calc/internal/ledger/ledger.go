@@ -71,3 +71,22 @@ func CheckYear(year int32) error {
 	}
 	return nil
 }
+
+// Activity states (ADR 019): every activity is written pending, and a
+// validator validates or rejects it; a change makes it pending again.
+const (
+	StatePending   = "pending"
+	StateValidated = "validated"
+	StateRejected  = "rejected"
+)
+
+// Reporting year states: a closed year takes no write.
+const (
+	YearStateOpen   = "open"
+	YearStateClosed = "closed"
+)
+
+// YearClosed is the error of a write to a closed year.
+func YearClosed(labID uuid.UUID, year int32) error {
+	return apperr.Conflict("reporting year %d of lab %s is closed: nothing can be written to it until an admin reopens it", year, labID)
+}

@@ -98,6 +98,27 @@ func (t *Tx) LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind s
 	return t.Queries.LockTarget(ctx, calcdb.LockTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 }
 
+// ShareYear holds the lab's year against a close until the transaction
+// ends, then says whether the year is open. The state is read by a second
+// statement, whose snapshot is taken once the locks are held: a close that
+// committed while this waited is seen.
+func (t *Tx) ShareYear(ctx context.Context, labID uuid.UUID, year int32) (open bool, err error) {
+	return ShareYear(ctx, t.Queries, labID, year)
+}
+
+// ShareYear is Tx.ShareYear for stores that hold a transaction's queries
+// only.
+func ShareYear(ctx context.Context, queries *calcdb.Queries, labID uuid.UUID, year int32) (bool, error) {
+	if err := queries.ShareYear(ctx, calcdb.ShareYearParams{Year: fmt.Sprint(year), LabID: labID.String()}); err != nil {
+		return false, fmt.Errorf("hold year %d of lab %s: %w", year, labID, err)
+	}
+	state, err := queries.YearState(ctx, calcdb.YearStateParams{LabID: labID, Year: year})
+	if err != nil {
+		return false, fmt.Errorf("state of year %d of lab %s: %w", year, labID, err)
+	}
+	return state == ledger.YearStateOpen, nil
+}
+
 type rollupRow struct {
 	year   int32
 	module string

@@ -37,6 +37,12 @@ type Store interface {
 type Tx interface {
 	// Reader reads the factors in force on the transaction's connection.
 	factorbus.Reader
+	// ShareYear holds the lab's year against a close until the
+	// transaction ends and says whether it is open.
+	ShareYear(ctx context.Context, labID uuid.UUID, year int32) (open bool, err error)
+	// RecalcForced says whether an admin forced the target's asks (a
+	// closed year is then recalculated too).
+	RecalcForced(ctx context.Context, target Target) (bool, error)
 	// LockTarget serialises the writers of a lab/year/kind's emissions
 	// (imports, recalculations) until the transaction ends.
 	LockTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
@@ -126,6 +132,26 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 	}
 	var computeErr error
 	err = r.store.InRecalcTx(ctx, func(tx Tx) error {
+		// The year first, as every writer: a close waits for this, and a
+		// closed year is left as it is unless an admin forced the ask.
+		open, err := tx.ShareYear(ctx, target.LabID, target.Year)
+		if err != nil {
+			return err
+		}
+		if !open {
+			forced, err := tx.RecalcForced(ctx, target)
+			if err != nil {
+				return err
+			}
+			if !forced {
+				if requested, _, err = tx.RecalcRequest(ctx, target); err != nil {
+					return err
+				}
+				recalculation.State = StateSkipped
+				recalculation.Message = fmt.Sprintf("reporting year %d of lab %s is closed: its emissions were not recalculated (an admin's forced activation recalculates them)", target.Year, target.LabID)
+				return tx.RecordRecalculation(ctx, recalculation, requested)
+			}
+		}
 		// Imports of the target (its lock), then its single entries, in
 		// that order, wait until this ends.
 		if err := tx.LockTarget(ctx, target.LabID, target.Year, target.Kind); err != nil {

@@ -27,6 +27,9 @@ type Target struct {
 const (
 	StateFinished = "FINISHED"
 	StateFailed   = "FAILED"
+	// StateSkipped: the lab's year was closed and the ask not forced;
+	// nothing changed.
+	StateSkipped = "SKIPPED"
 )
 
 // Recalculation is one recalculation of a target.

@@ -75,6 +75,14 @@ func (t *recalcTx) RecalcRequest(ctx context.Context, target recalcbus.Target) (
 	return recalcRequest(ctx, t.Queries, target)
 }
 
+func (t *recalcTx) RecalcForced(ctx context.Context, target recalcbus.Target) (bool, error) {
+	row, err := t.Queries.GetRecalcRequest(ctx, calcdb.GetRecalcRequestParams{LabID: target.LabID, Year: target.Year, Kind: target.Kind})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return row.Forced, err
+}
+
 func (t *recalcTx) RecordRecalculation(ctx context.Context, recalculation recalcbus.Recalculation, answered int64) error {
 	return recordRecalculation(ctx, t.Queries, recalculation, answered)
 }

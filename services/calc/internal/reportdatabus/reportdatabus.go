@@ -51,11 +51,23 @@ type ImportCount struct {
 	Imports int64
 }
 
+// ValidatedTotal is what a lab's validated activities of a year and module
+// emit (variant "", scopes 1 to 3).
+type ValidatedTotal struct {
+	LabID      uuid.UUID
+	Year       int32
+	Module     string
+	KgCO2e     float64
+	Activities int64
+}
+
 // Figures are what a report is built from.
 type Figures struct {
 	Rollups        []Rollup
 	ActivityCounts []ActivityCount
 	ImportCounts   []ImportCount
+	// Validated are the validated activities' totals (ADR 019).
+	Validated []ValidatedTotal
 }
 
 // LabTotals are a lab's totals of a year, for the institution's ranking.

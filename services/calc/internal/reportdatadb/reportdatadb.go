@@ -41,6 +41,14 @@ func (s *Store) Figures(ctx context.Context, labIDs []uuid.UUID, years []int32) 
 	if err != nil {
 		return figures, fmt.Errorf("import counts: %w", err)
 	}
+	validated, err := s.queries.ReportValidated(ctx, calcdb.ReportValidatedParams{LabIds: labIDs, Years: years})
+	if err != nil {
+		return figures, fmt.Errorf("validated totals: %w", err)
+	}
+	for _, row := range validated {
+		figures.Validated = append(figures.Validated, reportdatabus.ValidatedTotal{LabID: row.LabID, Year: row.Year,
+			Module: row.Module, KgCO2e: row.KgCo2e, Activities: row.Activities})
+	}
 	figures.Rollups = make([]reportdatabus.Rollup, len(rollups))
 	for i, row := range rollups {
 		figures.Rollups[i] = reportdatabus.Rollup{

@@ -106,6 +106,11 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	uploads.maxBodyBytes = options.MaxUploadBytes
 	upload := &uploader{maxBytes: options.MaxUploadBytes, logger: logger}
 	for _, upstream := range upstreams {
+		if upstream.Name == "calc" {
+			upload.years = calcv1connect.NewReportingYearServiceClient(options.Caller.HTTP, upstream.URL.String(), callerOptions(options.Caller.Options)...)
+		}
+	}
+	for _, upstream := range upstreams {
 		clientOptions := callerOptions(options.Caller.Options)
 		switch upstream.Name {
 		case "ingest":

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -25,6 +26,9 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
 
+// yearCheckTimeout bounds the question whether an import's year is closed.
+const yearCheckTimeout = 5 * time.Second
+
 // uploadChunkBytes is the size of the pieces an upload is streamed in.
 const uploadChunkBytes = 256 * 1024
 
@@ -36,6 +40,9 @@ const uploadChunkBytes = 256 * 1024
 type uploader struct {
 	maxBytes int64
 	logger   *slog.Logger
+	// years answers whether a lab's reporting year is closed, so an import
+	// into it is refused before its file is sent (nil: not asked).
+	years calcv1connect.ReportingYearServiceClient
 }
 
 // callerOptions add the caller's own bearer token to upstream calls.
@@ -62,6 +69,10 @@ func (u *uploader) imports(ingest ingestv1connect.ImportServiceClient) http.Hand
 		year, err := strconv.Atoi(query.Get("year"))
 		if err != nil {
 			resterr.WriteStatus(w, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: give the reporting year as ?year=YYYY (got %q)", query.Get("year"))))
+			return
+		}
+		if err := u.yearOpen(r, r.PathValue("id"), int32(year)); err != nil {
+			resterr.WriteStatus(w, err)
 			return
 		}
 		relay(u, w, r, ingest.UploadImport,
@@ -97,6 +108,27 @@ func flag(query, fields url.Values, name string) (bool, error) {
 		return false, fmt.Errorf("%s: give true or false (got %q)", name, value)
 	}
 	return set, nil
+}
+
+// yearOpen refuses an import into a closed reporting year up front (409),
+// before the file is read. It is a courtesy to the uploader: the import
+// itself checks the year under calc's lock, and ends ERROR when the year
+// was closed while it was queued. Any other answer (no such lab, a role
+// that may not see it) is left to ingest to give.
+func (u *uploader) yearOpen(r *http.Request, labID string, year int32) *connect.Error {
+	if u.years == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), bearerKey{}, authn.BearerToken(r.Header.Get("Authorization"))), yearCheckTimeout)
+	defer cancel()
+	res, err := u.years.GetReportingYear(ctx, connect.NewRequest(&calcv1.GetReportingYearRequest{LabId: labID, Year: year}))
+	if err != nil {
+		return nil
+	}
+	if res.Msg.GetYear().GetState() == "closed" {
+		return connect.NewError(connect.CodeAborted, fmt.Errorf("reporting year %d of lab %s is closed: nothing can be imported into it until an admin reopens it", year, labID))
+	}
+	return nil
 }
 
 // factors serves POST /api/v1/factor-datasets?dataset=&version=, streamed

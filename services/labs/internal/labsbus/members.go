@@ -77,7 +77,7 @@ func (b *Business) AddMember(ctx context.Context, labID string, member Member) (
 		}
 	}
 	if !authz.IsLabRole(member.Role) {
-		violations.Add("role", "%q is not a lab role: use %s or %s", member.Role, authz.RoleLabManager, authz.RoleLabMember)
+		violations.Add("role", "%q is not a lab role: use %s, %s or %s", member.Role, authz.RoleLabManager, authz.RoleLabMember, authz.RoleValidator)
 	}
 	if err := violations.Err(); err != nil {
 		return Member{}, err

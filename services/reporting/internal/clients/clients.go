@@ -62,6 +62,10 @@ func (c *Calc) ListRollups(ctx context.Context, labIDs []string, years []int32) 
 				LabID: c.GetLabId(), Year: c.GetYear(), Module: c.GetModule(), Kind: c.GetKind(), Source: c.GetSource(), Activities: c.GetActivities(),
 			})
 		}
+		for _, v := range res.Msg.GetValidated() {
+			data.Validated = append(data.Validated, reportingbus.ValidatedTotal{LabID: v.GetLabId(), Year: v.GetYear(), Module: v.GetModule(),
+				KgCO2e: v.GetKgCo2E(), Activities: v.GetActivities()})
+		}
 		for _, c := range res.Msg.GetImportCounts() {
 			data.ImportCounts = append(data.ImportCounts, reportingbus.ImportCount{LabID: c.GetLabId(), Year: c.GetYear(), Imports: c.GetImports()})
 		}

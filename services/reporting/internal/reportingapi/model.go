@@ -21,13 +21,14 @@ func reportToProto(r reportingbus.Report) *reportingv1.Report {
 		Scope2MarketBased: totalToProto(r.Scope2MarketBased), Scope3: totalToProto(r.Scope3),
 		Fte: r.FTE, KgCo2EPerFte: r.KgCO2ePerFTE, EquivalentCarKm: r.EquivalentCarKm, ChangePct: r.ChangePct,
 		Entries: r.Entries, Imports: r.Imports, OverriddenShare: r.OverriddenShare, FallbackShare: r.FallbackShare,
-		GeneratedAt: timestamppb.New(r.GeneratedAt),
+		GeneratedAt: timestamppb.New(r.GeneratedAt), ValidatedKgCo2E: r.ValidatedKgCO2e, ValidatedShare: r.ValidatedShare,
 	}
 	if r.PreviousYear != nil {
 		out.PreviousYear = totalToProto(*r.PreviousYear)
 	}
 	for _, m := range r.Modules {
-		module := &reportingv1.ModuleTotal{Module: m.Module, Total: totalToProto(m.Total), Entries: m.Entries}
+		module := &reportingv1.ModuleTotal{Module: m.Module, Total: totalToProto(m.Total), Entries: m.Entries,
+			ValidatedKgCo2E: m.ValidatedKgCO2e, ValidatedShare: m.ValidatedShare, ValidatedEntries: m.ValidatedEntries}
 		for _, t := range m.EmissionTypes {
 			module.EmissionTypes = append(module.EmissionTypes, &reportingv1.EmissionTypeTotal{
 				EmissionType: t.EmissionType, Scope: t.Scope, Total: totalToProto(t.Total), Quantity: t.Quantity, QuantityUnit: t.QuantityUnit,

@@ -177,8 +177,28 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		report.OverriddenShare = float64(overridden) / float64(emissions)
 		report.FallbackShare = float64(fallback) / float64(emissions)
 	}
+	validated := map[string]*ValidatedTotal{}
+	for _, v := range data.Validated {
+		if v.Year != year {
+			continue
+		}
+		if validated[v.Module] == nil {
+			validated[v.Module] = &ValidatedTotal{Module: v.Module}
+		}
+		validated[v.Module].KgCO2e += v.KgCO2e
+		validated[v.Module].Activities += v.Activities
+		report.ValidatedKgCO2e += v.KgCO2e
+		if _, ok := modules[v.Module]; !ok {
+			modules[v.Module] = &sum{}
+		}
+	}
+	report.ValidatedShare = share(report.ValidatedKgCO2e, report.Total.KgCO2e)
 	for module, s := range modules {
 		m := ModuleTotal{Module: module, Total: s.total(), Entries: entriesByModule[module]}
+		if v := validated[module]; v != nil {
+			m.ValidatedKgCO2e, m.ValidatedEntries = v.KgCO2e, v.Activities
+			m.ValidatedShare = share(v.KgCO2e, m.Total.KgCO2e)
+		}
 		for key, t := range types {
 			if key.module == module {
 				t.Total = typeSums[key].total()
@@ -255,4 +275,12 @@ func BuildRanking(year int32, totals []LabTotals, names map[string]LabName) LabR
 		lab.RankPerFTE = int32(i + 1)
 	}
 	return ranking
+}
+
+// share is part's share (0..1) of whole; 0 of nothing.
+func share(part, whole float64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return min(part/whole, 1)
 }

@@ -44,6 +44,17 @@ type ReportData struct {
 	Rollups        []Rollup
 	ActivityCounts []ActivityCount
 	ImportCounts   []ImportCount
+	Validated      []ValidatedTotal
+}
+
+// ValidatedTotal is what a lab's validated activities of a year and module
+// emit (variant "", scopes 1 to 3).
+type ValidatedTotal struct {
+	LabID      string
+	Year       int32
+	Module     string
+	KgCO2e     float64
+	Activities int64
 }
 
 // LabTotals are a lab's totals of a year, for the ranking.
@@ -86,6 +97,10 @@ type Report struct {
 	FallbackShare    float64
 	FactorVersions   []FactorVersion
 	GeneratedAt      time.Time
+	// ValidatedKgCO2e is what the validated activities emit, beside
+	// Total; ValidatedShare its share (0..1) of Total.
+	ValidatedKgCO2e float64
+	ValidatedShare  float64
 }
 
 // ModuleTotal is a module's share of a report.
@@ -94,6 +109,11 @@ type ModuleTotal struct {
 	Total         Total
 	EmissionTypes []EmissionTypeTotal
 	Entries       int64
+	// What the module's validated activities emit, its share (0..1) of
+	// the module's total, and how many they are.
+	ValidatedKgCO2e  float64
+	ValidatedShare   float64
+	ValidatedEntries int64
 }
 
 // EmissionTypeTotal is an emission type's share of a module.

@@ -37,9 +37,16 @@ type Activity struct {
 	// The import it came from, for csv activities.
 	ImportId string `protobuf:"bytes,7,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
 	// The inputs as recorded, with the values derived from them.
-	Inputs        *structpb.Struct       `protobuf:"bytes,8,opt,name=inputs,proto3" json:"inputs,omitempty"`
-	Emissions     []*Emission            `protobuf:"bytes,9,rep,name=emissions,proto3" json:"emissions,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Inputs    *structpb.Struct       `protobuf:"bytes,8,opt,name=inputs,proto3" json:"inputs,omitempty"`
+	Emissions []*Emission            `protobuf:"bytes,9,rep,name=emissions,proto3" json:"emissions,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// pending (as written or changed), validated or rejected.
+	State string `protobuf:"bytes,11,opt,name=state,proto3" json:"state,omitempty"`
+	// Why it was rejected; empty otherwise.
+	StateReason string `protobuf:"bytes,12,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
+	// Who validated or rejected it (their subject), and when.
+	StateBy       string                 `protobuf:"bytes,13,opt,name=state_by,json=stateBy,proto3" json:"state_by,omitempty"`
+	StateAt       *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=state_at,json=stateAt,proto3" json:"state_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -140,6 +147,34 @@ func (x *Activity) GetEmissions() []*Emission {
 func (x *Activity) GetCreatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Activity) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Activity) GetStateReason() string {
+	if x != nil {
+		return x.StateReason
+	}
+	return ""
+}
+
+func (x *Activity) GetStateBy() string {
+	if x != nil {
+		return x.StateBy
+	}
+	return ""
+}
+
+func (x *Activity) GetStateAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StateAt
 	}
 	return nil
 }
@@ -412,8 +447,10 @@ type ListActivitiesRequest struct {
 	// entry or csv.
 	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
 	// At most 500; 0 means 50.
-	PageSize      int32  `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// pending, validated or rejected.
+	State         string `protobuf:"bytes,8,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -493,6 +530,13 @@ func (x *ListActivitiesRequest) GetPageSize() int32 {
 func (x *ListActivitiesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListActivitiesRequest) GetState() string {
+	if x != nil {
+		return x.State
 	}
 	return ""
 }
@@ -821,11 +865,495 @@ func (*DeleteActivityResponse) Descriptor() ([]byte, []int) {
 	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{11}
 }
 
+type ValidateActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActivityRequest) Reset() {
+	*x = ValidateActivityRequest{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActivityRequest) ProtoMessage() {}
+
+func (x *ValidateActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActivityRequest.ProtoReflect.Descriptor instead.
+func (*ValidateActivityRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ValidateActivityRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *ValidateActivityRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ValidateActivityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activity      *Activity              `protobuf:"bytes,1,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActivityResponse) Reset() {
+	*x = ValidateActivityResponse{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActivityResponse) ProtoMessage() {}
+
+func (x *ValidateActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActivityResponse.ProtoReflect.Descriptor instead.
+func (*ValidateActivityResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ValidateActivityResponse) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+type RejectActivityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Id    string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// Required: what is wrong, for whoever entered it.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectActivityRequest) Reset() {
+	*x = RejectActivityRequest{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectActivityRequest) ProtoMessage() {}
+
+func (x *RejectActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectActivityRequest.ProtoReflect.Descriptor instead.
+func (*RejectActivityRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RejectActivityRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *RejectActivityRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RejectActivityRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RejectActivityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activity      *Activity              `protobuf:"bytes,1,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectActivityResponse) Reset() {
+	*x = RejectActivityResponse{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectActivityResponse) ProtoMessage() {}
+
+func (x *RejectActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectActivityResponse.ProtoReflect.Descriptor instead.
+func (*RejectActivityResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RejectActivityResponse) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+// ActivitySelection is a set of a lab's activities: those of one import,
+// or those of a year matching the filters (empty means any).
+type ActivitySelection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The import's activities (its year is the import's).
+	ImportId string `protobuf:"bytes,1,opt,name=import_id,json=importId,proto3" json:"import_id,omitempty"`
+	// Required without import_id.
+	Year   int32  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	Module string `protobuf:"bytes,3,opt,name=module,proto3" json:"module,omitempty"`
+	Kind   string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// entry or csv.
+	Source        string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivitySelection) Reset() {
+	*x = ActivitySelection{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivitySelection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivitySelection) ProtoMessage() {}
+
+func (x *ActivitySelection) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivitySelection.ProtoReflect.Descriptor instead.
+func (*ActivitySelection) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ActivitySelection) GetImportId() string {
+	if x != nil {
+		return x.ImportId
+	}
+	return ""
+}
+
+func (x *ActivitySelection) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ActivitySelection) GetModule() string {
+	if x != nil {
+		return x.Module
+	}
+	return ""
+}
+
+func (x *ActivitySelection) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ActivitySelection) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+type ValidateActivitiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Selection     *ActivitySelection     `protobuf:"bytes,2,opt,name=selection,proto3" json:"selection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActivitiesRequest) Reset() {
+	*x = ValidateActivitiesRequest{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActivitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActivitiesRequest) ProtoMessage() {}
+
+func (x *ValidateActivitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActivitiesRequest.ProtoReflect.Descriptor instead.
+func (*ValidateActivitiesRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ValidateActivitiesRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *ValidateActivitiesRequest) GetSelection() *ActivitySelection {
+	if x != nil {
+		return x.Selection
+	}
+	return nil
+}
+
+type ValidateActivitiesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many pending activities became validated.
+	Validated     int64 `protobuf:"varint,1,opt,name=validated,proto3" json:"validated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateActivitiesResponse) Reset() {
+	*x = ValidateActivitiesResponse{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateActivitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateActivitiesResponse) ProtoMessage() {}
+
+func (x *ValidateActivitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateActivitiesResponse.ProtoReflect.Descriptor instead.
+func (*ValidateActivitiesResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ValidateActivitiesResponse) GetValidated() int64 {
+	if x != nil {
+		return x.Validated
+	}
+	return 0
+}
+
+type RejectActivitiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Selection     *ActivitySelection     `protobuf:"bytes,2,opt,name=selection,proto3" json:"selection,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectActivitiesRequest) Reset() {
+	*x = RejectActivitiesRequest{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectActivitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectActivitiesRequest) ProtoMessage() {}
+
+func (x *RejectActivitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectActivitiesRequest.ProtoReflect.Descriptor instead.
+func (*RejectActivitiesRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RejectActivitiesRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *RejectActivitiesRequest) GetSelection() *ActivitySelection {
+	if x != nil {
+		return x.Selection
+	}
+	return nil
+}
+
+func (x *RejectActivitiesRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RejectActivitiesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many pending or validated activities became rejected.
+	Rejected      int64 `protobuf:"varint,1,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectActivitiesResponse) Reset() {
+	*x = RejectActivitiesResponse{}
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectActivitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectActivitiesResponse) ProtoMessage() {}
+
+func (x *RejectActivitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_activities_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectActivitiesResponse.ProtoReflect.Descriptor instead.
+func (*RejectActivitiesResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_activities_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RejectActivitiesResponse) GetRejected() int64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
 var File_co2_calc_v1_activities_proto protoreflect.FileDescriptor
 
 const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\n" +
-	"\x1cco2/calc/v1/activities.proto\x12\vco2.calc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"\x1cco2/calc/v1/activities.proto\x12\vco2.calc.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd2\x03\n" +
 	"\bActivity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06lab_id\x18\x02 \x01(\tR\x05labId\x12\x12\n" +
@@ -838,7 +1366,11 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\temissions\x18\t \x03(\v2\x15.co2.calc.v1.EmissionR\temissions\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x89\x03\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x14\n" +
+	"\x05state\x18\v \x01(\tR\x05state\x12!\n" +
+	"\fstate_reason\x18\f \x01(\tR\vstateReason\x12\x19\n" +
+	"\bstate_by\x18\r \x01(\tR\astateBy\x125\n" +
+	"\bstate_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\astateAt\"\x89\x03\n" +
 	"\bEmission\x12\x18\n" +
 	"\avariant\x18\x01 \x01(\tR\avariant\x12#\n" +
 	"\remission_type\x18\x02 \x01(\tR\femissionType\x12\x14\n" +
@@ -864,7 +1396,7 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x16CreateActivityResponse\x121\n" +
-	"\bactivity\x18\x01 \x01(\v2\x15.co2.calc.v1.ActivityR\bactivity\"\xc2\x01\n" +
+	"\bactivity\x18\x01 \x01(\v2\x15.co2.calc.v1.ActivityR\bactivity\"\xd8\x01\n" +
 	"\x15ListActivitiesRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x16\n" +
@@ -873,7 +1405,8 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\x06source\x18\x05 \x01(\tR\x06source\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"w\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05state\x18\b \x01(\tR\x05state\"w\n" +
 	"\x16ListActivitiesResponse\x125\n" +
 	"\n" +
 	"activities\x18\x01 \x03(\v2\x15.co2.calc.v1.ActivityR\n" +
@@ -894,13 +1427,46 @@ const file_co2_calc_v1_activities_proto_rawDesc = "" +
 	"\bactivity\x18\x01 \x01(\v2\x15.co2.calc.v1.ActivityR\bactivity\"'\n" +
 	"\x15DeleteActivityRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x18\n" +
-	"\x16DeleteActivityResponse2\xb6\x05\n" +
+	"\x16DeleteActivityResponse\"@\n" +
+	"\x17ValidateActivityRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"M\n" +
+	"\x18ValidateActivityResponse\x121\n" +
+	"\bactivity\x18\x01 \x01(\v2\x15.co2.calc.v1.ActivityR\bactivity\"V\n" +
+	"\x15RejectActivityRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"K\n" +
+	"\x16RejectActivityResponse\x121\n" +
+	"\bactivity\x18\x01 \x01(\v2\x15.co2.calc.v1.ActivityR\bactivity\"\x88\x01\n" +
+	"\x11ActivitySelection\x12\x1b\n" +
+	"\timport_id\x18\x01 \x01(\tR\bimportId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x16\n" +
+	"\x06module\x18\x03 \x01(\tR\x06module\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\"p\n" +
+	"\x19ValidateActivitiesRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12<\n" +
+	"\tselection\x18\x02 \x01(\v2\x1e.co2.calc.v1.ActivitySelectionR\tselection\":\n" +
+	"\x1aValidateActivitiesResponse\x12\x1c\n" +
+	"\tvalidated\x18\x01 \x01(\x03R\tvalidated\"\x86\x01\n" +
+	"\x17RejectActivitiesRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12<\n" +
+	"\tselection\x18\x02 \x01(\v2\x1e.co2.calc.v1.ActivitySelectionR\tselection\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"6\n" +
+	"\x18RejectActivitiesResponse\x12\x1a\n" +
+	"\brejected\x18\x01 \x01(\x03R\brejected2\xb0\n" +
+	"\n" +
 	"\x0fActivityService\x12\x90\x01\n" +
 	"\x0eCreateActivity\x12\".co2.calc.v1.CreateActivityRequest\x1a#.co2.calc.v1.CreateActivityResponse\"5\x82\xd3\xe4\x93\x02/:\x01*b\bactivity\" /api/v1/labs/{lab_id}/activities\x12\x86\x01\n" +
 	"\x0eListActivities\x12\".co2.calc.v1.ListActivitiesRequest\x1a#.co2.calc.v1.ListActivitiesResponse\"+\x82\xd3\xe4\x93\x02\"\x12 /api/v1/labs/{lab_id}/activities\x90\x02\x01\x12~\n" +
 	"\vGetActivity\x12\x1f.co2.calc.v1.GetActivityRequest\x1a .co2.calc.v1.GetActivityResponse\",\x82\xd3\xe4\x93\x02#b\bactivity\x12\x17/api/v1/activities/{id}\x90\x02\x01\x12\x8a\x01\n" +
 	"\x0fReplaceActivity\x12#.co2.calc.v1.ReplaceActivityRequest\x1a$.co2.calc.v1.ReplaceActivityResponse\",\x82\xd3\xe4\x93\x02&:\x01*b\bactivity\x1a\x17/api/v1/activities/{id}\x12z\n" +
-	"\x0eDeleteActivity\x12\".co2.calc.v1.DeleteActivityRequest\x1a#.co2.calc.v1.DeleteActivityResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/api/v1/activities/{id}BJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1;calcv1b\x06proto3"
+	"\x0eDeleteActivity\x12\".co2.calc.v1.DeleteActivityRequest\x1a#.co2.calc.v1.DeleteActivityResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/api/v1/activities/{id}\x12\xa4\x01\n" +
+	"\x10ValidateActivity\x12$.co2.calc.v1.ValidateActivityRequest\x1a%.co2.calc.v1.ValidateActivityResponse\"C\x82\xd3\xe4\x93\x02=:\x01*b\bactivity\"./api/v1/labs/{lab_id}/activities/{id}:validate\x12\x9c\x01\n" +
+	"\x0eRejectActivity\x12\".co2.calc.v1.RejectActivityRequest\x1a#.co2.calc.v1.RejectActivityResponse\"A\x82\xd3\xe4\x93\x02;:\x01*b\bactivity\",/api/v1/labs/{lab_id}/activities/{id}:reject\x12\x9b\x01\n" +
+	"\x12ValidateActivities\x12&.co2.calc.v1.ValidateActivitiesRequest\x1a'.co2.calc.v1.ValidateActivitiesResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/api/v1/labs/{lab_id}/activities:validate\x12\x93\x01\n" +
+	"\x10RejectActivities\x12$.co2.calc.v1.RejectActivitiesRequest\x1a%.co2.calc.v1.RejectActivitiesResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/api/v1/labs/{lab_id}/activities:rejectBJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1;calcv1b\x06proto3"
 
 var (
 	file_co2_calc_v1_activities_proto_rawDescOnce sync.Once
@@ -914,50 +1480,72 @@ func file_co2_calc_v1_activities_proto_rawDescGZIP() []byte {
 	return file_co2_calc_v1_activities_proto_rawDescData
 }
 
-var file_co2_calc_v1_activities_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_co2_calc_v1_activities_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_co2_calc_v1_activities_proto_goTypes = []any{
-	(*Activity)(nil),                // 0: co2.calc.v1.Activity
-	(*Emission)(nil),                // 1: co2.calc.v1.Emission
-	(*CreateActivityRequest)(nil),   // 2: co2.calc.v1.CreateActivityRequest
-	(*CreateActivityResponse)(nil),  // 3: co2.calc.v1.CreateActivityResponse
-	(*ListActivitiesRequest)(nil),   // 4: co2.calc.v1.ListActivitiesRequest
-	(*ListActivitiesResponse)(nil),  // 5: co2.calc.v1.ListActivitiesResponse
-	(*GetActivityRequest)(nil),      // 6: co2.calc.v1.GetActivityRequest
-	(*GetActivityResponse)(nil),     // 7: co2.calc.v1.GetActivityResponse
-	(*ReplaceActivityRequest)(nil),  // 8: co2.calc.v1.ReplaceActivityRequest
-	(*ReplaceActivityResponse)(nil), // 9: co2.calc.v1.ReplaceActivityResponse
-	(*DeleteActivityRequest)(nil),   // 10: co2.calc.v1.DeleteActivityRequest
-	(*DeleteActivityResponse)(nil),  // 11: co2.calc.v1.DeleteActivityResponse
-	nil,                             // 12: co2.calc.v1.CreateActivityRequest.ValuesEntry
-	nil,                             // 13: co2.calc.v1.ReplaceActivityRequest.ValuesEntry
-	(*structpb.Struct)(nil),         // 14: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
+	(*Activity)(nil),                   // 0: co2.calc.v1.Activity
+	(*Emission)(nil),                   // 1: co2.calc.v1.Emission
+	(*CreateActivityRequest)(nil),      // 2: co2.calc.v1.CreateActivityRequest
+	(*CreateActivityResponse)(nil),     // 3: co2.calc.v1.CreateActivityResponse
+	(*ListActivitiesRequest)(nil),      // 4: co2.calc.v1.ListActivitiesRequest
+	(*ListActivitiesResponse)(nil),     // 5: co2.calc.v1.ListActivitiesResponse
+	(*GetActivityRequest)(nil),         // 6: co2.calc.v1.GetActivityRequest
+	(*GetActivityResponse)(nil),        // 7: co2.calc.v1.GetActivityResponse
+	(*ReplaceActivityRequest)(nil),     // 8: co2.calc.v1.ReplaceActivityRequest
+	(*ReplaceActivityResponse)(nil),    // 9: co2.calc.v1.ReplaceActivityResponse
+	(*DeleteActivityRequest)(nil),      // 10: co2.calc.v1.DeleteActivityRequest
+	(*DeleteActivityResponse)(nil),     // 11: co2.calc.v1.DeleteActivityResponse
+	(*ValidateActivityRequest)(nil),    // 12: co2.calc.v1.ValidateActivityRequest
+	(*ValidateActivityResponse)(nil),   // 13: co2.calc.v1.ValidateActivityResponse
+	(*RejectActivityRequest)(nil),      // 14: co2.calc.v1.RejectActivityRequest
+	(*RejectActivityResponse)(nil),     // 15: co2.calc.v1.RejectActivityResponse
+	(*ActivitySelection)(nil),          // 16: co2.calc.v1.ActivitySelection
+	(*ValidateActivitiesRequest)(nil),  // 17: co2.calc.v1.ValidateActivitiesRequest
+	(*ValidateActivitiesResponse)(nil), // 18: co2.calc.v1.ValidateActivitiesResponse
+	(*RejectActivitiesRequest)(nil),    // 19: co2.calc.v1.RejectActivitiesRequest
+	(*RejectActivitiesResponse)(nil),   // 20: co2.calc.v1.RejectActivitiesResponse
+	nil,                                // 21: co2.calc.v1.CreateActivityRequest.ValuesEntry
+	nil,                                // 22: co2.calc.v1.ReplaceActivityRequest.ValuesEntry
+	(*structpb.Struct)(nil),            // 23: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 24: google.protobuf.Timestamp
 }
 var file_co2_calc_v1_activities_proto_depIdxs = []int32{
-	14, // 0: co2.calc.v1.Activity.inputs:type_name -> google.protobuf.Struct
+	23, // 0: co2.calc.v1.Activity.inputs:type_name -> google.protobuf.Struct
 	1,  // 1: co2.calc.v1.Activity.emissions:type_name -> co2.calc.v1.Emission
-	15, // 2: co2.calc.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
-	12, // 3: co2.calc.v1.CreateActivityRequest.values:type_name -> co2.calc.v1.CreateActivityRequest.ValuesEntry
-	0,  // 4: co2.calc.v1.CreateActivityResponse.activity:type_name -> co2.calc.v1.Activity
-	0,  // 5: co2.calc.v1.ListActivitiesResponse.activities:type_name -> co2.calc.v1.Activity
-	0,  // 6: co2.calc.v1.GetActivityResponse.activity:type_name -> co2.calc.v1.Activity
-	13, // 7: co2.calc.v1.ReplaceActivityRequest.values:type_name -> co2.calc.v1.ReplaceActivityRequest.ValuesEntry
-	0,  // 8: co2.calc.v1.ReplaceActivityResponse.activity:type_name -> co2.calc.v1.Activity
-	2,  // 9: co2.calc.v1.ActivityService.CreateActivity:input_type -> co2.calc.v1.CreateActivityRequest
-	4,  // 10: co2.calc.v1.ActivityService.ListActivities:input_type -> co2.calc.v1.ListActivitiesRequest
-	6,  // 11: co2.calc.v1.ActivityService.GetActivity:input_type -> co2.calc.v1.GetActivityRequest
-	8,  // 12: co2.calc.v1.ActivityService.ReplaceActivity:input_type -> co2.calc.v1.ReplaceActivityRequest
-	10, // 13: co2.calc.v1.ActivityService.DeleteActivity:input_type -> co2.calc.v1.DeleteActivityRequest
-	3,  // 14: co2.calc.v1.ActivityService.CreateActivity:output_type -> co2.calc.v1.CreateActivityResponse
-	5,  // 15: co2.calc.v1.ActivityService.ListActivities:output_type -> co2.calc.v1.ListActivitiesResponse
-	7,  // 16: co2.calc.v1.ActivityService.GetActivity:output_type -> co2.calc.v1.GetActivityResponse
-	9,  // 17: co2.calc.v1.ActivityService.ReplaceActivity:output_type -> co2.calc.v1.ReplaceActivityResponse
-	11, // 18: co2.calc.v1.ActivityService.DeleteActivity:output_type -> co2.calc.v1.DeleteActivityResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	24, // 2: co2.calc.v1.Activity.created_at:type_name -> google.protobuf.Timestamp
+	24, // 3: co2.calc.v1.Activity.state_at:type_name -> google.protobuf.Timestamp
+	21, // 4: co2.calc.v1.CreateActivityRequest.values:type_name -> co2.calc.v1.CreateActivityRequest.ValuesEntry
+	0,  // 5: co2.calc.v1.CreateActivityResponse.activity:type_name -> co2.calc.v1.Activity
+	0,  // 6: co2.calc.v1.ListActivitiesResponse.activities:type_name -> co2.calc.v1.Activity
+	0,  // 7: co2.calc.v1.GetActivityResponse.activity:type_name -> co2.calc.v1.Activity
+	22, // 8: co2.calc.v1.ReplaceActivityRequest.values:type_name -> co2.calc.v1.ReplaceActivityRequest.ValuesEntry
+	0,  // 9: co2.calc.v1.ReplaceActivityResponse.activity:type_name -> co2.calc.v1.Activity
+	0,  // 10: co2.calc.v1.ValidateActivityResponse.activity:type_name -> co2.calc.v1.Activity
+	0,  // 11: co2.calc.v1.RejectActivityResponse.activity:type_name -> co2.calc.v1.Activity
+	16, // 12: co2.calc.v1.ValidateActivitiesRequest.selection:type_name -> co2.calc.v1.ActivitySelection
+	16, // 13: co2.calc.v1.RejectActivitiesRequest.selection:type_name -> co2.calc.v1.ActivitySelection
+	2,  // 14: co2.calc.v1.ActivityService.CreateActivity:input_type -> co2.calc.v1.CreateActivityRequest
+	4,  // 15: co2.calc.v1.ActivityService.ListActivities:input_type -> co2.calc.v1.ListActivitiesRequest
+	6,  // 16: co2.calc.v1.ActivityService.GetActivity:input_type -> co2.calc.v1.GetActivityRequest
+	8,  // 17: co2.calc.v1.ActivityService.ReplaceActivity:input_type -> co2.calc.v1.ReplaceActivityRequest
+	10, // 18: co2.calc.v1.ActivityService.DeleteActivity:input_type -> co2.calc.v1.DeleteActivityRequest
+	12, // 19: co2.calc.v1.ActivityService.ValidateActivity:input_type -> co2.calc.v1.ValidateActivityRequest
+	14, // 20: co2.calc.v1.ActivityService.RejectActivity:input_type -> co2.calc.v1.RejectActivityRequest
+	17, // 21: co2.calc.v1.ActivityService.ValidateActivities:input_type -> co2.calc.v1.ValidateActivitiesRequest
+	19, // 22: co2.calc.v1.ActivityService.RejectActivities:input_type -> co2.calc.v1.RejectActivitiesRequest
+	3,  // 23: co2.calc.v1.ActivityService.CreateActivity:output_type -> co2.calc.v1.CreateActivityResponse
+	5,  // 24: co2.calc.v1.ActivityService.ListActivities:output_type -> co2.calc.v1.ListActivitiesResponse
+	7,  // 25: co2.calc.v1.ActivityService.GetActivity:output_type -> co2.calc.v1.GetActivityResponse
+	9,  // 26: co2.calc.v1.ActivityService.ReplaceActivity:output_type -> co2.calc.v1.ReplaceActivityResponse
+	11, // 27: co2.calc.v1.ActivityService.DeleteActivity:output_type -> co2.calc.v1.DeleteActivityResponse
+	13, // 28: co2.calc.v1.ActivityService.ValidateActivity:output_type -> co2.calc.v1.ValidateActivityResponse
+	15, // 29: co2.calc.v1.ActivityService.RejectActivity:output_type -> co2.calc.v1.RejectActivityResponse
+	18, // 30: co2.calc.v1.ActivityService.ValidateActivities:output_type -> co2.calc.v1.ValidateActivitiesResponse
+	20, // 31: co2.calc.v1.ActivityService.RejectActivities:output_type -> co2.calc.v1.RejectActivitiesResponse
+	23, // [23:32] is the sub-list for method output_type
+	14, // [14:23] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_co2_calc_v1_activities_proto_init() }
@@ -971,7 +1559,7 @@ func file_co2_calc_v1_activities_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_calc_v1_activities_proto_rawDesc), len(file_co2_calc_v1_activities_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1154,7 +1154,10 @@ type ActivateFactorDatasetVersionRequest struct {
 	Dataset string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
 	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	// The reporting years it computes from now on.
-	Years         []int32 `protobuf:"varint,3,rep,packed,name=years,proto3" json:"years,omitempty"`
+	Years []int32 `protobuf:"varint,3,rep,packed,name=years,proto3" json:"years,omitempty"`
+	// Recalculate labs' closed years too (otherwise they keep their
+	// emissions, and are listed as skipped).
+	Force         bool `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1210,13 +1213,22 @@ func (x *ActivateFactorDatasetVersionRequest) GetYears() []int32 {
 	return nil
 }
 
+func (x *ActivateFactorDatasetVersionRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
 type ActivateFactorDatasetVersionResponse struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Activations []*FactorActivation    `protobuf:"bytes,1,rep,name=activations,proto3" json:"activations,omitempty"`
 	// The lab/year/kind recalculations queued.
 	RecalculationsQueued int64 `protobuf:"varint,2,opt,name=recalculations_queued,json=recalculationsQueued,proto3" json:"recalculations_queued,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The closed lab years not recalculated (none when forced).
+	Skipped       []*SkippedYear `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ActivateFactorDatasetVersionResponse) Reset() {
@@ -1263,6 +1275,66 @@ func (x *ActivateFactorDatasetVersionResponse) GetRecalculationsQueued() int64 {
 	return 0
 }
 
+func (x *ActivateFactorDatasetVersionResponse) GetSkipped() []*SkippedYear {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+// SkippedYear is a lab's closed year a change left as it was.
+type SkippedYear struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Year          int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedYear) Reset() {
+	*x = SkippedYear{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedYear) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedYear) ProtoMessage() {}
+
+func (x *SkippedYear) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedYear.ProtoReflect.Descriptor instead.
+func (*SkippedYear) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SkippedYear) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *SkippedYear) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
 type ListRecalculationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
@@ -1274,7 +1346,7 @@ type ListRecalculationsRequest struct {
 
 func (x *ListRecalculationsRequest) Reset() {
 	*x = ListRecalculationsRequest{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1358,7 @@ func (x *ListRecalculationsRequest) String() string {
 func (*ListRecalculationsRequest) ProtoMessage() {}
 
 func (x *ListRecalculationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[16]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1371,7 @@ func (x *ListRecalculationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecalculationsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecalculationsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{16}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListRecalculationsRequest) GetLabId() string {
@@ -1330,7 +1402,8 @@ type Recalculation struct {
 	Activities   int64    `protobuf:"varint,8,opt,name=activities,proto3" json:"activities,omitempty"`
 	KgBefore     float64  `protobuf:"fixed64,9,opt,name=kg_before,json=kgBefore,proto3" json:"kg_before,omitempty"`
 	KgAfter      float64  `protobuf:"fixed64,10,opt,name=kg_after,json=kgAfter,proto3" json:"kg_after,omitempty"`
-	// FINISHED, or FAILED (nothing changed; see message).
+	// FINISHED, FAILED (nothing changed; see message) or SKIPPED (the
+	// lab's year was closed: nothing changed).
 	State         string                 `protobuf:"bytes,11,opt,name=state,proto3" json:"state,omitempty"`
 	Message       string                 `protobuf:"bytes,12,opt,name=message,proto3" json:"message,omitempty"`
 	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
@@ -1341,7 +1414,7 @@ type Recalculation struct {
 
 func (x *Recalculation) Reset() {
 	*x = Recalculation{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1426,7 @@ func (x *Recalculation) String() string {
 func (*Recalculation) ProtoMessage() {}
 
 func (x *Recalculation) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[17]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1439,7 @@ func (x *Recalculation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recalculation.ProtoReflect.Descriptor instead.
 func (*Recalculation) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{17}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Recalculation) GetId() string {
@@ -1476,7 +1549,7 @@ type ListRecalculationsResponse struct {
 
 func (x *ListRecalculationsResponse) Reset() {
 	*x = ListRecalculationsResponse{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1561,7 @@ func (x *ListRecalculationsResponse) String() string {
 func (*ListRecalculationsResponse) ProtoMessage() {}
 
 func (x *ListRecalculationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[18]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1574,7 @@ func (x *ListRecalculationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecalculationsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecalculationsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{18}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRecalculationsResponse) GetRecalculations() []*Recalculation {
@@ -1520,7 +1593,7 @@ type ListSupersededEmissionsRequest struct {
 
 func (x *ListSupersededEmissionsRequest) Reset() {
 	*x = ListSupersededEmissionsRequest{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1605,7 @@ func (x *ListSupersededEmissionsRequest) String() string {
 func (*ListSupersededEmissionsRequest) ProtoMessage() {}
 
 func (x *ListSupersededEmissionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[19]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1618,7 @@ func (x *ListSupersededEmissionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSupersededEmissionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSupersededEmissionsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{19}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSupersededEmissionsRequest) GetActivityId() string {
@@ -1576,7 +1649,7 @@ type SupersededEmission struct {
 
 func (x *SupersededEmission) Reset() {
 	*x = SupersededEmission{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1661,7 @@ func (x *SupersededEmission) String() string {
 func (*SupersededEmission) ProtoMessage() {}
 
 func (x *SupersededEmission) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1674,7 @@ func (x *SupersededEmission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupersededEmission.ProtoReflect.Descriptor instead.
 func (*SupersededEmission) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{20}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SupersededEmission) GetRecalculationId() string {
@@ -1697,7 +1770,7 @@ type ListSupersededEmissionsResponse struct {
 
 func (x *ListSupersededEmissionsResponse) Reset() {
 	*x = ListSupersededEmissionsResponse{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1782,7 @@ func (x *ListSupersededEmissionsResponse) String() string {
 func (*ListSupersededEmissionsResponse) ProtoMessage() {}
 
 func (x *ListSupersededEmissionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1795,7 @@ func (x *ListSupersededEmissionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSupersededEmissionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSupersededEmissionsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{21}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListSupersededEmissionsResponse) GetEmissions() []*SupersededEmission {
@@ -1832,14 +1905,19 @@ const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"W\n" +
 	"\x1fGetFactorDatasetVersionResponse\x124\n" +
-	"\adataset\x18\x01 \x01(\v2\x1a.co2.calc.v1.FactorDatasetR\adataset\"o\n" +
+	"\adataset\x18\x01 \x01(\v2\x1a.co2.calc.v1.FactorDatasetR\adataset\"\x85\x01\n" +
 	"#ActivateFactorDatasetVersionRequest\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
-	"\x05years\x18\x03 \x03(\x05R\x05years\"\x9c\x01\n" +
+	"\x05years\x18\x03 \x03(\x05R\x05years\x12\x14\n" +
+	"\x05force\x18\x04 \x01(\bR\x05force\"\xd0\x01\n" +
 	"$ActivateFactorDatasetVersionResponse\x12?\n" +
 	"\vactivations\x18\x01 \x03(\v2\x1d.co2.calc.v1.FactorActivationR\vactivations\x123\n" +
-	"\x15recalculations_queued\x18\x02 \x01(\x03R\x14recalculationsQueued\"F\n" +
+	"\x15recalculations_queued\x18\x02 \x01(\x03R\x14recalculationsQueued\x122\n" +
+	"\askipped\x18\x03 \x03(\v2\x18.co2.calc.v1.SkippedYearR\askipped\"8\n" +
+	"\vSkippedYear\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\"F\n" +
 	"\x19ListRecalculationsRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\"\xc1\x03\n" +
@@ -1907,7 +1985,7 @@ func file_co2_calc_v1_factors_proto_rawDescGZIP() []byte {
 	return file_co2_calc_v1_factors_proto_rawDescData
 }
 
-var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_co2_calc_v1_factors_proto_goTypes = []any{
 	(*Factor)(nil),                               // 0: co2.calc.v1.Factor
 	(*ListFactorsRequest)(nil),                   // 1: co2.calc.v1.ListFactorsRequest
@@ -1925,19 +2003,20 @@ var file_co2_calc_v1_factors_proto_goTypes = []any{
 	(*GetFactorDatasetVersionResponse)(nil),      // 13: co2.calc.v1.GetFactorDatasetVersionResponse
 	(*ActivateFactorDatasetVersionRequest)(nil),  // 14: co2.calc.v1.ActivateFactorDatasetVersionRequest
 	(*ActivateFactorDatasetVersionResponse)(nil), // 15: co2.calc.v1.ActivateFactorDatasetVersionResponse
-	(*ListRecalculationsRequest)(nil),            // 16: co2.calc.v1.ListRecalculationsRequest
-	(*Recalculation)(nil),                        // 17: co2.calc.v1.Recalculation
-	(*ListRecalculationsResponse)(nil),           // 18: co2.calc.v1.ListRecalculationsResponse
-	(*ListSupersededEmissionsRequest)(nil),       // 19: co2.calc.v1.ListSupersededEmissionsRequest
-	(*SupersededEmission)(nil),                   // 20: co2.calc.v1.SupersededEmission
-	(*ListSupersededEmissionsResponse)(nil),      // 21: co2.calc.v1.ListSupersededEmissionsResponse
-	(*timestamppb.Timestamp)(nil),                // 22: google.protobuf.Timestamp
+	(*SkippedYear)(nil),                          // 16: co2.calc.v1.SkippedYear
+	(*ListRecalculationsRequest)(nil),            // 17: co2.calc.v1.ListRecalculationsRequest
+	(*Recalculation)(nil),                        // 18: co2.calc.v1.Recalculation
+	(*ListRecalculationsResponse)(nil),           // 19: co2.calc.v1.ListRecalculationsResponse
+	(*ListSupersededEmissionsRequest)(nil),       // 20: co2.calc.v1.ListSupersededEmissionsRequest
+	(*SupersededEmission)(nil),                   // 21: co2.calc.v1.SupersededEmission
+	(*ListSupersededEmissionsResponse)(nil),      // 22: co2.calc.v1.ListSupersededEmissionsResponse
+	(*timestamppb.Timestamp)(nil),                // 23: google.protobuf.Timestamp
 }
 var file_co2_calc_v1_factors_proto_depIdxs = []int32{
 	0,  // 0: co2.calc.v1.ListFactorsResponse.factors:type_name -> co2.calc.v1.Factor
-	22, // 1: co2.calc.v1.FactorDataset.created_at:type_name -> google.protobuf.Timestamp
+	23, // 1: co2.calc.v1.FactorDataset.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: co2.calc.v1.FactorDataset.errors:type_name -> co2.calc.v1.FactorRowError
-	22, // 3: co2.calc.v1.FactorActivation.activated_at:type_name -> google.protobuf.Timestamp
+	23, // 3: co2.calc.v1.FactorActivation.activated_at:type_name -> google.protobuf.Timestamp
 	4,  // 4: co2.calc.v1.ListFactorDatasetsResponse.datasets:type_name -> co2.calc.v1.FactorDataset
 	6,  // 5: co2.calc.v1.ListFactorDatasetsResponse.activations:type_name -> co2.calc.v1.FactorActivation
 	7,  // 6: co2.calc.v1.ListFactorDatasetsResponse.in_force:type_name -> co2.calc.v1.FactorsInForce
@@ -1945,30 +2024,31 @@ var file_co2_calc_v1_factors_proto_depIdxs = []int32{
 	4,  // 8: co2.calc.v1.UploadFactorDatasetResponse.dataset:type_name -> co2.calc.v1.FactorDataset
 	4,  // 9: co2.calc.v1.GetFactorDatasetVersionResponse.dataset:type_name -> co2.calc.v1.FactorDataset
 	6,  // 10: co2.calc.v1.ActivateFactorDatasetVersionResponse.activations:type_name -> co2.calc.v1.FactorActivation
-	22, // 11: co2.calc.v1.Recalculation.started_at:type_name -> google.protobuf.Timestamp
-	22, // 12: co2.calc.v1.Recalculation.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 13: co2.calc.v1.ListRecalculationsResponse.recalculations:type_name -> co2.calc.v1.Recalculation
-	22, // 14: co2.calc.v1.SupersededEmission.superseded_at:type_name -> google.protobuf.Timestamp
-	20, // 15: co2.calc.v1.ListSupersededEmissionsResponse.emissions:type_name -> co2.calc.v1.SupersededEmission
-	1,  // 16: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
-	3,  // 17: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
-	9,  // 18: co2.calc.v1.FactorService.UploadFactorDataset:input_type -> co2.calc.v1.UploadFactorDatasetRequest
-	12, // 19: co2.calc.v1.FactorService.GetFactorDatasetVersion:input_type -> co2.calc.v1.GetFactorDatasetVersionRequest
-	14, // 20: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:input_type -> co2.calc.v1.ActivateFactorDatasetVersionRequest
-	16, // 21: co2.calc.v1.FactorService.ListRecalculations:input_type -> co2.calc.v1.ListRecalculationsRequest
-	19, // 22: co2.calc.v1.FactorService.ListSupersededEmissions:input_type -> co2.calc.v1.ListSupersededEmissionsRequest
-	2,  // 23: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
-	8,  // 24: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
-	11, // 25: co2.calc.v1.FactorService.UploadFactorDataset:output_type -> co2.calc.v1.UploadFactorDatasetResponse
-	13, // 26: co2.calc.v1.FactorService.GetFactorDatasetVersion:output_type -> co2.calc.v1.GetFactorDatasetVersionResponse
-	15, // 27: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:output_type -> co2.calc.v1.ActivateFactorDatasetVersionResponse
-	18, // 28: co2.calc.v1.FactorService.ListRecalculations:output_type -> co2.calc.v1.ListRecalculationsResponse
-	21, // 29: co2.calc.v1.FactorService.ListSupersededEmissions:output_type -> co2.calc.v1.ListSupersededEmissionsResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 11: co2.calc.v1.ActivateFactorDatasetVersionResponse.skipped:type_name -> co2.calc.v1.SkippedYear
+	23, // 12: co2.calc.v1.Recalculation.started_at:type_name -> google.protobuf.Timestamp
+	23, // 13: co2.calc.v1.Recalculation.finished_at:type_name -> google.protobuf.Timestamp
+	18, // 14: co2.calc.v1.ListRecalculationsResponse.recalculations:type_name -> co2.calc.v1.Recalculation
+	23, // 15: co2.calc.v1.SupersededEmission.superseded_at:type_name -> google.protobuf.Timestamp
+	21, // 16: co2.calc.v1.ListSupersededEmissionsResponse.emissions:type_name -> co2.calc.v1.SupersededEmission
+	1,  // 17: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
+	3,  // 18: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
+	9,  // 19: co2.calc.v1.FactorService.UploadFactorDataset:input_type -> co2.calc.v1.UploadFactorDatasetRequest
+	12, // 20: co2.calc.v1.FactorService.GetFactorDatasetVersion:input_type -> co2.calc.v1.GetFactorDatasetVersionRequest
+	14, // 21: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:input_type -> co2.calc.v1.ActivateFactorDatasetVersionRequest
+	17, // 22: co2.calc.v1.FactorService.ListRecalculations:input_type -> co2.calc.v1.ListRecalculationsRequest
+	20, // 23: co2.calc.v1.FactorService.ListSupersededEmissions:input_type -> co2.calc.v1.ListSupersededEmissionsRequest
+	2,  // 24: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
+	8,  // 25: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
+	11, // 26: co2.calc.v1.FactorService.UploadFactorDataset:output_type -> co2.calc.v1.UploadFactorDatasetResponse
+	13, // 27: co2.calc.v1.FactorService.GetFactorDatasetVersion:output_type -> co2.calc.v1.GetFactorDatasetVersionResponse
+	15, // 28: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:output_type -> co2.calc.v1.ActivateFactorDatasetVersionResponse
+	19, // 29: co2.calc.v1.FactorService.ListRecalculations:output_type -> co2.calc.v1.ListRecalculationsResponse
+	22, // 30: co2.calc.v1.FactorService.ListSupersededEmissions:output_type -> co2.calc.v1.ListSupersededEmissionsResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_co2_calc_v1_factors_proto_init() }
@@ -1987,7 +2067,7 @@ func file_co2_calc_v1_factors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_calc_v1_factors_proto_rawDesc), len(file_co2_calc_v1_factors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

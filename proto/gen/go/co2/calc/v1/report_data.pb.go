@@ -390,6 +390,7 @@ type ListRollupsResponse struct {
 	Rollups        []*Rollup              `protobuf:"bytes,1,rep,name=rollups,proto3" json:"rollups,omitempty"`
 	ActivityCounts []*ActivityCount       `protobuf:"bytes,2,rep,name=activity_counts,json=activityCounts,proto3" json:"activity_counts,omitempty"`
 	ImportCounts   []*ImportCount         `protobuf:"bytes,3,rep,name=import_counts,json=importCounts,proto3" json:"import_counts,omitempty"`
+	Validated      []*ValidatedTotal      `protobuf:"bytes,4,rep,name=validated,proto3" json:"validated,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -445,6 +446,91 @@ func (x *ListRollupsResponse) GetImportCounts() []*ImportCount {
 	return nil
 }
 
+func (x *ListRollupsResponse) GetValidated() []*ValidatedTotal {
+	if x != nil {
+		return x.Validated
+	}
+	return nil
+}
+
+// ValidatedTotal is what the validated activities of a lab, year and module
+// emit (variant "", scopes 1 to 3).
+type ValidatedTotal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Year          int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	Module        string                 `protobuf:"bytes,3,opt,name=module,proto3" json:"module,omitempty"`
+	KgCo2E        float64                `protobuf:"fixed64,4,opt,name=kg_co2e,json=kgCo2e,proto3" json:"kg_co2e,omitempty"`
+	Activities    int64                  `protobuf:"varint,5,opt,name=activities,proto3" json:"activities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidatedTotal) Reset() {
+	*x = ValidatedTotal{}
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatedTotal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatedTotal) ProtoMessage() {}
+
+func (x *ValidatedTotal) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatedTotal.ProtoReflect.Descriptor instead.
+func (*ValidatedTotal) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ValidatedTotal) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *ValidatedTotal) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ValidatedTotal) GetModule() string {
+	if x != nil {
+		return x.Module
+	}
+	return ""
+}
+
+func (x *ValidatedTotal) GetKgCo2E() float64 {
+	if x != nil {
+		return x.KgCo2E
+	}
+	return 0
+}
+
+func (x *ValidatedTotal) GetActivities() int64 {
+	if x != nil {
+		return x.Activities
+	}
+	return 0
+}
+
 type ListLabYearsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most 1000.
@@ -455,7 +541,7 @@ type ListLabYearsRequest struct {
 
 func (x *ListLabYearsRequest) Reset() {
 	*x = ListLabYearsRequest{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[5]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +553,7 @@ func (x *ListLabYearsRequest) String() string {
 func (*ListLabYearsRequest) ProtoMessage() {}
 
 func (x *ListLabYearsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[5]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +566,7 @@ func (x *ListLabYearsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLabYearsRequest.ProtoReflect.Descriptor instead.
 func (*ListLabYearsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{5}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListLabYearsRequest) GetLabIds() []string {
@@ -500,7 +586,7 @@ type ListLabYearsResponse struct {
 
 func (x *ListLabYearsResponse) Reset() {
 	*x = ListLabYearsResponse{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[6]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +598,7 @@ func (x *ListLabYearsResponse) String() string {
 func (*ListLabYearsResponse) ProtoMessage() {}
 
 func (x *ListLabYearsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[6]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +611,7 @@ func (x *ListLabYearsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLabYearsResponse.ProtoReflect.Descriptor instead.
 func (*ListLabYearsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{6}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListLabYearsResponse) GetYears() []int32 {
@@ -544,7 +630,7 @@ type YearTotalsRequest struct {
 
 func (x *YearTotalsRequest) Reset() {
 	*x = YearTotalsRequest{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[7]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +642,7 @@ func (x *YearTotalsRequest) String() string {
 func (*YearTotalsRequest) ProtoMessage() {}
 
 func (x *YearTotalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[7]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +655,7 @@ func (x *YearTotalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YearTotalsRequest.ProtoReflect.Descriptor instead.
 func (*YearTotalsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{7}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *YearTotalsRequest) GetYear() int32 {
@@ -595,7 +681,7 @@ type LabTotals struct {
 
 func (x *LabTotals) Reset() {
 	*x = LabTotals{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[8]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +693,7 @@ func (x *LabTotals) String() string {
 func (*LabTotals) ProtoMessage() {}
 
 func (x *LabTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[8]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +706,7 @@ func (x *LabTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LabTotals.ProtoReflect.Descriptor instead.
 func (*LabTotals) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{8}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LabTotals) GetLabId() string {
@@ -667,7 +753,7 @@ type YearTotalsResponse struct {
 
 func (x *YearTotalsResponse) Reset() {
 	*x = YearTotalsResponse{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[9]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +765,7 @@ func (x *YearTotalsResponse) String() string {
 func (*YearTotalsResponse) ProtoMessage() {}
 
 func (x *YearTotalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[9]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +778,7 @@ func (x *YearTotalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YearTotalsResponse.ProtoReflect.Descriptor instead.
 func (*YearTotalsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{9}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *YearTotalsResponse) GetLabs() []*LabTotals {
@@ -713,7 +799,7 @@ type ListActivitiesForExportRequest struct {
 
 func (x *ListActivitiesForExportRequest) Reset() {
 	*x = ListActivitiesForExportRequest{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[10]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +811,7 @@ func (x *ListActivitiesForExportRequest) String() string {
 func (*ListActivitiesForExportRequest) ProtoMessage() {}
 
 func (x *ListActivitiesForExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[10]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +824,7 @@ func (x *ListActivitiesForExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesForExportRequest.ProtoReflect.Descriptor instead.
 func (*ListActivitiesForExportRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{10}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListActivitiesForExportRequest) GetLabIds() []string {
@@ -787,7 +873,7 @@ type ExportRow struct {
 
 func (x *ExportRow) Reset() {
 	*x = ExportRow{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[11]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +885,7 @@ func (x *ExportRow) String() string {
 func (*ExportRow) ProtoMessage() {}
 
 func (x *ExportRow) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[11]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +898,7 @@ func (x *ExportRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRow.ProtoReflect.Descriptor instead.
 func (*ExportRow) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{11}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExportRow) GetActivityId() string {
@@ -971,7 +1057,7 @@ type ListActivitiesForExportResponse struct {
 
 func (x *ListActivitiesForExportResponse) Reset() {
 	*x = ListActivitiesForExportResponse{}
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[12]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1069,7 @@ func (x *ListActivitiesForExportResponse) String() string {
 func (*ListActivitiesForExportResponse) ProtoMessage() {}
 
 func (x *ListActivitiesForExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_report_data_proto_msgTypes[12]
+	mi := &file_co2_calc_v1_report_data_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1082,7 @@ func (x *ListActivitiesForExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesForExportResponse.ProtoReflect.Descriptor instead.
 func (*ListActivitiesForExportResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{12}
+	return file_co2_calc_v1_report_data_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListActivitiesForExportResponse) GetRows() []*ExportRow {
@@ -1045,11 +1131,20 @@ const file_co2_calc_v1_report_data_proto_rawDesc = "" +
 	"\aimports\x18\x03 \x01(\x03R\aimports\"C\n" +
 	"\x12ListRollupsRequest\x12\x17\n" +
 	"\alab_ids\x18\x01 \x03(\tR\x06labIds\x12\x14\n" +
-	"\x05years\x18\x02 \x03(\x05R\x05years\"\xc8\x01\n" +
+	"\x05years\x18\x02 \x03(\x05R\x05years\"\x83\x02\n" +
 	"\x13ListRollupsResponse\x12-\n" +
 	"\arollups\x18\x01 \x03(\v2\x13.co2.calc.v1.RollupR\arollups\x12C\n" +
 	"\x0factivity_counts\x18\x02 \x03(\v2\x1a.co2.calc.v1.ActivityCountR\x0eactivityCounts\x12=\n" +
-	"\rimport_counts\x18\x03 \x03(\v2\x18.co2.calc.v1.ImportCountR\fimportCounts\".\n" +
+	"\rimport_counts\x18\x03 \x03(\v2\x18.co2.calc.v1.ImportCountR\fimportCounts\x129\n" +
+	"\tvalidated\x18\x04 \x03(\v2\x1b.co2.calc.v1.ValidatedTotalR\tvalidated\"\x8c\x01\n" +
+	"\x0eValidatedTotal\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x16\n" +
+	"\x06module\x18\x03 \x01(\tR\x06module\x12\x17\n" +
+	"\akg_co2e\x18\x04 \x01(\x01R\x06kgCo2e\x12\x1e\n" +
+	"\n" +
+	"activities\x18\x05 \x01(\x03R\n" +
+	"activities\".\n" +
 	"\x13ListLabYearsRequest\x12\x17\n" +
 	"\alab_ids\x18\x01 \x03(\tR\x06labIds\",\n" +
 	"\x14ListLabYearsResponse\x12\x14\n" +
@@ -1116,41 +1211,43 @@ func file_co2_calc_v1_report_data_proto_rawDescGZIP() []byte {
 	return file_co2_calc_v1_report_data_proto_rawDescData
 }
 
-var file_co2_calc_v1_report_data_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_co2_calc_v1_report_data_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_co2_calc_v1_report_data_proto_goTypes = []any{
 	(*Rollup)(nil),                          // 0: co2.calc.v1.Rollup
 	(*ActivityCount)(nil),                   // 1: co2.calc.v1.ActivityCount
 	(*ImportCount)(nil),                     // 2: co2.calc.v1.ImportCount
 	(*ListRollupsRequest)(nil),              // 3: co2.calc.v1.ListRollupsRequest
 	(*ListRollupsResponse)(nil),             // 4: co2.calc.v1.ListRollupsResponse
-	(*ListLabYearsRequest)(nil),             // 5: co2.calc.v1.ListLabYearsRequest
-	(*ListLabYearsResponse)(nil),            // 6: co2.calc.v1.ListLabYearsResponse
-	(*YearTotalsRequest)(nil),               // 7: co2.calc.v1.YearTotalsRequest
-	(*LabTotals)(nil),                       // 8: co2.calc.v1.LabTotals
-	(*YearTotalsResponse)(nil),              // 9: co2.calc.v1.YearTotalsResponse
-	(*ListActivitiesForExportRequest)(nil),  // 10: co2.calc.v1.ListActivitiesForExportRequest
-	(*ExportRow)(nil),                       // 11: co2.calc.v1.ExportRow
-	(*ListActivitiesForExportResponse)(nil), // 12: co2.calc.v1.ListActivitiesForExportResponse
+	(*ValidatedTotal)(nil),                  // 5: co2.calc.v1.ValidatedTotal
+	(*ListLabYearsRequest)(nil),             // 6: co2.calc.v1.ListLabYearsRequest
+	(*ListLabYearsResponse)(nil),            // 7: co2.calc.v1.ListLabYearsResponse
+	(*YearTotalsRequest)(nil),               // 8: co2.calc.v1.YearTotalsRequest
+	(*LabTotals)(nil),                       // 9: co2.calc.v1.LabTotals
+	(*YearTotalsResponse)(nil),              // 10: co2.calc.v1.YearTotalsResponse
+	(*ListActivitiesForExportRequest)(nil),  // 11: co2.calc.v1.ListActivitiesForExportRequest
+	(*ExportRow)(nil),                       // 12: co2.calc.v1.ExportRow
+	(*ListActivitiesForExportResponse)(nil), // 13: co2.calc.v1.ListActivitiesForExportResponse
 }
 var file_co2_calc_v1_report_data_proto_depIdxs = []int32{
 	0,  // 0: co2.calc.v1.ListRollupsResponse.rollups:type_name -> co2.calc.v1.Rollup
 	1,  // 1: co2.calc.v1.ListRollupsResponse.activity_counts:type_name -> co2.calc.v1.ActivityCount
 	2,  // 2: co2.calc.v1.ListRollupsResponse.import_counts:type_name -> co2.calc.v1.ImportCount
-	8,  // 3: co2.calc.v1.YearTotalsResponse.labs:type_name -> co2.calc.v1.LabTotals
-	11, // 4: co2.calc.v1.ListActivitiesForExportResponse.rows:type_name -> co2.calc.v1.ExportRow
-	3,  // 5: co2.calc.v1.ReportDataService.ListRollups:input_type -> co2.calc.v1.ListRollupsRequest
-	5,  // 6: co2.calc.v1.ReportDataService.ListLabYears:input_type -> co2.calc.v1.ListLabYearsRequest
-	7,  // 7: co2.calc.v1.ReportDataService.YearTotals:input_type -> co2.calc.v1.YearTotalsRequest
-	10, // 8: co2.calc.v1.ReportDataService.ListActivitiesForExport:input_type -> co2.calc.v1.ListActivitiesForExportRequest
-	4,  // 9: co2.calc.v1.ReportDataService.ListRollups:output_type -> co2.calc.v1.ListRollupsResponse
-	6,  // 10: co2.calc.v1.ReportDataService.ListLabYears:output_type -> co2.calc.v1.ListLabYearsResponse
-	9,  // 11: co2.calc.v1.ReportDataService.YearTotals:output_type -> co2.calc.v1.YearTotalsResponse
-	12, // 12: co2.calc.v1.ReportDataService.ListActivitiesForExport:output_type -> co2.calc.v1.ListActivitiesForExportResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	5,  // 3: co2.calc.v1.ListRollupsResponse.validated:type_name -> co2.calc.v1.ValidatedTotal
+	9,  // 4: co2.calc.v1.YearTotalsResponse.labs:type_name -> co2.calc.v1.LabTotals
+	12, // 5: co2.calc.v1.ListActivitiesForExportResponse.rows:type_name -> co2.calc.v1.ExportRow
+	3,  // 6: co2.calc.v1.ReportDataService.ListRollups:input_type -> co2.calc.v1.ListRollupsRequest
+	6,  // 7: co2.calc.v1.ReportDataService.ListLabYears:input_type -> co2.calc.v1.ListLabYearsRequest
+	8,  // 8: co2.calc.v1.ReportDataService.YearTotals:input_type -> co2.calc.v1.YearTotalsRequest
+	11, // 9: co2.calc.v1.ReportDataService.ListActivitiesForExport:input_type -> co2.calc.v1.ListActivitiesForExportRequest
+	4,  // 10: co2.calc.v1.ReportDataService.ListRollups:output_type -> co2.calc.v1.ListRollupsResponse
+	7,  // 11: co2.calc.v1.ReportDataService.ListLabYears:output_type -> co2.calc.v1.ListLabYearsResponse
+	10, // 12: co2.calc.v1.ReportDataService.YearTotals:output_type -> co2.calc.v1.YearTotalsResponse
+	13, // 13: co2.calc.v1.ReportDataService.ListActivitiesForExport:output_type -> co2.calc.v1.ListActivitiesForExportResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_co2_calc_v1_report_data_proto_init() }
@@ -1164,7 +1261,7 @@ func file_co2_calc_v1_report_data_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_calc_v1_report_data_proto_rawDesc), len(file_co2_calc_v1_report_data_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

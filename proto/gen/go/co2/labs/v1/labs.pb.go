@@ -849,7 +849,7 @@ type Member struct {
 	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Email address, lower-cased. A verified email in a token matches it.
 	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	// lab_manager or lab_member.
+	// lab_manager, lab_member or validator.
 	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	// Output only.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
@@ -1309,7 +1309,7 @@ type LabAccess struct {
 	LabId   string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
 	LabCode string                 `protobuf:"bytes,2,opt,name=lab_code,json=labCode,proto3" json:"lab_code,omitempty"`
 	LabName string                 `protobuf:"bytes,3,opt,name=lab_name,json=labName,proto3" json:"lab_name,omitempty"`
-	// lab_manager or lab_member.
+	// lab_manager, lab_member or validator.
 	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
 	// The lab the role was granted on: this lab, or the ancestor it is
 	// inherited from.

@@ -136,6 +136,10 @@ type Report struct {
 	FallbackShare   float64                `protobuf:"fixed64,19,opt,name=fallback_share,json=fallbackShare,proto3" json:"fallback_share,omitempty"`
 	FactorVersions  []*FactorVersion       `protobuf:"bytes,20,rep,name=factor_versions,json=factorVersions,proto3" json:"factor_versions,omitempty"`
 	GeneratedAt     *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	// What the validated activities emit (scopes 1 to 3, like total), beside
+	// the total of all data, and their share (0..1) of it.
+	ValidatedKgCo2E float64 `protobuf:"fixed64,22,opt,name=validated_kg_co2e,json=validatedKgCo2e,proto3" json:"validated_kg_co2e,omitempty"`
+	ValidatedShare  float64 `protobuf:"fixed64,23,opt,name=validated_share,json=validatedShare,proto3" json:"validated_share,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -317,6 +321,20 @@ func (x *Report) GetGeneratedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Report) GetValidatedKgCo2E() float64 {
+	if x != nil {
+		return x.ValidatedKgCo2E
+	}
+	return 0
+}
+
+func (x *Report) GetValidatedShare() float64 {
+	if x != nil {
+		return x.ValidatedShare
+	}
+	return 0
+}
+
 // Total is an amount of emissions and its uncertainty.
 type Total struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -403,9 +421,14 @@ type ModuleTotal struct {
 	Total         *Total                 `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
 	EmissionTypes []*EmissionTypeTotal   `protobuf:"bytes,3,rep,name=emission_types,json=emissionTypes,proto3" json:"emission_types,omitempty"`
 	// Activities (data entries) of the module.
-	Entries       int64 `protobuf:"varint,4,opt,name=entries,proto3" json:"entries,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Entries int64 `protobuf:"varint,4,opt,name=entries,proto3" json:"entries,omitempty"`
+	// What the module's validated activities emit, their share (0..1) of
+	// the module's total, and how many they are.
+	ValidatedKgCo2E  float64 `protobuf:"fixed64,5,opt,name=validated_kg_co2e,json=validatedKgCo2e,proto3" json:"validated_kg_co2e,omitempty"`
+	ValidatedShare   float64 `protobuf:"fixed64,6,opt,name=validated_share,json=validatedShare,proto3" json:"validated_share,omitempty"`
+	ValidatedEntries int64   `protobuf:"varint,7,opt,name=validated_entries,json=validatedEntries,proto3" json:"validated_entries,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ModuleTotal) Reset() {
@@ -462,6 +485,27 @@ func (x *ModuleTotal) GetEmissionTypes() []*EmissionTypeTotal {
 func (x *ModuleTotal) GetEntries() int64 {
 	if x != nil {
 		return x.Entries
+	}
+	return 0
+}
+
+func (x *ModuleTotal) GetValidatedKgCo2E() float64 {
+	if x != nil {
+		return x.ValidatedKgCo2E
+	}
+	return 0
+}
+
+func (x *ModuleTotal) GetValidatedShare() float64 {
+	if x != nil {
+		return x.ValidatedShare
+	}
+	return 0
+}
+
+func (x *ModuleTotal) GetValidatedEntries() int64 {
+	if x != nil {
+		return x.ValidatedEntries
 	}
 	return 0
 }
@@ -1436,7 +1480,7 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
 	"\x0finclude_sublabs\x18\x03 \x01(\bR\x0eincludeSublabs\x12\x16\n" +
 	"\x06format\x18\x04 \x01(\tR\x06format\x12\x14\n" +
-	"\x05chart\x18\x05 \x01(\tR\x05chart\"\xea\a\n" +
+	"\x05chart\x18\x05 \x01(\tR\x05chart\"\xbf\b\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -1460,7 +1504,9 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x10overridden_share\x18\x12 \x01(\x01R\x0foverriddenShare\x12%\n" +
 	"\x0efallback_share\x18\x13 \x01(\x01R\rfallbackShare\x12H\n" +
 	"\x0ffactor_versions\x18\x14 \x03(\v2\x1f.co2.reporting.v1.FactorVersionR\x0efactorVersions\x12=\n" +
-	"\fgenerated_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAtB\x12\n" +
+	"\fgenerated_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12*\n" +
+	"\x11validated_kg_co2e\x18\x16 \x01(\x01R\x0fvalidatedKgCo2e\x12'\n" +
+	"\x0fvalidated_share\x18\x17 \x01(\x01R\x0evalidatedShareB\x12\n" +
 	"\x10_kg_co2e_per_fteB\x10\n" +
 	"\x0e_previous_yearB\r\n" +
 	"\v_change_pct\"\xa0\x01\n" +
@@ -1470,12 +1516,15 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x0euncertainty_kg\x18\x03 \x01(\x01R\runcertaintyKg\x12\x1e\n" +
 	"\vlow_kg_co2e\x18\x04 \x01(\x01R\tlowKgCo2e\x12 \n" +
 	"\fhigh_kg_co2e\x18\x05 \x01(\x01R\n" +
-	"highKgCo2e\"\xba\x01\n" +
+	"highKgCo2e\"\xbc\x02\n" +
 	"\vModuleTotal\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12-\n" +
 	"\x05total\x18\x02 \x01(\v2\x17.co2.reporting.v1.TotalR\x05total\x12J\n" +
 	"\x0eemission_types\x18\x03 \x03(\v2#.co2.reporting.v1.EmissionTypeTotalR\remissionTypes\x12\x18\n" +
-	"\aentries\x18\x04 \x01(\x03R\aentries\"\xbe\x01\n" +
+	"\aentries\x18\x04 \x01(\x03R\aentries\x12*\n" +
+	"\x11validated_kg_co2e\x18\x05 \x01(\x01R\x0fvalidatedKgCo2e\x12'\n" +
+	"\x0fvalidated_share\x18\x06 \x01(\x01R\x0evalidatedShare\x12+\n" +
+	"\x11validated_entries\x18\a \x01(\x03R\x10validatedEntries\"\xbe\x01\n" +
 	"\x11EmissionTypeTotal\x12#\n" +
 	"\remission_type\x18\x01 \x01(\tR\femissionType\x12\x14\n" +
 	"\x05scope\x18\x02 \x01(\x05R\x05scope\x12-\n" +

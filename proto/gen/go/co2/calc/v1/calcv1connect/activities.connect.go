@@ -48,6 +48,18 @@ const (
 	// ActivityServiceDeleteActivityProcedure is the fully-qualified name of the ActivityService's
 	// DeleteActivity RPC.
 	ActivityServiceDeleteActivityProcedure = "/co2.calc.v1.ActivityService/DeleteActivity"
+	// ActivityServiceValidateActivityProcedure is the fully-qualified name of the ActivityService's
+	// ValidateActivity RPC.
+	ActivityServiceValidateActivityProcedure = "/co2.calc.v1.ActivityService/ValidateActivity"
+	// ActivityServiceRejectActivityProcedure is the fully-qualified name of the ActivityService's
+	// RejectActivity RPC.
+	ActivityServiceRejectActivityProcedure = "/co2.calc.v1.ActivityService/RejectActivity"
+	// ActivityServiceValidateActivitiesProcedure is the fully-qualified name of the ActivityService's
+	// ValidateActivities RPC.
+	ActivityServiceValidateActivitiesProcedure = "/co2.calc.v1.ActivityService/ValidateActivities"
+	// ActivityServiceRejectActivitiesProcedure is the fully-qualified name of the ActivityService's
+	// RejectActivities RPC.
+	ActivityServiceRejectActivitiesProcedure = "/co2.calc.v1.ActivityService/RejectActivities"
 )
 
 // ActivityServiceClient is a client for the co2.calc.v1.ActivityService service.
@@ -63,6 +75,20 @@ type ActivityServiceClient interface {
 	ReplaceActivity(context.Context, *connect.Request[v1.ReplaceActivityRequest]) (*connect.Response[v1.ReplaceActivityResponse], error)
 	// Removes an activity and its emissions from the lab's totals.
 	DeleteActivity(context.Context, *connect.Request[v1.DeleteActivityRequest]) (*connect.Response[v1.DeleteActivityResponse], error)
+	// Validates one pending (or rejected and since changed) activity of the
+	// lab. Lab managers of the lab or an ancestor, validators, admins. An
+	// activity of another lab is not found; a validated or rejected one is a
+	// conflict (a rejected one must be changed first).
+	ValidateActivity(context.Context, *connect.Request[v1.ValidateActivityRequest]) (*connect.Response[v1.ValidateActivityResponse], error)
+	// Rejects one pending or validated activity of the lab, with the reason
+	// its author reads.
+	RejectActivity(context.Context, *connect.Request[v1.RejectActivityRequest]) (*connect.Response[v1.RejectActivityResponse], error)
+	// Validates, in one statement, the lab's pending activities of a year
+	// that match the filter, or those of one import.
+	ValidateActivities(context.Context, *connect.Request[v1.ValidateActivitiesRequest]) (*connect.Response[v1.ValidateActivitiesResponse], error)
+	// Rejects, in one statement, the lab's pending and validated activities
+	// of a year that match the filter, or those of one import.
+	RejectActivities(context.Context, *connect.Request[v1.RejectActivitiesRequest]) (*connect.Response[v1.RejectActivitiesResponse], error)
 }
 
 // NewActivityServiceClient constructs a client for the co2.calc.v1.ActivityService service. By
@@ -108,16 +134,44 @@ func NewActivityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(activityServiceMethods.ByName("DeleteActivity")),
 			connect.WithClientOptions(opts...),
 		),
+		validateActivity: connect.NewClient[v1.ValidateActivityRequest, v1.ValidateActivityResponse](
+			httpClient,
+			baseURL+ActivityServiceValidateActivityProcedure,
+			connect.WithSchema(activityServiceMethods.ByName("ValidateActivity")),
+			connect.WithClientOptions(opts...),
+		),
+		rejectActivity: connect.NewClient[v1.RejectActivityRequest, v1.RejectActivityResponse](
+			httpClient,
+			baseURL+ActivityServiceRejectActivityProcedure,
+			connect.WithSchema(activityServiceMethods.ByName("RejectActivity")),
+			connect.WithClientOptions(opts...),
+		),
+		validateActivities: connect.NewClient[v1.ValidateActivitiesRequest, v1.ValidateActivitiesResponse](
+			httpClient,
+			baseURL+ActivityServiceValidateActivitiesProcedure,
+			connect.WithSchema(activityServiceMethods.ByName("ValidateActivities")),
+			connect.WithClientOptions(opts...),
+		),
+		rejectActivities: connect.NewClient[v1.RejectActivitiesRequest, v1.RejectActivitiesResponse](
+			httpClient,
+			baseURL+ActivityServiceRejectActivitiesProcedure,
+			connect.WithSchema(activityServiceMethods.ByName("RejectActivities")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // activityServiceClient implements ActivityServiceClient.
 type activityServiceClient struct {
-	createActivity  *connect.Client[v1.CreateActivityRequest, v1.CreateActivityResponse]
-	listActivities  *connect.Client[v1.ListActivitiesRequest, v1.ListActivitiesResponse]
-	getActivity     *connect.Client[v1.GetActivityRequest, v1.GetActivityResponse]
-	replaceActivity *connect.Client[v1.ReplaceActivityRequest, v1.ReplaceActivityResponse]
-	deleteActivity  *connect.Client[v1.DeleteActivityRequest, v1.DeleteActivityResponse]
+	createActivity     *connect.Client[v1.CreateActivityRequest, v1.CreateActivityResponse]
+	listActivities     *connect.Client[v1.ListActivitiesRequest, v1.ListActivitiesResponse]
+	getActivity        *connect.Client[v1.GetActivityRequest, v1.GetActivityResponse]
+	replaceActivity    *connect.Client[v1.ReplaceActivityRequest, v1.ReplaceActivityResponse]
+	deleteActivity     *connect.Client[v1.DeleteActivityRequest, v1.DeleteActivityResponse]
+	validateActivity   *connect.Client[v1.ValidateActivityRequest, v1.ValidateActivityResponse]
+	rejectActivity     *connect.Client[v1.RejectActivityRequest, v1.RejectActivityResponse]
+	validateActivities *connect.Client[v1.ValidateActivitiesRequest, v1.ValidateActivitiesResponse]
+	rejectActivities   *connect.Client[v1.RejectActivitiesRequest, v1.RejectActivitiesResponse]
 }
 
 // CreateActivity calls co2.calc.v1.ActivityService.CreateActivity.
@@ -145,6 +199,26 @@ func (c *activityServiceClient) DeleteActivity(ctx context.Context, req *connect
 	return c.deleteActivity.CallUnary(ctx, req)
 }
 
+// ValidateActivity calls co2.calc.v1.ActivityService.ValidateActivity.
+func (c *activityServiceClient) ValidateActivity(ctx context.Context, req *connect.Request[v1.ValidateActivityRequest]) (*connect.Response[v1.ValidateActivityResponse], error) {
+	return c.validateActivity.CallUnary(ctx, req)
+}
+
+// RejectActivity calls co2.calc.v1.ActivityService.RejectActivity.
+func (c *activityServiceClient) RejectActivity(ctx context.Context, req *connect.Request[v1.RejectActivityRequest]) (*connect.Response[v1.RejectActivityResponse], error) {
+	return c.rejectActivity.CallUnary(ctx, req)
+}
+
+// ValidateActivities calls co2.calc.v1.ActivityService.ValidateActivities.
+func (c *activityServiceClient) ValidateActivities(ctx context.Context, req *connect.Request[v1.ValidateActivitiesRequest]) (*connect.Response[v1.ValidateActivitiesResponse], error) {
+	return c.validateActivities.CallUnary(ctx, req)
+}
+
+// RejectActivities calls co2.calc.v1.ActivityService.RejectActivities.
+func (c *activityServiceClient) RejectActivities(ctx context.Context, req *connect.Request[v1.RejectActivitiesRequest]) (*connect.Response[v1.RejectActivitiesResponse], error) {
+	return c.rejectActivities.CallUnary(ctx, req)
+}
+
 // ActivityServiceHandler is an implementation of the co2.calc.v1.ActivityService service.
 type ActivityServiceHandler interface {
 	// Adds an activity and returns it with its emissions.
@@ -158,6 +232,20 @@ type ActivityServiceHandler interface {
 	ReplaceActivity(context.Context, *connect.Request[v1.ReplaceActivityRequest]) (*connect.Response[v1.ReplaceActivityResponse], error)
 	// Removes an activity and its emissions from the lab's totals.
 	DeleteActivity(context.Context, *connect.Request[v1.DeleteActivityRequest]) (*connect.Response[v1.DeleteActivityResponse], error)
+	// Validates one pending (or rejected and since changed) activity of the
+	// lab. Lab managers of the lab or an ancestor, validators, admins. An
+	// activity of another lab is not found; a validated or rejected one is a
+	// conflict (a rejected one must be changed first).
+	ValidateActivity(context.Context, *connect.Request[v1.ValidateActivityRequest]) (*connect.Response[v1.ValidateActivityResponse], error)
+	// Rejects one pending or validated activity of the lab, with the reason
+	// its author reads.
+	RejectActivity(context.Context, *connect.Request[v1.RejectActivityRequest]) (*connect.Response[v1.RejectActivityResponse], error)
+	// Validates, in one statement, the lab's pending activities of a year
+	// that match the filter, or those of one import.
+	ValidateActivities(context.Context, *connect.Request[v1.ValidateActivitiesRequest]) (*connect.Response[v1.ValidateActivitiesResponse], error)
+	// Rejects, in one statement, the lab's pending and validated activities
+	// of a year that match the filter, or those of one import.
+	RejectActivities(context.Context, *connect.Request[v1.RejectActivitiesRequest]) (*connect.Response[v1.RejectActivitiesResponse], error)
 }
 
 // NewActivityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -199,6 +287,30 @@ func NewActivityServiceHandler(svc ActivityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(activityServiceMethods.ByName("DeleteActivity")),
 		connect.WithHandlerOptions(opts...),
 	)
+	activityServiceValidateActivityHandler := connect.NewUnaryHandler(
+		ActivityServiceValidateActivityProcedure,
+		svc.ValidateActivity,
+		connect.WithSchema(activityServiceMethods.ByName("ValidateActivity")),
+		connect.WithHandlerOptions(opts...),
+	)
+	activityServiceRejectActivityHandler := connect.NewUnaryHandler(
+		ActivityServiceRejectActivityProcedure,
+		svc.RejectActivity,
+		connect.WithSchema(activityServiceMethods.ByName("RejectActivity")),
+		connect.WithHandlerOptions(opts...),
+	)
+	activityServiceValidateActivitiesHandler := connect.NewUnaryHandler(
+		ActivityServiceValidateActivitiesProcedure,
+		svc.ValidateActivities,
+		connect.WithSchema(activityServiceMethods.ByName("ValidateActivities")),
+		connect.WithHandlerOptions(opts...),
+	)
+	activityServiceRejectActivitiesHandler := connect.NewUnaryHandler(
+		ActivityServiceRejectActivitiesProcedure,
+		svc.RejectActivities,
+		connect.WithSchema(activityServiceMethods.ByName("RejectActivities")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/co2.calc.v1.ActivityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ActivityServiceCreateActivityProcedure:
@@ -211,6 +323,14 @@ func NewActivityServiceHandler(svc ActivityServiceHandler, opts ...connect.Handl
 			activityServiceReplaceActivityHandler.ServeHTTP(w, r)
 		case ActivityServiceDeleteActivityProcedure:
 			activityServiceDeleteActivityHandler.ServeHTTP(w, r)
+		case ActivityServiceValidateActivityProcedure:
+			activityServiceValidateActivityHandler.ServeHTTP(w, r)
+		case ActivityServiceRejectActivityProcedure:
+			activityServiceRejectActivityHandler.ServeHTTP(w, r)
+		case ActivityServiceValidateActivitiesProcedure:
+			activityServiceValidateActivitiesHandler.ServeHTTP(w, r)
+		case ActivityServiceRejectActivitiesProcedure:
+			activityServiceRejectActivitiesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -238,4 +358,20 @@ func (UnimplementedActivityServiceHandler) ReplaceActivity(context.Context, *con
 
 func (UnimplementedActivityServiceHandler) DeleteActivity(context.Context, *connect.Request[v1.DeleteActivityRequest]) (*connect.Response[v1.DeleteActivityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.ActivityService.DeleteActivity is not implemented"))
+}
+
+func (UnimplementedActivityServiceHandler) ValidateActivity(context.Context, *connect.Request[v1.ValidateActivityRequest]) (*connect.Response[v1.ValidateActivityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.ActivityService.ValidateActivity is not implemented"))
+}
+
+func (UnimplementedActivityServiceHandler) RejectActivity(context.Context, *connect.Request[v1.RejectActivityRequest]) (*connect.Response[v1.RejectActivityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.ActivityService.RejectActivity is not implemented"))
+}
+
+func (UnimplementedActivityServiceHandler) ValidateActivities(context.Context, *connect.Request[v1.ValidateActivitiesRequest]) (*connect.Response[v1.ValidateActivitiesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.ActivityService.ValidateActivities is not implemented"))
+}
+
+func (UnimplementedActivityServiceHandler) RejectActivities(context.Context, *connect.Request[v1.RejectActivitiesRequest]) (*connect.Response[v1.RejectActivitiesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.ActivityService.RejectActivities is not implemented"))
 }
