@@ -118,6 +118,8 @@ func describe(action Action) string {
 		return "exporting its data"
 	case ManageMembers:
 		return "managing its members"
+	case Audit:
+		return "reading its audit trail (lab managers, auditors and admins)"
 	case Administer:
 		return "this (admins only)"
 	default:

@@ -23,6 +23,7 @@ const (
 	Export        Action = "export"         // detailed exports
 	ManageMembers Action = "manage_members" // grant and revoke lab roles
 	Administer    Action = "admin"          // archive, purge, factor datasets: admins only
+	Audit         Action = "audit"          // read the audit trail
 )
 
 // Lab roles, held on a lab and inherited by its sub-labs.
@@ -63,12 +64,15 @@ var policy = [][]string{
 	{"admin", anyLab, string(ManageMembers)},
 	{"admin", anyLab, string(Administer)},
 	{"auditor", anyLab, string(View)},
+	{"admin", anyLab, string(Audit)},
 	{"auditor", anyLab, string(Export)},
+	{"auditor", anyLab, string(Audit)},
 	{RoleLabManager, anyLab, string(View)},
 	{RoleLabManager, anyLab, string(Edit)},
 	{RoleLabManager, anyLab, string(Import)},
 	{RoleLabManager, anyLab, string(Export)},
 	{RoleLabManager, anyLab, string(ManageMembers)},
+	{RoleLabManager, anyLab, string(Audit)},
 	{RoleLabMember, anyLab, string(View)},
 	{RoleLabMember, anyLab, string(Import)},
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
 )
@@ -185,7 +186,17 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 	if err := check.End(); err != nil {
 		return apperr.Invalid("file", "%v: save the file as CSV UTF-8", err)
 	}
-	err = b.store.QueueUploadedJob(ctx, job.ID, size, hex.EncodeToString(hash.Sum(nil)))
+	// The import exists for its users once queued: it is recorded then.
+	err = b.store.InTx(ctx, func(tx Store) error {
+		if err := tx.QueueUploadedJob(ctx, job.ID, size, hex.EncodeToString(hash.Sum(nil))); err != nil {
+			return err
+		}
+		queued, err := tx.GetJob(ctx, job.ID)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, importEvent(audit.ActionCreate, nil, queued))
+	})
 	if errors.Is(err, ErrNotFound) {
 		return errCancelledUpload
 	}

@@ -11,21 +11,22 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
 
 // Lab is a research lab as stored.
 type Lab struct {
-	ID          uuid.UUID
-	Code        string
-	Name        string
-	Description string
-	ParentID    *uuid.UUID
-	Country     string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ArchivedAt  *time.Time
+	ID          uuid.UUID  `json:"id"`
+	Code        string     `json:"code"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	ParentID    *uuid.UUID `json:"parent_id"`
+	Country     string     `json:"country"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ArchivedAt  *time.Time `json:"archived_at"`
 }
 
 // Fields are the mutable fields of a lab as a client sends them.
@@ -68,6 +69,9 @@ type Store interface {
 	LockHierarchy(ctx context.Context) error
 	// GetByIDs returns the labs among ids that exist.
 	GetByIDs(ctx context.Context, ids []uuid.UUID) ([]Lab, error)
+	// Record appends an event to the audit trail, in the store's
+	// transaction.
+	Record(ctx context.Context, event audit.Event) error
 
 	MemberStore
 }
@@ -117,7 +121,10 @@ func (b *Business) Create(ctx context.Context, fields Fields) (Lab, error) {
 			}
 		}
 		created, err = tx.Create(ctx, lab)
-		return codeTaken(err, lab.Code)
+		if err != nil {
+			return codeTaken(err, lab.Code)
+		}
+		return tx.Record(ctx, labEvent(audit.ActionCreate, nil, &created))
 	})
 	return created, err
 }
@@ -230,7 +237,7 @@ func (b *Business) List(ctx context.Context, query ListQuery) (Page, error) {
 
 // Replace sets every mutable field of a lab.
 func (b *Business) Replace(ctx context.Context, id string, fields Fields) (Lab, error) {
-	return b.update(ctx, id, fields, allPaths)
+	return b.update(ctx, id, fields, allPaths, audit.ActionReplace)
 }
 
 // Update changes the fields named in paths (code, name, description,
@@ -252,10 +259,10 @@ func (b *Business) Update(ctx context.Context, id string, fields Fields, paths [
 	if err := unknown.Err(); err != nil {
 		return Lab{}, err
 	}
-	return b.update(ctx, id, fields, paths)
+	return b.update(ctx, id, fields, paths, audit.ActionUpdate)
 }
 
-func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string) (Lab, error) {
+func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string, action string) (Lab, error) {
 	labID, access, err := b.authorize(ctx, id, authz.Edit)
 	if err != nil {
 		return Lab{}, err
@@ -299,7 +306,10 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 			}
 		}
 		updated, err = tx.Update(ctx, lab)
-		return codeTaken(err, lab.Code)
+		if err != nil {
+			return codeTaken(err, lab.Code)
+		}
+		return tx.Record(ctx, labEvent(action, &current, &updated))
 	})
 	return updated, err
 }
@@ -330,7 +340,10 @@ func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, erro
 				return apperr.FailedPrecondition("lab %s still has %d sub-lab(s), archived ones included: remove them first", lab.Code, total)
 			}
 			result = lab
-			return tx.Delete(ctx, labID)
+			if err := tx.Delete(ctx, labID); err != nil {
+				return err
+			}
+			return tx.Record(ctx, labEvent(audit.ActionPurge, &lab, nil))
 		}
 		if active > 0 {
 			return apperr.FailedPrecondition("lab %s still has %d sub-lab(s) that are not archived: archive or move them first", lab.Code, active)
@@ -341,7 +354,10 @@ func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, erro
 		}
 		now := b.now()
 		result, err = tx.SetArchivedAt(ctx, labID, &now)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, labEvent(audit.ActionArchive, &lab, &result))
 	})
 	return result, err
 }
@@ -376,9 +392,36 @@ func (b *Business) Unarchive(ctx context.Context, id string) (Lab, error) {
 			}
 		}
 		result, err = tx.SetArchivedAt(ctx, labID, nil)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, labEvent(audit.ActionUnarchive, &lab, &result))
 	})
 	return result, err
+}
+
+// ResourceLab and ResourceMembership name what labs records in its trail.
+const (
+	ResourceLab        = "lab"
+	ResourceMembership = "membership"
+)
+
+// labEvent is the audit event of a change to a lab, before or after being
+// nil on the side of a creation or a removal.
+func labEvent(action string, before, after *Lab) audit.Event {
+	event := audit.Event{ResourceType: ResourceLab, Action: action}
+	for _, lab := range []*Lab{after, before} {
+		if lab != nil {
+			event.LabID, event.ResourceID = lab.ID.String(), lab.ID.String()
+		}
+	}
+	if before != nil {
+		event.Before = *before
+	}
+	if after != nil {
+		event.After = *after
+	}
+	return event
 }
 
 // checkParent refuses a parent that does not exist or is archived.
