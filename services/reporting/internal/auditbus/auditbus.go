@@ -130,9 +130,15 @@ func (t *Trail) List(ctx context.Context, query Query) (Page, error) {
 	}
 	filterKey := fmt.Sprintf("%s|%v|%s|%s|%q|%q|%q", query.LabID, query.IncludeSublabs,
 		query.Since.Format(time.RFC3339Nano), query.Until.Format(time.RFC3339Nano), query.Actor, query.ResourceType, query.Action)
+	return t.page(ctx, filter, size, query.PageToken, filterKey)
+}
+
+// page returns the size events after the cursor of token, and the token of
+// the next page.
+func (t *Trail) page(ctx context.Context, filter audit.Filter, size int32, token, filterKey string) (Page, error) {
 	var after *cursor
 	var decoded cursor
-	if found, err := pagetoken.Decode(query.PageToken, filterKey, &decoded); err != nil {
+	if found, err := pagetoken.Decode(token, filterKey, &decoded); err != nil {
 		return Page{}, err
 	} else if found {
 		after = &decoded
