@@ -199,6 +199,14 @@ var matrix = []endpoint{
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {403, 403, 403}, "manager": {403, 403, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
 	},
 	{
+		name: "lab audit trail", method: "GET", path: labPath("/labs/%s/audit"), body: noBody,
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {403, 403, 404}, "outsider": {404, 404, 404}},
+	},
+	{
+		name: "whole audit trail", method: "GET", path: labPath("/audit?actor=%s"), body: noBody,
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {403, 403, 403}, "member": {403, 403, 403}, "outsider": {403, 403, 403}},
+	},
+	{
 		name: "list members", method: "GET", path: labPath("/labs/%s/members"), body: noBody,
 		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 404}, "member": {200, 200, 404}, "outsider": {404, 404, 404}},
 	},

@@ -52,6 +52,8 @@ func TestHealthReadinessAndAPIReference(t *testing.T) {
 		"/api/v1/imports/{id}/status":   {"get"},
 		"/api/v1/templates/{kind}":      {"get"},
 		"/api/v1/factor-datasets":       {"get", "post"},
+		"/api/v1/labs/{lab_id}/audit":   {"get"},
+		"/api/v1/audit":                 {"get"},
 		"/api/v1/factor-datasets/{dataset}/versions/{version}:activate": {"post"},
 	} {
 		for _, method := range methods {

@@ -106,7 +106,8 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 
 	before := rowsMentioning(t, sys, lab)
 	for _, table := range []string{"labs.labs.id", "labs.memberships.lab_id", "ingest.data_ingestion_jobs.lab_id", "calc.activities.lab_id",
-		"calc.emissions.lab_id", "calc.rollups.lab_id", "calc.electricity_contracts.lab_id", "calc.recalculations.lab_id", "reporting.exports.lab_id", "reporting.exports.lab_ids"} {
+		"calc.emissions.lab_id", "calc.rollups.lab_id", "calc.electricity_contracts.lab_id", "calc.recalculations.lab_id", "reporting.exports.lab_id", "reporting.exports.lab_ids",
+		"labs.audit_events.lab_id", "ingest.audit_events.lab_id", "calc.audit_events.lab_id", "reporting.audit_events.lab_id"} {
 		if before[table] == 0 {
 			t.Fatalf("no row of %s holds the lab before the purge: %v", table, before)
 		}
@@ -152,8 +153,21 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 	if purged := mustCall(t, 200, "DELETE", api+"/labs/"+lab+"?purge=true", ""); purged["id"] != lab {
 		t.Fatalf("purged %v", purged)
 	}
-	if left := rowsMentioning(t, sys, lab); len(left) != 0 {
-		t.Fatalf("rows still mention the purged lab: %v", left)
+	// What stays of the lab is in the audit trails alone: the record of its
+	// purge in labs', and other labs' records that name it (the parent's
+	// export of its sub-labs); its own trail went with its data.
+	for column := range rowsMentioning(t, sys, lab) {
+		if !strings.Contains(column, ".audit_events.") {
+			t.Fatalf("rows still mention the purged lab: %v", rowsMentioning(t, sys, lab))
+		}
+	}
+	for _, schema := range []string{"labs", "ingest", "calc", "reporting"} {
+		if n := queryFloat(t, sys, "SELECT count(*) FROM "+schema+".audit_events WHERE lab_id = $1 AND action <> 'purge'", lab); n != 0 {
+			t.Fatalf("%s keeps %v records of the purged lab's trail", schema, n)
+		}
+	}
+	if n := queryFloat(t, sys, "SELECT count(*) FROM labs.audit_events WHERE lab_id = $1 AND action = 'purge' AND actor_email = 'admin@example.com'", lab); n != 1 {
+		t.Fatalf("the purge is recorded %v times in labs' trail, want once, by the admin", n)
 	}
 	if after := rowsMentioning(t, sys, other); !maps.Equal(after, otherBefore) {
 		t.Fatalf("another lab's rows changed: before %v, after %v", otherBefore, after)

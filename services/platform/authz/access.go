@@ -122,6 +122,8 @@ func describe(action Action) string {
 		return "validating its data"
 	case CloseYear:
 		return "closing its reporting years"
+	case Audit:
+		return "reading its audit trail (lab managers, auditors and admins)"
 	case Administer:
 		return "this (admins only)"
 	default:

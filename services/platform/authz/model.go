@@ -27,6 +27,7 @@ const (
 	Validate      Action = "validate"       // validate or reject activity data
 	CloseYear     Action = "close_year"     // close a reporting year (reopening is Administer)
 	Administer    Action = "admin"          // archive, purge, factor datasets: admins only
+	Audit         Action = "audit"          // read the audit trail
 )
 
 // Lab roles, held on a lab and inherited by its sub-labs.
@@ -72,7 +73,9 @@ var policy = [][]string{
 	{"admin", anyLab, string(Validate)},
 	{"admin", anyLab, string(CloseYear)},
 	{"auditor", anyLab, string(View)},
+	{"admin", anyLab, string(Audit)},
 	{"auditor", anyLab, string(Export)},
+	{"auditor", anyLab, string(Audit)},
 	{RoleLabManager, anyLab, string(View)},
 	{RoleLabManager, anyLab, string(Edit)},
 	{RoleLabManager, anyLab, string(Import)},
@@ -82,6 +85,7 @@ var policy = [][]string{
 	{RoleLabManager, anyLab, string(CloseYear)},
 	{RoleValidator, anyLab, string(View)},
 	{RoleValidator, anyLab, string(Validate)},
+	{RoleLabManager, anyLab, string(Audit)},
 	{RoleLabMember, anyLab, string(View)},
 	{RoleLabMember, anyLab, string(Import)},
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1/auditv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcapi"
@@ -38,6 +39,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/importdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/purgebus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/purgedb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
@@ -46,6 +48,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yearbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yeardb"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -140,6 +144,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		// Internal: the labs service purging a lab, service role only.
 		path, handler = calcv1connect.NewLabPurgeServiceHandler(calcapi.NewPurge(purgebus.New(rt.Logger, purgedb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.LabPurgeServiceName, path, handler)
+		// The service's own audit trail, which reporting reads (ADR 018).
+		path, handler = auditv1connect.NewAuditServiceHandler(calcapi.NewAuditHandler("calc", audit.NewTrail(auditpg.NewStore(rt.Pool, ledgerdb.Schema))), options...)
+		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

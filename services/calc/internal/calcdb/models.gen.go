@@ -46,6 +46,20 @@ type CalcAppliedImport struct {
 	Year         *int32
 }
 
+type CalcAuditEvent struct {
+	ID           int64
+	OccurredAt   time.Time
+	ActorSubject string
+	ActorEmail   string
+	LabID        *uuid.UUID
+	ResourceType string
+	ResourceID   string
+	Action       string
+	Before       []byte
+	After        []byte
+	TraceID      string
+}
+
 type CalcElectricityContract struct {
 	LabID          uuid.UUID
 	Year           int32

@@ -6,6 +6,7 @@ package contractbus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -26,21 +28,39 @@ var ErrYearClosed = errors.New("year closed")
 
 // Contract is a lab's declared electricity supply for a year.
 type Contract struct {
-	LabID          uuid.UUID
-	Year           int32
-	Supplier       string
-	KgPerKWh       float64
-	UncertaintyPct float64
-	Source         string
-	UpdatedBy      string
-	UpdatedAt      time.Time
+	LabID          uuid.UUID `json:"lab_id"`
+	Year           int32     `json:"year"`
+	Supplier       string    `json:"supplier"`
+	KgPerKWh       float64   `json:"kg_co2e_per_kwh"`
+	UncertaintyPct float64   `json:"uncertainty_pct"`
+	Source         string    `json:"source"`
+	UpdatedBy      string    `json:"updated_by"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// ResourceContract names contracts in the audit trail.
+const ResourceContract = "electricity_contract"
+
+// Event is the audit event of a change to a lab's contract of a year,
+// before or after nil on the side of a declaration or a withdrawal. The
+// store records it in the transaction of the change.
+func Event(action string, labID uuid.UUID, year int32, before, after *Contract) audit.Event {
+	event := audit.Event{LabID: labID.String(), ResourceType: ResourceContract, ResourceID: fmt.Sprintf("%s/%d", labID, year), Action: action}
+	if before != nil {
+		event.Before = *before
+	}
+	if after != nil {
+		event.After = *after
+	}
+	return event
 }
 
 // Store keeps contracts.
 type Store interface {
 	// UpsertContract and DeleteContract also ask, in the same transaction,
 	// a recalculation of the lab's kinds of the year (those with
-	// activities), and return them.
+	// activities), and return them; and record the change (Event) in the
+	// audit trail.
 	UpsertContract(ctx context.Context, contract Contract, kinds []string) (Contract, []recalcbus.Target, error)
 	// GetContract returns ErrNotFound when the lab declared none that year.
 	GetContract(ctx context.Context, labID uuid.UUID, year int32) (Contract, error)

@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/contractbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // Store implements contractbus.Store on PostgreSQL.
@@ -35,6 +36,13 @@ func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kind
 		if err := holdOpen(ctx, queries, c.LabID, c.Year); err != nil {
 			return err
 		}
+		var before *contractbus.Contract
+		if row, err := queries.GetContract(ctx, calcdb.GetContractParams{LabID: c.LabID, Year: c.Year}); err == nil {
+			found := toContract(row)
+			before = &found
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
 		row, err := queries.UpsertContract(ctx, calcdb.UpsertContractParams{
 			LabID: c.LabID, Year: c.Year, Supplier: c.Supplier, KgCo2ePerKwh: c.KgPerKWh, UncertaintyPct: c.UncertaintyPct,
 			Source: c.Source, UpdatedBy: c.UpdatedBy,
@@ -43,6 +51,9 @@ func (s *Store) UpsertContract(ctx context.Context, c contractbus.Contract, kind
 			return err
 		}
 		stored = toContract(row)
+		if err := ledgerdb.Record(ctx, tx, contractbus.Event(audit.ActionSet, c.LabID, c.Year, before, &stored)); err != nil {
+			return err
+		}
 		targets, err = askLabRecalculations(ctx, queries, c.LabID, c.Year, kinds)
 		return err
 	})
@@ -84,11 +95,22 @@ func (s *Store) DeleteContract(ctx context.Context, labID uuid.UUID, year int32,
 		if err := holdOpen(ctx, queries, labID, year); err != nil {
 			return err
 		}
+		row, err := queries.GetContract(ctx, calcdb.GetContractParams{LabID: labID, Year: year})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		n, err := queries.DeleteContract(ctx, calcdb.DeleteContractParams{LabID: labID, Year: year})
 		if err != nil || n == 0 {
 			return err
 		}
 		deleted = true
+		before := toContract(row)
+		if err := ledgerdb.Record(ctx, tx, contractbus.Event(audit.ActionDelete, labID, year, &before, nil)); err != nil {
+			return err
+		}
 		targets, err = askLabRecalculations(ctx, queries, labID, year, kinds)
 		return err
 	})

@@ -7,6 +7,7 @@ package datasetbus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -75,8 +77,10 @@ type Store interface {
 	// false).
 	SyncVersion(ctx context.Context, id uuid.UUID, load func(version DatasetVersion, file []byte) (DatasetVersion, []factors.Factor, []RowError)) (found bool, err error)
 	// Activate records the activations and asks a recalculation of every
-	// lab/year/kind with activities in their years, in one transaction.
-	// Closed lab years are left out unless force, and returned as skipped.
+	// lab/year/kind with activities in their years, in one transaction;
+	// CreateUpload and Activate record their audit events (UploadEvent,
+	// ActivationEvent) in it too. Closed lab years are left out unless
+	// force, and returned as skipped.
 	Activate(ctx context.Context, activations []Activation, force bool) (targets []recalcbus.Target, skipped []SkippedYear, err error)
 	// QueuedSyncs lists the (at most batch) versions whose sync job has not
 	// started, the oldest first.
@@ -91,11 +95,38 @@ type Store interface {
 
 // Activation makes a dataset version the one that computes a year.
 type Activation struct {
-	Year        int32
-	Dataset     string
-	Version     string
-	ActivatedBy string
-	ActivatedAt time.Time
+	Year        int32     `json:"year"`
+	Dataset     string    `json:"dataset"`
+	Version     string    `json:"version"`
+	ActivatedBy string    `json:"activated_by"`
+	ActivatedAt time.Time `json:"activated_at"`
+}
+
+// What the audit trail names factor datasets' changes; they belong to no
+// lab, so only the whole trail (GET /api/v1/audit) shows them.
+const (
+	ResourceDatasetVersion = "factor_dataset"
+	ResourceActivation     = "factor_activation"
+)
+
+// UploadEvent is the audit event of a version's upload, which the store
+// records in the transaction that stores it.
+func UploadEvent(version DatasetVersion, size int64, sha256 string) audit.Event {
+	return audit.Event{ResourceType: ResourceDatasetVersion, ResourceID: version.Dataset + "/" + version.Version, Action: audit.ActionUpload,
+		After: map[string]any{
+			"id": version.ID, "dataset": version.Dataset, "version": version.Version, "description": version.Description,
+			"created_by": version.CreatedBy, "file_bytes": size, "file_sha256": sha256,
+		}}
+}
+
+// ActivationEvent is the audit event of an activation: before is the
+// activation it replaces for the year (nil: the bundled default computed it).
+func ActivationEvent(before *Activation, after Activation) audit.Event {
+	event := audit.Event{ResourceType: ResourceActivation, ResourceID: fmt.Sprint(after.Year), Action: audit.ActionActivate, After: after}
+	if before != nil {
+		event.Before = *before
+	}
+	return event
 }
 
 // Config tunes factor dataset uploads.

@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
@@ -51,7 +52,10 @@ func (s *Store) CreateUpload(ctx context.Context, version datasetbus.DatasetVers
 		if err != nil {
 			return err
 		}
-		return queries.RecordFactorUpload(ctx, calcdb.RecordFactorUploadParams{ID: version.ID, FileSha256: sha, FileBytes: size})
+		if err := queries.RecordFactorUpload(ctx, calcdb.RecordFactorUploadParams{ID: version.ID, FileSha256: sha, FileBytes: size}); err != nil {
+			return err
+		}
+		return ledgerdb.Record(ctx, tx, datasetbus.UploadEvent(version, size, sha))
 	})
 }
 
@@ -108,9 +112,24 @@ func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activatio
 		if err := queries.LockActivations(ctx); err != nil {
 			return err
 		}
+		current, err := queries.ListActivations(ctx)
+		if err != nil {
+			return err
+		}
 		years := make([]int32, len(activations))
 		for i, a := range activations {
 			years[i] = a.Year
+			var before *datasetbus.Activation
+			for _, row := range current { // newest first: the first of the year is in force
+				if row.Year == a.Year {
+					found := toActivation(row)
+					before = &found
+					break
+				}
+			}
+			if err := ledgerdb.Record(ctx, tx, datasetbus.ActivationEvent(before, a)); err != nil {
+				return err
+			}
 			if _, err := queries.InsertActivation(ctx, calcdb.InsertActivationParams{Year: a.Year, Dataset: a.Dataset, Version: a.Version, ActivatedBy: a.ActivatedBy}); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ package entrybus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
@@ -78,6 +80,56 @@ type Tx interface {
 	DeleteActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
 	// Reader reads the factors in force on the transaction's connection.
 	factorbus.Reader
+	// Record appends an event to the audit trail in the transaction.
+	Record(ctx context.Context, event audit.Event) error
+}
+
+// ResourceActivity names activities in the audit trail.
+const ResourceActivity = "activity"
+
+// activityEvent is the audit event of a change to a single entry.
+func activityEvent(action string, before, after *Activity) audit.Event {
+	event := audit.Event{ResourceType: ResourceActivity, Action: action}
+	for _, a := range []*Activity{after, before} {
+		if a != nil {
+			event.LabID, event.ResourceID = a.LabID.String(), a.ID.String()
+		}
+	}
+	if before != nil {
+		event.Before = snapshot(*before)
+	}
+	if after != nil {
+		event.After = snapshot(*after)
+	}
+	return event
+}
+
+// activitySnapshot is an activity as the audit trail keeps it: its inputs
+// and what they came to.
+type activitySnapshot struct {
+	ID        uuid.UUID       `json:"id"`
+	LabID     uuid.UUID       `json:"lab_id"`
+	Year      int32           `json:"year"`
+	Module    string          `json:"module"`
+	Kind      string          `json:"kind"`
+	Source    string          `json:"source"`
+	Inputs    json.RawMessage `json:"inputs"`
+	KgCO2e    float64         `json:"kg_co2e"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+func snapshot(a Activity) activitySnapshot {
+	var total float64
+	for _, emission := range a.Emissions {
+		if emission.Variant == "" {
+			total += emission.KgCO2e
+		}
+	}
+	inputs := json.RawMessage(a.Inputs)
+	if !json.Valid(inputs) {
+		inputs = nil
+	}
+	return activitySnapshot{ID: a.ID, LabID: a.LabID, Year: a.Year, Module: a.Module, Kind: a.Kind, Source: a.Source, Inputs: inputs, KgCO2e: total, CreatedAt: a.CreatedAt}
 }
 
 // ErrNotFound is what a store returns for a missing row.
@@ -136,7 +188,10 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		for i := range activity.Emissions {
 			activity.Emissions[i].ActivityID = activity.ID
 		}
-		return tx.InsertActivity(ctx, activity, activity.delta(1))
+		if err := tx.InsertActivity(ctx, activity, activity.delta(1)); err != nil {
+			return err
+		}
+		return tx.Record(ctx, activityEvent(audit.ActionCreate, nil, &activity))
 	})
 	return activity, err
 }
@@ -237,7 +292,10 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		if err != nil {
 			return err
 		}
-		return tx.UpdateActivity(ctx, activity, locked.delta(-1), activity.delta(1))
+		if err := tx.UpdateActivity(ctx, activity, locked.delta(-1), activity.delta(1)); err != nil {
+			return err
+		}
+		return tx.Record(ctx, activityEvent(audit.ActionReplace, &locked, &activity))
 	})
 	return activity, err
 }
@@ -267,7 +325,10 @@ func (e *Entries) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return tx.DeleteActivity(ctx, locked, locked.delta(-1))
+		if err := tx.DeleteActivity(ctx, locked, locked.delta(-1)); err != nil {
+			return err
+		}
+		return tx.Record(ctx, activityEvent(audit.ActionDelete, &locked, nil))
 	})
 }
 

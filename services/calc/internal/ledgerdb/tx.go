@@ -15,6 +15,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 )
 
 // Tx is a writing transaction of the calc schema: it reads the factors in
@@ -28,6 +30,20 @@ type Tx struct {
 // NewTx returns the writing transaction over tx; queries run in it.
 func NewTx(tx pgx.Tx, queries *calcdb.Queries) Tx {
 	return Tx{Reader: factordb.NewReader(queries), Conn: tx, Queries: queries}
+}
+
+// Schema is where calc keeps its tables, its audit trail included.
+const Schema = "calc"
+
+// Record appends event to calc's audit trail through db, a transaction of
+// the change.
+func Record(ctx context.Context, db auditpg.Execer, event audit.Event) error {
+	return auditpg.Record(ctx, db, Schema, event)
+}
+
+// Record appends event to calc's audit trail in this transaction.
+func (t Tx) Record(ctx context.Context, event audit.Event) error {
+	return Record(ctx, t.Conn, event)
 }
 
 var activityColumns = []string{"id", "lab_id", "year", "module", "kind", "source", "import_id", "row_no", "inputs"}

@@ -10,7 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/purgebus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 )
 
 // Store implements purgebus.Store on PostgreSQL.
@@ -46,6 +48,9 @@ func (s *Store) PurgeLab(ctx context.Context, labID uuid.UUID) (map[string]int64
 			{"activity_counts", queries.PurgeLabActivityCounts},
 			{"applied_imports", queries.PurgeLabAppliedImports},
 			{"electricity_contracts", queries.PurgeLabContracts},
+			{"audit_events", func(ctx context.Context, labID uuid.UUID) (int64, error) {
+				return auditpg.PurgeLab(ctx, tx, ledgerdb.Schema, labID)
+			}},
 		}
 		for _, step := range steps {
 			n, err := step.run(ctx, labID)

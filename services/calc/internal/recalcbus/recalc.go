@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // Labs tells a lab's country (for electricity factors).
@@ -62,7 +63,14 @@ type Tx interface {
 	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error)
 	// RecordRecalculation records it and marks the ask answered.
 	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
+	// Record appends an event to the audit trail in the transaction.
+	Record(ctx context.Context, event audit.Event) error
 }
+
+// ResourceRecalculation names recalculations in the audit trail: the asks
+// are recorded with the change that made them (an activation, a contract),
+// the finished recalculation of each lab/year/kind by the worker.
+const ResourceRecalculation = "recalculation"
 
 // Config tunes recalculations.
 type Config struct {
@@ -253,7 +261,18 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 		}
 		slices.Sort(recalculation.FromVersions)
 		recalculation.State = StateFinished
-		return tx.RecordRecalculation(ctx, recalculation, requested)
+		if err := tx.RecordRecalculation(ctx, recalculation, requested); err != nil {
+			return err
+		}
+		// One event per lab/year/kind recalculated, never one per activity.
+		return tx.Record(ctx, audit.Event{
+			LabID: target.LabID.String(), ResourceType: ResourceRecalculation, ResourceID: recalculation.ID.String(), Action: audit.ActionFinish,
+			After: map[string]any{
+				"lab_id": target.LabID, "year": target.Year, "kind": target.Kind, "from_versions": recalculation.FromVersions,
+				"to_dataset": recalculation.To.Dataset, "to_version": recalculation.To.Version, "activities": recalculation.Activities,
+				"kg_co2e_before": recalculation.KgBefore, "kg_co2e_after": recalculation.KgAfter,
+			},
+		})
 	})
 	if computeErr != nil {
 		// Nothing was changed; the failure is recorded so the ask does not

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ingestmigrations "github.com/co2-calculator/co2-calculator/migrations/ingest"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1/auditv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestapi"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
@@ -19,6 +20,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/queue"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/templates"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/workerbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -78,6 +81,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
 		path, handler = ingestv1connect.NewLabPurgeServiceHandler(ingestapi.NewPurge(imports), options...)
 		rt.Server.Mount(ingestv1connect.LabPurgeServiceName, path, handler)
+		// The service's own audit trail, which reporting reads (ADR 018).
+		path, handler = auditv1connect.NewAuditServiceHandler(ingestapi.NewAuditHandler("ingest", audit.NewTrail(auditpg.NewStore(rt.Pool, ingestdb.Schema))), options...)
+		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // DuplicateStore finds an earlier import of the same file.
@@ -42,7 +43,15 @@ func (b *Business) completeUpload(ctx context.Context, job Job, size int64, sha2
 				return err
 			}
 		}
-		return tx.QueueUploadedJob(ctx, job.ID, size, sha256)
+		if err := tx.QueueUploadedJob(ctx, job.ID, size, sha256); err != nil {
+			return err
+		}
+		// The import exists for its users once queued: it is recorded then.
+		queued, err := tx.GetJob(ctx, job.ID)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, importEvent(audit.ActionCreate, nil, queued))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -31,37 +32,37 @@ const (
 
 // Job is an import job as stored.
 type Job struct {
-	ID              uuid.UUID
-	LabID           uuid.UUID
-	Year            int32
-	Kind            string
-	Module          string
-	TargetType      string
-	Method          string
-	Mode            string
-	State           string
-	Result          string
-	StatusMessage   string
-	RowsTotal       int64
-	RowsOK          int64
-	RowsRejected    int64
-	RowsProcessed   int64
-	Filename        string
-	FileSize        int64
-	FileSHA256      string
-	Attempts        int32
-	MaxAttempts     int32
-	LockedBy        string
-	CancelRequested bool
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	StartedAt       *time.Time
-	FinishedAt      *time.Time
+	ID              uuid.UUID  `json:"id"`
+	LabID           uuid.UUID  `json:"lab_id"`
+	Year            int32      `json:"year"`
+	Kind            string     `json:"kind"`
+	Module          string     `json:"module"`
+	TargetType      string     `json:"target_type"`
+	Method          string     `json:"method"`
+	Mode            string     `json:"mode"`
+	State           string     `json:"state"`
+	Result          string     `json:"result"`
+	StatusMessage   string     `json:"status_message"`
+	RowsTotal       int64      `json:"rows_total"`
+	RowsOK          int64      `json:"rows_ok"`
+	RowsRejected    int64      `json:"rows_rejected"`
+	RowsProcessed   int64      `json:"rows_processed"`
+	Filename        string     `json:"filename"`
+	FileSize        int64      `json:"file_size"`
+	FileSHA256      string     `json:"file_sha256"`
+	Attempts        int32      `json:"attempts"`
+	MaxAttempts     int32      `json:"max_attempts"`
+	LockedBy        string     `json:"locked_by"`
+	CancelRequested bool       `json:"cancel_requested"`
+	CreatedBy       string     `json:"created_by"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	StartedAt       *time.Time `json:"started_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
 	// FileSweptAt is when the retention deleted the file (nil: kept).
-	FileSweptAt *time.Time
+	FileSweptAt *time.Time `json:"file_swept_at"`
 	// FirstErrors is filled by Get: the first rejected rows.
-	FirstErrors []RowError
+	FirstErrors []RowError `json:"-"`
 }
 
 // RowError is why a row was rejected.
@@ -134,6 +135,9 @@ type Store interface {
 	CancelJob(ctx context.Context, id uuid.UUID, message string) (Job, error)
 	// RetryJob returns ErrNotFound unless the job is finished.
 	RetryJob(ctx context.Context, id uuid.UUID) (Job, error)
+	// Record appends an event to the audit trail, in the store's
+	// transaction.
+	Record(ctx context.Context, event audit.Event) error
 	// QueuedJobsDue returns queued jobs (id and attempts made) waiting longer than grace.
 	QueuedJobsDue(ctx context.Context, grace time.Duration, batch int32) ([]Job, error)
 	TouchQueued(ctx context.Context, ids []uuid.UUID) error
@@ -240,4 +244,19 @@ func readChunk(r io.Reader, buffer []byte) (int, error) {
 		return n, io.EOF
 	}
 	return n, err
+}
+
+// ResourceImport names imports in the audit trail: one event per change of
+// an import (created with its mode, cancelled, retried, finished with its
+// counts), never one per row.
+const ResourceImport = "import"
+
+// importEvent is the audit event of a change to job, before being nil for
+// its creation.
+func importEvent(action string, before *Job, after Job) audit.Event {
+	event := audit.Event{LabID: after.LabID.String(), ResourceType: ResourceImport, ResourceID: after.ID.String(), Action: action, After: after}
+	if before != nil {
+		event.Before = *before
+	}
+	return event
 }

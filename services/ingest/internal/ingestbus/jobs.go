@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
@@ -100,7 +101,14 @@ func (b *Business) Cancel(ctx context.Context, id string) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	cancelled, err := b.store.CancelJob(ctx, job.ID, "cancelled by "+access.Principal().Subject)
+	var cancelled Job
+	err = b.store.InTx(ctx, func(tx Store) error {
+		cancelled, err = tx.CancelJob(ctx, job.ID, "cancelled by "+access.Principal().Subject)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, importEvent(audit.ActionCancel, &job, cancelled))
+	})
 	if errors.Is(err, ErrNotFound) {
 		return Job{}, apperr.FailedPrecondition("import %s has finished already (%s)", id, job.Result)
 	}
@@ -116,7 +124,14 @@ func (b *Business) Retry(ctx context.Context, id string) (Job, error) {
 	if err := b.fileNotKept(job); err != nil {
 		return Job{}, err
 	}
-	retried, err := b.store.RetryJob(ctx, job.ID)
+	var retried Job
+	err = b.store.InTx(ctx, func(tx Store) error {
+		retried, err = tx.RetryJob(ctx, job.ID)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, importEvent(audit.ActionRetry, &job, retried))
+	})
 	if errors.Is(err, ErrNotFound) {
 		// The file may have been swept meanwhile.
 		if now, getErr := b.store.GetJob(ctx, job.ID); getErr == nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
 
@@ -61,6 +62,9 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 			default:
 				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker stopped answering each time", job.Attempts))
 			}
+			if err == nil {
+				err = recordExpired(ctx, tx, job.ID)
+			}
 			// Which worker it was is for operators, not for users' status.
 			b.logger.WarnContext(ctx, "a worker's lease expired", "job", job.ID, "worker", job.LockedBy, "attempts", job.Attempts)
 			if err != nil {
@@ -94,4 +98,18 @@ func (b *Business) RunPoller(ctx context.Context, cfg PollerConfig) {
 		}
 		b.sweepFiles(ctx)
 	})
+}
+
+// recordExpired records what the poller did to a job whose lease expired
+// (requeued or failed), as the service's own change.
+func recordExpired(ctx context.Context, tx Store, id uuid.UUID) error {
+	now, err := tx.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	action := audit.ActionRetry
+	if now.Result != "" {
+		action = audit.ActionFail
+	}
+	return tx.Record(ctx, importEvent(action, nil, now))
 }

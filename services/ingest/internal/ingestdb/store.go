@@ -12,17 +12,28 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 )
 
 // Store implements ingestbus.Store on PostgreSQL.
 type Store struct {
 	pool    *pgxpool.Pool
+	db      DBTX // the pool, or the transaction
 	queries *Queries
 }
 
 // NewStore returns a store over pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, queries: New(pool)}
+	return &Store{pool: pool, db: pool, queries: New(pool)}
+}
+
+// Schema is where ingest keeps its tables, its audit trail included.
+const Schema = "ingest"
+
+// Record implements ingestbus.Store.
+func (s *Store) Record(ctx context.Context, event audit.Event) error {
+	return auditpg.Record(ctx, s.db, Schema, event)
 }
 
 func (s *Store) InTx(ctx context.Context, fn func(ingestbus.Store) error) error {
@@ -30,7 +41,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ingestbus.Store) error) error 
 		return fn(s)
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{queries: s.queries.WithTx(tx)})
+		return fn(&Store{db: tx, queries: s.queries.WithTx(tx)})
 	})
 }
 

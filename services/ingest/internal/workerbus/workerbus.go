@@ -13,6 +13,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -129,14 +130,32 @@ func (l *Leases) Finish(ctx context.Context, id, worker string, outcome ingestbu
 		outcome.Errors = outcome.Errors[:l.cfg.ErrorsKept]
 	}
 	return l.store.InTx(ctx, func(tx ingestbus.Store) error {
-		err := tx.FinishJob(ctx, jobID, worker, outcome)
+		before, err := tx.GetJob(ctx, jobID)
 		if errors.Is(err, ingestbus.ErrNotFound) {
 			return lostLease(jobID, worker)
 		}
 		if err != nil {
 			return err
 		}
-		return tx.ReplaceRowErrors(ctx, jobID, outcome.Errors)
+		err = tx.FinishJob(ctx, jobID, worker, outcome)
+		if errors.Is(err, ingestbus.ErrNotFound) {
+			return lostLease(jobID, worker)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.ReplaceRowErrors(ctx, jobID, outcome.Errors); err != nil {
+			return err
+		}
+		// One event for the whole import, its counts in after.
+		after, err := tx.GetJob(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, audit.Event{
+			LabID: after.LabID.String(), ResourceType: ingestbus.ResourceImport, ResourceID: jobID.String(),
+			Action: audit.ActionFinish, Before: before, After: after,
+		})
 	})
 }
 

@@ -12,11 +12,14 @@ import (
 	"connectrpc.com/connect"
 
 	labsmigrations "github.com/co2-calculator/co2-calculator/migrations/labs"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1/auditv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsapi"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
@@ -59,6 +62,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(labsv1connect.LabsServiceName, path, handler)
 		path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
 		rt.Server.Mount(labsv1connect.LabsInternalServiceName, path, handler)
+		// The service's own audit trail, which reporting reads (ADR 018).
+		path, handler = auditv1connect.NewAuditServiceHandler(labsapi.NewAuditHandler("labs", audit.NewTrail(auditpg.NewStore(rt.Pool, labsdb.Schema))), options...)
+		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})
 }

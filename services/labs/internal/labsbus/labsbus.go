@@ -11,23 +11,24 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pagetoken"
 )
 
 // Lab is a research lab as stored.
 type Lab struct {
-	ID          uuid.UUID
-	Code        string
-	Name        string
-	Description string
-	ParentID    *uuid.UUID
-	Country     string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ArchivedAt  *time.Time
+	ID          uuid.UUID  `json:"id"`
+	Code        string     `json:"code"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	ParentID    *uuid.UUID `json:"parent_id"`
+	Country     string     `json:"country"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ArchivedAt  *time.Time `json:"archived_at"`
 	// PurgingAt is set while the lab is being purged (ADR 020).
-	PurgingAt *time.Time
+	PurgingAt *time.Time `json:"purging_at,omitempty"`
 }
 
 // Fields are the mutable fields of a lab as a client sends them.
@@ -63,6 +64,8 @@ type Store interface {
 	Update(ctx context.Context, lab Lab) (Lab, error)
 	SetArchivedAt(ctx context.Context, id uuid.UUID, at *time.Time) (Lab, error)
 	Delete(ctx context.Context, id uuid.UUID) error
+	// PurgeTrail removes the audit trail of a lab purged for good.
+	PurgeTrail(ctx context.Context, id uuid.UUID) error
 	// GetForPurge returns and locks the lab, being purged or not (every
 	// other read leaves a lab being purged out); MarkPurging marks it.
 	GetForPurge(ctx context.Context, id uuid.UUID) (Lab, error)
@@ -74,6 +77,9 @@ type Store interface {
 	LockHierarchy(ctx context.Context) error
 	// GetByIDs returns the labs among ids that exist.
 	GetByIDs(ctx context.Context, ids []uuid.UUID) ([]Lab, error)
+	// Record appends an event to the audit trail, in the store's
+	// transaction.
+	Record(ctx context.Context, event audit.Event) error
 
 	MemberStore
 }
@@ -124,7 +130,10 @@ func (b *Business) Create(ctx context.Context, fields Fields) (Lab, error) {
 			}
 		}
 		created, err = tx.Create(ctx, lab)
-		return codeTaken(err, lab.Code)
+		if err != nil {
+			return codeTaken(err, lab.Code)
+		}
+		return tx.Record(ctx, labEvent(audit.ActionCreate, nil, &created))
 	})
 	return created, err
 }
@@ -237,7 +246,7 @@ func (b *Business) List(ctx context.Context, query ListQuery) (Page, error) {
 
 // Replace sets every mutable field of a lab.
 func (b *Business) Replace(ctx context.Context, id string, fields Fields) (Lab, error) {
-	return b.update(ctx, id, fields, allPaths)
+	return b.update(ctx, id, fields, allPaths, audit.ActionReplace)
 }
 
 // Update changes the fields named in paths (code, name, description,
@@ -259,10 +268,10 @@ func (b *Business) Update(ctx context.Context, id string, fields Fields, paths [
 	if err := unknown.Err(); err != nil {
 		return Lab{}, err
 	}
-	return b.update(ctx, id, fields, paths)
+	return b.update(ctx, id, fields, paths, audit.ActionUpdate)
 }
 
-func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string) (Lab, error) {
+func (b *Business) update(ctx context.Context, id string, fields Fields, paths []string, action string) (Lab, error) {
 	labID, access, err := b.authorize(ctx, id, authz.Edit)
 	if err != nil {
 		return Lab{}, err
@@ -306,7 +315,10 @@ func (b *Business) update(ctx context.Context, id string, fields Fields, paths [
 			}
 		}
 		updated, err = tx.Update(ctx, lab)
-		return codeTaken(err, lab.Code)
+		if err != nil {
+			return codeTaken(err, lab.Code)
+		}
+		return tx.Record(ctx, labEvent(action, &current, &updated))
 	})
 	return updated, err
 }
@@ -344,7 +356,10 @@ func (b *Business) Delete(ctx context.Context, id string, purge bool) (Lab, erro
 		}
 		now := b.now()
 		result, err = tx.SetArchivedAt(ctx, labID, &now)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, labEvent(audit.ActionArchive, &lab, &result))
 	})
 	return result, err
 }
@@ -379,9 +394,36 @@ func (b *Business) Unarchive(ctx context.Context, id string) (Lab, error) {
 			}
 		}
 		result, err = tx.SetArchivedAt(ctx, labID, nil)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, labEvent(audit.ActionUnarchive, &lab, &result))
 	})
 	return result, err
+}
+
+// ResourceLab and ResourceMembership name what labs records in its trail.
+const (
+	ResourceLab        = "lab"
+	ResourceMembership = "membership"
+)
+
+// labEvent is the audit event of a change to a lab, before or after being
+// nil on the side of a creation or a removal.
+func labEvent(action string, before, after *Lab) audit.Event {
+	event := audit.Event{ResourceType: ResourceLab, Action: action}
+	for _, lab := range []*Lab{after, before} {
+		if lab != nil {
+			event.LabID, event.ResourceID = lab.ID.String(), lab.ID.String()
+		}
+	}
+	if before != nil {
+		event.Before = *before
+	}
+	if after != nil {
+		event.After = *after
+	}
+	return event
 }
 
 // checkParent refuses a parent that does not exist or is archived.

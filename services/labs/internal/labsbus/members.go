@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
@@ -17,12 +18,12 @@ import (
 // Member is someone holding a role on a lab, named by their OIDC subject or,
 // until then, their email address.
 type Member struct {
-	LabID     uuid.UUID
-	Subject   string
-	Email     string
-	Role      string
-	CreatedAt time.Time
-	CreatedBy string
+	LabID     uuid.UUID `json:"lab_id"`
+	Subject   string    `json:"subject"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
 }
 
 // LabGrant is a role the caller holds on a lab, granted there or on an
@@ -83,7 +84,60 @@ func (b *Business) AddMember(ctx context.Context, labID string, member Member) (
 		return Member{}, err
 	}
 	member.CreatedBy = access.Principal().Subject
-	return b.store.UpsertMember(ctx, member)
+	var stored Member
+	err = b.store.InTx(ctx, func(tx Store) error {
+		before, err := findMember(ctx, tx, id, member.Subject, member.Email)
+		if err != nil {
+			return err
+		}
+		stored, err = tx.UpsertMember(ctx, member)
+		if err != nil {
+			return err
+		}
+		return tx.Record(ctx, memberEvent(audit.ActionAddMember, before, &stored))
+	})
+	return stored, err
+}
+
+// findMember returns the membership of lab id named by subject or, without
+// one, by email; nil when there is none.
+func findMember(ctx context.Context, tx Store, id uuid.UUID, subject, email string) (*Member, error) {
+	members, err := tx.ListMembers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if (subject != "" && m.Subject == subject) || (subject == "" && m.Subject == "" && m.Email == email) {
+			return &m, nil
+		}
+	}
+	return nil, nil
+}
+
+// memberEvent is the audit event of a change to a membership.
+func memberEvent(action string, before, after *Member) audit.Event {
+	event := audit.Event{ResourceType: ResourceMembership, Action: action}
+	for _, m := range []*Member{after, before} {
+		if m != nil {
+			event.LabID = m.LabID.String()
+			event.ResourceID = m.LabID.String() + "/" + memberName(*m)
+		}
+	}
+	if before != nil {
+		event.Before = *before
+	}
+	if after != nil {
+		event.After = *after
+	}
+	return event
+}
+
+// memberName is how a member is named: subject, or email until they sign in.
+func memberName(m Member) string {
+	if m.Subject != "" {
+		return m.Subject
+	}
+	return m.Email
 }
 
 // RemoveMember takes a role away; name is the member's subject or email.
@@ -96,13 +150,27 @@ func (b *Business) RemoveMember(ctx context.Context, labID, name string) error {
 	if name == "" {
 		return apperr.Invalid("subject", "name the member to remove by subject or email")
 	}
-	if err := b.store.DeleteMember(ctx, id, name); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return apperr.NotFound("%s holds no role on this lab", name)
+	return b.store.InTx(ctx, func(tx Store) error {
+		members, err := tx.ListMembers(ctx, id)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	return nil
+		if err := tx.DeleteMember(ctx, id, name); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return apperr.NotFound("%s holds no role on this lab", name)
+			}
+			return err
+		}
+		// The memberships the name matched, as the store removes them.
+		for _, m := range members {
+			if m.Subject == name || (m.Email != "" && m.Email == strings.ToLower(name)) {
+				if err := tx.Record(ctx, memberEvent(audit.ActionDropMember, &m, nil)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Me describes the caller: who they are and every lab role they hold.

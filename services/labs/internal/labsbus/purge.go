@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // DataPurger removes a lab's data from one other service (its
@@ -73,7 +74,14 @@ func (b *Business) purge(ctx context.Context, labID uuid.UUID) (Lab, error) {
 		if _, err := tx.GetForPurge(ctx, labID); err != nil {
 			return notFound(err, labID.String()) // purged meanwhile by a repeated call
 		}
-		return tx.Delete(ctx, labID)
+		if err := tx.Delete(ctx, labID); err != nil {
+			return err
+		}
+		// The lab's trail goes with it; what stays is the purge itself.
+		if err := tx.PurgeTrail(ctx, labID); err != nil {
+			return err
+		}
+		return tx.Record(ctx, labEvent(audit.ActionPurge, &lab, nil))
 	})
 	return lab, err
 }

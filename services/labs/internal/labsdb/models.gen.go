@@ -10,6 +10,20 @@ import (
 	"github.com/google/uuid"
 )
 
+type LabsAuditEvent struct {
+	ID           int64
+	OccurredAt   time.Time
+	ActorSubject string
+	ActorEmail   string
+	LabID        *uuid.UUID
+	ResourceType string
+	ResourceID   string
+	Action       string
+	Before       []byte
+	After        []byte
+	TraceID      string
+}
+
 type LabsLab struct {
 	ID          uuid.UUID
 	Code        string

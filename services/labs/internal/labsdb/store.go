@@ -14,17 +14,34 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 )
 
 // Store implements labsbus.Store on PostgreSQL.
 type Store struct {
 	pool    *pgxpool.Pool
+	db      DBTX // the pool, or the transaction
 	queries *Queries
 }
 
 // NewStore returns a store over pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, queries: New(pool)}
+	return &Store{pool: pool, db: pool, queries: New(pool)}
+}
+
+// Schema is where labs keeps its tables, its audit trail included.
+const Schema = "labs"
+
+// Record implements labsbus.Store.
+func (s *Store) Record(ctx context.Context, event audit.Event) error {
+	return auditpg.Record(ctx, s.db, Schema, event)
+}
+
+// PurgeTrail implements labsbus.Store.
+func (s *Store) PurgeTrail(ctx context.Context, id uuid.UUID) error {
+	_, err := auditpg.PurgeLab(ctx, s.db, Schema, id)
+	return err
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
@@ -33,7 +50,7 @@ func (s *Store) InTx(ctx context.Context, fn func(labsbus.Store) error) error {
 		return fn(s) // already inside a transaction
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{queries: s.queries.WithTx(tx)})
+		return fn(&Store{db: tx, queries: s.queries.WithTx(tx)})
 	})
 }
 

@@ -18,12 +18,14 @@ import (
 
 	reportingmigrations "github.com/co2-calculator/co2-calculator/migrations/reporting"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/auditbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
@@ -40,6 +42,8 @@ type Config struct {
 	RedisURL   config.SecretURL `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	LabsURL    string           `env:"LABS_URL, default=http://127.0.0.1:8001"`
 	CalcURL    string           `env:"CALC_URL, default=http://127.0.0.1:8003"`
+	// IngestURL is where ingest serves its audit trail.
+	IngestURL string `env:"INGEST_URL, default=http://127.0.0.1:8002"`
 	// ExportQueue is the asynq queue export tasks wait in.
 	ExportQueue string `env:"EXPORT_QUEUE, default=exports"`
 	// ExportWorkers is how many exports this process writes at once; 0 runs
@@ -92,7 +96,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports), options...)
+		// The audit trail: every service's own, read with the service
+		// identity, reporting's from its own schema.
+		trail := auditbus.New([]auditbus.Source{
+			clients.NewAuditSource("labs", httpClient, cfg.LabsURL, serviceOptions...),
+			clients.NewAuditSource("ingest", httpClient, cfg.IngestURL, serviceOptions...),
+			clients.NewAuditSource("calc", httpClient, cfg.CalcURL, serviceOptions...),
+			auditbus.Local("reporting", auditpg.NewStore(rt.Pool, reportingdb.Schema)),
+		}, reports, authorizer)
+		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports, trail), options...)
 		rt.Server.Mount(reportingv1connect.ReportServiceName, path, handler)
 		// Internal: the labs service purging a lab, service role only.
 		path, handler = reportingv1connect.NewLabPurgeServiceHandler(reportingapi.NewPurge(purgebus.New(rt.Logger, store)), options...)

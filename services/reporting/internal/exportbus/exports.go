@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
@@ -32,24 +33,33 @@ const (
 
 // Export is a detailed export of a lab and year.
 type Export struct {
-	ID             uuid.UUID
-	LabID          uuid.UUID
-	Year           int32
-	IncludeSublabs bool
-	LabIDs         []uuid.UUID
-	Status         string
-	Error          string
-	Rows           int64
-	SizeBytes      int64
-	Attempts       int32
-	MaxAttempts    int32
-	LockedBy       string
-	CreatedBy      string
-	CreatedAt      time.Time
-	FinishedAt     *time.Time
+	ID             uuid.UUID   `json:"id"`
+	LabID          uuid.UUID   `json:"lab_id"`
+	Year           int32       `json:"year"`
+	IncludeSublabs bool        `json:"include_sublabs"`
+	LabIDs         []uuid.UUID `json:"lab_ids"`
+	Status         string      `json:"status"`
+	Error          string      `json:"error"`
+	Rows           int64       `json:"rows"`
+	SizeBytes      int64       `json:"size_bytes"`
+	Attempts       int32       `json:"attempts"`
+	MaxAttempts    int32       `json:"max_attempts"`
+	LockedBy       string      `json:"locked_by"`
+	CreatedBy      string      `json:"created_by"`
+	CreatedAt      time.Time   `json:"created_at"`
+	FinishedAt     *time.Time  `json:"finished_at"`
 	// ExpiresAt is when the ZIP of a done export is deleted (nil: kept
 	// forever, or not done); set by Get.
-	ExpiresAt *time.Time
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// ResourceExport names exports in the audit trail.
+const ResourceExport = "export"
+
+// CreatedEvent is the audit event of an export's creation, which the store
+// records in the transaction that creates it.
+func CreatedEvent(export Export) audit.Event {
+	return audit.Event{LabID: export.LabID.String(), ResourceType: ResourceExport, ResourceID: export.ID.String(), Action: audit.ActionCreate, After: export}
 }
 
 // Errors of the store.
@@ -64,6 +74,8 @@ var (
 
 // ExportStore keeps exports and their ZIPs.
 type ExportStore interface {
+	// CreateExport stores a new export and records its CreatedEvent in the
+	// same transaction.
 	CreateExport(ctx context.Context, export Export) (Export, error)
 	GetExport(ctx context.Context, labID, id uuid.UUID) (Export, error)
 	// ClaimExport gives worker a queued export, or a running one whose

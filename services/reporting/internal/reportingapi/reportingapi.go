@@ -16,6 +16,7 @@ import (
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/auditbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/charts"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
@@ -33,13 +34,14 @@ const (
 type Handler struct {
 	reports *reportingbus.Reports
 	exports *exportbus.Exports
+	trail   *auditbus.Trail
 }
 
 var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
 
 // New returns the handler.
-func New(reports *reportingbus.Reports, exports *exportbus.Exports) *Handler {
-	return &Handler{reports: reports, exports: exports}
+func New(reports *reportingbus.Reports, exports *exportbus.Exports, trail *auditbus.Trail) *Handler {
+	return &Handler{reports: reports, exports: exports, trail: trail}
 }
 
 var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}

@@ -10,6 +10,20 @@ import (
 	"github.com/google/uuid"
 )
 
+type ReportingAuditEvent struct {
+	ID           int64
+	OccurredAt   time.Time
+	ActorSubject string
+	ActorEmail   string
+	LabID        *uuid.UUID
+	ResourceType string
+	ResourceID   string
+	Action       string
+	Before       []byte
+	After        []byte
+	TraceID      string
+}
+
 type ReportingExport struct {
 	ID             uuid.UUID
 	LabID          uuid.UUID

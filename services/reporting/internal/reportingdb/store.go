@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 )
 
@@ -38,13 +39,24 @@ func toExport(row ReportingExport) exportbus.Export {
 	}
 }
 
+// Schema is where reporting keeps its tables, its audit trail included.
+const Schema = "reporting"
+
 // CreateExport implements exportbus.ExportStore.
 func (s *Store) CreateExport(ctx context.Context, e exportbus.Export) (exportbus.Export, error) {
-	row, err := s.queries.CreateExport(ctx, CreateExportParams{
-		ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs,
-		MaxAttempts: e.MaxAttempts, CreatedBy: e.CreatedBy,
+	var created exportbus.Export
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		row, err := s.queries.WithTx(tx).CreateExport(ctx, CreateExportParams{
+			ID: e.ID, LabID: e.LabID, Year: e.Year, IncludeSublabs: e.IncludeSublabs, LabIds: e.LabIDs,
+			MaxAttempts: e.MaxAttempts, CreatedBy: e.CreatedBy,
+		})
+		if err != nil {
+			return err
+		}
+		created = toExport(row)
+		return auditpg.Record(ctx, tx, Schema, exportbus.CreatedEvent(created))
 	})
-	return toExport(row), err
+	return created, err
 }
 
 // GetExport implements exportbus.ExportStore.

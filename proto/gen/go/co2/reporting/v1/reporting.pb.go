@@ -7,6 +7,7 @@
 package reportingv1
 
 import (
+	v1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1470,11 +1471,271 @@ func (x *DownloadExportRequest) GetId() string {
 	return ""
 }
 
+type ListLabAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	// The events of the lab's sub-labs too, at any depth.
+	IncludeSublabs bool `protobuf:"varint,2,opt,name=include_sublabs,json=includeSublabs,proto3" json:"include_sublabs,omitempty"`
+	// Events at or after since and before until (RFC 3339).
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	Until *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=until,proto3" json:"until,omitempty"`
+	// The actor's subject or email.
+	Actor string `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// lab, membership, import, activity, electricity_contract, export...
+	ResourceType string `protobuf:"bytes,6,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	// create, replace, update, delete, add_member...
+	Action string `protobuf:"bytes,7,opt,name=action,proto3" json:"action,omitempty"`
+	// 1 to 500; 100 when absent.
+	PageSize      int32  `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLabAuditEventsRequest) Reset() {
+	*x = ListLabAuditEventsRequest{}
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLabAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLabAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListLabAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLabAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListLabAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListLabAuditEventsRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *ListLabAuditEventsRequest) GetIncludeSublabs() bool {
+	if x != nil {
+		return x.IncludeSublabs
+	}
+	return false
+}
+
+func (x *ListLabAuditEventsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListLabAuditEventsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ListLabAuditEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListLabAuditEventsRequest) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *ListLabAuditEventsRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ListLabAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLabAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAuditEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	Actor         string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	ResourceType  string                 `protobuf:"bytes,4,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	Action        string                 `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	PageSize      int32                  `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListAuditEventsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEventsPage is a page of the merged trail, newest first.
+type ListAuditEventsPage struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.AuditEvent       `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Gives the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsPage) Reset() {
+	*x = ListAuditEventsPage{}
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsPage) ProtoMessage() {}
+
+func (x *ListAuditEventsPage) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsPage.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsPage) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListAuditEventsPage) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsPage) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_co2_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
+	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x18co2/audit/v1/audit.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
 	"\x10GetReportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -1605,14 +1866,39 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x06export\x18\x01 \x01(\v2\x18.co2.reporting.v1.ExportR\x06export\">\n" +
 	"\x15DownloadExportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id2\x8b\x06\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\xce\x02\n" +
+	"\x19ListLabAuditEventsRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12'\n" +
+	"\x0finclude_sublabs\x18\x02 \x01(\bR\x0eincludeSublabs\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12#\n" +
+	"\rresource_type\x18\x06 \x01(\tR\fresourceType\x12\x16\n" +
+	"\x06action\x18\a \x01(\tR\x06action\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"\x8b\x02\n" +
+	"\x16ListAuditEventsRequest\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12#\n" +
+	"\rresource_type\x18\x04 \x01(\tR\fresourceType\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"o\n" +
+	"\x13ListAuditEventsPage\x120\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.co2.audit.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9c\b\n" +
 	"\rReportService\x12j\n" +
 	"\tGetReport\x12\".co2.reporting.v1.GetReportRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/reports/{lab_id}\x90\x02\x01\x12|\n" +
 	"\x0fListReportYears\x12(.co2.reporting.v1.ListReportYearsRequest\x1a\x14.google.api.HttpBody\")\x82\xd3\xe4\x93\x02 \x12\x1e/api/v1/reports/{lab_id}/years\x90\x02\x01\x12k\n" +
 	"\x0eListLabRanking\x12'.co2.reporting.v1.ListLabRankingRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/reports\x90\x02\x01\x12\x8a\x01\n" +
 	"\fCreateExport\x12%.co2.reporting.v1.CreateExportRequest\x1a&.co2.reporting.v1.CreateExportResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /api/v1/reports/{lab_id}/exports\x12\x86\x01\n" +
 	"\tGetExport\x12\".co2.reporting.v1.GetExportRequest\x1a#.co2.reporting.v1.GetExportResponse\"0\x82\xd3\xe4\x93\x02'\x12%/api/v1/reports/{lab_id}/exports/{id}\x90\x02\x01\x12\x8c\x01\n" +
-	"\x0eDownloadExport\x12'.co2.reporting.v1.DownloadExportRequest\x1a\x14.google.api.HttpBody\"9\x82\xd3\xe4\x93\x020\x12./api/v1/reports/{lab_id}/exports/{id}:download\x90\x02\x010\x01BTZRgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1;reportingv1b\x06proto3"
+	"\x0eDownloadExport\x12'.co2.reporting.v1.DownloadExportRequest\x1a\x14.google.api.HttpBody\"9\x82\xd3\xe4\x93\x020\x12./api/v1/reports/{lab_id}/exports/{id}:download\x90\x02\x010\x01\x12\x90\x01\n" +
+	"\x12ListLabAuditEvents\x12+.co2.reporting.v1.ListLabAuditEventsRequest\x1a%.co2.reporting.v1.ListAuditEventsPage\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/api/v1/labs/{lab_id}/audit\x90\x02\x01\x12|\n" +
+	"\x0fListAuditEvents\x12(.co2.reporting.v1.ListAuditEventsRequest\x1a%.co2.reporting.v1.ListAuditEventsPage\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/api/v1/audit\x90\x02\x01BTZRgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1;reportingv1b\x06proto3"
 
 var (
 	file_co2_reporting_v1_reporting_proto_rawDescOnce sync.Once
@@ -1626,28 +1912,32 @@ func file_co2_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_co2_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_co2_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_co2_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_co2_reporting_v1_reporting_proto_goTypes = []any{
-	(*GetReportRequest)(nil),       // 0: co2.reporting.v1.GetReportRequest
-	(*Report)(nil),                 // 1: co2.reporting.v1.Report
-	(*Total)(nil),                  // 2: co2.reporting.v1.Total
-	(*ModuleTotal)(nil),            // 3: co2.reporting.v1.ModuleTotal
-	(*EmissionTypeTotal)(nil),      // 4: co2.reporting.v1.EmissionTypeTotal
-	(*FactorVersion)(nil),          // 5: co2.reporting.v1.FactorVersion
-	(*ListReportYearsRequest)(nil), // 6: co2.reporting.v1.ListReportYearsRequest
-	(*ReportYears)(nil),            // 7: co2.reporting.v1.ReportYears
-	(*YearTotal)(nil),              // 8: co2.reporting.v1.YearTotal
-	(*ListLabRankingRequest)(nil),  // 9: co2.reporting.v1.ListLabRankingRequest
-	(*LabRanking)(nil),             // 10: co2.reporting.v1.LabRanking
-	(*RankedLab)(nil),              // 11: co2.reporting.v1.RankedLab
-	(*Export)(nil),                 // 12: co2.reporting.v1.Export
-	(*CreateExportRequest)(nil),    // 13: co2.reporting.v1.CreateExportRequest
-	(*CreateExportResponse)(nil),   // 14: co2.reporting.v1.CreateExportResponse
-	(*GetExportRequest)(nil),       // 15: co2.reporting.v1.GetExportRequest
-	(*GetExportResponse)(nil),      // 16: co2.reporting.v1.GetExportResponse
-	(*DownloadExportRequest)(nil),  // 17: co2.reporting.v1.DownloadExportRequest
-	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),      // 19: google.api.HttpBody
+	(*GetReportRequest)(nil),          // 0: co2.reporting.v1.GetReportRequest
+	(*Report)(nil),                    // 1: co2.reporting.v1.Report
+	(*Total)(nil),                     // 2: co2.reporting.v1.Total
+	(*ModuleTotal)(nil),               // 3: co2.reporting.v1.ModuleTotal
+	(*EmissionTypeTotal)(nil),         // 4: co2.reporting.v1.EmissionTypeTotal
+	(*FactorVersion)(nil),             // 5: co2.reporting.v1.FactorVersion
+	(*ListReportYearsRequest)(nil),    // 6: co2.reporting.v1.ListReportYearsRequest
+	(*ReportYears)(nil),               // 7: co2.reporting.v1.ReportYears
+	(*YearTotal)(nil),                 // 8: co2.reporting.v1.YearTotal
+	(*ListLabRankingRequest)(nil),     // 9: co2.reporting.v1.ListLabRankingRequest
+	(*LabRanking)(nil),                // 10: co2.reporting.v1.LabRanking
+	(*RankedLab)(nil),                 // 11: co2.reporting.v1.RankedLab
+	(*Export)(nil),                    // 12: co2.reporting.v1.Export
+	(*CreateExportRequest)(nil),       // 13: co2.reporting.v1.CreateExportRequest
+	(*CreateExportResponse)(nil),      // 14: co2.reporting.v1.CreateExportResponse
+	(*GetExportRequest)(nil),          // 15: co2.reporting.v1.GetExportRequest
+	(*GetExportResponse)(nil),         // 16: co2.reporting.v1.GetExportResponse
+	(*DownloadExportRequest)(nil),     // 17: co2.reporting.v1.DownloadExportRequest
+	(*ListLabAuditEventsRequest)(nil), // 18: co2.reporting.v1.ListLabAuditEventsRequest
+	(*ListAuditEventsRequest)(nil),    // 19: co2.reporting.v1.ListAuditEventsRequest
+	(*ListAuditEventsPage)(nil),       // 20: co2.reporting.v1.ListAuditEventsPage
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),             // 22: co2.audit.v1.AuditEvent
+	(*httpbody.HttpBody)(nil),         // 23: google.api.HttpBody
 }
 var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 0: co2.reporting.v1.Report.total:type_name -> co2.reporting.v1.Total
@@ -1658,7 +1948,7 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	3,  // 5: co2.reporting.v1.Report.modules:type_name -> co2.reporting.v1.ModuleTotal
 	2,  // 6: co2.reporting.v1.Report.previous_year:type_name -> co2.reporting.v1.Total
 	5,  // 7: co2.reporting.v1.Report.factor_versions:type_name -> co2.reporting.v1.FactorVersion
-	18, // 8: co2.reporting.v1.Report.generated_at:type_name -> google.protobuf.Timestamp
+	21, // 8: co2.reporting.v1.Report.generated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: co2.reporting.v1.ModuleTotal.total:type_name -> co2.reporting.v1.Total
 	4,  // 10: co2.reporting.v1.ModuleTotal.emission_types:type_name -> co2.reporting.v1.EmissionTypeTotal
 	2,  // 11: co2.reporting.v1.EmissionTypeTotal.total:type_name -> co2.reporting.v1.Total
@@ -1669,28 +1959,37 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 16: co2.reporting.v1.YearTotal.scope3:type_name -> co2.reporting.v1.Total
 	11, // 17: co2.reporting.v1.LabRanking.labs:type_name -> co2.reporting.v1.RankedLab
 	2,  // 18: co2.reporting.v1.RankedLab.total:type_name -> co2.reporting.v1.Total
-	18, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
-	18, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
-	18, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
+	21, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
+	21, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
 	12, // 22: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
 	12, // 23: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
-	0,  // 24: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
-	6,  // 25: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
-	9,  // 26: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
-	13, // 27: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
-	15, // 28: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
-	17, // 29: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
-	19, // 30: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
-	19, // 31: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
-	19, // 32: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
-	14, // 33: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
-	16, // 34: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
-	19, // 35: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
-	30, // [30:36] is the sub-list for method output_type
-	24, // [24:30] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	21, // 24: co2.reporting.v1.ListLabAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	21, // 25: co2.reporting.v1.ListLabAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	21, // 26: co2.reporting.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	21, // 27: co2.reporting.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	22, // 28: co2.reporting.v1.ListAuditEventsPage.events:type_name -> co2.audit.v1.AuditEvent
+	0,  // 29: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
+	6,  // 30: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
+	9,  // 31: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
+	13, // 32: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
+	15, // 33: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
+	17, // 34: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
+	18, // 35: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
+	19, // 36: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
+	23, // 37: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
+	23, // 38: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
+	23, // 39: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
+	14, // 40: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
+	16, // 41: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
+	23, // 42: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
+	20, // 43: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	20, // 44: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	37, // [37:45] is the sub-list for method output_type
+	29, // [29:37] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_co2_reporting_v1_reporting_proto_init() }
@@ -1707,7 +2006,7 @@ func file_co2_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_reporting_v1_reporting_proto_rawDesc), len(file_co2_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -50,6 +50,12 @@ const (
 	// ReportServiceDownloadExportProcedure is the fully-qualified name of the ReportService's
 	// DownloadExport RPC.
 	ReportServiceDownloadExportProcedure = "/co2.reporting.v1.ReportService/DownloadExport"
+	// ReportServiceListLabAuditEventsProcedure is the fully-qualified name of the ReportService's
+	// ListLabAuditEvents RPC.
+	ReportServiceListLabAuditEventsProcedure = "/co2.reporting.v1.ReportService/ListLabAuditEvents"
+	// ReportServiceListAuditEventsProcedure is the fully-qualified name of the ReportService's
+	// ListAuditEvents RPC.
+	ReportServiceListAuditEventsProcedure = "/co2.reporting.v1.ReportService/ListAuditEvents"
 )
 
 // ReportServiceClient is a client for the co2.reporting.v1.ReportService service.
@@ -67,6 +73,13 @@ type ReportServiceClient interface {
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
 	// The ZIP of a finished export, streamed.
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest]) (*connect.ServerStreamForClient[httpbody.HttpBody], error)
+	// The audit trail of a lab (and its sub-labs with include_sublabs):
+	// every change to its data and settings in every service, newest first.
+	// Lab managers of the lab or an ancestor, auditors and admins.
+	ListLabAuditEvents(context.Context, *connect.Request[v1.ListLabAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error)
+	// The audit trail of the whole system, changes that belong to no lab
+	// (factor datasets) included. Admins and auditors only.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error)
 }
 
 // NewReportServiceClient constructs a client for the co2.reporting.v1.ReportService service. By
@@ -121,17 +134,33 @@ func NewReportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listLabAuditEvents: connect.NewClient[v1.ListLabAuditEventsRequest, v1.ListAuditEventsPage](
+			httpClient,
+			baseURL+ReportServiceListLabAuditEventsProcedure,
+			connect.WithSchema(reportServiceMethods.ByName("ListLabAuditEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listAuditEvents: connect.NewClient[v1.ListAuditEventsRequest, v1.ListAuditEventsPage](
+			httpClient,
+			baseURL+ReportServiceListAuditEventsProcedure,
+			connect.WithSchema(reportServiceMethods.ByName("ListAuditEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // reportServiceClient implements ReportServiceClient.
 type reportServiceClient struct {
-	getReport       *connect.Client[v1.GetReportRequest, httpbody.HttpBody]
-	listReportYears *connect.Client[v1.ListReportYearsRequest, httpbody.HttpBody]
-	listLabRanking  *connect.Client[v1.ListLabRankingRequest, httpbody.HttpBody]
-	createExport    *connect.Client[v1.CreateExportRequest, v1.CreateExportResponse]
-	getExport       *connect.Client[v1.GetExportRequest, v1.GetExportResponse]
-	downloadExport  *connect.Client[v1.DownloadExportRequest, httpbody.HttpBody]
+	getReport          *connect.Client[v1.GetReportRequest, httpbody.HttpBody]
+	listReportYears    *connect.Client[v1.ListReportYearsRequest, httpbody.HttpBody]
+	listLabRanking     *connect.Client[v1.ListLabRankingRequest, httpbody.HttpBody]
+	createExport       *connect.Client[v1.CreateExportRequest, v1.CreateExportResponse]
+	getExport          *connect.Client[v1.GetExportRequest, v1.GetExportResponse]
+	downloadExport     *connect.Client[v1.DownloadExportRequest, httpbody.HttpBody]
+	listLabAuditEvents *connect.Client[v1.ListLabAuditEventsRequest, v1.ListAuditEventsPage]
+	listAuditEvents    *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsPage]
 }
 
 // GetReport calls co2.reporting.v1.ReportService.GetReport.
@@ -164,6 +193,16 @@ func (c *reportServiceClient) DownloadExport(ctx context.Context, req *connect.R
 	return c.downloadExport.CallServerStream(ctx, req)
 }
 
+// ListLabAuditEvents calls co2.reporting.v1.ReportService.ListLabAuditEvents.
+func (c *reportServiceClient) ListLabAuditEvents(ctx context.Context, req *connect.Request[v1.ListLabAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error) {
+	return c.listLabAuditEvents.CallUnary(ctx, req)
+}
+
+// ListAuditEvents calls co2.reporting.v1.ReportService.ListAuditEvents.
+func (c *reportServiceClient) ListAuditEvents(ctx context.Context, req *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error) {
+	return c.listAuditEvents.CallUnary(ctx, req)
+}
+
 // ReportServiceHandler is an implementation of the co2.reporting.v1.ReportService service.
 type ReportServiceHandler interface {
 	// The report of a lab and year: JSON (a Report), CSV or an SVG chart.
@@ -179,6 +218,13 @@ type ReportServiceHandler interface {
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
 	// The ZIP of a finished export, streamed.
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest], *connect.ServerStream[httpbody.HttpBody]) error
+	// The audit trail of a lab (and its sub-labs with include_sublabs):
+	// every change to its data and settings in every service, newest first.
+	// Lab managers of the lab or an ancestor, auditors and admins.
+	ListLabAuditEvents(context.Context, *connect.Request[v1.ListLabAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error)
+	// The audit trail of the whole system, changes that belong to no lab
+	// (factor datasets) included. Admins and auditors only.
+	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error)
 }
 
 // NewReportServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -229,6 +275,20 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reportServiceListLabAuditEventsHandler := connect.NewUnaryHandler(
+		ReportServiceListLabAuditEventsProcedure,
+		svc.ListLabAuditEvents,
+		connect.WithSchema(reportServiceMethods.ByName("ListLabAuditEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	reportServiceListAuditEventsHandler := connect.NewUnaryHandler(
+		ReportServiceListAuditEventsProcedure,
+		svc.ListAuditEvents,
+		connect.WithSchema(reportServiceMethods.ByName("ListAuditEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/co2.reporting.v1.ReportService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReportServiceGetReportProcedure:
@@ -243,6 +303,10 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 			reportServiceGetExportHandler.ServeHTTP(w, r)
 		case ReportServiceDownloadExportProcedure:
 			reportServiceDownloadExportHandler.ServeHTTP(w, r)
+		case ReportServiceListLabAuditEventsProcedure:
+			reportServiceListLabAuditEventsHandler.ServeHTTP(w, r)
+		case ReportServiceListAuditEventsProcedure:
+			reportServiceListAuditEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -274,4 +338,12 @@ func (UnimplementedReportServiceHandler) GetExport(context.Context, *connect.Req
 
 func (UnimplementedReportServiceHandler) DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest], *connect.ServerStream[httpbody.HttpBody]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.DownloadExport is not implemented"))
+}
+
+func (UnimplementedReportServiceHandler) ListLabAuditEvents(context.Context, *connect.Request[v1.ListLabAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.ListLabAuditEvents is not implemented"))
+}
+
+func (UnimplementedReportServiceHandler) ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsPage], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.ListAuditEvents is not implemented"))
 }

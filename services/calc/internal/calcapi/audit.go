@@ -1,0 +1,80 @@
+package calcapi
+
+import (
+	"context"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	auditv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/audit/v1/auditv1connect"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+)
+
+// AuditHandler serves this service's own audit trail to reporting (the
+// internal AuditService). Every service has this mapping: the platform
+// imports no API (ADR 016), so the wire types stop at each service's api.
+type AuditHandler struct {
+	service string
+	trail   *audit.Trail
+}
+
+var _ auditv1connect.AuditServiceHandler = (*AuditHandler)(nil)
+
+// NewAuditHandler returns the handler of the trail of service.
+func NewAuditHandler(service string, trail *audit.Trail) *AuditHandler {
+	return &AuditHandler{service: service, trail: trail}
+}
+
+func (h *AuditHandler) ListAuditEvents(ctx context.Context, req *connect.Request[auditv1.ListAuditEventsRequest]) (*connect.Response[auditv1.ListAuditEventsResponse], error) {
+	msg := req.Msg
+	filter := audit.Filter{
+		AllLabs: msg.GetAllLabs(), LabIDs: msg.GetLabIds(), Since: timeOf(msg.GetSince()), Until: timeOf(msg.GetUntil()),
+		Actor: msg.GetActor(), ResourceType: msg.GetResourceType(), Action: msg.GetAction(), Limit: msg.GetLimit(),
+	}
+	if msg.GetBeforeTime() != nil {
+		filter.Before = &audit.Cursor{OccurredAt: msg.GetBeforeTime().AsTime(), ID: msg.GetBeforeId()}
+	}
+	entries, err := h.trail.List(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	res := &auditv1.ListAuditEventsResponse{Events: make([]*auditv1.AuditEvent, 0, len(entries))}
+	for _, e := range entries {
+		event := &auditv1.AuditEvent{
+			Id: e.ID, Service: h.service, OccurredAt: timestamppb.New(e.OccurredAt), ActorSubject: e.ActorSubject,
+			ActorEmail: e.ActorEmail, LabId: e.LabID, ResourceType: e.ResourceType, ResourceId: e.ResourceID,
+			Action: e.Action, TraceId: e.TraceID,
+		}
+		if event.Before, err = jsonValue(e.Before); err != nil {
+			return nil, err
+		}
+		if event.After, err = jsonValue(e.After); err != nil {
+			return nil, err
+		}
+		res.Events = append(res.Events, event)
+	}
+	return connect.NewResponse(res), nil
+}
+
+func timeOf(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
+
+// jsonValue carries a stored JSON value; nil (none) stays absent.
+func jsonValue(raw []byte) (*structpb.Value, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	value := &structpb.Value{}
+	if err := protojson.Unmarshal(raw, value); err != nil {
+		return nil, err
+	}
+	return value, nil
+}
