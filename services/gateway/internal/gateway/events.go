@@ -44,9 +44,10 @@ func newImportEvents(ingest ingestv1connect.ImportServiceClient, limits EventLim
 	return &importEvents{ingest: ingest, limits: limits, slots: make(chan struct{}, max(limits.MaxStreams, 1))}
 }
 
-// statusJSON is how the REST surface writes a message (vanguard's default:
-// protojson, camelCase, unset fields left out), on one line.
-var statusJSON = protojson.MarshalOptions{}
+// statusJSON is how the REST surface writes a message (vanguard's JSON
+// codec: protojson, camelCase names, every field, zero ones included), on
+// one line.
+var statusJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 
 func (e *importEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
