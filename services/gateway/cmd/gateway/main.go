@@ -141,6 +141,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 		Limits:          cfg.Server.Limits,
 		Caller:          caller,
 		Events:          cfg.Events,
+		IssuerURL:       cfg.Auth.IssuerURL,
 	})
 	if err != nil {
 		return err

@@ -65,6 +65,8 @@ type Options struct {
 	Limits server.Limits
 	// Caller calls the services.
 	Caller rpcclient.Caller
+	// IssuerURL is the OIDC issuer the API reference offers to log in with.
+	IssuerURL string
 	// Events bound the Server-Sent Events streams.
 	Events EventLimits
 }
@@ -128,7 +130,9 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		resterr.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /ready", readiness(options.Caller.HTTP, upstreams, options.ReadyTimeout))
-	apidocs.Register(mux)
+	if err := apidocs.Register(mux, options.IssuerURL); err != nil {
+		return nil, err
+	}
 
 	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
