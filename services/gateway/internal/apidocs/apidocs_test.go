@@ -54,6 +54,12 @@ func TestEveryOperationIsSecuredAndDocumentsItsErrors(t *testing.T) {
 			}
 		}
 	}
+	if _, ok := doc.Paths["/api/v1/templates/{kind}"]["get"].Responses["200"].Content["text/csv"]; !ok {
+		t.Error("the template's CSV answer is not documented")
+	}
+	if _, ok := doc.Paths["/api/v1/imports/{id}/events"]["get"].Responses["200"].Content["text/event-stream"]; !ok {
+		t.Error("the import's event stream is not documented")
+	}
 	if operations < 40 {
 		t.Fatalf("%d operations under /api/v1", operations)
 	}

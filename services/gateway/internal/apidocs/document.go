@@ -83,6 +83,7 @@ func Document(generated []byte, issuerURL string) ([]byte, error) {
 		security = append(security, map[string]any{"oidc": []any{}})
 	}
 	doc["security"] = security
+	templateAsFile(doc)
 
 	errorResponse := map[string]any{"$ref": "#/components/schemas/Error"}
 	paths, _ := doc["paths"].(map[string]any)
@@ -127,4 +128,21 @@ func object(parent map[string]any, key string) map[string]any {
 		parent[key] = child
 	}
 	return child
+}
+
+// templateAsFile documents the CSV answer of GET /api/v1/templates/{kind}
+// (served by the gateway, which the proto cannot say).
+func templateAsFile(doc map[string]any) {
+	paths, _ := doc["paths"].(map[string]any)
+	item, _ := paths["/api/v1/templates/{kind}"].(map[string]any)
+	get, _ := item["get"].(map[string]any)
+	if get == nil {
+		return
+	}
+	ok := object(object(get, "responses"), "200")
+	ok["description"] = "The kind's template (JSON); with format=csv or Accept: text/csv, its CSV as a file"
+	object(ok, "content")["text/csv"] = map[string]any{"schema": map[string]any{"type": "string"}}
+	object(ok, "headers")["Content-Disposition"] = map[string]any{
+		"schema": map[string]any{"type": "string"}, "description": `CSV: attachment; filename="<kind>-template.csv"`,
+	}
 }
