@@ -235,6 +235,10 @@ docker-down: ## Stop the containers (volumes kept; make docker-down VOLUMES=1 dr
 token: ## Print an access token for a dev user of make run: make token user=admin|auditor|manager|member|outsider
 	@go run ./tools/devstack token $(or $(user),admin)
 
+.PHONY: docscheck
+docscheck: ## Check /docs in headless Chromium against make run: Authorize with a dev token, then Try it out (gateway=URL token=...)
+	@go run ./tools/docscheck -gateway $(or $(gateway),http://127.0.0.1:8000) -token "$(or $(token),$$(go run ./tools/devstack token admin))"
+
 .PHONY: stop
 stop: ## Stop the project-local PostgreSQL and Redis (if make run or make test started them)
 	go run ./tools/devstack stop
