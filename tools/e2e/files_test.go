@@ -7,9 +7,15 @@ import (
 	"testing"
 )
 
+// fileAnswer is an HTTP answer with its body read.
+type fileAnswer struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // fetchAs GETs url as user with the given Accept header and returns the
 // answer with its body read.
-func fetchAs(t *testing.T, user, url, accept string) (*http.Response, string) {
+func fetchAs(t *testing.T, user, url, accept string) (fileAnswer, string) {
 	t.Helper()
 	request, _ := http.NewRequest(http.MethodGet, url, nil)
 	request.Header.Set("Authorization", "Bearer "+tokens[user])
@@ -25,7 +31,7 @@ func fetchAs(t *testing.T, user, url, accept string) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return response, string(body)
+	return fileAnswer{StatusCode: response.StatusCode, Header: response.Header}, string(body)
 }
 
 // Templates come as CSV files when asked for (Accept: text/csv or

@@ -94,7 +94,7 @@ func (c *Changes) listen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the connection is dropped either way
+	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+jobChangedChannel); err != nil {
 		return err
 	}
