@@ -240,6 +240,10 @@ co2: ## Build the command-line client into .bin/co2 (or: go install ./tools/co2)
 	go build -o $(BIN)/co2 ./tools/co2
 	@echo "built $(BIN)/co2: try $(BIN)/co2 login"
 
+.PHONY: docscheck
+docscheck: ## Check /docs in headless Chromium against make run: Authorize with a dev token, then Try it out (gateway=URL token=...)
+	@go run ./tools/docscheck -gateway $(or $(gateway),http://127.0.0.1:8000) -token "$(or $(token),$$(go run ./tools/devstack token admin))"
+
 .PHONY: stop
 stop: ## Stop the project-local PostgreSQL and Redis (if make run or make test started them)
 	go run ./tools/devstack stop

@@ -3,6 +3,7 @@ module github.com/co2-calculator/co2-calculator/tools
 go 1.26.7
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/co2-calculator/co2-calculator/migrations v0.0.0
 	github.com/co2-calculator/co2-calculator/services/platform v0.0.0
 	github.com/creack/pty v1.1.24
@@ -15,7 +16,9 @@ require (
 require (
 	connectrpc.com/grpchealth v1.5.0 // indirect
 	connectrpc.com/grpcreflect v1.3.1 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/sethvargo/go-envconfig v1.4.3 // indirect

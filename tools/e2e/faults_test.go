@@ -53,7 +53,7 @@ func byHandEquipment(n int) float64 {
 }
 
 func TestAWorkerKilledMidJobIsReplacedAndWritesOnce(t *testing.T) {
-	sys := startSystem(t, "IMPORT_LEASE=2s", "POLL_INTERVAL=500ms", "IMPORT_PROGRESS_EVERY=2000")
+	sys := startSystem(t, "IMPORT_LEASE=2s", "POLL_INTERVAL=500ms")
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"KILL","name":"Lab","country":"CH"}`)["id"].(string)
 	const rows = 300_000
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentRows(rows), false)

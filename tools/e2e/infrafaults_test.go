@@ -194,7 +194,7 @@ func faultLab(t *testing.T, sys *system, code string) string {
 
 func TestAnImportOutlivesAPostgreSQLRestart(t *testing.T) {
 	server := ownPostgres(t)
-	sys := startSystem(t, "IMPORT_LEASE=3s", "POLL_INTERVAL=500ms", "IMPORT_PROGRESS_EVERY=2000", "IMPORT_RETRY_BACKOFF=1s")
+	sys := startSystem(t, "IMPORT_LEASE=3s", "POLL_INTERVAL=500ms", "IMPORT_RETRY_BACKOFF=1s")
 	lab := faultLab(t, sys, "PG-RESTART")
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", mixedEquipmentRows(faultRows), false)
 	id := importID(t, answer)
@@ -211,7 +211,7 @@ func TestAnImportOutlivesAPostgreSQLRestart(t *testing.T) {
 
 func TestImportsOutliveARedisRestartedWithoutItsData(t *testing.T) {
 	redisURL, stopRedis, startRedis := ownRedis(t)
-	sys := startSystem(t, "REDIS_URL="+redisURL, "IMPORT_LEASE=3s", "POLL_INTERVAL=500ms", "IMPORT_PROGRESS_EVERY=2000", "IMPORT_RETRY_BACKOFF=1s")
+	sys := startSystem(t, "REDIS_URL="+redisURL, "IMPORT_LEASE=3s", "POLL_INTERVAL=500ms", "IMPORT_RETRY_BACKOFF=1s")
 	lab := faultLab(t, sys, "REDIS-RESTART")
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", mixedEquipmentRows(faultRows), false)
 	first := importID(t, answer)
@@ -231,7 +231,7 @@ func TestImportsOutliveARedisRestartedWithoutItsData(t *testing.T) {
 }
 
 func TestAWorkerShutDownMidImportHandsTheJobBack(t *testing.T) {
-	sys := startSystem(t, "IMPORT_LEASE=3s", "IMPORT_PROGRESS_EVERY=2000", "POLL_INTERVAL=500ms")
+	sys := startSystem(t, "IMPORT_LEASE=3s", "POLL_INTERVAL=500ms")
 	lab := faultLab(t, sys, "SIGTERM")
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", mixedEquipmentRows(faultRows), false)
 	id := importID(t, answer)
@@ -253,7 +253,7 @@ func TestAWorkerShutDownMidImportHandsTheJobBack(t *testing.T) {
 }
 
 func TestAFrozenWorkerNeitherBlocksNorWrites(t *testing.T) {
-	sys := startSystem(t, "IMPORT_LEASE=2s", "POLL_INTERVAL=500ms", "IMPORT_PROGRESS_EVERY=2000")
+	sys := startSystem(t, "IMPORT_LEASE=2s", "POLL_INTERVAL=500ms")
 	lab := faultLab(t, sys, "SIGSTOP")
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", mixedEquipmentRows(faultRows), false)
 	id := importID(t, answer)

@@ -59,11 +59,16 @@ type existingLabs struct{}
 func (existingLabs) LabExists(context.Context, uuid.UUID) (bool, error) { return true, nil }
 
 type system struct {
-	issuer *authntest.Issuer
-	url    string
-	tasks  jobqueuetest.Queue
-	lab    string
+	issuer   *authntest.Issuer
+	url      string
+	tasks    jobqueuetest.Queue
+	lab      string
+	watchers *ingestbus.Watchers
 }
+
+// watchConfig bounds the watches of the tests: two at once, and no poll
+// within a test's time (what a watcher sees comes from the notifications).
+var watchConfig = ingestbus.WatchConfig{MaxWatchers: 2, PollInterval: time.Hour, Keepalive: time.Hour, MaxDuration: time.Minute}
 
 // start serves ingest on a loopback port; ana is a member of the lab.
 func start(t *testing.T) system {
@@ -74,20 +79,27 @@ func start(t *testing.T) system {
 	lab := uuid.NewString()
 	authorizer := authz.NewAuthorizer(members{"ana": {{LabID: lab, Role: authz.RoleLabMember}}}, authz.Config{})
 	tasks := jobqueuetest.New(t, "ingest-test")
-	store := ingestdb.NewStore(pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations}))
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "ingest", Migrations: ingestmigrations.Migrations})
+	store := ingestdb.NewStore(pool)
 	cfg := ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, MaxUploadBytes: 1 << 20, ErrorsKept: 10, ChunkBytes: 16, RetryBackoff: time.Second} // pieces smaller than the header line
 	imports := ingestbus.New(logger, store, authorizer, templates{}, existingLabs{}, queue.New(tasks.Queue), cfg)
+	changes := ingestdb.NewChanges(logger, pool)
+	listening, stopListening := context.WithCancel(context.Background())
+	listened := make(chan struct{})
+	go func() { defer close(listened); changes.Run(listening) }()
+	t.Cleanup(func() { stopListening(); <-listened })
+	watchers := ingestbus.NewWatchers(imports, changes, watchConfig)
 
 	srv := server.New(server.Config{ReadHeaderTimeout: 5 * time.Second, ShutdownTimeout: 5 * time.Second}, logger, http.NotFoundHandler())
 	options, err := srv.HandlerOptions(authn.Interceptor(verifier, logger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
+	path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports, watchers), options...)
 	srv.Mount(ingestv1connect.ImportServiceName, path, handler)
 	path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg)), options...)
 	srv.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)
-	return system{issuer: issuer, url: servertest.Start(t, srv), tasks: tasks, lab: lab}
+	return system{issuer: issuer, url: servertest.Start(t, srv), tasks: tasks, lab: lab, watchers: watchers}
 }
 
 // users is the import service as subject sees it.

@@ -32,6 +32,9 @@ func (Templates) GetTemplate(_ context.Context, req *connect.Request[calcv1.GetT
 	if !ok {
 		return nil, apperr.NotFound("no kind %q: the kinds are %s", req.Msg.GetKind(), catalog.Names())
 	}
+	if format := req.Msg.GetFormat(); format != "" && format != "json" && format != "csv" {
+		return nil, apperr.Invalid("format", "%q is not a format: give json (the default) or csv", format)
+	}
 	return connect.NewResponse(&calcv1.GetTemplateResponse{Template: templateOf(kind)}), nil
 }
 

@@ -84,8 +84,9 @@ var (
 type Config struct {
 	// ErrorsKept is how many rejected rows a job reports in detail.
 	ErrorsKept int `env:"IMPORT_ERRORS_KEPT, default=1000"`
-	// ProgressEvery is how many rows pass between progress reports.
-	ProgressEvery int64 `env:"IMPORT_PROGRESS_EVERY, default=50000"`
+	// ProgressInterval is how often a running import reports its rows to
+	// ingest (when they moved): what watchers of the import see live.
+	ProgressInterval time.Duration `env:"IMPORT_PROGRESS_INTERVAL, default=250ms"`
 	// TempDir holds the emissions of a job between its two COPYs.
 	TempDir string `env:"IMPORT_TEMP_DIR"`
 	// AnalyzeAfterRows: an import that writes at least this many rows has

@@ -138,11 +138,23 @@ func errorSummary(err error) string {
 	return message
 }
 
-// keepLease heartbeats a third of the lease apart, reporting progress, and
-// stops the work when the lease is lost or the job cancelled.
+// keepLease reports progress to ingest every ProgressInterval while the
+// rows move, and heartbeats at least a third of the lease apart when they
+// do not; it stops the work when the lease is lost or the job cancelled.
 func (im *Importer) keepLease(ctx context.Context, stop context.CancelCauseFunc, jobID string, lease time.Duration, processed *atomic.Int64) {
-	process.Every(ctx, max(lease/3, 100*time.Millisecond), false, func(ctx context.Context) {
-		cancelled, err := im.jobs.Heartbeat(ctx, jobID, im.worker, processed.Load())
+	heartbeatEvery := max(lease/3, 100*time.Millisecond)
+	tick := heartbeatEvery
+	if im.cfg.ProgressInterval > 0 {
+		tick = min(im.cfg.ProgressInterval, heartbeatEvery)
+	}
+	reported := int64(-1)
+	var lastBeat time.Time
+	process.Every(ctx, tick, false, func(ctx context.Context) {
+		rows := processed.Load()
+		if rows == reported && time.Since(lastBeat) < heartbeatEvery-tick/2 {
+			return
+		}
+		cancelled, err := im.jobs.Heartbeat(ctx, jobID, im.worker, rows)
 		switch {
 		case errors.Is(err, ErrLeaseLost):
 			stop(ErrLeaseLost) // ends ctx, and so the heartbeats
@@ -150,6 +162,8 @@ func (im *Importer) keepLease(ctx context.Context, stop context.CancelCauseFunc,
 			im.logger.WarnContext(ctx, "heartbeat failed; retrying", "job", jobID, "error", err)
 		case cancelled:
 			stop(errCancelled)
+		default:
+			reported, lastBeat = rows, time.Now()
 		}
 	})
 }
@@ -293,9 +307,7 @@ func (im *Importer) write(ctx context.Context, tx Tx, job Job, kind *kinds.Kind,
 				return nil, err
 			}
 			counts.Total++
-			if counts.Total%im.cfg.ProgressEvery == 0 {
-				processed.Store(counts.Total)
-			}
+			processed.Store(counts.Total)
 			if record.Err != nil {
 				reject(record.Line, "", record.Err.Error())
 				continue

@@ -94,7 +94,7 @@ func newSystem(t *testing.T) system {
 	store := importdb.NewStore(pool, time.Minute)
 	return system{pool: pool, importer: func(jobs *ingest, countries labs) *importbus.Importer {
 		return importbus.NewImporter(logger, store, jobs, countries, inForce, "worker-1",
-			importbus.Config{ErrorsKept: 10, ProgressEvery: 2, TempDir: t.TempDir(), AnalyzeAfterRows: 0})
+			importbus.Config{ErrorsKept: 10, ProgressInterval: 10 * time.Millisecond, TempDir: t.TempDir(), AnalyzeAfterRows: 0})
 	}}
 }
 

@@ -63,6 +63,7 @@ type Config struct {
 	// only their X-Forwarded-For names the client, for the per-address
 	// limit. Empty: the peer address is the client.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	Events         gateway.EventLimits
 	Auth           authn.Config
 	Log            logging.Config
 	Server         server.Config
@@ -139,6 +140,8 @@ func run(ctx context.Context, stdout io.Writer) error {
 		TrustedProxies:  trustedProxies,
 		Limits:          cfg.Server.Limits,
 		Caller:          caller,
+		Events:          cfg.Events,
+		IssuerURL:       cfg.Auth.IssuerURL,
 	})
 	if err != nil {
 		return err

@@ -65,6 +65,10 @@ type Options struct {
 	Limits server.Limits
 	// Caller calls the services.
 	Caller rpcclient.Caller
+	// IssuerURL is the OIDC issuer the API reference offers to log in with.
+	IssuerURL string
+	// Events bound the Server-Sent Events streams.
+	Events EventLimits
 }
 
 // New returns the gateway's handler.
@@ -116,19 +120,24 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		case "ingest":
 			ingest := ingestv1connect.NewImportServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
 			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload.imports(ingest))))
+			mux.Handle("GET /api/v1/imports/{id}/events", apiHeaders(guard.wrap(newImportEvents(ingest, options.Events))))
 		case "reporting":
 			download := newDownloader(options.Caller.HTTP, upstream.URL.String(), transcoded, options.Caller.Options...)
 			mux.Handle("GET /api/v1/reports/{lab_id}/exports/{export}", apiHeaders(guard.wrap(download)))
 		case "calc":
 			calc := calcv1connect.NewFactorServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
 			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(upload.factors(calc))))
+			templates := &templateFiles{calc: calcv1connect.NewTemplateServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...), other: transcoded}
+			mux.Handle("GET /api/v1/templates/{kind}", apiHeaders(guard.wrap(templates)))
 		}
 	}
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		resterr.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /ready", readiness(options.Caller.HTTP, upstreams, options.ReadyTimeout))
-	apidocs.Register(mux)
+	if err := apidocs.Register(mux, options.IssuerURL); err != nil {
+		return nil, err
+	}
 
 	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)

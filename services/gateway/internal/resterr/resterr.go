@@ -35,6 +35,18 @@ func WriteJSON(w http.ResponseWriter, code int, body any) {
 // WriteStatus answers a Connect error the way the REST surface does:
 // google.rpc.Status JSON with the HTTP status of its code.
 func WriteStatus(w http.ResponseWriter, err error) {
+	code, body := StatusJSON(err)
+	if code == connect.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", authn.Challenge)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(Status(code))
+	_, _ = w.Write(body)
+}
+
+// StatusJSON is a Connect error in the REST surface's error shape
+// (google.rpc.Status as compact JSON), with its code.
+func StatusJSON(err error) (connect.Code, []byte) {
 	connectErr := new(connect.Error)
 	if !errors.As(err, &connectErr) {
 		connectErr = connect.NewError(connect.CodeInternal, errors.New("internal error"))
@@ -47,12 +59,7 @@ func WriteStatus(w http.ResponseWriter, err error) {
 	if marshalErr != nil {
 		body = []byte(`{"code":13,"message":"internal error"}`)
 	}
-	if connectErr.Code() == connect.CodeUnauthenticated {
-		w.Header().Set("WWW-Authenticate", authn.Challenge)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(Status(connectErr.Code()))
-	_, _ = w.Write(body)
+	return connectErr.Code(), body
 }
 
 // codeStatuses pairs Connect codes with their HTTP statuses (the

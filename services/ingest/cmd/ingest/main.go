@@ -44,6 +44,7 @@ type Config struct {
 	ImportQueue string `env:"IMPORT_QUEUE, default=imports"`
 	Imports     ingestbus.Config
 	Poller      ingestbus.PollerConfig
+	Watch       ingestbus.WatchConfig
 	Authz       authz.Config
 }
 
@@ -70,12 +71,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), labsClient, queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
+		changes := ingestdb.NewChanges(rt.Logger, rt.Pool)
+		go changes.Run(ctx)
+		watchers := ingestbus.NewWatchers(imports, changes, cfg.Watch)
+		if err := watchers.Instrument(); err != nil {
+			return err
+		}
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
 			return err
 		}
-		path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports), options...)
+		path, handler := ingestv1connect.NewImportServiceHandler(ingestapi.New(imports, watchers), options...)
 		rt.Server.Mount(ingestv1connect.ImportServiceName, path, handler)
 		path, handler = ingestv1connect.NewImportWorkerServiceHandler(ingestapi.NewWorker(workerbus.New(store, cfg.Imports)), options...)
 		rt.Server.Mount(ingestv1connect.ImportWorkerServiceName, path, handler)

@@ -17,13 +17,16 @@ import (
 
 // Handler implements ImportService.
 type Handler struct {
-	imports *ingestbus.Business
+	imports  *ingestbus.Business
+	watchers *ingestbus.Watchers
 }
 
 var _ ingestv1connect.ImportServiceHandler = (*Handler)(nil)
 
-// New returns the handler over the import register.
-func New(imports *ingestbus.Business) *Handler { return &Handler{imports: imports} }
+// New returns the handler over the import register and its watchers.
+func New(imports *ingestbus.Business, watchers *ingestbus.Watchers) *Handler {
+	return &Handler{imports: imports, watchers: watchers}
+}
 
 func (h *Handler) UploadImport(ctx context.Context, stream *connect.ClientStream[ingestv1.UploadImportRequest]) (*connect.Response[ingestv1.UploadImportResponse], error) {
 	meta, file, err := chunkstream.Upload(stream, (*ingestv1.UploadImportRequest).GetMetadata, (*ingestv1.UploadImportRequest).GetChunk)
@@ -46,6 +49,12 @@ func (h *Handler) GetImportStatus(ctx context.Context, req *connect.Request[inge
 		return nil, err
 	}
 	return connect.NewResponse(&ingestv1.GetImportStatusResponse{Import: toProto(job)}), nil
+}
+
+func (h *Handler) WatchImport(ctx context.Context, req *connect.Request[ingestv1.WatchImportRequest], stream *connect.ServerStream[ingestv1.WatchImportResponse]) error {
+	return h.watchers.Watch(ctx, req.Msg.GetId(), func(job ingestbus.Job) error {
+		return stream.Send(&ingestv1.WatchImportResponse{Import: toProto(job)})
+	})
 }
 
 func (h *Handler) ListImportErrors(ctx context.Context, req *connect.Request[ingestv1.ListImportErrorsRequest]) (*connect.Response[ingestv1.ListImportErrorsResponse], error) {

@@ -92,20 +92,40 @@ func (h *Handler) GetReport(ctx context.Context, req *connect.Request[reportingv
 		if err != nil {
 			return nil, err
 		}
-		return body(contentCSV, data), nil
+		return attachment(body(contentCSV, data), reportFilename(found, "", "csv")), nil
 	case "svg":
-		draw := charts.Modules
+		draw, chart := charts.Modules, "modules"
 		if msg.GetChart() == "scopes" {
-			draw = charts.Scopes
+			draw, chart = charts.Scopes, "scopes"
 		}
 		data, err := draw(report)
 		if err != nil {
 			return nil, err
 		}
-		return body(contentSVG, data), nil
+		return attachment(body(contentSVG, data), reportFilename(found, chart, "svg")), nil
 	default:
 		return jsonBody(report)
 	}
+}
+
+// reportFilename names a report's file after its lab and year, for example
+// co2-report-<lab id>-2025-scopes.svg (sub-labs included: -with-sublabs).
+func reportFilename(report reportingbus.Report, chart, extension string) string {
+	name := fmt.Sprintf("co2-report-%s-%d", report.LabID, report.Year)
+	if report.IncludeSublabs {
+		name += "-with-sublabs"
+	}
+	if chart != "" {
+		name += "-" + chart
+	}
+	return name + "." + extension
+}
+
+// attachment marks a response as a file to save under filename (a name of
+// ASCII letters, digits and dashes: no quoting needed).
+func attachment[T any](res *connect.Response[T], filename string) *connect.Response[T] {
+	res.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	return res
 }
 
 func (h *Handler) ListReportYears(ctx context.Context, req *connect.Request[reportingv1.ListReportYearsRequest]) (*connect.Response[httpbody.HttpBody], error) {
@@ -123,7 +143,7 @@ func (h *Handler) ListReportYears(ctx context.Context, req *connect.Request[repo
 		if err != nil {
 			return nil, err
 		}
-		return body(contentSVG, data), nil
+		return attachment(body(contentSVG, data), fmt.Sprintf("co2-report-%s-years.svg", req.Msg.GetLabId())), nil
 	}
 	return jsonBody(years)
 }
@@ -143,7 +163,7 @@ func (h *Handler) ListLabRanking(ctx context.Context, req *connect.Request[repor
 		if err != nil {
 			return nil, err
 		}
-		return body(contentCSV, data), nil
+		return attachment(body(contentCSV, data), fmt.Sprintf("co2-ranking-%d.csv", req.Msg.GetYear())), nil
 	}
 	return jsonBody(ranking)
 }

@@ -104,17 +104,30 @@ func (r *Reports) LabIDs(ctx context.Context, labID string, includeSublabs bool)
 	return ids, nil
 }
 
-// Report returns the report of labID for year.
+// Report returns the report of labID for year; year 0 is the latest year
+// with data (NotFound when the lab has none).
 func (r *Reports) Report(ctx context.Context, labID string, year int32, includeSublabs bool) (Report, error) {
 	if err := r.Authorize(ctx, labID, authz.View); err != nil {
 		return Report{}, err
 	}
-	if err := CheckYear(year); err != nil {
-		return Report{}, err
+	if year != 0 {
+		if err := CheckYear(year); err != nil {
+			return Report{}, err
+		}
 	}
 	ids, err := r.LabIDs(ctx, labID, includeSublabs)
 	if err != nil {
 		return Report{}, err
+	}
+	if year == 0 {
+		years, err := r.calc.ListLabYears(ctx, ids)
+		if err != nil {
+			return Report{}, fmt.Errorf("years of lab %s: %w", labID, err)
+		}
+		if len(years) == 0 {
+			return Report{}, apperr.NotFound("lab %s has no data yet: no year has activities; import or add some, or give the year", labID)
+		}
+		year = slices.Max(years)
 	}
 	data, err := r.calc.ListRollups(ctx, ids, []int32{year, year - 1})
 	if err != nil {

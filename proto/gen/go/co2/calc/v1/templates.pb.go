@@ -259,8 +259,11 @@ func (x *ListTemplatesResponse) GetTemplates() []*Template {
 }
 
 type GetTemplateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// json (default) or csv (the CSV template as a file, served by the
+	// gateway).
+	Format        string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -298,6 +301,13 @@ func (*GetTemplateRequest) Descriptor() ([]byte, []int) {
 func (x *GetTemplateRequest) GetKind() string {
 	if x != nil {
 		return x.Kind
+	}
+	return ""
+}
+
+func (x *GetTemplateRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
 	}
 	return ""
 }
@@ -365,9 +375,10 @@ const file_co2_calc_v1_templates_proto_rawDesc = "" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\"\x16\n" +
 	"\x14ListTemplatesRequest\"L\n" +
 	"\x15ListTemplatesResponse\x123\n" +
-	"\ttemplates\x18\x01 \x03(\v2\x15.co2.calc.v1.TemplateR\ttemplates\"(\n" +
+	"\ttemplates\x18\x01 \x03(\v2\x15.co2.calc.v1.TemplateR\ttemplates\"@\n" +
 	"\x12GetTemplateRequest\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\"H\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"H\n" +
 	"\x13GetTemplateResponse\x121\n" +
 	"\btemplate\x18\x01 \x01(\v2\x15.co2.calc.v1.TemplateR\btemplate2\x88\x02\n" +
 	"\x0fTemplateService\x12t\n" +

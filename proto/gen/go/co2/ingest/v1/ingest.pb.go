@@ -661,6 +661,94 @@ func (x *GetImportStatusResponse) GetImport() *Import {
 	return nil
 }
 
+type WatchImportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchImportRequest) Reset() {
+	*x = WatchImportRequest{}
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchImportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchImportRequest) ProtoMessage() {}
+
+func (x *WatchImportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchImportRequest.ProtoReflect.Descriptor instead.
+func (*WatchImportRequest) Descriptor() ([]byte, []int) {
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WatchImportRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type WatchImportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Import        *Import                `protobuf:"bytes,1,opt,name=import,proto3" json:"import,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchImportResponse) Reset() {
+	*x = WatchImportResponse{}
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchImportResponse) ProtoMessage() {}
+
+func (x *WatchImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchImportResponse.ProtoReflect.Descriptor instead.
+func (*WatchImportResponse) Descriptor() ([]byte, []int) {
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *WatchImportResponse) GetImport() *Import {
+	if x != nil {
+		return x.Import
+	}
+	return nil
+}
+
 type ListImportErrorsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -673,7 +761,7 @@ type ListImportErrorsRequest struct {
 
 func (x *ListImportErrorsRequest) Reset() {
 	*x = ListImportErrorsRequest{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +773,7 @@ func (x *ListImportErrorsRequest) String() string {
 func (*ListImportErrorsRequest) ProtoMessage() {}
 
 func (x *ListImportErrorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +786,7 @@ func (x *ListImportErrorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImportErrorsRequest.ProtoReflect.Descriptor instead.
 func (*ListImportErrorsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListImportErrorsRequest) GetId() string {
@@ -734,7 +822,7 @@ type ListImportErrorsResponse struct {
 
 func (x *ListImportErrorsResponse) Reset() {
 	*x = ListImportErrorsResponse{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +834,7 @@ func (x *ListImportErrorsResponse) String() string {
 func (*ListImportErrorsResponse) ProtoMessage() {}
 
 func (x *ListImportErrorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +847,7 @@ func (x *ListImportErrorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImportErrorsResponse.ProtoReflect.Descriptor instead.
 func (*ListImportErrorsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListImportErrorsResponse) GetErrors() []*RowError {
@@ -795,7 +883,7 @@ type ListImportsRequest struct {
 
 func (x *ListImportsRequest) Reset() {
 	*x = ListImportsRequest{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +895,7 @@ func (x *ListImportsRequest) String() string {
 func (*ListImportsRequest) ProtoMessage() {}
 
 func (x *ListImportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +908,7 @@ func (x *ListImportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImportsRequest.ProtoReflect.Descriptor instead.
 func (*ListImportsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListImportsRequest) GetLabId() string {
@@ -854,7 +942,7 @@ type ListImportsResponse struct {
 
 func (x *ListImportsResponse) Reset() {
 	*x = ListImportsResponse{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +954,7 @@ func (x *ListImportsResponse) String() string {
 func (*ListImportsResponse) ProtoMessage() {}
 
 func (x *ListImportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[10]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +967,7 @@ func (x *ListImportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImportsResponse.ProtoReflect.Descriptor instead.
 func (*ListImportsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{10}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListImportsResponse) GetImports() []*Import {
@@ -905,7 +993,7 @@ type CancelImportRequest struct {
 
 func (x *CancelImportRequest) Reset() {
 	*x = CancelImportRequest{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1005,7 @@ func (x *CancelImportRequest) String() string {
 func (*CancelImportRequest) ProtoMessage() {}
 
 func (x *CancelImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[11]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1018,7 @@ func (x *CancelImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelImportRequest.ProtoReflect.Descriptor instead.
 func (*CancelImportRequest) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{11}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelImportRequest) GetId() string {
@@ -949,7 +1037,7 @@ type CancelImportResponse struct {
 
 func (x *CancelImportResponse) Reset() {
 	*x = CancelImportResponse{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1049,7 @@ func (x *CancelImportResponse) String() string {
 func (*CancelImportResponse) ProtoMessage() {}
 
 func (x *CancelImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[12]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1062,7 @@ func (x *CancelImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelImportResponse.ProtoReflect.Descriptor instead.
 func (*CancelImportResponse) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{12}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelImportResponse) GetImport() *Import {
@@ -993,7 +1081,7 @@ type RetryImportRequest struct {
 
 func (x *RetryImportRequest) Reset() {
 	*x = RetryImportRequest{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1093,7 @@ func (x *RetryImportRequest) String() string {
 func (*RetryImportRequest) ProtoMessage() {}
 
 func (x *RetryImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[13]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1106,7 @@ func (x *RetryImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryImportRequest.ProtoReflect.Descriptor instead.
 func (*RetryImportRequest) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{13}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RetryImportRequest) GetId() string {
@@ -1037,7 +1125,7 @@ type RetryImportResponse struct {
 
 func (x *RetryImportResponse) Reset() {
 	*x = RetryImportResponse{}
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1137,7 @@ func (x *RetryImportResponse) String() string {
 func (*RetryImportResponse) ProtoMessage() {}
 
 func (x *RetryImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[14]
+	mi := &file_co2_ingest_v1_ingest_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1150,7 @@ func (x *RetryImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryImportResponse.ProtoReflect.Descriptor instead.
 func (*RetryImportResponse) Descriptor() ([]byte, []int) {
-	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{14}
+	return file_co2_ingest_v1_ingest_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RetryImportResponse) GetImport() *Import {
@@ -1136,6 +1224,10 @@ const file_co2_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x16GetImportStatusRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"H\n" +
 	"\x17GetImportStatusResponse\x12-\n" +
+	"\x06import\x18\x01 \x01(\v2\x15.co2.ingest.v1.ImportR\x06import\"$\n" +
+	"\x12WatchImportRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
+	"\x13WatchImportResponse\x12-\n" +
 	"\x06import\x18\x01 \x01(\v2\x15.co2.ingest.v1.ImportR\x06import\"e\n" +
 	"\x17ListImportErrorsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -1161,10 +1253,11 @@ const file_co2_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x12RetryImportRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
 	"\x13RetryImportResponse\x12-\n" +
-	"\x06import\x18\x01 \x01(\v2\x15.co2.ingest.v1.ImportR\x06import2\x9b\x06\n" +
+	"\x06import\x18\x01 \x01(\v2\x15.co2.ingest.v1.ImportR\x06import2\xf8\x06\n" +
 	"\rImportService\x12Y\n" +
 	"\fUploadImport\x12\".co2.ingest.v1.UploadImportRequest\x1a#.co2.ingest.v1.UploadImportResponse(\x01\x12\x90\x01\n" +
-	"\x0fGetImportStatus\x12%.co2.ingest.v1.GetImportStatusRequest\x1a&.co2.ingest.v1.GetImportStatusResponse\".\x82\xd3\xe4\x93\x02%b\x06import\x12\x1b/api/v1/imports/{id}/status\x90\x02\x01\x12\x8b\x01\n" +
+	"\x0fGetImportStatus\x12%.co2.ingest.v1.GetImportStatusRequest\x1a&.co2.ingest.v1.GetImportStatusResponse\".\x82\xd3\xe4\x93\x02%b\x06import\x12\x1b/api/v1/imports/{id}/status\x90\x02\x01\x12[\n" +
+	"\vWatchImport\x12!.co2.ingest.v1.WatchImportRequest\x1a\".co2.ingest.v1.WatchImportResponse\"\x03\x90\x02\x010\x01\x12\x8b\x01\n" +
 	"\x10ListImportErrors\x12&.co2.ingest.v1.ListImportErrorsRequest\x1a'.co2.ingest.v1.ListImportErrorsResponse\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/api/v1/imports/{id}/errors\x90\x02\x01\x12~\n" +
 	"\vListImports\x12!.co2.ingest.v1.ListImportsRequest\x1a\".co2.ingest.v1.ListImportsResponse\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/v1/labs/{lab_id}/imports\x90\x02\x01\x12\x87\x01\n" +
 	"\fCancelImport\x12\".co2.ingest.v1.CancelImportRequest\x1a#.co2.ingest.v1.CancelImportResponse\".\x82\xd3\xe4\x93\x02(:\x01*b\x06import\"\x1b/api/v1/imports/{id}:cancel\x12\x83\x01\n" +
@@ -1182,7 +1275,7 @@ func file_co2_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_co2_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_co2_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_co2_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_co2_ingest_v1_ingest_proto_goTypes = []any{
 	(*UploadImportRequest)(nil),      // 0: co2.ingest.v1.UploadImportRequest
 	(*UploadMetadata)(nil),           // 1: co2.ingest.v1.UploadMetadata
@@ -1191,46 +1284,51 @@ var file_co2_ingest_v1_ingest_proto_goTypes = []any{
 	(*RowError)(nil),                 // 4: co2.ingest.v1.RowError
 	(*GetImportStatusRequest)(nil),   // 5: co2.ingest.v1.GetImportStatusRequest
 	(*GetImportStatusResponse)(nil),  // 6: co2.ingest.v1.GetImportStatusResponse
-	(*ListImportErrorsRequest)(nil),  // 7: co2.ingest.v1.ListImportErrorsRequest
-	(*ListImportErrorsResponse)(nil), // 8: co2.ingest.v1.ListImportErrorsResponse
-	(*ListImportsRequest)(nil),       // 9: co2.ingest.v1.ListImportsRequest
-	(*ListImportsResponse)(nil),      // 10: co2.ingest.v1.ListImportsResponse
-	(*CancelImportRequest)(nil),      // 11: co2.ingest.v1.CancelImportRequest
-	(*CancelImportResponse)(nil),     // 12: co2.ingest.v1.CancelImportResponse
-	(*RetryImportRequest)(nil),       // 13: co2.ingest.v1.RetryImportRequest
-	(*RetryImportResponse)(nil),      // 14: co2.ingest.v1.RetryImportResponse
-	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
+	(*WatchImportRequest)(nil),       // 7: co2.ingest.v1.WatchImportRequest
+	(*WatchImportResponse)(nil),      // 8: co2.ingest.v1.WatchImportResponse
+	(*ListImportErrorsRequest)(nil),  // 9: co2.ingest.v1.ListImportErrorsRequest
+	(*ListImportErrorsResponse)(nil), // 10: co2.ingest.v1.ListImportErrorsResponse
+	(*ListImportsRequest)(nil),       // 11: co2.ingest.v1.ListImportsRequest
+	(*ListImportsResponse)(nil),      // 12: co2.ingest.v1.ListImportsResponse
+	(*CancelImportRequest)(nil),      // 13: co2.ingest.v1.CancelImportRequest
+	(*CancelImportResponse)(nil),     // 14: co2.ingest.v1.CancelImportResponse
+	(*RetryImportRequest)(nil),       // 15: co2.ingest.v1.RetryImportRequest
+	(*RetryImportResponse)(nil),      // 16: co2.ingest.v1.RetryImportResponse
+	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
 }
 var file_co2_ingest_v1_ingest_proto_depIdxs = []int32{
 	1,  // 0: co2.ingest.v1.UploadImportRequest.metadata:type_name -> co2.ingest.v1.UploadMetadata
 	3,  // 1: co2.ingest.v1.UploadImportResponse.import:type_name -> co2.ingest.v1.Import
 	4,  // 2: co2.ingest.v1.Import.first_errors:type_name -> co2.ingest.v1.RowError
-	15, // 3: co2.ingest.v1.Import.created_at:type_name -> google.protobuf.Timestamp
-	15, // 4: co2.ingest.v1.Import.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 5: co2.ingest.v1.Import.started_at:type_name -> google.protobuf.Timestamp
-	15, // 6: co2.ingest.v1.Import.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 3: co2.ingest.v1.Import.created_at:type_name -> google.protobuf.Timestamp
+	17, // 4: co2.ingest.v1.Import.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 5: co2.ingest.v1.Import.started_at:type_name -> google.protobuf.Timestamp
+	17, // 6: co2.ingest.v1.Import.finished_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: co2.ingest.v1.GetImportStatusResponse.import:type_name -> co2.ingest.v1.Import
-	4,  // 8: co2.ingest.v1.ListImportErrorsResponse.errors:type_name -> co2.ingest.v1.RowError
-	3,  // 9: co2.ingest.v1.ListImportsResponse.imports:type_name -> co2.ingest.v1.Import
-	3,  // 10: co2.ingest.v1.CancelImportResponse.import:type_name -> co2.ingest.v1.Import
-	3,  // 11: co2.ingest.v1.RetryImportResponse.import:type_name -> co2.ingest.v1.Import
-	0,  // 12: co2.ingest.v1.ImportService.UploadImport:input_type -> co2.ingest.v1.UploadImportRequest
-	5,  // 13: co2.ingest.v1.ImportService.GetImportStatus:input_type -> co2.ingest.v1.GetImportStatusRequest
-	7,  // 14: co2.ingest.v1.ImportService.ListImportErrors:input_type -> co2.ingest.v1.ListImportErrorsRequest
-	9,  // 15: co2.ingest.v1.ImportService.ListImports:input_type -> co2.ingest.v1.ListImportsRequest
-	11, // 16: co2.ingest.v1.ImportService.CancelImport:input_type -> co2.ingest.v1.CancelImportRequest
-	13, // 17: co2.ingest.v1.ImportService.RetryImport:input_type -> co2.ingest.v1.RetryImportRequest
-	2,  // 18: co2.ingest.v1.ImportService.UploadImport:output_type -> co2.ingest.v1.UploadImportResponse
-	6,  // 19: co2.ingest.v1.ImportService.GetImportStatus:output_type -> co2.ingest.v1.GetImportStatusResponse
-	8,  // 20: co2.ingest.v1.ImportService.ListImportErrors:output_type -> co2.ingest.v1.ListImportErrorsResponse
-	10, // 21: co2.ingest.v1.ImportService.ListImports:output_type -> co2.ingest.v1.ListImportsResponse
-	12, // 22: co2.ingest.v1.ImportService.CancelImport:output_type -> co2.ingest.v1.CancelImportResponse
-	14, // 23: co2.ingest.v1.ImportService.RetryImport:output_type -> co2.ingest.v1.RetryImportResponse
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	3,  // 8: co2.ingest.v1.WatchImportResponse.import:type_name -> co2.ingest.v1.Import
+	4,  // 9: co2.ingest.v1.ListImportErrorsResponse.errors:type_name -> co2.ingest.v1.RowError
+	3,  // 10: co2.ingest.v1.ListImportsResponse.imports:type_name -> co2.ingest.v1.Import
+	3,  // 11: co2.ingest.v1.CancelImportResponse.import:type_name -> co2.ingest.v1.Import
+	3,  // 12: co2.ingest.v1.RetryImportResponse.import:type_name -> co2.ingest.v1.Import
+	0,  // 13: co2.ingest.v1.ImportService.UploadImport:input_type -> co2.ingest.v1.UploadImportRequest
+	5,  // 14: co2.ingest.v1.ImportService.GetImportStatus:input_type -> co2.ingest.v1.GetImportStatusRequest
+	7,  // 15: co2.ingest.v1.ImportService.WatchImport:input_type -> co2.ingest.v1.WatchImportRequest
+	9,  // 16: co2.ingest.v1.ImportService.ListImportErrors:input_type -> co2.ingest.v1.ListImportErrorsRequest
+	11, // 17: co2.ingest.v1.ImportService.ListImports:input_type -> co2.ingest.v1.ListImportsRequest
+	13, // 18: co2.ingest.v1.ImportService.CancelImport:input_type -> co2.ingest.v1.CancelImportRequest
+	15, // 19: co2.ingest.v1.ImportService.RetryImport:input_type -> co2.ingest.v1.RetryImportRequest
+	2,  // 20: co2.ingest.v1.ImportService.UploadImport:output_type -> co2.ingest.v1.UploadImportResponse
+	6,  // 21: co2.ingest.v1.ImportService.GetImportStatus:output_type -> co2.ingest.v1.GetImportStatusResponse
+	8,  // 22: co2.ingest.v1.ImportService.WatchImport:output_type -> co2.ingest.v1.WatchImportResponse
+	10, // 23: co2.ingest.v1.ImportService.ListImportErrors:output_type -> co2.ingest.v1.ListImportErrorsResponse
+	12, // 24: co2.ingest.v1.ImportService.ListImports:output_type -> co2.ingest.v1.ListImportsResponse
+	14, // 25: co2.ingest.v1.ImportService.CancelImport:output_type -> co2.ingest.v1.CancelImportResponse
+	16, // 26: co2.ingest.v1.ImportService.RetryImport:output_type -> co2.ingest.v1.RetryImportResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_co2_ingest_v1_ingest_proto_init() }
@@ -1248,7 +1346,7 @@ func file_co2_ingest_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_ingest_v1_ingest_proto_rawDesc), len(file_co2_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,7 +28,8 @@ const (
 type GetReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
-	// The reporting year.
+	// The reporting year; absent: the latest year with data (404 when the
+	// lab has none).
 	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
 	// Sum the lab and all its sub-labs.
 	IncludeSublabs bool `protobuf:"varint,3,opt,name=include_sublabs,json=includeSublabs,proto3" json:"include_sublabs,omitempty"`

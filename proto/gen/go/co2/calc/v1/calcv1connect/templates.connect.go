@@ -46,7 +46,10 @@ type TemplateServiceClient interface {
 	// Every kind, with its module.
 	ListTemplates(context.Context, *connect.Request[v1.ListTemplatesRequest]) (*connect.Response[v1.ListTemplatesResponse], error)
 	// One kind's columns (name, type, unit, required) and its CSV template:
-	// the header and one realistic row that imports cleanly.
+	// the header and one realistic row that imports cleanly. Over REST,
+	// format=csv or Accept: text/csv answers the CSV template itself as a
+	// file (text/csv, Content-Disposition: attachment;
+	// filename="<kind>-template.csv").
 	GetTemplate(context.Context, *connect.Request[v1.GetTemplateRequest]) (*connect.Response[v1.GetTemplateResponse], error)
 }
 
@@ -99,7 +102,10 @@ type TemplateServiceHandler interface {
 	// Every kind, with its module.
 	ListTemplates(context.Context, *connect.Request[v1.ListTemplatesRequest]) (*connect.Response[v1.ListTemplatesResponse], error)
 	// One kind's columns (name, type, unit, required) and its CSV template:
-	// the header and one realistic row that imports cleanly.
+	// the header and one realistic row that imports cleanly. Over REST,
+	// format=csv or Accept: text/csv answers the CSV template itself as a
+	// file (text/csv, Content-Disposition: attachment;
+	// filename="<kind>-template.csv").
 	GetTemplate(context.Context, *connect.Request[v1.GetTemplateRequest]) (*connect.Response[v1.GetTemplateResponse], error)
 }
 

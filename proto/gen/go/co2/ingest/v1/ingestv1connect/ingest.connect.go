@@ -39,6 +39,9 @@ const (
 	// ImportServiceGetImportStatusProcedure is the fully-qualified name of the ImportService's
 	// GetImportStatus RPC.
 	ImportServiceGetImportStatusProcedure = "/co2.ingest.v1.ImportService/GetImportStatus"
+	// ImportServiceWatchImportProcedure is the fully-qualified name of the ImportService's WatchImport
+	// RPC.
+	ImportServiceWatchImportProcedure = "/co2.ingest.v1.ImportService/WatchImport"
 	// ImportServiceListImportErrorsProcedure is the fully-qualified name of the ImportService's
 	// ListImportErrors RPC.
 	ImportServiceListImportErrorsProcedure = "/co2.ingest.v1.ImportService/ListImportErrors"
@@ -66,6 +69,12 @@ type ImportServiceClient interface {
 	UploadImport(context.Context) *connect.ClientStreamForClient[v1.UploadImportRequest, v1.UploadImportResponse]
 	// State, result, progress, counts, the first row errors and timings.
 	GetImportStatus(context.Context, *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error)
+	// The import's status, as GetImportStatus returns it, first at once and
+	// then each time it changes (its state, counts or progress), until it is
+	// FINISHED: the stream ends after the message with the final state.
+	// Over REST: GET /api/v1/imports/{id}/events, Server-Sent Events served
+	// by the gateway. Too many watchers answer ResourceExhausted.
+	WatchImport(context.Context, *connect.Request[v1.WatchImportRequest]) (*connect.ServerStreamForClient[v1.WatchImportResponse], error)
 	// Every rejected row kept for an import, in row order, a page at a time.
 	ListImportErrors(context.Context, *connect.Request[v1.ListImportErrorsRequest]) (*connect.Response[v1.ListImportErrorsResponse], error)
 	// A lab's imports, newest first.
@@ -102,6 +111,13 @@ func NewImportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		watchImport: connect.NewClient[v1.WatchImportRequest, v1.WatchImportResponse](
+			httpClient,
+			baseURL+ImportServiceWatchImportProcedure,
+			connect.WithSchema(importServiceMethods.ByName("WatchImport")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		listImportErrors: connect.NewClient[v1.ListImportErrorsRequest, v1.ListImportErrorsResponse](
 			httpClient,
 			baseURL+ImportServiceListImportErrorsProcedure,
@@ -135,6 +151,7 @@ func NewImportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 type importServiceClient struct {
 	uploadImport     *connect.Client[v1.UploadImportRequest, v1.UploadImportResponse]
 	getImportStatus  *connect.Client[v1.GetImportStatusRequest, v1.GetImportStatusResponse]
+	watchImport      *connect.Client[v1.WatchImportRequest, v1.WatchImportResponse]
 	listImportErrors *connect.Client[v1.ListImportErrorsRequest, v1.ListImportErrorsResponse]
 	listImports      *connect.Client[v1.ListImportsRequest, v1.ListImportsResponse]
 	cancelImport     *connect.Client[v1.CancelImportRequest, v1.CancelImportResponse]
@@ -149,6 +166,11 @@ func (c *importServiceClient) UploadImport(ctx context.Context) *connect.ClientS
 // GetImportStatus calls co2.ingest.v1.ImportService.GetImportStatus.
 func (c *importServiceClient) GetImportStatus(ctx context.Context, req *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error) {
 	return c.getImportStatus.CallUnary(ctx, req)
+}
+
+// WatchImport calls co2.ingest.v1.ImportService.WatchImport.
+func (c *importServiceClient) WatchImport(ctx context.Context, req *connect.Request[v1.WatchImportRequest]) (*connect.ServerStreamForClient[v1.WatchImportResponse], error) {
+	return c.watchImport.CallServerStream(ctx, req)
 }
 
 // ListImportErrors calls co2.ingest.v1.ImportService.ListImportErrors.
@@ -184,6 +206,12 @@ type ImportServiceHandler interface {
 	UploadImport(context.Context, *connect.ClientStream[v1.UploadImportRequest]) (*connect.Response[v1.UploadImportResponse], error)
 	// State, result, progress, counts, the first row errors and timings.
 	GetImportStatus(context.Context, *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error)
+	// The import's status, as GetImportStatus returns it, first at once and
+	// then each time it changes (its state, counts or progress), until it is
+	// FINISHED: the stream ends after the message with the final state.
+	// Over REST: GET /api/v1/imports/{id}/events, Server-Sent Events served
+	// by the gateway. Too many watchers answer ResourceExhausted.
+	WatchImport(context.Context, *connect.Request[v1.WatchImportRequest], *connect.ServerStream[v1.WatchImportResponse]) error
 	// Every rejected row kept for an import, in row order, a page at a time.
 	ListImportErrors(context.Context, *connect.Request[v1.ListImportErrorsRequest]) (*connect.Response[v1.ListImportErrorsResponse], error)
 	// A lab's imports, newest first.
@@ -213,6 +241,13 @@ func NewImportServiceHandler(svc ImportServiceHandler, opts ...connect.HandlerOp
 		ImportServiceGetImportStatusProcedure,
 		svc.GetImportStatus,
 		connect.WithSchema(importServiceMethods.ByName("GetImportStatus")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	importServiceWatchImportHandler := connect.NewServerStreamHandler(
+		ImportServiceWatchImportProcedure,
+		svc.WatchImport,
+		connect.WithSchema(importServiceMethods.ByName("WatchImport")),
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
@@ -248,6 +283,8 @@ func NewImportServiceHandler(svc ImportServiceHandler, opts ...connect.HandlerOp
 			importServiceUploadImportHandler.ServeHTTP(w, r)
 		case ImportServiceGetImportStatusProcedure:
 			importServiceGetImportStatusHandler.ServeHTTP(w, r)
+		case ImportServiceWatchImportProcedure:
+			importServiceWatchImportHandler.ServeHTTP(w, r)
 		case ImportServiceListImportErrorsProcedure:
 			importServiceListImportErrorsHandler.ServeHTTP(w, r)
 		case ImportServiceListImportsProcedure:
@@ -271,6 +308,10 @@ func (UnimplementedImportServiceHandler) UploadImport(context.Context, *connect.
 
 func (UnimplementedImportServiceHandler) GetImportStatus(context.Context, *connect.Request[v1.GetImportStatusRequest]) (*connect.Response[v1.GetImportStatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.ingest.v1.ImportService.GetImportStatus is not implemented"))
+}
+
+func (UnimplementedImportServiceHandler) WatchImport(context.Context, *connect.Request[v1.WatchImportRequest], *connect.ServerStream[v1.WatchImportResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("co2.ingest.v1.ImportService.WatchImport is not implemented"))
 }
 
 func (UnimplementedImportServiceHandler) ListImportErrors(context.Context, *connect.Request[v1.ListImportErrorsRequest]) (*connect.Response[v1.ListImportErrorsResponse], error) {

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sseEvent is one Server-Sent Event: its name and its data decoded.
+type sseEvent struct {
+	Name string
+	Data map[string]any
+}
+
+// openEvents opens GET /api/v1/imports/{id}/events as user with a plain
+// HTTP client; the caller closes the body.
+func openEvents(t *testing.T, sys *system, user, id string) *http.Response {
+	t.Helper()
+	request, _ := http.NewRequest(http.MethodGet, sys.Gateway+"/api/v1/imports/"+id+"/events", nil)
+	request.Header.Set("Authorization", "Bearer "+tokens[user])
+	request.Header.Set("Accept", "text/event-stream")
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response
+}
+
+// readEvents parses an event stream, comment lines skipped, calling each
+// event in turn until the stream ends or each returns false.
+func readEvents(t *testing.T, body io.Reader, each func(sseEvent) bool) {
+	t.Helper()
+	scanner := bufio.NewScanner(body)
+	scanner.Buffer(make([]byte, 64<<10), 1<<20)
+	var event sseEvent
+	for scanner.Scan() {
+		line := scanner.Text()
+		switch {
+		case line == "" && event.Name != "":
+			if !each(event) {
+				return
+			}
+			event = sseEvent{}
+		case strings.HasPrefix(line, ":"): // a keepalive
+		case strings.HasPrefix(line, "event: "):
+			event.Name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &event.Data); err != nil {
+				t.Fatalf("event %s: data is not one line of JSON: %q", event.Name, line)
+			}
+		}
+	}
+}
+
+// importWatchers is ingest's ingest_import_watchers metric.
+func importWatchers(t *testing.T, sys *system) int {
+	t.Helper()
+	status, body := get(t, "http://"+sys.addrs["ingest"]+"/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("ingest /metrics: %d", status)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "ingest_import_watchers") {
+			fields := strings.Fields(line)
+			value, err := strconv.Atoi(fields[len(fields)-1])
+			if err != nil {
+				t.Fatalf("metric line %q", line)
+			}
+			return value
+		}
+	}
+	t.Fatalf("no ingest_import_watchers in ingest's metrics")
+	return 0
+}
+
+func rowsOf(t *testing.T, data map[string]any, field string) int64 {
+	t.Helper()
+	value, _ := data[field].(string) // int64 is a JSON string, as in the status
+	if value == "" {
+		return 0 // protojson leaves zero out
+	}
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", field, data[field])
+	}
+	return n
+}
+
+// A member uploads 200,000 rows and follows the import as Server-Sent
+// Events with a plain HTTP client: the row count climbs several times while
+// it runs, then an end event carries the final object, the same the status
+// endpoint answers, and the stream closes. A 50-row file shows its counts
+// too; someone outside the lab gets 404.
+func TestImportProgressStreamsAsServerSentEvents(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"LIVE","name":"Live lab","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs/"+lab+"/members", `{"email":"member@example.com","role":"lab_member"}`)
+
+	const rows = 200_000
+	status, answer := upload(t, sys, "member", lab, "kind=equipment&year=2025&mode=append", equipmentRows(rows), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	id := importID(t, answer)
+
+	response := openEvents(t, sys, "member", id)
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK || !strings.HasPrefix(response.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", response.StatusCode, response.Header.Get("Content-Type"))
+	}
+	var counts []int64
+	var end map[string]any
+	started := time.Now()
+	readEvents(t, response.Body, func(event sseEvent) bool {
+		switch event.Name {
+		case "progress":
+			processed := rowsOf(t, event.Data, "rowsProcessed")
+			if len(counts) > 0 && processed < counts[len(counts)-1] {
+				t.Fatalf("the row count went back: %v then %d", counts, processed)
+			}
+			if processed > 0 && processed < rows && (len(counts) == 0 || processed != counts[len(counts)-1]) {
+				counts = append(counts, processed)
+			}
+			return true
+		case "end":
+			end = event.Data
+			return true // the stream closes after it
+		default:
+			t.Fatalf("unexpected event %q: %v", event.Name, event.Data)
+			return false
+		}
+	})
+	t.Logf("%d rows in %s; row counts seen while running: %v", rows, time.Since(started).Round(time.Millisecond), counts)
+	if end == nil {
+		t.Fatal("the stream closed without an end event")
+	}
+	if len(counts) < 3 {
+		t.Fatalf("row counts seen while running: %v, want several increasing ones", counts)
+	}
+	final := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", "")
+	for key := range mergeKeys(end, final) {
+		if !reflect.DeepEqual(end[key], final[key]) {
+			t.Errorf("%s: end event %v, status %v", key, end[key], final[key])
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if end["state"] != "FINISHED" || rowsOf(t, end, "rowsOk") != rows || rowsOf(t, end, "rowsProcessed") != rows {
+		t.Fatalf("end: %v", end)
+	}
+
+	// 50 rows: the counts are there, even if the job is done before the
+	// first progress report.
+	status, answer = upload(t, sys, "member", lab, "kind=equipment&year=2024&mode=append", equipmentRows(50), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	small := openEvents(t, sys, "member", importID(t, answer))
+	defer small.Body.Close()
+	end = nil
+	readEvents(t, small.Body, func(event sseEvent) bool {
+		if event.Name == "end" {
+			end = event.Data
+		}
+		return true
+	})
+	if end == nil || rowsOf(t, end, "rowsTotal") != 50 || rowsOf(t, end, "rowsOk") != 50 || rowsOf(t, end, "rowsProcessed") != 50 {
+		t.Fatalf("50 rows: end %v", end)
+	}
+
+	outsider := openEvents(t, sys, "outsider", id)
+	defer outsider.Body.Close()
+	var refusal map[string]any
+	_ = json.NewDecoder(outsider.Body).Decode(&refusal)
+	if outsider.StatusCode != http.StatusNotFound || refusal["message"] == nil {
+		t.Fatalf("someone outside the lab: %d %v, want 404 with the error shape", outsider.StatusCode, refusal)
+	}
+}
+
+// A client that leaves mid-stream leaves no watcher behind in ingest, and
+// the gateway's open streams are bounded (SSE_MAX_STREAMS).
+func TestALeavingWatcherCostsNothing(t *testing.T) {
+	sys := startSystem(t, "SSE_MAX_STREAMS=1")
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"LEAVE","name":"Lab","country":"CH"}`)["id"].(string)
+	// With no worker the import stays queued: the watch lasts until the
+	// client leaves. (A first upload while calc runs has ingest read the
+	// kind's template, which it keeps for TEMPLATES_CACHE_TTL.)
+	status, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2024", equipmentRows(1), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	sys.stop(t, "calc")
+	status, answer = upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentRows(5), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	id := importID(t, answer)
+
+	watching := openEvents(t, sys, "admin", id)
+	if watching.StatusCode != http.StatusOK {
+		t.Fatalf("events: %d", watching.StatusCode)
+	}
+	readEvents(t, watching.Body, func(event sseEvent) bool {
+		if event.Name != "progress" || event.Data["state"] != "QUEUED" {
+			t.Fatalf("first event: %v", event)
+		}
+		return false
+	})
+	if n := importWatchers(t, sys); n != 1 {
+		t.Fatalf("watchers while watching: %d, want 1", n)
+	}
+	second := openEvents(t, sys, "admin", id)
+	_ = second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a stream beyond SSE_MAX_STREAMS: %d, want 503", second.StatusCode)
+	}
+
+	_ = watching.Body.Close() // the client leaves
+	deadline := time.Now().Add(10 * time.Second)
+	for importWatchers(t, sys) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a watcher is still held 10s after its client left")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The gateway's slot is free again.
+	again := openEvents(t, sys, "admin", id)
+	defer again.Body.Close()
+	if again.StatusCode != http.StatusOK {
+		t.Fatalf("a stream once the first left: %d", again.StatusCode)
+	}
+}
+
+func mergeKeys(a, b map[string]any) map[string]bool {
+	keys := map[string]bool{}
+	for key := range a {
+		keys[key] = true
+	}
+	for key := range b {
+		keys[key] = true
+	}
+	return keys
+}
