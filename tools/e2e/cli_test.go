@@ -229,7 +229,12 @@ func TestCLICommandsAgainstTheRealGateway(t *testing.T) {
 		RowsOK, RowsRejected int
 		FirstErrors          []struct{ Row int }
 	}
-	admin.okJSON(t, &job, "import", csv, "--lab", lab.ID, "--kind", "equipment", "--year", "2025", "--replace")
+	// The same file again: refused as a duplicate unless asked for.
+	if run := admin.co2(t, "import", csv, "--lab", lab.ID, "--kind", "equipment", "--year", "2025", "--replace"); run.status == 0 ||
+		!strings.Contains(run.stderr, "imported already") || !strings.Contains(run.stderr, "--allow-duplicate") {
+		t.Fatalf("the same file again: exit %d\n%s\n%s", run.status, run.stdout, run.stderr)
+	}
+	admin.okJSON(t, &job, "import", csv, "--lab", lab.ID, "--kind", "equipment", "--year", "2025", "--replace", "--allow-duplicate")
 	if job.State != "FINISHED" || job.Result != "WARNING" || job.RowsOK != 2 || job.RowsRejected != 1 || len(job.FirstErrors) != 1 || job.FirstErrors[0].Row != 3 {
 		t.Fatalf("import --output json: %+v", job)
 	}

@@ -68,13 +68,16 @@ func (i Import) Outcome() string {
 
 // Upload is a file to import.
 type Upload struct {
-	LabID    string
-	Kind     string
-	Year     int
-	Replace  bool
-	Filename string
-	Body     io.Reader
-	Size     int64
+	LabID   string
+	Kind    string
+	Year    int
+	Replace bool
+	// AllowDuplicate imports a file again that was imported already into
+	// the same lab, kind and year (refused otherwise, 409).
+	AllowDuplicate bool
+	Filename       string
+	Body           io.Reader
+	Size           int64
 }
 
 // UploadImport streams the file to the gateway and returns the job it
@@ -85,6 +88,9 @@ func (c *Client) UploadImport(ctx context.Context, upload Upload) (Import, error
 		mode = "replace"
 	}
 	query := url.Values{"kind": {upload.Kind}, "year": {strconv.Itoa(upload.Year)}, "mode": {mode}, "filename": {upload.Filename}}
+	if upload.AllowDuplicate {
+		query.Set("allow_duplicate", "true")
+	}
 	var answer struct {
 		Import Import `json:"import"`
 	}

@@ -67,6 +67,9 @@ func (a *app) follow(ctx context.Context, client *api.Client, job api.Import, in
 		case <-state.changed:
 			display.show(state.get())
 		case result := <-done:
+			if result.err == nil {
+				display.last(result.job)
+			}
 			display.close()
 			if result.err != nil {
 				return result.err
@@ -153,6 +156,15 @@ func (d *rowsDisplay) show(job api.Import) {
 		fmt.Fprintf(d.app.errOut, "import %s: %s, %d rows\n", job.ID, job.Outcome(), job.RowsProcessed)
 	}
 	d.state = job.Outcome()
+}
+
+// last shows the job's final state whatever the bar's throttle: the end
+// of a watch can follow the previous state by less than its interval.
+func (d *rowsDisplay) last(job api.Import) {
+	d.show(job)
+	if d.bar != nil {
+		_ = d.bar.RenderBlank()
+	}
 }
 
 func (d *rowsDisplay) pause() {

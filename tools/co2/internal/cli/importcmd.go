@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ func (a *app) importCommand() *cobra.Command {
 		lab, kind string
 		year      int
 		replace   bool
+		duplicate bool
 		noWait    bool
 	)
 	cmd := &cobra.Command{
@@ -56,8 +59,11 @@ Ctrl-C while the job runs asks whether to cancel it: y cancels it, n leaves it r
 			defer signal.Stop(interrupts)
 
 			job, err := a.upload(cmd.Context(), client, api.Upload{
-				LabID: labID, Kind: kind, Year: year, Replace: replace, Filename: filepath.Base(args[0]), Body: file, Size: info.Size(),
+				LabID: labID, Kind: kind, Year: year, Replace: replace, AllowDuplicate: duplicate, Filename: filepath.Base(args[0]), Body: file, Size: info.Size(),
 			}, interrupts)
+			if api.IsStatus(err, http.StatusConflict) && strings.Contains(err.Error(), "allow_duplicate") {
+				return fmt.Errorf("%w (with co2: add --allow-duplicate)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -75,6 +81,7 @@ Ctrl-C while the job runs asks whether to cancel it: y cancels it, n leaves it r
 	cmd.Flags().StringVar(&kind, "kind", "", "the data-entry kind, for example equipment (co2 templates list; required)")
 	cmd.Flags().IntVar(&year, "year", 0, "the reporting year (required)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "replace the lab's earlier CSV rows of this year and module (default: append)")
+	cmd.Flags().BoolVar(&duplicate, "allow-duplicate", false, "import a file again that was imported already into this lab, kind and year (refused otherwise)")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once the file is uploaded")
 	_ = cmd.MarkFlagRequired("lab")
 	_ = cmd.MarkFlagRequired("kind")
