@@ -166,12 +166,11 @@ SELECT $1::text, $2::text, labs.lab_id,
        jsonb_build_object('lab_id', labs.lab_id, 'year', $4::integer, 'state', 'closed', 'every_lab', true),
        $6::text
 FROM (
-    SELECT lab_id FROM calc.activity_counts WHERE year = $4::integer AND activities > 0
+    SELECT lab_id FROM calc.activity_counts
     UNION
-    SELECT lab_id FROM calc.electricity_contracts WHERE year = $4::integer
+    SELECT lab_id FROM calc.electricity_contracts
     UNION
-    SELECT lab_id FROM calc.reporting_years
-    WHERE year = $4::integer AND lab_id <> '00000000-0000-0000-0000-000000000000'
+    SELECT lab_id FROM calc.reporting_years WHERE lab_id <> '00000000-0000-0000-0000-000000000000'
 ) labs
 WHERE calc.year_state(labs.lab_id, $4::integer) = 'open'
 `
@@ -185,9 +184,10 @@ type RecordYearClosedForLabsParams struct {
 	TraceID      string
 }
 
-// The institution closes a year: one audit event per lab it closes (those
-// with data, a contract or a state in the year, open until now), in one
-// statement whatever the number of labs. Run before the close.
+// The institution closes a year: one audit event per lab it closes (every
+// lab calc has data, a contract or a state for, in any year, whose year was
+// open until now), in one statement whatever the number of labs. Run
+// before the close.
 func (q *Queries) RecordYearClosedForLabs(ctx context.Context, arg RecordYearClosedForLabsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, recordYearClosedForLabs,
 		arg.ActorSubject,

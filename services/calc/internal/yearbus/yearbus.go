@@ -58,7 +58,9 @@ func YearEvent(labID uuid.UUID, year int32, before, after string) audit.Event {
 
 // EverywhereEvent is the audit event of the institution's close of a year,
 // which belongs to no lab (each lab it closes has its own event, with
-// every_lab set): how many labs with data in the year it closed.
+// every_lab set): how many labs calc knows of (with data, a contract or a
+// state in any year) it closed; labs calc holds nothing for are closed too,
+// and this event is their record.
 func EverywhereEvent(year int32, before string, labsClosed int64) audit.Event {
 	return audit.Event{ResourceType: ResourceYear, ResourceID: strconv.Itoa(int(year)), Action: audit.ActionClose,
 		Before: map[string]any{"year": year, "state": before, "every_lab": true},
