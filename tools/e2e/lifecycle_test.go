@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -145,6 +146,35 @@ func TestEntriesAreValidatedOrRejectedAndReportsShowTheValidatedShare(t *testing
 	refused(t, "an import of another lab", status, answer, http.StatusNotFound, "no applied import")
 	status, answer = call(t, "outsider", "POST", api+"/labs/"+lab+"/activities:validate", `{"selection":{"kind":"equipment"}}`)
 	refused(t, "a set without a year", status, answer, http.StatusBadRequest, "selection")
+
+	// The trail shows each validation with its actor and the states before
+	// and after; the refused ones left nothing; the whole import is one event.
+	events, _ := auditPage(t, "manager", api+"/labs/"+lab+"/audit", url.Values{"page_size": {"500"}})
+	validatedEntry := findEvent(t, events, "activity", id, "validate")
+	if validatedEntry["actorEmail"] != "manager@example.com" || values(validatedEntry, "before")["state"] != "pending" ||
+		values(validatedEntry, "after")["state"] != "validated" || validatedEntry["labId"] != lab {
+		t.Fatalf("the validation of an entry in the trail: %v", validatedEntry)
+	}
+	rejectedEntry := findEvent(t, events, "activity", planeID, "reject")
+	if rejectedEntry["actorEmail"] != "manager@example.com" || values(rejectedEntry, "before")["state"] != "pending" ||
+		values(rejectedEntry, "after")["state"] != "rejected" || values(rejectedEntry, "after")["reason"] != "The flight was to Manchester" {
+		t.Fatalf("the rejection of an entry in the trail: %v", rejectedEntry)
+	}
+	validatedImport := findEvent(t, events, "import", importID, "validate")
+	after := values(validatedImport, "after")
+	if validatedImport["actorEmail"] != "outsider@example.com" || after["state"] != "validated" || after["activities_changed"] != float64(3) ||
+		values(after, "selection")["import_id"] != importID || values(after, "selection")["year"] != float64(2025) {
+		t.Fatalf("the validation of the import in the trail: %v", validatedImport)
+	}
+	validations := 0
+	for _, e := range events {
+		if e["action"] == "validate" || e["action"] == "reject" {
+			validations++
+		}
+	}
+	if validations != 3 {
+		t.Fatalf("want 3 validation events (an entry, a rejection, the import in one), got %d", validations)
+	}
 }
 
 func TestAClosedYearRefusesWritesUntilAnAdminReopensIt(t *testing.T) {
@@ -233,4 +263,56 @@ func TestAClosedYearRefusesWritesUntilAnAdminReopensIt(t *testing.T) {
 	mustCall(t, 200, "POST", api+"/labs/"+open+"/activities", fmt.Sprintf(freezerEntry, 2023))
 	status, answer = call(t, "member", "POST", api+"/labs/"+lab+"/activities", fmt.Sprintf(freezerEntry, 2023))
 	refused(t, "an entry of a lab still closed", status, answer, http.StatusConflict, "year 2023")
+
+	// The trail shows each close and reopening, with its actor and the
+	// year's state before and after; the refused ones left nothing.
+	admin := callAs(t, "admin", 200, "GET", api+"/me", "")["email"]
+	events, _ := auditPage(t, "manager", api+"/labs/"+lab+"/audit", url.Values{"page_size": {"500"}, "resource_type": {"reporting_year"}})
+	yearEvent := func(events []map[string]any, year, action, actor, before, after string) map[string]any {
+		t.Helper()
+		e := findEvent(t, events, "reporting_year", year, action)
+		if e["actorEmail"] != actor || values(e, "before")["state"] != before || values(e, "after")["state"] != after {
+			t.Fatalf("%s of %s in the trail, want %s by %s: %v", action, year, after, actor, e)
+		}
+		return e
+	}
+	yearEvent(events, "2024", "close", "manager@example.com", "open", "closed")
+	yearEvent(events, "2024", "reopen", admin.(string), "closed", "open")
+	if e := yearEvent(events, "2023", "close", admin.(string), "open", "closed"); values(e, "after")["every_lab"] != true || e["labId"] != lab {
+		t.Fatalf("the institution's close in the lab's trail: %v", e)
+	}
+	if len(events) != 3 {
+		t.Fatalf("want 3 year events in the lab's trail, got %v", events)
+	}
+	events, _ = auditPage(t, "admin", api+"/labs/"+open+"/audit", url.Values{"page_size": {"500"}, "resource_type": {"reporting_year"}})
+	yearEvent(events, "2023", "close", admin.(string), "open", "closed")
+	yearEvent(events, "2023", "reopen", admin.(string), "closed", "open")
+	// The whole trail adds the institution's close, of no lab, and the
+	// activations, forced or not, with the closed labs they skipped or
+	// recalculated.
+	events, _ = auditPage(t, "admin", api+"/audit", url.Values{"page_size": {"500"}})
+	var everywhere, activations []map[string]any
+	for _, e := range events {
+		switch e["resourceType"] {
+		case "reporting_year":
+			if lab, _ := e["labId"].(string); lab == "" {
+				everywhere = append(everywhere, e)
+			}
+		case "factor_activation":
+			activations = append(activations, e)
+		}
+	}
+	if len(everywhere) != 1 || everywhere[0]["resourceId"] != "2023" || values(everywhere[0], "after")["labs_closed"] != float64(2) {
+		t.Fatalf("the institution's close in the whole trail: %v", everywhere)
+	}
+	if len(activations) != 2 {
+		t.Fatalf("want two activations in the trail: %v", activations)
+	}
+	forced, skipping := values(activations[0], "after"), values(activations[1], "after") // newest first
+	if skipping["force"] != false || fmt.Sprint(skipping["closed_labs_skipped"]) != fmt.Sprint([]any{lab}) || skipping["closed_labs_recalculated"] != nil {
+		t.Fatalf("the activation that skipped a closed year: %v", skipping)
+	}
+	if forced["force"] != true || fmt.Sprint(forced["closed_labs_recalculated"]) != fmt.Sprint([]any{lab}) || forced["closed_labs_skipped"] != nil {
+		t.Fatalf("the forced activation: %v", forced)
+	}
 }

@@ -87,3 +87,23 @@ ORDER BY a.lab_id, a.year, a.module;
 SELECT DISTINCT lab_id, year FROM calc.activity_counts
 WHERE year = ANY(sqlc.arg('years')::integer[]) AND activities > 0 AND calc.year_state(lab_id, year) = 'closed'
 ORDER BY year, lab_id;
+
+-- name: RecordYearClosedForLabs :execrows
+-- The institution closes a year: one audit event per lab it closes (every
+-- lab calc has data, a contract or a state for, in any year, whose year was
+-- open until now), in one statement whatever the number of labs. Run
+-- before the close.
+INSERT INTO calc.audit_events (actor_subject, actor_email, lab_id, resource_type, resource_id, action, before, after, trace_id)
+SELECT sqlc.arg('actor_subject')::text, sqlc.arg('actor_email')::text, labs.lab_id,
+       sqlc.arg('resource_type')::text, sqlc.arg('year')::integer::text, sqlc.arg('action')::text,
+       jsonb_build_object('lab_id', labs.lab_id, 'year', sqlc.arg('year')::integer, 'state', 'open'),
+       jsonb_build_object('lab_id', labs.lab_id, 'year', sqlc.arg('year')::integer, 'state', 'closed', 'every_lab', true),
+       sqlc.arg('trace_id')::text
+FROM (
+    SELECT lab_id FROM calc.activity_counts
+    UNION
+    SELECT lab_id FROM calc.electricity_contracts
+    UNION
+    SELECT lab_id FROM calc.reporting_years WHERE lab_id <> '00000000-0000-0000-0000-000000000000'
+) labs
+WHERE calc.year_state(labs.lab_id, sqlc.arg('year')::integer) = 'open';

@@ -38,6 +38,10 @@ const (
 	ActionStart      = "start"
 	ActionAddMember  = "add_member"
 	ActionDropMember = "remove_member"
+	ActionValidate   = "validate"
+	ActionReject     = "reject"
+	ActionClose      = "close"
+	ActionReopen     = "reopen"
 )
 
 // Event is one change, as a business layer records it.

@@ -158,6 +158,51 @@ func (q *Queries) LockYearEverywhere(ctx context.Context, year string) error {
 	return err
 }
 
+const recordYearClosedForLabs = `-- name: RecordYearClosedForLabs :execrows
+INSERT INTO calc.audit_events (actor_subject, actor_email, lab_id, resource_type, resource_id, action, before, after, trace_id)
+SELECT $1::text, $2::text, labs.lab_id,
+       $3::text, $4::integer::text, $5::text,
+       jsonb_build_object('lab_id', labs.lab_id, 'year', $4::integer, 'state', 'open'),
+       jsonb_build_object('lab_id', labs.lab_id, 'year', $4::integer, 'state', 'closed', 'every_lab', true),
+       $6::text
+FROM (
+    SELECT lab_id FROM calc.activity_counts
+    UNION
+    SELECT lab_id FROM calc.electricity_contracts
+    UNION
+    SELECT lab_id FROM calc.reporting_years WHERE lab_id <> '00000000-0000-0000-0000-000000000000'
+) labs
+WHERE calc.year_state(labs.lab_id, $4::integer) = 'open'
+`
+
+type RecordYearClosedForLabsParams struct {
+	ActorSubject string
+	ActorEmail   string
+	ResourceType string
+	Year         int32
+	Action       string
+	TraceID      string
+}
+
+// The institution closes a year: one audit event per lab it closes (every
+// lab calc has data, a contract or a state for, in any year, whose year was
+// open until now), in one statement whatever the number of labs. Run
+// before the close.
+func (q *Queries) RecordYearClosedForLabs(ctx context.Context, arg RecordYearClosedForLabsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordYearClosedForLabs,
+		arg.ActorSubject,
+		arg.ActorEmail,
+		arg.ResourceType,
+		arg.Year,
+		arg.Action,
+		arg.TraceID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const reportValidated = `-- name: ReportValidated :many
 SELECT a.lab_id, a.year, a.module,
        coalesce(sum(e.kg_co2e) FILTER (WHERE e.variant = '' AND e.scope > 0), 0)::float8 AS kg_co2e,

@@ -119,10 +119,33 @@ func UploadEvent(version DatasetVersion, size int64, sha256 string) audit.Event 
 		}}
 }
 
+// activationRecord is an activation as the audit trail keeps it: whether
+// an admin forced it, and the labs whose closed year it left as it was or,
+// forced, recalculated all the same.
+type activationRecord struct {
+	Activation
+	Force                  bool        `json:"force"`
+	ClosedLabsSkipped      []uuid.UUID `json:"closed_labs_skipped,omitempty"`
+	ClosedLabsRecalculated []uuid.UUID `json:"closed_labs_recalculated,omitempty"`
+}
+
 // ActivationEvent is the audit event of an activation: before is the
-// activation it replaces for the year (nil: the bundled default computed it).
-func ActivationEvent(before *Activation, after Activation) audit.Event {
-	event := audit.Event{ResourceType: ResourceActivation, ResourceID: fmt.Sprint(after.Year), Action: audit.ActionActivate, After: after}
+// activation it replaces for the year (nil: the bundled default computed it);
+// closed are the labs whose year is closed and has data, skipped unless
+// force.
+func ActivationEvent(before *Activation, after Activation, force bool, closed []SkippedYear) audit.Event {
+	record := activationRecord{Activation: after, Force: force}
+	for _, year := range closed {
+		if year.Year != after.Year {
+			continue
+		}
+		if force {
+			record.ClosedLabsRecalculated = append(record.ClosedLabsRecalculated, year.LabID)
+		} else {
+			record.ClosedLabsSkipped = append(record.ClosedLabsSkipped, year.LabID)
+		}
+	}
+	event := audit.Event{ResourceType: ResourceActivation, ResourceID: fmt.Sprint(after.Year), Action: audit.ActionActivate, After: record}
 	if before != nil {
 		event.Before = *before
 	}

@@ -119,6 +119,19 @@ func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activatio
 		years := make([]int32, len(activations))
 		for i, a := range activations {
 			years[i] = a.Year
+		}
+		closedRows, err := queries.ClosedYearsWithData(ctx, years)
+		if err != nil {
+			return err
+		}
+		closed := make([]datasetbus.SkippedYear, len(closedRows))
+		for i, row := range closedRows {
+			closed[i] = datasetbus.SkippedYear{LabID: row.LabID, Year: row.Year}
+		}
+		if !force {
+			skipped = closed
+		}
+		for _, a := range activations {
 			var before *datasetbus.Activation
 			for _, row := range current { // newest first: the first of the year is in force
 				if row.Year == a.Year {
@@ -127,20 +140,11 @@ func (s *Store) Activate(ctx context.Context, activations []datasetbus.Activatio
 					break
 				}
 			}
-			if err := ledgerdb.Record(ctx, tx, datasetbus.ActivationEvent(before, a)); err != nil {
+			if err := ledgerdb.Record(ctx, tx, datasetbus.ActivationEvent(before, a, force, closed)); err != nil {
 				return err
 			}
 			if _, err := queries.InsertActivation(ctx, calcdb.InsertActivationParams{Year: a.Year, Dataset: a.Dataset, Version: a.Version, ActivatedBy: a.ActivatedBy}); err != nil {
 				return err
-			}
-		}
-		if !force {
-			closed, err := queries.ClosedYearsWithData(ctx, years)
-			if err != nil {
-				return err
-			}
-			for _, row := range closed {
-				skipped = append(skipped, datasetbus.SkippedYear{LabID: row.LabID, Year: row.Year})
 			}
 		}
 		rows, err := queries.RequestRecalculations(ctx, calcdb.RequestRecalculationsParams{Years: years, Force: force})

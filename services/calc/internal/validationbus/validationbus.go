@@ -6,6 +6,7 @@ package validationbus
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -24,20 +26,22 @@ const maxReason = 2000
 
 // ActivityState is where an activity stands.
 type ActivityState struct {
-	ID     uuid.UUID
-	LabID  uuid.UUID
-	Year   int32
-	Source string
-	State  string
-	Reason string
+	ID     uuid.UUID `json:"id"`
+	LabID  uuid.UUID `json:"lab_id"`
+	Year   int32     `json:"year"`
+	Source string    `json:"source"`
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Selection is a set of a lab's activities of one year: those of an import,
 // or those matching the filters (empty means any).
 type Selection struct {
-	ImportID             *uuid.UUID
-	Year                 int32
-	Module, Kind, Source string
+	ImportID *uuid.UUID `json:"import_id,omitempty"`
+	Year     int32      `json:"year"`
+	Module   string     `json:"module,omitempty"`
+	Kind     string     `json:"kind,omitempty"`
+	Source   string     `json:"source,omitempty"`
 }
 
 // Change is a state given by someone.
@@ -67,6 +71,63 @@ type Tx interface {
 	// SetStates changes the selection's activities that are in one of
 	// from, in one statement, and says how many changed.
 	SetStates(ctx context.Context, labID uuid.UUID, selection Selection, from []string, change Change) (int64, error)
+	// Record appends an event to the audit trail in the transaction.
+	Record(ctx context.Context, event audit.Event) error
+}
+
+// What the audit trail names a validation of a set of activities: a whole
+// import is the import; any other set is a selection of a lab's year.
+const (
+	ResourceActivity  = "activity"
+	ResourceImport    = "import"
+	ResourceSelection = "activity_selection"
+)
+
+// ActivityEvent is the audit event of one activity validated or rejected:
+// its state before and after.
+func ActivityEvent(action string, before, after ActivityState) audit.Event {
+	return audit.Event{LabID: after.LabID.String(), ResourceType: ResourceActivity, ResourceID: after.ID.String(), Action: action,
+		Before: before, After: after}
+}
+
+// setChange is a set's validation as the audit trail keeps it.
+type setChange struct {
+	Selection         Selection `json:"selection"`
+	State             string    `json:"state"`
+	Reason            string    `json:"reason,omitempty"`
+	ActivitiesChanged int64     `json:"activities_changed"`
+}
+
+// SelectionEvent is the audit event of one call validating or rejecting a
+// set of a lab's activities: one event whatever the number of activities
+// it changed (before: the states they were changed from).
+func SelectionEvent(action string, labID uuid.UUID, selection Selection, from []string, change Change, changed int64) audit.Event {
+	event := audit.Event{LabID: labID.String(), ResourceType: ResourceSelection, ResourceID: describe(selection), Action: action,
+		Before: map[string]any{"states": from},
+		After:  setChange{Selection: selection, State: change.State, Reason: change.Reason, ActivitiesChanged: changed}}
+	if selection.ImportID != nil {
+		event.ResourceType, event.ResourceID = ResourceImport, selection.ImportID.String()
+	}
+	return event
+}
+
+// describe names a selection of a lab's activities, as "year=2025 kind=plane".
+func describe(selection Selection) string {
+	parts := []string{"year=" + strconv.Itoa(int(selection.Year))}
+	for _, filter := range []struct{ name, value string }{{"module", selection.Module}, {"kind", selection.Kind}, {"source", selection.Source}} {
+		if filter.value != "" {
+			parts = append(parts, filter.name+"="+filter.value)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// actionOf names a change to state in the audit trail.
+func actionOf(state string) string {
+	if state == ledger.StateRejected {
+		return audit.ActionReject
+	}
+	return audit.ActionValidate
 }
 
 // Validations validate and reject activities.
@@ -133,7 +194,12 @@ func (v *Validations) change(ctx context.Context, labID, id, state, reason strin
 		if err := allowed(locked, state); err != nil {
 			return err
 		}
-		return tx.SetState(ctx, activityID, change)
+		if err := tx.SetState(ctx, activityID, change); err != nil {
+			return err
+		}
+		after := locked
+		after.State, after.Reason = change.State, change.Reason
+		return tx.Record(ctx, ActivityEvent(actionOf(state), locked, after))
 	})
 }
 
@@ -207,8 +273,10 @@ func (v *Validations) changeSet(ctx context.Context, labID string, selection Sel
 		if !open {
 			return ledger.YearClosed(lab, selection.Year)
 		}
-		changed, err = tx.SetStates(ctx, lab, selection, from, change)
-		return err
+		if changed, err = tx.SetStates(ctx, lab, selection, from, change); err != nil {
+			return err
+		}
+		return tx.Record(ctx, SelectionEvent(actionOf(state), lab, selection, from, change, changed))
 	})
 	return changed, err
 }

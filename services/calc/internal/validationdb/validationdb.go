@@ -13,6 +13,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // Store implements validationbus.Store on PostgreSQL.
@@ -51,11 +52,18 @@ func (s *Store) ImportTarget(ctx context.Context, importID uuid.UUID) (uuid.UUID
 
 func (s *Store) InValidationTx(ctx context.Context, fn func(tx validationbus.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&validationTx{queries: s.queries.WithTx(tx)})
+		return fn(&validationTx{tx: tx, queries: s.queries.WithTx(tx)})
 	})
 }
 
-type validationTx struct{ queries *calcdb.Queries }
+type validationTx struct {
+	tx      pgx.Tx
+	queries *calcdb.Queries
+}
+
+func (t *validationTx) Record(ctx context.Context, event audit.Event) error {
+	return ledgerdb.Record(ctx, t.tx, event)
+}
 
 func (t *validationTx) ShareYear(ctx context.Context, labID uuid.UUID, year int32) (bool, error) {
 	return ledgerdb.ShareYear(ctx, t.queries, labID, year)

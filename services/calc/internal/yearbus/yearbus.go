@@ -7,12 +7,14 @@ package yearbus
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
@@ -33,16 +35,51 @@ type Year struct {
 	ChangedAt *time.Time
 }
 
+// ResourceYear names reporting years in the audit trail (id: the year).
+const ResourceYear = "reporting_year"
+
+// yearState is a lab's year as the audit trail keeps it.
+type yearState struct {
+	LabID uuid.UUID `json:"lab_id"`
+	Year  int32     `json:"year"`
+	State string    `json:"state"`
+}
+
+// YearEvent is the audit event of a lab's year closed or reopened, which
+// the store records in the transaction of the change.
+func YearEvent(labID uuid.UUID, year int32, before, after string) audit.Event {
+	action := audit.ActionReopen
+	if after == ledger.YearStateClosed {
+		action = audit.ActionClose
+	}
+	return audit.Event{LabID: labID.String(), ResourceType: ResourceYear, ResourceID: strconv.Itoa(int(year)), Action: action,
+		Before: yearState{LabID: labID, Year: year, State: before}, After: yearState{LabID: labID, Year: year, State: after}}
+}
+
+// EverywhereEvent is the audit event of the institution's close of a year,
+// which belongs to no lab (each lab it closes has its own event, with
+// every_lab set): how many labs calc knows of (with data, a contract or a
+// state in any year) it closed; labs calc holds nothing for are closed too,
+// and this event is their record.
+func EverywhereEvent(year int32, before string, labsClosed int64) audit.Event {
+	return audit.Event{ResourceType: ResourceYear, ResourceID: strconv.Itoa(int(year)), Action: audit.ActionClose,
+		Before: map[string]any{"year": year, "state": before, "every_lab": true},
+		After:  map[string]any{"year": year, "state": ledger.YearStateClosed, "every_lab": true, "labs_closed": labsClosed}}
+}
+
 // Store keeps the years' states.
 type Store interface {
 	ListYears(ctx context.Context, labID uuid.UUID) ([]Year, error)
 	GetYear(ctx context.Context, labID uuid.UUID, year int32) (Year, error)
 	// SetYear waits for the writes in progress to the lab's year, then
-	// sets its state; ErrUnchanged when it was in it already.
+	// sets its state and records the change (YearEvent); ErrUnchanged when
+	// it was in it already.
 	SetYear(ctx context.Context, labID uuid.UUID, year int32, state, by string) (Year, error)
 	// CloseEverywhere waits for the writes in progress to the year in any
 	// lab, then closes it for every lab and says how many labs that had
-	// reopened it close again; ErrUnchanged when no lab had it open.
+	// reopened it close again; ErrUnchanged when no lab had it open. It
+	// records one event per lab it closes and one for the institution's
+	// close (EverywhereEvent).
 	CloseEverywhere(ctx context.Context, year int32, by string) (int64, error)
 }
 

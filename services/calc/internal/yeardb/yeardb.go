@@ -3,6 +3,7 @@ package yeardb
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yearbus"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // Store implements yearbus.Store on PostgreSQL.
@@ -67,7 +70,10 @@ func (s *Store) SetYear(ctx context.Context, labID uuid.UUID, year int32, state,
 		if current == state {
 			return yearbus.ErrUnchanged
 		}
-		return queries.SetYearState(ctx, calcdb.SetYearStateParams{LabID: labID, Year: year, State: state, ChangedBy: by})
+		if err := queries.SetYearState(ctx, calcdb.SetYearStateParams{LabID: labID, Year: year, State: state, ChangedBy: by}); err != nil {
+			return err
+		}
+		return ledgerdb.Record(ctx, tx, yearbus.YearEvent(labID, year, current, state))
 	})
 	if err != nil {
 		return yearbus.Year{}, err
@@ -89,13 +95,24 @@ func (s *Store) CloseEverywhere(ctx context.Context, year int32, by string) (int
 		if err != nil {
 			return err
 		}
+		actor := audit.ActorOf(ctx, ledgerdb.Schema)
+		labsClosed, err := queries.RecordYearClosedForLabs(ctx, calcdb.RecordYearClosedForLabsParams{
+			ActorSubject: actor.Subject, ActorEmail: actor.Email, ResourceType: yearbus.ResourceYear, Year: year,
+			Action: audit.ActionClose, TraceID: audit.TraceID(ctx),
+		})
+		if err != nil {
+			return fmt.Errorf("record the close of %d for each lab: %w", year, err)
+		}
 		if closedAgain, err = queries.CloseLabRowsOfYear(ctx, calcdb.CloseLabRowsOfYearParams{Year: year, ChangedBy: by}); err != nil {
 			return err
 		}
 		if current == ledger.YearStateClosed && closedAgain == 0 {
 			return yearbus.ErrUnchanged
 		}
-		return queries.SetYearState(ctx, calcdb.SetYearStateParams{LabID: yearbus.Everywhere, Year: year, State: ledger.YearStateClosed, ChangedBy: by})
+		if err := queries.SetYearState(ctx, calcdb.SetYearStateParams{LabID: yearbus.Everywhere, Year: year, State: ledger.YearStateClosed, ChangedBy: by}); err != nil {
+			return err
+		}
+		return ledgerdb.Record(ctx, tx, yearbus.EverywhereEvent(year, current, labsClosed))
 	})
 	return closedAgain, err
 }

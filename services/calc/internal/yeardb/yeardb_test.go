@@ -97,3 +97,50 @@ func TestClosingWaitsForTheWritersOfTheYear(t *testing.T) {
 		t.Fatalf("the lab left closed: %+v", year)
 	}
 }
+
+// The institution's close records, in its transaction, one event per lab it
+// closes (a lab whose year was closed already has none) and one of no lab
+// counting them; a refused close records nothing.
+func TestClosingForEveryLabRecordsOneEventPerLabItCloses(t *testing.T) {
+	pool := pgtest.NewPool(t, pgtest.Schema{Name: "calc", Migrations: calcmigrations.Migrations})
+	ctx := context.Background()
+	store := yeardb.NewStore(pool)
+	labs := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	for _, lab := range labs { // a state in another year makes the lab known
+		if _, err := store.SetYear(ctx, lab, 2019, ledger.YearStateClosed, "manager"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.SetYear(ctx, labs[2], 2025, ledger.YearStateClosed, "manager"); err != nil {
+		t.Fatal(err)
+	}
+	events := func(labID *uuid.UUID) (count int) {
+		t.Helper()
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM calc.audit_events
+			WHERE resource_type = 'reporting_year' AND resource_id = '2025' AND action = 'close'
+			  AND after->>'every_lab' = 'true' AND lab_id IS NOT DISTINCT FROM $1
+			  AND ($1::uuid IS NOT NULL OR after->>'labs_closed' = '2')`, labID).Scan(&count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return count
+	}
+	if _, err := store.CloseEverywhere(ctx, 2025, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 1, 0} { // the third was closed already
+		if got := events(&labs[i]); got != want {
+			t.Fatalf("lab %d: %d close events of 2025, want %d", i, got, want)
+		}
+	}
+	if got := events(nil); got != 1 {
+		t.Fatalf("want one event of no lab counting 2 labs closed, got %d", got)
+	}
+	if _, err := store.CloseEverywhere(ctx, 2025, "admin"); !errors.Is(err, yearbus.ErrUnchanged) {
+		t.Fatalf("closing again: %v", err)
+	}
+	var total int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM calc.audit_events WHERE resource_id = '2025'`).Scan(&total); err != nil || total != 4 {
+		t.Fatalf("events of 2025 after a refused close: %d, %v", total, err)
+	}
+}
