@@ -246,7 +246,7 @@ func TestReplaceReplacesAndAppendAdds(t *testing.T) {
 	}
 	twoRows := equipmentHeader + "A,it,1,10,10,0,0\nB,it,1,10,10,0,0\n"
 	run("append", twoRows)
-	run("append", twoRows)
+	run("append&allow_duplicate=true", twoRows) // the same file again, asked for
 	if got := entries(); got != 4 {
 		t.Fatalf("after two appends: %v entries", got)
 	}
