@@ -348,6 +348,83 @@ func TestExportProgressStreamsAsServerSentEvents(t *testing.T) {
 	}
 }
 
+// A lab manager changes the lab's electricity contract and follows the
+// recalculation it asks for as Server-Sent Events: the equipment of the year
+// is pending first, then an end event with nothing pending and the
+// recalculation finished over the year's 50,000 activities, as GET
+// /api/v1/labs/{lab}/recalculations lists it. Someone outside the lab gets
+// 404; a stream with nothing pending ends at once.
+func TestRecalculationsStreamAsServerSentEvents(t *testing.T) {
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"LIVER","name":"Live recalculation lab","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
+	status, answer := upload(t, sys, "manager", lab, "kind=equipment&year=2025&mode=append", equipmentRows(50_000), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	waitFinished(t, sys, importID(t, answer))
+
+	since := time.Now().UTC().Format(time.RFC3339Nano)
+	callAs(t, "manager", 200, "PUT", api+"/labs/"+lab+"/electricity-contracts/2025", contractBody)
+	events := "/api/v1/labs/" + lab + "/recalculations/events?year=2025&since=" + since
+	response := openEventsAt(t, sys, "manager", events)
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK || !strings.HasPrefix(response.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", response.StatusCode, response.Header.Get("Content-Type"))
+	}
+	pendingSeen := false
+	var end map[string]any
+	readEvents(t, response.Body, func(event sseEvent) bool {
+		pending, _ := event.Data["pending"].([]any)
+		switch event.Name {
+		case "progress":
+			if len(pending) == 0 {
+				t.Fatalf("a progress event with nothing pending: %v", event.Data)
+			}
+			if first := pending[0].(map[string]any); first["kind"] == "equipment" && first["year"] == float64(2025) {
+				pendingSeen = true
+			}
+		case "end":
+			if len(pending) != 0 {
+				t.Fatalf("an end event with recalculations pending: %v", event.Data)
+			}
+			end = event.Data
+		default:
+			t.Fatalf("unexpected event %q: %v", event.Name, event.Data)
+		}
+		return true
+	})
+	if !pendingSeen {
+		t.Fatal("the equipment's recalculation was never seen pending")
+	}
+	if end == nil {
+		t.Fatal("the stream closed without an end event")
+	}
+	done, _ := end["recalculations"].([]any)
+	listed := callAs(t, "manager", 200, "GET", api+"/labs/"+lab+"/recalculations?year=2025", "")["recalculations"].([]any)
+	if len(done) != 1 || len(listed) == 0 || !reflect.DeepEqual(done[0], listed[0]) {
+		t.Fatalf("end: %v; listed: %v", end, listed)
+	}
+	if recalculation := done[0].(map[string]any); recalculation["kind"] != "equipment" || recalculation["state"] != "FINISHED" || recalculation["activities"] != "50000" {
+		t.Fatalf("the recalculation: %v", recalculation)
+	}
+
+	// Nothing pending any more: one end at once.
+	again := openEventsAt(t, sys, "manager", events)
+	var names []string
+	readEvents(t, again.Body, func(event sseEvent) bool { names = append(names, event.Name); return true })
+	_ = again.Body.Close()
+	if !reflect.DeepEqual(names, []string{"end"}) {
+		t.Fatalf("a stream with nothing pending: %v, want one end", names)
+	}
+	outsider := openEventsAt(t, sys, "outsider", events)
+	defer outsider.Body.Close()
+	if outsider.StatusCode != http.StatusNotFound {
+		t.Fatalf("someone outside the lab: %d, want 404", outsider.StatusCode)
+	}
+}
+
 func mergeKeys(a, b map[string]any) map[string]bool {
 	keys := map[string]bool{}
 	for key := range a {

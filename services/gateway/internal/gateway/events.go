@@ -2,13 +2,18 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
@@ -78,6 +83,40 @@ func (e *eventStreams) exportEvents(reporting reportingv1connect.ReportServiceCl
 			}
 			return false
 		},
+	}
+}
+
+// recalculationEvents serves GET
+// /api/v1/labs/{lab_id}/recalculations/events?year=…[&since=RFC 3339]:
+// calc's WatchRecalculations as Server-Sent Events, each data
+// {"pending":[…],"recalculations":[…]} (the recalculations as GET
+// /api/v1/labs/{lab_id}/recalculations lists them); "end" once none is
+// pending.
+func (e *eventStreams) recalculationEvents(calc calcv1connect.FactorServiceClient) http.Handler {
+	return &events[calcv1.WatchRecalculationsResponse, *calcv1.WatchRecalculationsResponse]{
+		streams: e,
+		poll:    "GET /api/v1/labs/{lab_id}/recalculations",
+		open: func(ctx context.Context, r *http.Request) (*connect.ServerStreamForClient[calcv1.WatchRecalculationsResponse], error) {
+			query := r.URL.Query()
+			req := &calcv1.WatchRecalculationsRequest{LabId: r.PathValue("lab_id")}
+			if year := query.Get("year"); year != "" {
+				y, err := strconv.ParseInt(year, 10, 32)
+				if err != nil {
+					return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: %q is not a year, e.g. year=2025", year))
+				}
+				req.Year = int32(y)
+			}
+			if since := query.Get("since"); since != "" {
+				t, err := time.Parse(time.RFC3339Nano, since)
+				if err != nil {
+					return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("since: %q is not an RFC 3339 time, e.g. since=2025-03-01T12:00:00Z", since))
+				}
+				req.Since = timestamppb.New(t)
+			}
+			return calc.WatchRecalculations(ctx, connect.NewRequest(req))
+		},
+		object: func(res *calcv1.WatchRecalculationsResponse) *calcv1.WatchRecalculationsResponse { return res },
+		final:  func(res *calcv1.WatchRecalculationsResponse) bool { return len(res.GetPending()) == 0 },
 	}
 }
 

@@ -131,6 +131,7 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		case "calc":
 			calc := calcv1connect.NewFactorServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
 			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(upload.factors(calc))))
+			mux.Handle("GET /api/v1/labs/{lab_id}/recalculations/events", apiHeaders(guard.wrap(streams.recalculationEvents(calc))))
 			templates := &templateFiles{calc: calcv1connect.NewTemplateServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...), other: transcoded}
 			mux.Handle("GET /api/v1/templates/{kind}", apiHeaders(guard.wrap(templates)))
 		}
