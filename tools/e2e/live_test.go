@@ -22,7 +22,13 @@ type sseEvent struct {
 // HTTP client; the caller closes the body.
 func openEvents(t *testing.T, sys *system, user, id string) *http.Response {
 	t.Helper()
-	request, _ := http.NewRequest(http.MethodGet, sys.Gateway+"/api/v1/imports/"+id+"/events", nil)
+	return openEventsAt(t, sys, user, "/api/v1/imports/"+id+"/events")
+}
+
+// openEventsAt opens the event stream at path as user.
+func openEventsAt(t *testing.T, sys *system, user, path string) *http.Response {
+	t.Helper()
+	request, _ := http.NewRequest(http.MethodGet, sys.Gateway+path, nil)
 	request.Header.Set("Authorization", "Bearer "+tokens[user])
 	request.Header.Set("Accept", "text/event-stream")
 	response, err := http.DefaultClient.Do(request)
@@ -61,12 +67,18 @@ func readEvents(t *testing.T, body io.Reader, each func(sseEvent) bool) {
 // importWatchers is ingest's ingest_import_watchers metric.
 func importWatchers(t *testing.T, sys *system) int {
 	t.Helper()
-	status, body := get(t, "http://"+sys.addrs["ingest"]+"/metrics")
+	return gauge(t, sys, "ingest", "ingest_import_watchers")
+}
+
+// gauge is the value of a service's metric.
+func gauge(t *testing.T, sys *system, service, metric string) int {
+	t.Helper()
+	status, body := get(t, "http://"+sys.addrs[service]+"/metrics")
 	if status != http.StatusOK {
-		t.Fatalf("ingest /metrics: %d", status)
+		t.Fatalf("%s /metrics: %d", service, status)
 	}
 	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, "ingest_import_watchers") {
+		if strings.HasPrefix(line, metric) {
 			fields := strings.Fields(line)
 			value, err := strconv.Atoi(fields[len(fields)-1])
 			if err != nil {
@@ -75,7 +87,7 @@ func importWatchers(t *testing.T, sys *system) int {
 			return value
 		}
 	}
-	t.Fatalf("no ingest_import_watchers in ingest's metrics")
+	t.Fatalf("no %s in %s's metrics", metric, service)
 	return 0
 }
 
@@ -187,7 +199,7 @@ func TestImportProgressStreamsAsServerSentEvents(t *testing.T) {
 // A client that leaves mid-stream leaves no watcher behind in ingest, and
 // the gateway's open streams are bounded (SSE_MAX_STREAMS).
 func TestALeavingWatcherCostsNothing(t *testing.T) {
-	sys := startSystem(t, "SSE_MAX_STREAMS=1")
+	sys := startSystem(t, "SSE_MAX_STREAMS=1", "EXPORT_WORKERS=0")
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"LEAVE","name":"Lab","country":"CH"}`)["id"].(string)
 	// With no worker the import stays queued: the watch lasts until the
 	// client leaves. (A first upload while calc runs has ingest read the
@@ -232,9 +244,184 @@ func TestALeavingWatcherCostsNothing(t *testing.T) {
 	}
 	// The gateway's slot is free again.
 	again := openEvents(t, sys, "admin", id)
-	defer again.Body.Close()
 	if again.StatusCode != http.StatusOK {
 		t.Fatalf("a stream once the first left: %d", again.StatusCode)
+	}
+	_ = again.Body.Close()
+
+	// The same for an export, which stays queued with no export worker:
+	// reporting holds its watcher while the client watches, and not after.
+	export := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/reports/"+lab+"/exports", `{"year":2025}`)["export"].(map[string]any)["id"].(string)
+	path := "/api/v1/reports/" + lab + "/exports/" + export + "/events"
+	var exportStream *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		exportStream = openEventsAt(t, sys, "admin", path) // the import's slot is freed as its watch ends
+		if exportStream.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		_ = exportStream.Body.Close()
+	}
+	if exportStream.StatusCode != http.StatusOK {
+		t.Fatalf("export events: %d", exportStream.StatusCode)
+	}
+	readEvents(t, exportStream.Body, func(event sseEvent) bool {
+		if event.Name != "progress" || event.Data["status"] != "queued" {
+			t.Fatalf("first export event: %v", event)
+		}
+		return false
+	})
+	if n := gauge(t, sys, "reporting", "reporting_export_watchers"); n != 1 {
+		t.Fatalf("export watchers while watching: %d, want 1", n)
+	}
+	_ = exportStream.Body.Close()
+	for deadline := time.Now().Add(10 * time.Second); gauge(t, sys, "reporting", "reporting_export_watchers") != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("an export watcher is still held 10s after its client left")
+		}
+	}
+}
+
+// A member's export followed as Server-Sent Events: events while it is
+// queued or running, then an end event whose object is the one GET
+// /api/v1/reports/{lab}/exports/{id} answers, done with its rows; the
+// stream closes. Someone outside the lab gets 404, as for the GET.
+func TestExportProgressStreamsAsServerSentEvents(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"LIVEX","name":"Live export lab","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs/"+lab+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
+	status, answer := upload(t, sys, "manager", lab, "kind=equipment&year=2025&mode=append", equipmentRows(500), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	waitFinished(t, sys, importID(t, answer))
+
+	exports := "/api/v1/reports/" + lab + "/exports"
+	id := callAs(t, "manager", 200, "POST", sys.Gateway+exports, `{"year":2025}`)["export"].(map[string]any)["id"].(string)
+	response := openEventsAt(t, sys, "manager", exports+"/"+id+"/events")
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK || !strings.HasPrefix(response.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", response.StatusCode, response.Header.Get("Content-Type"))
+	}
+	var seen []string
+	var end map[string]any
+	readEvents(t, response.Body, func(event sseEvent) bool {
+		switch event.Name {
+		case "progress":
+			status, _ := event.Data["status"].(string)
+			if status != "queued" && status != "running" {
+				t.Fatalf("a progress event in status %q: %v", status, event.Data)
+			}
+			seen = append(seen, status)
+		case "end":
+			if end != nil {
+				t.Fatalf("a second end event: %v", event.Data)
+			}
+			end = event.Data
+		default:
+			t.Fatalf("unexpected event %q: %v", event.Name, event.Data)
+		}
+		return true
+	})
+	t.Logf("statuses before the end: %v", seen)
+	if end == nil {
+		t.Fatal("the stream closed without an end event")
+	}
+	final := callAs(t, "manager", 200, "GET", sys.Gateway+exports+"/"+id, "")["export"].(map[string]any)
+	for key := range mergeKeys(end, final) {
+		if !reflect.DeepEqual(end[key], final[key]) {
+			t.Errorf("%s: end event %v, GET %v", key, end[key], final[key])
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if end["status"] != "done" || rowsOf(t, end, "rows") == 0 || end["downloadUrl"] == "" {
+		t.Fatalf("end: %v", end)
+	}
+
+	outsider := openEventsAt(t, sys, "outsider", exports+"/"+id+"/events")
+	defer outsider.Body.Close()
+	var refusal map[string]any
+	_ = json.NewDecoder(outsider.Body).Decode(&refusal)
+	if outsider.StatusCode != http.StatusNotFound || refusal["message"] == nil {
+		t.Fatalf("someone outside the lab: %d %v, want 404 with the error shape", outsider.StatusCode, refusal)
+	}
+}
+
+// A lab manager changes the lab's electricity contract and follows the
+// recalculation it asks for as Server-Sent Events: the equipment of the year
+// is pending first, then an end event with nothing pending and the
+// recalculation finished over the year's 50,000 activities, as GET
+// /api/v1/labs/{lab}/recalculations lists it. Someone outside the lab gets
+// 404; a stream with nothing pending ends at once.
+func TestRecalculationsStreamAsServerSentEvents(t *testing.T) {
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"LIVER","name":"Live recalculation lab","country":"CH"}`)["id"].(string)
+	mustCall(t, 200, "POST", api+"/labs/"+lab+"/members", `{"email":"manager@example.com","role":"lab_manager"}`)
+	status, answer := upload(t, sys, "manager", lab, "kind=equipment&year=2025&mode=append", equipmentRows(50_000), false)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, answer)
+	}
+	waitFinished(t, sys, importID(t, answer))
+
+	since := time.Now().UTC().Format(time.RFC3339Nano)
+	callAs(t, "manager", 200, "PUT", api+"/labs/"+lab+"/electricity-contracts/2025", contractBody)
+	events := "/api/v1/labs/" + lab + "/recalculations/events?year=2025&since=" + since
+	response := openEventsAt(t, sys, "manager", events)
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK || !strings.HasPrefix(response.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", response.StatusCode, response.Header.Get("Content-Type"))
+	}
+	pendingSeen := false
+	var end map[string]any
+	readEvents(t, response.Body, func(event sseEvent) bool {
+		pending, _ := event.Data["pending"].([]any)
+		switch event.Name {
+		case "progress":
+			if len(pending) == 0 {
+				t.Fatalf("a progress event with nothing pending: %v", event.Data)
+			}
+			if first := pending[0].(map[string]any); first["kind"] == "equipment" && first["year"] == float64(2025) {
+				pendingSeen = true
+			}
+		case "end":
+			if len(pending) != 0 {
+				t.Fatalf("an end event with recalculations pending: %v", event.Data)
+			}
+			end = event.Data
+		default:
+			t.Fatalf("unexpected event %q: %v", event.Name, event.Data)
+		}
+		return true
+	})
+	if !pendingSeen {
+		t.Fatal("the equipment's recalculation was never seen pending")
+	}
+	if end == nil {
+		t.Fatal("the stream closed without an end event")
+	}
+	done, _ := end["recalculations"].([]any)
+	listed := callAs(t, "manager", 200, "GET", api+"/labs/"+lab+"/recalculations?year=2025", "")["recalculations"].([]any)
+	if len(done) != 1 || len(listed) == 0 || !reflect.DeepEqual(done[0], listed[0]) {
+		t.Fatalf("end: %v; listed: %v", end, listed)
+	}
+	if recalculation := done[0].(map[string]any); recalculation["kind"] != "equipment" || recalculation["state"] != "FINISHED" || recalculation["activities"] != "50000" {
+		t.Fatalf("the recalculation: %v", recalculation)
+	}
+
+	// Nothing pending any more: one end at once.
+	again := openEventsAt(t, sys, "manager", events)
+	var names []string
+	readEvents(t, again.Body, func(event sseEvent) bool { names = append(names, event.Name); return true })
+	_ = again.Body.Close()
+	if !reflect.DeepEqual(names, []string{"end"}) {
+		t.Fatalf("a stream with nothing pending: %v, want one end", names)
+	}
+	outsider := openEventsAt(t, sys, "outsider", events)
+	defer outsider.Body.Close()
+	if outsider.StatusCode != http.StatusNotFound {
+		t.Fatalf("someone outside the lab: %d, want 404", outsider.StatusCode)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authn/authntest"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
+	"github.com/co2-calculator/co2-calculator/services/platform/pgnotify"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/server"
@@ -83,7 +84,7 @@ func start(t *testing.T) system {
 	store := ingestdb.NewStore(pool)
 	cfg := ingestbus.Config{MaxAttempts: 3, Lease: time.Minute, MaxUploadBytes: 1 << 20, ErrorsKept: 10, ChunkBytes: 16, RetryBackoff: time.Second} // pieces smaller than the header line
 	imports := ingestbus.New(logger, store, authorizer, templates{}, existingLabs{}, queue.New(tasks.Queue), cfg)
-	changes := ingestdb.NewChanges(logger, pool)
+	changes := pgnotify.New(logger, pool, ingestbus.JobChangedChannel)
 	listening, stopListening := context.WithCancel(context.Background())
 	listened := make(chan struct{})
 	go func() { defer close(listened); changes.Run(listening) }()

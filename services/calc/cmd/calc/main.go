@@ -54,6 +54,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
+	"github.com/co2-calculator/co2-calculator/services/platform/pgnotify"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/rpcclient"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
@@ -82,6 +83,7 @@ type Config struct {
 	Authz       authz.Config
 	Importer    importbus.Config
 	Recalc      recalcbus.Config
+	RecalcWatch recalcbus.WatchConfig
 	RecalcQueue calcqueue.Config
 	Datasets    datasetbus.Config
 	ServiceAuth authn.ServiceConfig
@@ -134,7 +136,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.ActivityServiceName, path, handler)
 		path, handler = calcv1connect.NewReportingYearServiceHandler(calcapi.NewYears(yearbus.New(yeardb.NewStore(rt.Pool), authorizer)), options...)
 		rt.Server.Mount(calcv1connect.ReportingYearServiceName, path, handler)
-		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(factorStore, authorizer), datasets, recalcbus.NewHistory(recalcStore, authorizer)), options...)
+		recalcChanges := pgnotify.New(rt.Logger, rt.Pool, recalcbus.RecalcChangedChannel)
+		go recalcChanges.Run(ctx)
+		recalcWatchers := recalcbus.NewWatchers(recalcStore, authorizer, recalcChanges, cfg.RecalcWatch)
+		if err := recalcWatchers.Instrument(); err != nil {
+			return err
+		}
+		path, handler = calcv1connect.NewFactorServiceHandler(calcapi.NewFactors(factorbus.NewSearch(factorStore, authorizer), datasets, recalcbus.NewHistory(recalcStore, authorizer), recalcWatchers), options...)
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(contractdb.NewStore(rt.Pool), authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)

@@ -3,6 +3,7 @@ package calcapi
 import (
 	"context"
 	"net/url"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -21,13 +22,14 @@ type Factors struct {
 	search   *factorbus.Search
 	datasets *datasetbus.Datasets
 	history  *recalcbus.History
+	watchers *recalcbus.Watchers
 }
 
 var _ calcv1connect.FactorServiceHandler = (*Factors)(nil)
 
 // NewFactors returns the handler.
-func NewFactors(search *factorbus.Search, datasets *datasetbus.Datasets, history *recalcbus.History) *Factors {
-	return &Factors{search: search, datasets: datasets, history: history}
+func NewFactors(search *factorbus.Search, datasets *datasetbus.Datasets, history *recalcbus.History, watchers *recalcbus.Watchers) *Factors {
+	return &Factors{search: search, datasets: datasets, history: history, watchers: watchers}
 }
 
 func (f *Factors) ListFactors(ctx context.Context, req *connect.Request[calcv1.ListFactorsRequest]) (*connect.Response[calcv1.ListFactorsResponse], error) {
@@ -109,13 +111,36 @@ func (f *Factors) ListRecalculations(ctx context.Context, req *connect.Request[c
 	}
 	res := &calcv1.ListRecalculationsResponse{}
 	for _, r := range recalculations {
-		res.Recalculations = append(res.Recalculations, &calcv1.Recalculation{
-			Id: r.ID.String(), LabId: r.LabID.String(), Year: r.Year, Kind: r.Kind, FromVersions: r.FromVersions,
-			ToDataset: r.To.Dataset, ToVersion: r.To.Version, Activities: r.Activities, KgBefore: r.KgBefore, KgAfter: r.KgAfter,
-			State: r.State, Message: r.Message, StartedAt: timestamppb.New(r.StartedAt), FinishedAt: timestamppb.New(r.FinishedAt),
-		})
+		res.Recalculations = append(res.Recalculations, recalculationToProto(r))
 	}
 	return connect.NewResponse(res), nil
+}
+
+func recalculationToProto(r recalcbus.Recalculation) *calcv1.Recalculation {
+	return &calcv1.Recalculation{
+		Id: r.ID.String(), LabId: r.LabID.String(), Year: r.Year, Kind: r.Kind, FromVersions: r.FromVersions,
+		ToDataset: r.To.Dataset, ToVersion: r.To.Version, Activities: r.Activities, KgBefore: r.KgBefore, KgAfter: r.KgAfter,
+		State: r.State, Message: r.Message, StartedAt: timestamppb.New(r.StartedAt), FinishedAt: timestamppb.New(r.FinishedAt),
+	}
+}
+
+// WatchRecalculations streams a lab's year's pending and recent
+// recalculations until none is pending.
+func (f *Factors) WatchRecalculations(ctx context.Context, req *connect.Request[calcv1.WatchRecalculationsRequest], stream *connect.ServerStream[calcv1.WatchRecalculationsResponse]) error {
+	var since time.Time
+	if req.Msg.GetSince() != nil {
+		since = req.Msg.GetSince().AsTime()
+	}
+	return f.watchers.Watch(ctx, req.Msg.GetLabId(), req.Msg.GetYear(), since, func(watched recalcbus.Watched) error {
+		res := &calcv1.WatchRecalculationsResponse{}
+		for _, p := range watched.Pending {
+			res.Pending = append(res.Pending, &calcv1.PendingRecalculation{LabId: p.LabID.String(), Year: p.Year, Kind: p.Kind, RequestedAt: timestamppb.New(p.RequestedAt)})
+		}
+		for _, r := range watched.Recalculations {
+			res.Recalculations = append(res.Recalculations, recalculationToProto(r))
+		}
+		return stream.Send(res)
+	})
 }
 
 func (f *Factors) ListSupersededEmissions(ctx context.Context, req *connect.Request[calcv1.ListSupersededEmissionsRequest]) (*connect.Response[calcv1.ListSupersededEmissionsResponse], error) {

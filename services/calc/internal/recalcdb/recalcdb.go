@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -196,4 +197,35 @@ func (s *Store) ListSupersededEmissions(ctx context.Context, activityID uuid.UUI
 		}}
 	}
 	return all, err
+}
+
+// WatchedRecalculations returns the lab's year's pending asks (requested
+// beyond done) and at most 100 recalculations started at or after since,
+// newest first.
+func (s *Store) WatchedRecalculations(ctx context.Context, labID uuid.UUID, year int32, since time.Time) ([]recalcbus.Pending, []recalcbus.Recalculation, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kind, requested_at FROM calc.recalc_requests
+		WHERE lab_id = $1 AND year = $2 AND done < requested ORDER BY kind`, labID, year)
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (recalcbus.Pending, error) {
+		p := recalcbus.Pending{Target: recalcbus.Target{LabID: labID, Year: year}}
+		return p, row.Scan(&p.Kind, &p.RequestedAt)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT id, kind, from_versions, to_dataset, to_version, activities, kg_before, kg_after,
+			state, message, started_at, finished_at
+		FROM calc.recalculations WHERE lab_id = $1 AND year = $2 AND started_at >= $3
+		ORDER BY started_at DESC LIMIT 100`, labID, year, since)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (recalcbus.Recalculation, error) {
+		r := recalcbus.Recalculation{Target: recalcbus.Target{LabID: labID, Year: year}}
+		return r, row.Scan(&r.ID, &r.Kind, &r.FromVersions, &r.To.Dataset, &r.To.Version, &r.Activities, &r.KgBefore, &r.KgAfter,
+			&r.State, &r.Message, &r.StartedAt, &r.FinishedAt)
+	})
+	return pending, done, err
 }

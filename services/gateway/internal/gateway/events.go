@@ -2,15 +2,22 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 )
@@ -26,6 +33,17 @@ type EventLimits struct {
 	Keepalive time.Duration `env:"SSE_KEEPALIVE, default=15s"`
 }
 
+// eventStreams serve the Server-Sent Events routes of one gateway, which
+// share its SSE_MAX_STREAMS slots.
+type eventStreams struct {
+	limits EventLimits
+	slots  chan struct{}
+}
+
+func newEventStreams(limits EventLimits) *eventStreams {
+	return &eventStreams{limits: limits, slots: make(chan struct{}, max(limits.MaxStreams, 1))}
+}
+
 // importEvents serves GET /api/v1/imports/{id}/events: ingest's
 // WatchImport stream as Server-Sent Events. Each change is an event
 // "progress" whose data is the object GET /api/v1/imports/{id}/status
@@ -34,14 +52,83 @@ type EventLimits struct {
 // "error" with the API's error shape. The stream is not bound by
 // REQUEST_TIMEOUT (a unary deadline): it lasts until the import finishes,
 // the client leaves, or ingest's IMPORT_WATCH_MAX_DURATION.
-type importEvents struct {
-	ingest ingestv1connect.ImportServiceClient
-	limits EventLimits
-	slots  chan struct{}
+func (e *eventStreams) importEvents(ingest ingestv1connect.ImportServiceClient) http.Handler {
+	return &events[ingestv1.WatchImportResponse, *ingestv1.Import]{
+		streams: e,
+		poll:    "GET /api/v1/imports/{id}/status",
+		open: func(ctx context.Context, r *http.Request) (*connect.ServerStreamForClient[ingestv1.WatchImportResponse], error) {
+			return ingest.WatchImport(ctx, connect.NewRequest(&ingestv1.WatchImportRequest{Id: r.PathValue("id")}))
+		},
+		object: (*ingestv1.WatchImportResponse).GetImport,
+		final:  func(job *ingestv1.Import) bool { return job.GetState() == "FINISHED" },
+	}
 }
 
-func newImportEvents(ingest ingestv1connect.ImportServiceClient, limits EventLimits) *importEvents {
-	return &importEvents{ingest: ingest, limits: limits, slots: make(chan struct{}, max(limits.MaxStreams, 1))}
+// exportEvents serves GET /api/v1/reports/{lab_id}/exports/{id}/events:
+// reporting's WatchExport as Server-Sent Events, in the same frames, each
+// data the object GET /api/v1/reports/{lab_id}/exports/{id} answers; "end"
+// carries it done, failed or expired.
+func (e *eventStreams) exportEvents(reporting reportingv1connect.ReportServiceClient) http.Handler {
+	return &events[reportingv1.WatchExportResponse, *reportingv1.Export]{
+		streams: e,
+		poll:    "GET /api/v1/reports/{lab_id}/exports/{id}",
+		open: func(ctx context.Context, r *http.Request) (*connect.ServerStreamForClient[reportingv1.WatchExportResponse], error) {
+			return reporting.WatchExport(ctx, connect.NewRequest(&reportingv1.WatchExportRequest{LabId: r.PathValue("lab_id"), Id: r.PathValue("id")}))
+		},
+		object: (*reportingv1.WatchExportResponse).GetExport,
+		final: func(export *reportingv1.Export) bool {
+			switch export.GetStatus() {
+			case "done", "failed", "expired":
+				return true
+			}
+			return false
+		},
+	}
+}
+
+// recalculationEvents serves GET
+// /api/v1/labs/{lab_id}/recalculations/events?year=…[&since=RFC 3339]:
+// calc's WatchRecalculations as Server-Sent Events, each data
+// {"pending":[…],"recalculations":[…]} (the recalculations as GET
+// /api/v1/labs/{lab_id}/recalculations lists them); "end" once none is
+// pending.
+func (e *eventStreams) recalculationEvents(calc calcv1connect.FactorServiceClient) http.Handler {
+	return &events[calcv1.WatchRecalculationsResponse, *calcv1.WatchRecalculationsResponse]{
+		streams: e,
+		poll:    "GET /api/v1/labs/{lab_id}/recalculations",
+		open: func(ctx context.Context, r *http.Request) (*connect.ServerStreamForClient[calcv1.WatchRecalculationsResponse], error) {
+			query := r.URL.Query()
+			req := &calcv1.WatchRecalculationsRequest{LabId: r.PathValue("lab_id")}
+			if year := query.Get("year"); year != "" {
+				y, err := strconv.ParseInt(year, 10, 32)
+				if err != nil {
+					return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("year: %q is not a year, e.g. year=2025", year))
+				}
+				req.Year = int32(y)
+			}
+			if since := query.Get("since"); since != "" {
+				t, err := time.Parse(time.RFC3339Nano, since)
+				if err != nil {
+					return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("since: %q is not an RFC 3339 time, e.g. since=2025-03-01T12:00:00Z", since))
+				}
+				req.Since = timestamppb.New(t)
+			}
+			return calc.WatchRecalculations(ctx, connect.NewRequest(req))
+		},
+		object: func(res *calcv1.WatchRecalculationsResponse) *calcv1.WatchRecalculationsResponse { return res },
+		final:  func(res *calcv1.WatchRecalculationsResponse) bool { return len(res.GetPending()) == 0 },
+	}
+}
+
+// events relays one watch stream (Res messages, each carrying an Obj) as
+// Server-Sent Events.
+type events[Res any, Obj proto.Message] struct {
+	streams *eventStreams
+	// poll is the route to poll instead, named when the gateway is full.
+	poll   string
+	open   func(ctx context.Context, r *http.Request) (*connect.ServerStreamForClient[Res], error)
+	object func(*Res) Obj
+	final  func(Obj) bool
 }
 
 // statusJSON is how the REST surface writes a message (vanguard's JSON
@@ -49,24 +136,24 @@ func newImportEvents(ingest ingestv1connect.ImportServiceClient, limits EventLim
 // one line.
 var statusJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 
-func (e *importEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *events[Res, Obj]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
-	case e.slots <- struct{}{}:
-		defer func() { <-e.slots }()
+	case e.streams.slots <- struct{}{}:
+		defer func() { <-e.streams.slots }()
 	default:
 		w.Header().Set("Retry-After", "5")
-		resterr.Write(w, http.StatusServiceUnavailable, "too many event streams are open on this gateway; try again shortly, or poll GET /api/v1/imports/{id}/status")
+		resterr.Write(w, http.StatusServiceUnavailable, "too many event streams are open on this gateway; try again shortly, or poll "+e.poll)
 		return
 	}
 	ctx, cancel := context.WithCancel(withBearer(r))
-	defer cancel() // ends ingest's watch when the client leaves
-	stream, err := e.ingest.WatchImport(ctx, connect.NewRequest(&ingestv1.WatchImportRequest{Id: r.PathValue("id")}))
+	defer cancel() // ends the service's watch when the client leaves
+	stream, err := e.open(ctx, r)
 	if err != nil {
 		resterr.WriteStatus(w, err)
 		return
 	}
 	// The first message comes before the status line, so that a refusal
-	// (unknown import, another lab's, too many watchers) keeps its HTTP
+	// (unknown object, another lab's, too many watchers) keeps its HTTP
 	// status.
 	if !stream.Receive() {
 		resterr.WriteStatus(w, stream.Err())
@@ -81,14 +168,14 @@ func (e *importEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	controller := http.NewResponseController(w)
 
 	// One goroutine receives; this one writes, keepalives included.
-	received := make(chan *ingestv1.Import)
+	received := make(chan Obj)
 	receiving := make(chan struct{})
 	go func() {
 		defer close(receiving)
 		defer close(received)
 		for first := true; first || stream.Receive(); first = false {
 			select {
-			case received <- stream.Msg().GetImport():
+			case received <- e.object(stream.Msg()):
 			case <-ctx.Done():
 				return
 			}
@@ -99,9 +186,9 @@ func (e *importEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		<-receiving
 		_ = stream.Close()
 	}()
-	keepalive := time.NewTicker(e.limits.Keepalive)
+	keepalive := time.NewTicker(e.streams.limits.Keepalive)
 	defer keepalive.Stop()
-	var last *ingestv1.Import
+	var last Obj
 	for {
 		var frame []byte
 		final := false
@@ -110,27 +197,27 @@ func (e *importEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // the client went away
 		case <-keepalive.C:
 			frame = []byte(": keepalive\n\n")
-		case job, open := <-received:
+		case object, open := <-received:
 			switch {
 			case !open && stream.Err() != nil:
 				_, body := resterr.StatusJSON(stream.Err())
 				frame, final = eventFrame("error", body), true
 			case !open:
-				return // ingest ended the watch (its longest duration): the client watches again
-			case proto.Equal(job, last):
-				continue // ingest's own keepalive: nothing changed
+				return // the service ended the watch (its longest duration): the client watches again
+			case proto.Equal(object, last):
+				continue // the service's own keepalive: nothing changed
 			default:
-				data, err := statusJSON.Marshal(job)
+				data, err := statusJSON.Marshal(object)
 				if err != nil {
 					_, body := resterr.StatusJSON(err)
 					frame, final = eventFrame("error", body), true
 					break
 				}
 				event := "progress"
-				if job.GetState() == "FINISHED" {
+				if e.final(object) {
 					event, final = "end", true
 				}
-				frame, last = eventFrame(event, data), job
+				frame, last = eventFrame(event, data), object
 			}
 		}
 		if !writeFlush(w, controller, frame) || final {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1/ingestv1connect"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/apidocs"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/ratelimit"
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
@@ -114,19 +115,23 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 			upload.years = calcv1connect.NewReportingYearServiceClient(options.Caller.HTTP, upstream.URL.String(), callerOptions(options.Caller.Options)...)
 		}
 	}
+	streams := newEventStreams(options.Events)
 	for _, upstream := range upstreams {
 		clientOptions := callerOptions(options.Caller.Options)
 		switch upstream.Name {
 		case "ingest":
 			ingest := ingestv1connect.NewImportServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
 			mux.Handle("POST /api/v1/labs/{id}/imports", apiHeaders(uploads.wrap(upload.imports(ingest))))
-			mux.Handle("GET /api/v1/imports/{id}/events", apiHeaders(guard.wrap(newImportEvents(ingest, options.Events))))
+			mux.Handle("GET /api/v1/imports/{id}/events", apiHeaders(guard.wrap(streams.importEvents(ingest))))
 		case "reporting":
 			download := newDownloader(options.Caller.HTTP, upstream.URL.String(), transcoded, options.Caller.Options...)
 			mux.Handle("GET /api/v1/reports/{lab_id}/exports/{export}", apiHeaders(guard.wrap(download)))
+			reporting := reportingv1connect.NewReportServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
+			mux.Handle("GET /api/v1/reports/{lab_id}/exports/{id}/events", apiHeaders(guard.wrap(streams.exportEvents(reporting))))
 		case "calc":
 			calc := calcv1connect.NewFactorServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...)
 			mux.Handle("POST /api/v1/factor-datasets", apiHeaders(uploads.wrap(upload.factors(calc))))
+			mux.Handle("GET /api/v1/labs/{lab_id}/recalculations/events", apiHeaders(guard.wrap(streams.recalculationEvents(calc))))
 			templates := &templateFiles{calc: calcv1connect.NewTemplateServiceClient(options.Caller.HTTP, upstream.URL.String(), clientOptions...), other: transcoded}
 			mux.Handle("GET /api/v1/templates/{kind}", apiHeaders(guard.wrap(templates)))
 		}

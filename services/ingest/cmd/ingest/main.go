@@ -26,6 +26,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
+	"github.com/co2-calculator/co2-calculator/services/platform/pgnotify"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 )
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			templates.New(httpClient, cfg.CalcURL, cfg.TemplatesCacheTTL, clientOptions...), labsClient, queue.New(importQueue), cfg.Imports)
 
 		go imports.RunPoller(ctx, cfg.Poller)
-		changes := ingestdb.NewChanges(rt.Logger, rt.Pool)
+		changes := pgnotify.New(rt.Logger, rt.Pool, ingestbus.JobChangedChannel)
 		go changes.Run(ctx)
 		watchers := ingestbus.NewWatchers(imports, changes, cfg.Watch)
 		if err := watchers.Instrument(); err != nil {

@@ -15,13 +15,17 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 )
 
-// Changes tells which jobs changed (ingestdb.Changes, over PostgreSQL's
-// LISTEN/NOTIFY).
+// Changes tells which jobs changed (pgnotify.Changes on JobChangedChannel,
+// over PostgreSQL's LISTEN/NOTIFY).
 type Changes interface {
-	// Subscribe returns a channel signalled after each change of job, and
-	// the function that ends the subscription.
-	Subscribe(job uuid.UUID) (<-chan struct{}, func())
+	// Subscribe returns a channel signalled after each change of the job
+	// whose id is key, and the function that ends the subscription.
+	Subscribe(key string) (<-chan struct{}, func())
 }
+
+// JobChangedChannel is where the trigger of migration 00006 notifies the id
+// of a job whose state, counts or progress changed.
+const JobChangedChannel = "ingest_job_changed"
 
 // WatchConfig bounds the watchers of one process.
 type WatchConfig struct {
@@ -71,7 +75,7 @@ func (w *Watchers) Watch(ctx context.Context, id string, send func(Job) error) e
 			Message: fmt.Sprintf("too many imports are watched right now (at most %d); poll GET /api/v1/imports/%s/status or try again shortly", w.cfg.MaxWatchers, id)}
 	}
 	defer w.active.Add(-1)
-	changed, unsubscribe := w.changes.Subscribe(job.ID)
+	changed, unsubscribe := w.changes.Subscribe(job.ID.String())
 	defer unsubscribe()
 	if w.cfg.MaxDuration > 0 {
 		var cancel context.CancelFunc

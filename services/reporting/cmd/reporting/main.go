@@ -23,6 +23,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
+	"github.com/co2-calculator/co2-calculator/services/platform/pgnotify"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 	"github.com/co2-calculator/co2-calculator/services/platform/service"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/auditbus"
@@ -50,6 +51,7 @@ type Config struct {
 	// no worker (API only).
 	ExportWorkers int `env:"EXPORT_WORKERS, default=1"`
 	Exports       exportbus.ExportsConfig
+	ExportWatch   exportbus.WatchConfig
 	Authz         authz.Config
 	ServiceAuth   authn.ServiceConfig
 }
@@ -91,6 +93,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			defer stopWorkers()
 		}
 		go exports.RunPoller(ctx)
+		changes := pgnotify.New(rt.Logger, rt.Pool, exportbus.ExportChangedChannel)
+		go changes.Run(ctx)
+		watchers := exportbus.NewWatchers(exports, changes, cfg.ExportWatch)
+		if err := watchers.Instrument(); err != nil {
+			return err
+		}
 
 		options, err := rt.Server.HandlerOptions(authn.Interceptor(rt.Verifier, rt.Logger))
 		if err != nil {
@@ -104,7 +112,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			clients.NewAuditSource("calc", httpClient, cfg.CalcURL, serviceOptions...),
 			auditbus.Local("reporting", auditpg.NewStore(rt.Pool, reportingdb.Schema)),
 		}, reports, authorizer)
-		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports, trail), options...)
+		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports, watchers, trail), options...)
 		rt.Server.Mount(reportingv1connect.ReportServiceName, path, handler)
 		// Internal: the labs service purging a lab, service role only.
 		path, handler = reportingv1connect.NewLabPurgeServiceHandler(reportingapi.NewPurge(purgebus.New(rt.Logger, store)), options...)

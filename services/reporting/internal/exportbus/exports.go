@@ -198,7 +198,13 @@ func (e *Exports) Get(ctx context.Context, labID, id string) (Export, error) {
 	if err != nil {
 		return Export{}, apperr.Invalid("id", "%q is not an export id (a UUID)", id)
 	}
-	export, err := e.store.GetExport(ctx, uuid.MustParse(labID), exportID) // checked by authorize
+	return e.read(ctx, uuid.MustParse(labID), exportID) // checked by authorize
+}
+
+// read returns an export as Get does, without the authorization Get
+// checked already.
+func (e *Exports) read(ctx context.Context, labID, id uuid.UUID) (Export, error) {
+	export, err := e.store.GetExport(ctx, labID, id)
 	if errors.Is(err, ErrExportNotFound) {
 		return Export{}, apperr.NotFound("no export %s of lab %s", id, labID)
 	}

@@ -32,16 +32,17 @@ const (
 
 // Handler implements ReportService.
 type Handler struct {
-	reports *reportingbus.Reports
-	exports *exportbus.Exports
-	trail   *auditbus.Trail
+	reports  *reportingbus.Reports
+	exports  *exportbus.Exports
+	watchers *exportbus.Watchers
+	trail    *auditbus.Trail
 }
 
 var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
 
 // New returns the handler.
-func New(reports *reportingbus.Reports, exports *exportbus.Exports, trail *auditbus.Trail) *Handler {
-	return &Handler{reports: reports, exports: exports, trail: trail}
+func New(reports *reportingbus.Reports, exports *exportbus.Exports, watchers *exportbus.Watchers, trail *auditbus.Trail) *Handler {
+	return &Handler{reports: reports, exports: exports, watchers: watchers, trail: trail}
 }
 
 var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}
@@ -182,6 +183,13 @@ func (h *Handler) GetExport(ctx context.Context, req *connect.Request[reportingv
 		return nil, err
 	}
 	return connect.NewResponse(&reportingv1.GetExportResponse{Export: exportToProto(export)}), nil
+}
+
+// WatchExport streams the export as GetExport answers it, until it ends.
+func (h *Handler) WatchExport(ctx context.Context, req *connect.Request[reportingv1.WatchExportRequest], stream *connect.ServerStream[reportingv1.WatchExportResponse]) error {
+	return h.watchers.Watch(ctx, req.Msg.GetLabId(), req.Msg.GetId(), func(export exportbus.Export) error {
+		return stream.Send(&reportingv1.WatchExportResponse{Export: exportToProto(export)})
+	})
 }
 
 func (h *Handler) DownloadExport(ctx context.Context, req *connect.Request[reportingv1.DownloadExportRequest], stream *connect.ServerStream[httpbody.HttpBody]) error {

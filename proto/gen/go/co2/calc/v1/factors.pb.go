@@ -1584,6 +1584,194 @@ func (x *ListRecalculationsResponse) GetRecalculations() []*Recalculation {
 	return nil
 }
 
+type WatchRecalculationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Year  int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Recalculations started at or after this time (the server's clock) are
+	// sent; unset: those started since the watch began. A client that just
+	// made a change passes the time before it, so a recalculation already
+	// done when the watch begins is still seen.
+	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRecalculationsRequest) Reset() {
+	*x = WatchRecalculationsRequest{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRecalculationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRecalculationsRequest) ProtoMessage() {}
+
+func (x *WatchRecalculationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRecalculationsRequest.ProtoReflect.Descriptor instead.
+func (*WatchRecalculationsRequest) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchRecalculationsRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *WatchRecalculationsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *WatchRecalculationsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// PendingRecalculation is a lab/year/kind whose emissions are to be
+// recalculated: asked for, not yet done.
+type PendingRecalculation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Year          int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	RequestedAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingRecalculation) Reset() {
+	*x = PendingRecalculation{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingRecalculation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingRecalculation) ProtoMessage() {}
+
+func (x *PendingRecalculation) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingRecalculation.ProtoReflect.Descriptor instead.
+func (*PendingRecalculation) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PendingRecalculation) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *PendingRecalculation) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *PendingRecalculation) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PendingRecalculation) GetRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return nil
+}
+
+type WatchRecalculationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What is still to be recalculated; empty in the last message.
+	Pending []*PendingRecalculation `protobuf:"bytes,1,rep,name=pending,proto3" json:"pending,omitempty"`
+	// The recalculations started since `since`, newest first (at most 100).
+	Recalculations []*Recalculation `protobuf:"bytes,2,rep,name=recalculations,proto3" json:"recalculations,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WatchRecalculationsResponse) Reset() {
+	*x = WatchRecalculationsResponse{}
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRecalculationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRecalculationsResponse) ProtoMessage() {}
+
+func (x *WatchRecalculationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRecalculationsResponse.ProtoReflect.Descriptor instead.
+func (*WatchRecalculationsResponse) Descriptor() ([]byte, []int) {
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WatchRecalculationsResponse) GetPending() []*PendingRecalculation {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *WatchRecalculationsResponse) GetRecalculations() []*Recalculation {
+	if x != nil {
+		return x.Recalculations
+	}
+	return nil
+}
+
 type ListSupersededEmissionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ActivityId    string                 `protobuf:"bytes,1,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
@@ -1593,7 +1781,7 @@ type ListSupersededEmissionsRequest struct {
 
 func (x *ListSupersededEmissionsRequest) Reset() {
 	*x = ListSupersededEmissionsRequest{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1793,7 @@ func (x *ListSupersededEmissionsRequest) String() string {
 func (*ListSupersededEmissionsRequest) ProtoMessage() {}
 
 func (x *ListSupersededEmissionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[20]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +1806,7 @@ func (x *ListSupersededEmissionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSupersededEmissionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSupersededEmissionsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{20}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSupersededEmissionsRequest) GetActivityId() string {
@@ -1649,7 +1837,7 @@ type SupersededEmission struct {
 
 func (x *SupersededEmission) Reset() {
 	*x = SupersededEmission{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1849,7 @@ func (x *SupersededEmission) String() string {
 func (*SupersededEmission) ProtoMessage() {}
 
 func (x *SupersededEmission) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[21]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1862,7 @@ func (x *SupersededEmission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupersededEmission.ProtoReflect.Descriptor instead.
 func (*SupersededEmission) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{21}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SupersededEmission) GetRecalculationId() string {
@@ -1770,7 +1958,7 @@ type ListSupersededEmissionsResponse struct {
 
 func (x *ListSupersededEmissionsResponse) Reset() {
 	*x = ListSupersededEmissionsResponse{}
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1970,7 @@ func (x *ListSupersededEmissionsResponse) String() string {
 func (*ListSupersededEmissionsResponse) ProtoMessage() {}
 
 func (x *ListSupersededEmissionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_calc_v1_factors_proto_msgTypes[22]
+	mi := &file_co2_calc_v1_factors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1983,7 @@ func (x *ListSupersededEmissionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSupersededEmissionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSupersededEmissionsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{22}
+	return file_co2_calc_v1_factors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListSupersededEmissionsResponse) GetEmissions() []*SupersededEmission {
@@ -1944,7 +2132,19 @@ const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"\vfinished_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\"`\n" +
 	"\x1aListRecalculationsResponse\x12B\n" +
-	"\x0erecalculations\x18\x01 \x03(\v2\x1a.co2.calc.v1.RecalculationR\x0erecalculations\"A\n" +
+	"\x0erecalculations\x18\x01 \x03(\v2\x1a.co2.calc.v1.RecalculationR\x0erecalculations\"y\n" +
+	"\x1aWatchRecalculationsRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x94\x01\n" +
+	"\x14PendingRecalculation\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12=\n" +
+	"\frequested_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\"\x9e\x01\n" +
+	"\x1bWatchRecalculationsResponse\x12;\n" +
+	"\apending\x18\x01 \x03(\v2!.co2.calc.v1.PendingRecalculationR\apending\x12B\n" +
+	"\x0erecalculations\x18\x02 \x03(\v2\x1a.co2.calc.v1.RecalculationR\x0erecalculations\"A\n" +
 	"\x1eListSupersededEmissionsRequest\x12\x1f\n" +
 	"\vactivity_id\x18\x01 \x01(\tR\n" +
 	"activityId\"\xc3\x03\n" +
@@ -1963,14 +2163,15 @@ const file_co2_calc_v1_factors_proto_rawDesc = "" +
 	"\x0efactor_version\x18\v \x01(\tR\rfactorVersion\x12'\n" +
 	"\x0funcertainty_pct\x18\f \x01(\x01R\x0euncertaintyPct\"`\n" +
 	"\x1fListSupersededEmissionsResponse\x12=\n" +
-	"\temissions\x18\x01 \x03(\v2\x1f.co2.calc.v1.SupersededEmissionR\temissions2\xd8\b\n" +
+	"\temissions\x18\x01 \x03(\v2\x1f.co2.calc.v1.SupersededEmissionR\temissions2\xc9\t\n" +
 	"\rFactorService\x12l\n" +
 	"\vListFactors\x12\x1f.co2.calc.v1.ListFactorsRequest\x1a .co2.calc.v1.ListFactorsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/factors\x90\x02\x01\x12\x89\x01\n" +
 	"\x12ListFactorDatasets\x12&.co2.calc.v1.ListFactorDatasetsRequest\x1a'.co2.calc.v1.ListFactorDatasetsResponse\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/api/v1/factor-datasets\x90\x02\x01\x12j\n" +
 	"\x13UploadFactorDataset\x12'.co2.calc.v1.UploadFactorDatasetRequest\x1a(.co2.calc.v1.UploadFactorDatasetResponse(\x01\x12\xbe\x01\n" +
 	"\x17GetFactorDatasetVersion\x12+.co2.calc.v1.GetFactorDatasetVersionRequest\x1a,.co2.calc.v1.GetFactorDatasetVersionResponse\"H\x82\xd3\xe4\x93\x02?b\adataset\x124/api/v1/factor-datasets/{dataset}/versions/{version}\x90\x02\x01\x12\xcd\x01\n" +
 	"\x1cActivateFactorDatasetVersion\x120.co2.calc.v1.ActivateFactorDatasetVersionRequest\x1a1.co2.calc.v1.ActivateFactorDatasetVersionResponse\"H\x82\xd3\xe4\x93\x02B:\x01*\"=/api/v1/factor-datasets/{dataset}/versions/{version}:activate\x12\x96\x01\n" +
-	"\x12ListRecalculations\x12&.co2.calc.v1.ListRecalculationsRequest\x1a'.co2.calc.v1.ListRecalculationsResponse\"/\x82\xd3\xe4\x93\x02&\x12$/api/v1/labs/{lab_id}/recalculations\x90\x02\x01\x12\xb6\x01\n" +
+	"\x12ListRecalculations\x12&.co2.calc.v1.ListRecalculationsRequest\x1a'.co2.calc.v1.ListRecalculationsResponse\"/\x82\xd3\xe4\x93\x02&\x12$/api/v1/labs/{lab_id}/recalculations\x90\x02\x01\x12o\n" +
+	"\x13WatchRecalculations\x12'.co2.calc.v1.WatchRecalculationsRequest\x1a(.co2.calc.v1.WatchRecalculationsResponse\"\x03\x90\x02\x010\x01\x12\xb6\x01\n" +
 	"\x17ListSupersededEmissions\x12+.co2.calc.v1.ListSupersededEmissionsRequest\x1a,.co2.calc.v1.ListSupersededEmissionsResponse\"@\x82\xd3\xe4\x93\x027\x125/api/v1/activities/{activity_id}/superseded-emissions\x90\x02\x01BJZHgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1;calcv1b\x06proto3"
 
 var (
@@ -1985,7 +2186,7 @@ func file_co2_calc_v1_factors_proto_rawDescGZIP() []byte {
 	return file_co2_calc_v1_factors_proto_rawDescData
 }
 
-var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_co2_calc_v1_factors_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_co2_calc_v1_factors_proto_goTypes = []any{
 	(*Factor)(nil),                               // 0: co2.calc.v1.Factor
 	(*ListFactorsRequest)(nil),                   // 1: co2.calc.v1.ListFactorsRequest
@@ -2007,16 +2208,19 @@ var file_co2_calc_v1_factors_proto_goTypes = []any{
 	(*ListRecalculationsRequest)(nil),            // 17: co2.calc.v1.ListRecalculationsRequest
 	(*Recalculation)(nil),                        // 18: co2.calc.v1.Recalculation
 	(*ListRecalculationsResponse)(nil),           // 19: co2.calc.v1.ListRecalculationsResponse
-	(*ListSupersededEmissionsRequest)(nil),       // 20: co2.calc.v1.ListSupersededEmissionsRequest
-	(*SupersededEmission)(nil),                   // 21: co2.calc.v1.SupersededEmission
-	(*ListSupersededEmissionsResponse)(nil),      // 22: co2.calc.v1.ListSupersededEmissionsResponse
-	(*timestamppb.Timestamp)(nil),                // 23: google.protobuf.Timestamp
+	(*WatchRecalculationsRequest)(nil),           // 20: co2.calc.v1.WatchRecalculationsRequest
+	(*PendingRecalculation)(nil),                 // 21: co2.calc.v1.PendingRecalculation
+	(*WatchRecalculationsResponse)(nil),          // 22: co2.calc.v1.WatchRecalculationsResponse
+	(*ListSupersededEmissionsRequest)(nil),       // 23: co2.calc.v1.ListSupersededEmissionsRequest
+	(*SupersededEmission)(nil),                   // 24: co2.calc.v1.SupersededEmission
+	(*ListSupersededEmissionsResponse)(nil),      // 25: co2.calc.v1.ListSupersededEmissionsResponse
+	(*timestamppb.Timestamp)(nil),                // 26: google.protobuf.Timestamp
 }
 var file_co2_calc_v1_factors_proto_depIdxs = []int32{
 	0,  // 0: co2.calc.v1.ListFactorsResponse.factors:type_name -> co2.calc.v1.Factor
-	23, // 1: co2.calc.v1.FactorDataset.created_at:type_name -> google.protobuf.Timestamp
+	26, // 1: co2.calc.v1.FactorDataset.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: co2.calc.v1.FactorDataset.errors:type_name -> co2.calc.v1.FactorRowError
-	23, // 3: co2.calc.v1.FactorActivation.activated_at:type_name -> google.protobuf.Timestamp
+	26, // 3: co2.calc.v1.FactorActivation.activated_at:type_name -> google.protobuf.Timestamp
 	4,  // 4: co2.calc.v1.ListFactorDatasetsResponse.datasets:type_name -> co2.calc.v1.FactorDataset
 	6,  // 5: co2.calc.v1.ListFactorDatasetsResponse.activations:type_name -> co2.calc.v1.FactorActivation
 	7,  // 6: co2.calc.v1.ListFactorDatasetsResponse.in_force:type_name -> co2.calc.v1.FactorsInForce
@@ -2025,30 +2229,36 @@ var file_co2_calc_v1_factors_proto_depIdxs = []int32{
 	4,  // 9: co2.calc.v1.GetFactorDatasetVersionResponse.dataset:type_name -> co2.calc.v1.FactorDataset
 	6,  // 10: co2.calc.v1.ActivateFactorDatasetVersionResponse.activations:type_name -> co2.calc.v1.FactorActivation
 	16, // 11: co2.calc.v1.ActivateFactorDatasetVersionResponse.skipped:type_name -> co2.calc.v1.SkippedYear
-	23, // 12: co2.calc.v1.Recalculation.started_at:type_name -> google.protobuf.Timestamp
-	23, // 13: co2.calc.v1.Recalculation.finished_at:type_name -> google.protobuf.Timestamp
+	26, // 12: co2.calc.v1.Recalculation.started_at:type_name -> google.protobuf.Timestamp
+	26, // 13: co2.calc.v1.Recalculation.finished_at:type_name -> google.protobuf.Timestamp
 	18, // 14: co2.calc.v1.ListRecalculationsResponse.recalculations:type_name -> co2.calc.v1.Recalculation
-	23, // 15: co2.calc.v1.SupersededEmission.superseded_at:type_name -> google.protobuf.Timestamp
-	21, // 16: co2.calc.v1.ListSupersededEmissionsResponse.emissions:type_name -> co2.calc.v1.SupersededEmission
-	1,  // 17: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
-	3,  // 18: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
-	9,  // 19: co2.calc.v1.FactorService.UploadFactorDataset:input_type -> co2.calc.v1.UploadFactorDatasetRequest
-	12, // 20: co2.calc.v1.FactorService.GetFactorDatasetVersion:input_type -> co2.calc.v1.GetFactorDatasetVersionRequest
-	14, // 21: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:input_type -> co2.calc.v1.ActivateFactorDatasetVersionRequest
-	17, // 22: co2.calc.v1.FactorService.ListRecalculations:input_type -> co2.calc.v1.ListRecalculationsRequest
-	20, // 23: co2.calc.v1.FactorService.ListSupersededEmissions:input_type -> co2.calc.v1.ListSupersededEmissionsRequest
-	2,  // 24: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
-	8,  // 25: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
-	11, // 26: co2.calc.v1.FactorService.UploadFactorDataset:output_type -> co2.calc.v1.UploadFactorDatasetResponse
-	13, // 27: co2.calc.v1.FactorService.GetFactorDatasetVersion:output_type -> co2.calc.v1.GetFactorDatasetVersionResponse
-	15, // 28: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:output_type -> co2.calc.v1.ActivateFactorDatasetVersionResponse
-	19, // 29: co2.calc.v1.FactorService.ListRecalculations:output_type -> co2.calc.v1.ListRecalculationsResponse
-	22, // 30: co2.calc.v1.FactorService.ListSupersededEmissions:output_type -> co2.calc.v1.ListSupersededEmissionsResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 15: co2.calc.v1.WatchRecalculationsRequest.since:type_name -> google.protobuf.Timestamp
+	26, // 16: co2.calc.v1.PendingRecalculation.requested_at:type_name -> google.protobuf.Timestamp
+	21, // 17: co2.calc.v1.WatchRecalculationsResponse.pending:type_name -> co2.calc.v1.PendingRecalculation
+	18, // 18: co2.calc.v1.WatchRecalculationsResponse.recalculations:type_name -> co2.calc.v1.Recalculation
+	26, // 19: co2.calc.v1.SupersededEmission.superseded_at:type_name -> google.protobuf.Timestamp
+	24, // 20: co2.calc.v1.ListSupersededEmissionsResponse.emissions:type_name -> co2.calc.v1.SupersededEmission
+	1,  // 21: co2.calc.v1.FactorService.ListFactors:input_type -> co2.calc.v1.ListFactorsRequest
+	3,  // 22: co2.calc.v1.FactorService.ListFactorDatasets:input_type -> co2.calc.v1.ListFactorDatasetsRequest
+	9,  // 23: co2.calc.v1.FactorService.UploadFactorDataset:input_type -> co2.calc.v1.UploadFactorDatasetRequest
+	12, // 24: co2.calc.v1.FactorService.GetFactorDatasetVersion:input_type -> co2.calc.v1.GetFactorDatasetVersionRequest
+	14, // 25: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:input_type -> co2.calc.v1.ActivateFactorDatasetVersionRequest
+	17, // 26: co2.calc.v1.FactorService.ListRecalculations:input_type -> co2.calc.v1.ListRecalculationsRequest
+	20, // 27: co2.calc.v1.FactorService.WatchRecalculations:input_type -> co2.calc.v1.WatchRecalculationsRequest
+	23, // 28: co2.calc.v1.FactorService.ListSupersededEmissions:input_type -> co2.calc.v1.ListSupersededEmissionsRequest
+	2,  // 29: co2.calc.v1.FactorService.ListFactors:output_type -> co2.calc.v1.ListFactorsResponse
+	8,  // 30: co2.calc.v1.FactorService.ListFactorDatasets:output_type -> co2.calc.v1.ListFactorDatasetsResponse
+	11, // 31: co2.calc.v1.FactorService.UploadFactorDataset:output_type -> co2.calc.v1.UploadFactorDatasetResponse
+	13, // 32: co2.calc.v1.FactorService.GetFactorDatasetVersion:output_type -> co2.calc.v1.GetFactorDatasetVersionResponse
+	15, // 33: co2.calc.v1.FactorService.ActivateFactorDatasetVersion:output_type -> co2.calc.v1.ActivateFactorDatasetVersionResponse
+	19, // 34: co2.calc.v1.FactorService.ListRecalculations:output_type -> co2.calc.v1.ListRecalculationsResponse
+	22, // 35: co2.calc.v1.FactorService.WatchRecalculations:output_type -> co2.calc.v1.WatchRecalculationsResponse
+	25, // 36: co2.calc.v1.FactorService.ListSupersededEmissions:output_type -> co2.calc.v1.ListSupersededEmissionsResponse
+	29, // [29:37] is the sub-list for method output_type
+	21, // [21:29] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_co2_calc_v1_factors_proto_init() }
@@ -2067,7 +2277,7 @@ func file_co2_calc_v1_factors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_calc_v1_factors_proto_rawDesc), len(file_co2_calc_v1_factors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

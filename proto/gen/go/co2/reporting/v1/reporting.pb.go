@@ -1420,6 +1420,102 @@ func (x *GetExportResponse) GetExport() *Export {
 	return nil
 }
 
+type WatchExportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchExportRequest) Reset() {
+	*x = WatchExportRequest{}
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchExportRequest) ProtoMessage() {}
+
+func (x *WatchExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchExportRequest.ProtoReflect.Descriptor instead.
+func (*WatchExportRequest) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *WatchExportRequest) GetLabId() string {
+	if x != nil {
+		return x.LabId
+	}
+	return ""
+}
+
+func (x *WatchExportRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type WatchExportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Export        *Export                `protobuf:"bytes,1,opt,name=export,proto3" json:"export,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchExportResponse) Reset() {
+	*x = WatchExportResponse{}
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchExportResponse) ProtoMessage() {}
+
+func (x *WatchExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchExportResponse.ProtoReflect.Descriptor instead.
+func (*WatchExportResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WatchExportResponse) GetExport() *Export {
+	if x != nil {
+		return x.Export
+	}
+	return nil
+}
+
 type DownloadExportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
@@ -1430,7 +1526,7 @@ type DownloadExportRequest struct {
 
 func (x *DownloadExportRequest) Reset() {
 	*x = DownloadExportRequest{}
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[17]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1538,7 @@ func (x *DownloadExportRequest) String() string {
 func (*DownloadExportRequest) ProtoMessage() {}
 
 func (x *DownloadExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[17]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1551,7 @@ func (x *DownloadExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadExportRequest.ProtoReflect.Descriptor instead.
 func (*DownloadExportRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{17}
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DownloadExportRequest) GetLabId() string {
@@ -1495,7 +1591,7 @@ type ListLabAuditEventsRequest struct {
 
 func (x *ListLabAuditEventsRequest) Reset() {
 	*x = ListLabAuditEventsRequest{}
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1603,7 @@ func (x *ListLabAuditEventsRequest) String() string {
 func (*ListLabAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListLabAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[18]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1616,7 @@ func (x *ListLabAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLabAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListLabAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{18}
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListLabAuditEventsRequest) GetLabId() string {
@@ -1601,7 +1697,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1709,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[19]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1722,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{19}
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAuditEventsRequest) GetSince() *timestamppb.Timestamp {
@@ -1690,7 +1786,7 @@ type ListAuditEventsPage struct {
 
 func (x *ListAuditEventsPage) Reset() {
 	*x = ListAuditEventsPage{}
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1798,7 @@ func (x *ListAuditEventsPage) String() string {
 func (*ListAuditEventsPage) ProtoMessage() {}
 
 func (x *ListAuditEventsPage) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[20]
+	mi := &file_co2_reporting_v1_reporting_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1811,7 @@ func (x *ListAuditEventsPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsPage.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsPage) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{20}
+	return file_co2_reporting_v1_reporting_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAuditEventsPage) GetEvents() []*v1.AuditEvent {
@@ -1864,6 +1960,11 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"E\n" +
 	"\x11GetExportResponse\x120\n" +
+	"\x06export\x18\x01 \x01(\v2\x18.co2.reporting.v1.ExportR\x06export\";\n" +
+	"\x12WatchExportRequest\x12\x15\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"G\n" +
+	"\x13WatchExportResponse\x120\n" +
 	"\x06export\x18\x01 \x01(\v2\x18.co2.reporting.v1.ExportR\x06export\">\n" +
 	"\x15DownloadExportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x0e\n" +
@@ -1890,13 +1991,14 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"page_token\x18\a \x01(\tR\tpageToken\"o\n" +
 	"\x13ListAuditEventsPage\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.co2.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9c\b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xff\b\n" +
 	"\rReportService\x12j\n" +
 	"\tGetReport\x12\".co2.reporting.v1.GetReportRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/reports/{lab_id}\x90\x02\x01\x12|\n" +
 	"\x0fListReportYears\x12(.co2.reporting.v1.ListReportYearsRequest\x1a\x14.google.api.HttpBody\")\x82\xd3\xe4\x93\x02 \x12\x1e/api/v1/reports/{lab_id}/years\x90\x02\x01\x12k\n" +
 	"\x0eListLabRanking\x12'.co2.reporting.v1.ListLabRankingRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/reports\x90\x02\x01\x12\x8a\x01\n" +
 	"\fCreateExport\x12%.co2.reporting.v1.CreateExportRequest\x1a&.co2.reporting.v1.CreateExportResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /api/v1/reports/{lab_id}/exports\x12\x86\x01\n" +
-	"\tGetExport\x12\".co2.reporting.v1.GetExportRequest\x1a#.co2.reporting.v1.GetExportResponse\"0\x82\xd3\xe4\x93\x02'\x12%/api/v1/reports/{lab_id}/exports/{id}\x90\x02\x01\x12\x8c\x01\n" +
+	"\tGetExport\x12\".co2.reporting.v1.GetExportRequest\x1a#.co2.reporting.v1.GetExportResponse\"0\x82\xd3\xe4\x93\x02'\x12%/api/v1/reports/{lab_id}/exports/{id}\x90\x02\x01\x12a\n" +
+	"\vWatchExport\x12$.co2.reporting.v1.WatchExportRequest\x1a%.co2.reporting.v1.WatchExportResponse\"\x03\x90\x02\x010\x01\x12\x8c\x01\n" +
 	"\x0eDownloadExport\x12'.co2.reporting.v1.DownloadExportRequest\x1a\x14.google.api.HttpBody\"9\x82\xd3\xe4\x93\x020\x12./api/v1/reports/{lab_id}/exports/{id}:download\x90\x02\x010\x01\x12\x90\x01\n" +
 	"\x12ListLabAuditEvents\x12+.co2.reporting.v1.ListLabAuditEventsRequest\x1a%.co2.reporting.v1.ListAuditEventsPage\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/api/v1/labs/{lab_id}/audit\x90\x02\x01\x12|\n" +
 	"\x0fListAuditEvents\x12(.co2.reporting.v1.ListAuditEventsRequest\x1a%.co2.reporting.v1.ListAuditEventsPage\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/api/v1/audit\x90\x02\x01BTZRgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1;reportingv1b\x06proto3"
@@ -1913,7 +2015,7 @@ func file_co2_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_co2_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_co2_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_co2_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_co2_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetReportRequest)(nil),          // 0: co2.reporting.v1.GetReportRequest
 	(*Report)(nil),                    // 1: co2.reporting.v1.Report
@@ -1932,13 +2034,15 @@ var file_co2_reporting_v1_reporting_proto_goTypes = []any{
 	(*CreateExportResponse)(nil),      // 14: co2.reporting.v1.CreateExportResponse
 	(*GetExportRequest)(nil),          // 15: co2.reporting.v1.GetExportRequest
 	(*GetExportResponse)(nil),         // 16: co2.reporting.v1.GetExportResponse
-	(*DownloadExportRequest)(nil),     // 17: co2.reporting.v1.DownloadExportRequest
-	(*ListLabAuditEventsRequest)(nil), // 18: co2.reporting.v1.ListLabAuditEventsRequest
-	(*ListAuditEventsRequest)(nil),    // 19: co2.reporting.v1.ListAuditEventsRequest
-	(*ListAuditEventsPage)(nil),       // 20: co2.reporting.v1.ListAuditEventsPage
-	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
-	(*v1.AuditEvent)(nil),             // 22: co2.audit.v1.AuditEvent
-	(*httpbody.HttpBody)(nil),         // 23: google.api.HttpBody
+	(*WatchExportRequest)(nil),        // 17: co2.reporting.v1.WatchExportRequest
+	(*WatchExportResponse)(nil),       // 18: co2.reporting.v1.WatchExportResponse
+	(*DownloadExportRequest)(nil),     // 19: co2.reporting.v1.DownloadExportRequest
+	(*ListLabAuditEventsRequest)(nil), // 20: co2.reporting.v1.ListLabAuditEventsRequest
+	(*ListAuditEventsRequest)(nil),    // 21: co2.reporting.v1.ListAuditEventsRequest
+	(*ListAuditEventsPage)(nil),       // 22: co2.reporting.v1.ListAuditEventsPage
+	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
+	(*v1.AuditEvent)(nil),             // 24: co2.audit.v1.AuditEvent
+	(*httpbody.HttpBody)(nil),         // 25: google.api.HttpBody
 }
 var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 0: co2.reporting.v1.Report.total:type_name -> co2.reporting.v1.Total
@@ -1949,7 +2053,7 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	3,  // 5: co2.reporting.v1.Report.modules:type_name -> co2.reporting.v1.ModuleTotal
 	2,  // 6: co2.reporting.v1.Report.previous_year:type_name -> co2.reporting.v1.Total
 	5,  // 7: co2.reporting.v1.Report.factor_versions:type_name -> co2.reporting.v1.FactorVersion
-	21, // 8: co2.reporting.v1.Report.generated_at:type_name -> google.protobuf.Timestamp
+	23, // 8: co2.reporting.v1.Report.generated_at:type_name -> google.protobuf.Timestamp
 	2,  // 9: co2.reporting.v1.ModuleTotal.total:type_name -> co2.reporting.v1.Total
 	4,  // 10: co2.reporting.v1.ModuleTotal.emission_types:type_name -> co2.reporting.v1.EmissionTypeTotal
 	2,  // 11: co2.reporting.v1.EmissionTypeTotal.total:type_name -> co2.reporting.v1.Total
@@ -1960,37 +2064,40 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 16: co2.reporting.v1.YearTotal.scope3:type_name -> co2.reporting.v1.Total
 	11, // 17: co2.reporting.v1.LabRanking.labs:type_name -> co2.reporting.v1.RankedLab
 	2,  // 18: co2.reporting.v1.RankedLab.total:type_name -> co2.reporting.v1.Total
-	21, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
-	21, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
-	21, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
+	23, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
+	23, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
+	23, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
 	12, // 22: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
 	12, // 23: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
-	21, // 24: co2.reporting.v1.ListLabAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
-	21, // 25: co2.reporting.v1.ListLabAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
-	21, // 26: co2.reporting.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
-	21, // 27: co2.reporting.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
-	22, // 28: co2.reporting.v1.ListAuditEventsPage.events:type_name -> co2.audit.v1.AuditEvent
-	0,  // 29: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
-	6,  // 30: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
-	9,  // 31: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
-	13, // 32: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
-	15, // 33: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
-	17, // 34: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
-	18, // 35: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
-	19, // 36: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
-	23, // 37: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
-	23, // 38: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
-	23, // 39: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
-	14, // 40: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
-	16, // 41: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
-	23, // 42: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
-	20, // 43: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	20, // 44: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	37, // [37:45] is the sub-list for method output_type
-	29, // [29:37] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	12, // 24: co2.reporting.v1.WatchExportResponse.export:type_name -> co2.reporting.v1.Export
+	23, // 25: co2.reporting.v1.ListLabAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	23, // 26: co2.reporting.v1.ListLabAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	23, // 27: co2.reporting.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	23, // 28: co2.reporting.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	24, // 29: co2.reporting.v1.ListAuditEventsPage.events:type_name -> co2.audit.v1.AuditEvent
+	0,  // 30: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
+	6,  // 31: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
+	9,  // 32: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
+	13, // 33: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
+	15, // 34: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
+	17, // 35: co2.reporting.v1.ReportService.WatchExport:input_type -> co2.reporting.v1.WatchExportRequest
+	19, // 36: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
+	20, // 37: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
+	21, // 38: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
+	25, // 39: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
+	25, // 40: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
+	25, // 41: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
+	14, // 42: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
+	16, // 43: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
+	18, // 44: co2.reporting.v1.ReportService.WatchExport:output_type -> co2.reporting.v1.WatchExportResponse
+	25, // 45: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
+	22, // 46: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	22, // 47: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	39, // [39:48] is the sub-list for method output_type
+	30, // [30:39] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_co2_reporting_v1_reporting_proto_init() }
@@ -2007,7 +2114,7 @@ func file_co2_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_reporting_v1_reporting_proto_rawDesc), len(file_co2_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,9 @@ const (
 	// FactorServiceListRecalculationsProcedure is the fully-qualified name of the FactorService's
 	// ListRecalculations RPC.
 	FactorServiceListRecalculationsProcedure = "/co2.calc.v1.FactorService/ListRecalculations"
+	// FactorServiceWatchRecalculationsProcedure is the fully-qualified name of the FactorService's
+	// WatchRecalculations RPC.
+	FactorServiceWatchRecalculationsProcedure = "/co2.calc.v1.FactorService/WatchRecalculations"
 	// FactorServiceListSupersededEmissionsProcedure is the fully-qualified name of the FactorService's
 	// ListSupersededEmissions RPC.
 	FactorServiceListSupersededEmissionsProcedure = "/co2.calc.v1.FactorService/ListSupersededEmissions"
@@ -79,6 +82,13 @@ type FactorServiceClient interface {
 	// A lab's recalculations, newest first: the dataset versions replaced
 	// and the one computed with, and the totals before and after.
 	ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error)
+	// A lab's year's recalculations as they happen: what is pending and the
+	// recalculations started since `since`, at once and after each change
+	// (again unchanged every RECALC_WATCH_KEEPALIVE), until none is pending
+	// (sent last). Authorised as ListRecalculations. No REST binding: the
+	// gateway serves it as Server-Sent Events at
+	// GET /api/v1/labs/{lab_id}/recalculations/events (ADR 021).
+	WatchRecalculations(context.Context, *connect.Request[v1.WatchRecalculationsRequest]) (*connect.ServerStreamForClient[v1.WatchRecalculationsResponse], error)
 	// The emissions recalculations replaced for an activity, as they were.
 	ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error)
 }
@@ -134,6 +144,13 @@ func NewFactorServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		watchRecalculations: connect.NewClient[v1.WatchRecalculationsRequest, v1.WatchRecalculationsResponse](
+			httpClient,
+			baseURL+FactorServiceWatchRecalculationsProcedure,
+			connect.WithSchema(factorServiceMethods.ByName("WatchRecalculations")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		listSupersededEmissions: connect.NewClient[v1.ListSupersededEmissionsRequest, v1.ListSupersededEmissionsResponse](
 			httpClient,
 			baseURL+FactorServiceListSupersededEmissionsProcedure,
@@ -152,6 +169,7 @@ type factorServiceClient struct {
 	getFactorDatasetVersion      *connect.Client[v1.GetFactorDatasetVersionRequest, v1.GetFactorDatasetVersionResponse]
 	activateFactorDatasetVersion *connect.Client[v1.ActivateFactorDatasetVersionRequest, v1.ActivateFactorDatasetVersionResponse]
 	listRecalculations           *connect.Client[v1.ListRecalculationsRequest, v1.ListRecalculationsResponse]
+	watchRecalculations          *connect.Client[v1.WatchRecalculationsRequest, v1.WatchRecalculationsResponse]
 	listSupersededEmissions      *connect.Client[v1.ListSupersededEmissionsRequest, v1.ListSupersededEmissionsResponse]
 }
 
@@ -185,6 +203,11 @@ func (c *factorServiceClient) ListRecalculations(ctx context.Context, req *conne
 	return c.listRecalculations.CallUnary(ctx, req)
 }
 
+// WatchRecalculations calls co2.calc.v1.FactorService.WatchRecalculations.
+func (c *factorServiceClient) WatchRecalculations(ctx context.Context, req *connect.Request[v1.WatchRecalculationsRequest]) (*connect.ServerStreamForClient[v1.WatchRecalculationsResponse], error) {
+	return c.watchRecalculations.CallServerStream(ctx, req)
+}
+
 // ListSupersededEmissions calls co2.calc.v1.FactorService.ListSupersededEmissions.
 func (c *factorServiceClient) ListSupersededEmissions(ctx context.Context, req *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error) {
 	return c.listSupersededEmissions.CallUnary(ctx, req)
@@ -213,6 +236,13 @@ type FactorServiceHandler interface {
 	// A lab's recalculations, newest first: the dataset versions replaced
 	// and the one computed with, and the totals before and after.
 	ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error)
+	// A lab's year's recalculations as they happen: what is pending and the
+	// recalculations started since `since`, at once and after each change
+	// (again unchanged every RECALC_WATCH_KEEPALIVE), until none is pending
+	// (sent last). Authorised as ListRecalculations. No REST binding: the
+	// gateway serves it as Server-Sent Events at
+	// GET /api/v1/labs/{lab_id}/recalculations/events (ADR 021).
+	WatchRecalculations(context.Context, *connect.Request[v1.WatchRecalculationsRequest], *connect.ServerStream[v1.WatchRecalculationsResponse]) error
 	// The emissions recalculations replaced for an activity, as they were.
 	ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error)
 }
@@ -264,6 +294,13 @@ func NewFactorServiceHandler(svc FactorServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	factorServiceWatchRecalculationsHandler := connect.NewServerStreamHandler(
+		FactorServiceWatchRecalculationsProcedure,
+		svc.WatchRecalculations,
+		connect.WithSchema(factorServiceMethods.ByName("WatchRecalculations")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	factorServiceListSupersededEmissionsHandler := connect.NewUnaryHandler(
 		FactorServiceListSupersededEmissionsProcedure,
 		svc.ListSupersededEmissions,
@@ -285,6 +322,8 @@ func NewFactorServiceHandler(svc FactorServiceHandler, opts ...connect.HandlerOp
 			factorServiceActivateFactorDatasetVersionHandler.ServeHTTP(w, r)
 		case FactorServiceListRecalculationsProcedure:
 			factorServiceListRecalculationsHandler.ServeHTTP(w, r)
+		case FactorServiceWatchRecalculationsProcedure:
+			factorServiceWatchRecalculationsHandler.ServeHTTP(w, r)
 		case FactorServiceListSupersededEmissionsProcedure:
 			factorServiceListSupersededEmissionsHandler.ServeHTTP(w, r)
 		default:
@@ -318,6 +357,10 @@ func (UnimplementedFactorServiceHandler) ActivateFactorDatasetVersion(context.Co
 
 func (UnimplementedFactorServiceHandler) ListRecalculations(context.Context, *connect.Request[v1.ListRecalculationsRequest]) (*connect.Response[v1.ListRecalculationsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.ListRecalculations is not implemented"))
+}
+
+func (UnimplementedFactorServiceHandler) WatchRecalculations(context.Context, *connect.Request[v1.WatchRecalculationsRequest], *connect.ServerStream[v1.WatchRecalculationsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("co2.calc.v1.FactorService.WatchRecalculations is not implemented"))
 }
 
 func (UnimplementedFactorServiceHandler) ListSupersededEmissions(context.Context, *connect.Request[v1.ListSupersededEmissionsRequest]) (*connect.Response[v1.ListSupersededEmissionsResponse], error) {

@@ -47,6 +47,9 @@ const (
 	ReportServiceCreateExportProcedure = "/co2.reporting.v1.ReportService/CreateExport"
 	// ReportServiceGetExportProcedure is the fully-qualified name of the ReportService's GetExport RPC.
 	ReportServiceGetExportProcedure = "/co2.reporting.v1.ReportService/GetExport"
+	// ReportServiceWatchExportProcedure is the fully-qualified name of the ReportService's WatchExport
+	// RPC.
+	ReportServiceWatchExportProcedure = "/co2.reporting.v1.ReportService/WatchExport"
 	// ReportServiceDownloadExportProcedure is the fully-qualified name of the ReportService's
 	// DownloadExport RPC.
 	ReportServiceDownloadExportProcedure = "/co2.reporting.v1.ReportService/DownloadExport"
@@ -71,6 +74,12 @@ type ReportServiceClient interface {
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
+	// An export as GetExport answers it, at once and after each change of
+	// its status, again unchanged every EXPORT_WATCH_KEEPALIVE, until it is
+	// done, failed or expired (sent last). Authorised as GetExport. No REST
+	// binding: the gateway serves it as Server-Sent Events at
+	// GET /api/v1/reports/{lab_id}/exports/{id}/events (ADR 021).
+	WatchExport(context.Context, *connect.Request[v1.WatchExportRequest]) (*connect.ServerStreamForClient[v1.WatchExportResponse], error)
 	// The ZIP of a finished export, streamed.
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest]) (*connect.ServerStreamForClient[httpbody.HttpBody], error)
 	// The audit trail of a lab (and its sub-labs with include_sublabs):
@@ -127,6 +136,13 @@ func NewReportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		watchExport: connect.NewClient[v1.WatchExportRequest, v1.WatchExportResponse](
+			httpClient,
+			baseURL+ReportServiceWatchExportProcedure,
+			connect.WithSchema(reportServiceMethods.ByName("WatchExport")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		downloadExport: connect.NewClient[v1.DownloadExportRequest, httpbody.HttpBody](
 			httpClient,
 			baseURL+ReportServiceDownloadExportProcedure,
@@ -158,6 +174,7 @@ type reportServiceClient struct {
 	listLabRanking     *connect.Client[v1.ListLabRankingRequest, httpbody.HttpBody]
 	createExport       *connect.Client[v1.CreateExportRequest, v1.CreateExportResponse]
 	getExport          *connect.Client[v1.GetExportRequest, v1.GetExportResponse]
+	watchExport        *connect.Client[v1.WatchExportRequest, v1.WatchExportResponse]
 	downloadExport     *connect.Client[v1.DownloadExportRequest, httpbody.HttpBody]
 	listLabAuditEvents *connect.Client[v1.ListLabAuditEventsRequest, v1.ListAuditEventsPage]
 	listAuditEvents    *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsPage]
@@ -188,6 +205,11 @@ func (c *reportServiceClient) GetExport(ctx context.Context, req *connect.Reques
 	return c.getExport.CallUnary(ctx, req)
 }
 
+// WatchExport calls co2.reporting.v1.ReportService.WatchExport.
+func (c *reportServiceClient) WatchExport(ctx context.Context, req *connect.Request[v1.WatchExportRequest]) (*connect.ServerStreamForClient[v1.WatchExportResponse], error) {
+	return c.watchExport.CallServerStream(ctx, req)
+}
+
 // DownloadExport calls co2.reporting.v1.ReportService.DownloadExport.
 func (c *reportServiceClient) DownloadExport(ctx context.Context, req *connect.Request[v1.DownloadExportRequest]) (*connect.ServerStreamForClient[httpbody.HttpBody], error) {
 	return c.downloadExport.CallServerStream(ctx, req)
@@ -216,6 +238,12 @@ type ReportServiceHandler interface {
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
 	GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error)
+	// An export as GetExport answers it, at once and after each change of
+	// its status, again unchanged every EXPORT_WATCH_KEEPALIVE, until it is
+	// done, failed or expired (sent last). Authorised as GetExport. No REST
+	// binding: the gateway serves it as Server-Sent Events at
+	// GET /api/v1/reports/{lab_id}/exports/{id}/events (ADR 021).
+	WatchExport(context.Context, *connect.Request[v1.WatchExportRequest], *connect.ServerStream[v1.WatchExportResponse]) error
 	// The ZIP of a finished export, streamed.
 	DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest], *connect.ServerStream[httpbody.HttpBody]) error
 	// The audit trail of a lab (and its sub-labs with include_sublabs):
@@ -268,6 +296,13 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reportServiceWatchExportHandler := connect.NewServerStreamHandler(
+		ReportServiceWatchExportProcedure,
+		svc.WatchExport,
+		connect.WithSchema(reportServiceMethods.ByName("WatchExport")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	reportServiceDownloadExportHandler := connect.NewServerStreamHandler(
 		ReportServiceDownloadExportProcedure,
 		svc.DownloadExport,
@@ -301,6 +336,8 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 			reportServiceCreateExportHandler.ServeHTTP(w, r)
 		case ReportServiceGetExportProcedure:
 			reportServiceGetExportHandler.ServeHTTP(w, r)
+		case ReportServiceWatchExportProcedure:
+			reportServiceWatchExportHandler.ServeHTTP(w, r)
 		case ReportServiceDownloadExportProcedure:
 			reportServiceDownloadExportHandler.ServeHTTP(w, r)
 		case ReportServiceListLabAuditEventsProcedure:
@@ -334,6 +371,10 @@ func (UnimplementedReportServiceHandler) CreateExport(context.Context, *connect.
 
 func (UnimplementedReportServiceHandler) GetExport(context.Context, *connect.Request[v1.GetExportRequest]) (*connect.Response[v1.GetExportResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.GetExport is not implemented"))
+}
+
+func (UnimplementedReportServiceHandler) WatchExport(context.Context, *connect.Request[v1.WatchExportRequest], *connect.ServerStream[v1.WatchExportResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.WatchExport is not implemented"))
 }
 
 func (UnimplementedReportServiceHandler) DownloadExport(context.Context, *connect.Request[v1.DownloadExportRequest], *connect.ServerStream[httpbody.HttpBody]) error {
