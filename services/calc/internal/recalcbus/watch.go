@@ -17,7 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
-// RecalcChangedChannel is where the triggers of migration 00010 notify the
+// RecalcChangedChannel is where the triggers of migration 00008 notify the
 // lab id of an ask or a recorded recalculation.
 const RecalcChangedChannel = "calc_recalc_changed"
 
