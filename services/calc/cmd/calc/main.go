@@ -49,6 +49,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yearbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yeardb"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditapi"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -153,7 +154,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		path, handler = calcv1connect.NewLabPurgeServiceHandler(calcapi.NewPurge(purgebus.New(rt.Logger, purgedb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.LabPurgeServiceName, path, handler)
 		// The service's own audit trail, which reporting reads (ADR 018).
-		path, handler = auditv1connect.NewAuditServiceHandler(calcapi.NewAuditHandler("calc", audit.NewTrail(auditpg.NewStore(rt.Pool, ledgerdb.Schema))), options...)
+		path, handler = auditv1connect.NewAuditServiceHandler(auditapi.NewHandler("calc", audit.NewTrail(auditpg.NewStore(rt.Pool, ledgerdb.Schema))), options...)
 		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})

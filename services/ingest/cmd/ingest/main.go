@@ -21,6 +21,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/templates"
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/workerbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditapi"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		path, handler = ingestv1connect.NewLabPurgeServiceHandler(ingestapi.NewPurge(imports), options...)
 		rt.Server.Mount(ingestv1connect.LabPurgeServiceName, path, handler)
 		// The service's own audit trail, which reporting reads (ADR 018).
-		path, handler = auditv1connect.NewAuditServiceHandler(ingestapi.NewAuditHandler("ingest", audit.NewTrail(auditpg.NewStore(rt.Pool, ingestdb.Schema))), options...)
+		path, handler = auditv1connect.NewAuditServiceHandler(auditapi.NewHandler("ingest", audit.NewTrail(auditpg.NewStore(rt.Pool, ingestdb.Schema))), options...)
 		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})

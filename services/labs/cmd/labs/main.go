@@ -19,6 +19,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsbus"
 	"github.com/co2-calculator/co2-calculator/services/labs/internal/labsdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditapi"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit/auditpg"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		path, handler = labsv1connect.NewLabsInternalServiceHandler(labsapi.NewInternal(labs), options...)
 		rt.Server.Mount(labsv1connect.LabsInternalServiceName, path, handler)
 		// The service's own audit trail, which reporting reads (ADR 018).
-		path, handler = auditv1connect.NewAuditServiceHandler(labsapi.NewAuditHandler("labs", audit.NewTrail(auditpg.NewStore(rt.Pool, labsdb.Schema))), options...)
+		path, handler = auditv1connect.NewAuditServiceHandler(auditapi.NewHandler("labs", audit.NewTrail(auditpg.NewStore(rt.Pool, labsdb.Schema))), options...)
 		rt.Server.Mount(auditv1connect.AuditServiceName, path, handler)
 		return rt.Server.ListenAndServe(ctx, cfg.ListenAddr)
 	})

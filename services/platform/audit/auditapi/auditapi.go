@@ -1,4 +1,7 @@
-package calcapi
+// Package auditapi serves a service's own audit trail over the internal
+// AuditService (ADR 018). The contract is common to every service, not one
+// service's API, so the one mapping lives here and each service mounts it.
+package auditapi
 
 import (
 	"context"
@@ -14,22 +17,20 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
-// AuditHandler serves this service's own audit trail to reporting (the
-// internal AuditService). Every service has this mapping: the platform
-// imports no API (ADR 016), so the wire types stop at each service's api.
-type AuditHandler struct {
+// Handler serves a service's own audit trail to reporting.
+type Handler struct {
 	service string
 	trail   *audit.Trail
 }
 
-var _ auditv1connect.AuditServiceHandler = (*AuditHandler)(nil)
+var _ auditv1connect.AuditServiceHandler = (*Handler)(nil)
 
-// NewAuditHandler returns the handler of the trail of service.
-func NewAuditHandler(service string, trail *audit.Trail) *AuditHandler {
-	return &AuditHandler{service: service, trail: trail}
+// NewHandler returns the handler of the trail of service.
+func NewHandler(service string, trail *audit.Trail) *Handler {
+	return &Handler{service: service, trail: trail}
 }
 
-func (h *AuditHandler) ListAuditEvents(ctx context.Context, req *connect.Request[auditv1.ListAuditEventsRequest]) (*connect.Response[auditv1.ListAuditEventsResponse], error) {
+func (h *Handler) ListAuditEvents(ctx context.Context, req *connect.Request[auditv1.ListAuditEventsRequest]) (*connect.Response[auditv1.ListAuditEventsResponse], error) {
 	msg := req.Msg
 	filter := audit.Filter{
 		AllLabs: msg.GetAllLabs(), LabIDs: msg.GetLabIds(), Since: timeOf(msg.GetSince()), Until: timeOf(msg.GetUntil()),
