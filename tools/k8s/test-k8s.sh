@@ -179,8 +179,11 @@ say "helm upgrade to $upgrade_tag while a client reads through every service"
 		printf 'kubectl rollout status deployment/%q -n %q --timeout %q\n' "$release-$service" "$namespace" "$wait_timeout"
 	done
 } > "$K8S_STATE/upgrade.sh"
-smoke poll -while "bash '$K8S_STATE/upgrade.sh' > '$K8S_STATE/upgrade.log' 2>&1" ||
-	fail "requests failed during the upgrade, or it failed: $(cat "$K8S_STATE/upgrade.log")"
+# The requests' failures come last in the message: a log cut to its tail
+# shows them.
+smoke poll -while "bash '$K8S_STATE/upgrade.sh' > '$K8S_STATE/upgrade.log' 2>&1" > "$K8S_STATE/poll.log" 2>&1 ||
+	fail "the upgrade failed, or requests did during it; the upgrade's last lines:"$'\n'"$(tail -5 "$K8S_STATE/upgrade.log")"$'\n'"the client's:"$'\n'"$(tail -25 "$K8S_STATE/poll.log")"
+cat "$K8S_STATE/poll.log"
 # The pods are the new ones: wait for the old ones to be gone.
 for _ in $(seq 120); do
 	[ -z "$(kubectl get pods -n "$namespace" -l "app.kubernetes.io/instance=$release" -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}')" ] && break

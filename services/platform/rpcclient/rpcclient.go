@@ -45,17 +45,26 @@ func New(cfg Config, limits server.Limits) (Caller, error) {
 
 // Transport speaks HTTP/2 without TLS (h2c) to other services inside the
 // cluster, which keeps streams (uploads, file reads) working end to end;
-// pings find a peer that vanished without closing the connection.
-func Transport(limits server.Limits) *http.Transport { return transport(limits) }
+// pings find a peer that vanished without closing the connection. A
+// request no server received is sent again (replaying): a rolling update
+// fails no call.
+func Transport(limits server.Limits) http.RoundTripper { return transport(limits) }
 
-func transport(limits server.Limits) *http.Transport {
+func transport(limits server.Limits) http.RoundTripper {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
-	return &http.Transport{
-		Protocols:           &protocols,
-		HTTP2:               limits.HTTP2(),
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
+	maxBody := limits.MaxMessageBytes
+	if maxBody <= 0 {
+		maxBody = 4 << 20
+	}
+	return replaying{
+		next: &http.Transport{
+			Protocols:           &protocols,
+			HTTP2:               limits.HTTP2(),
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		maxBody: maxBody,
 	}
 }
 
