@@ -105,7 +105,7 @@ func TestAStreamIsNotHeldBack(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 
 	body, writer := io.Pipe()
-	request, _ := http.NewRequestWithContext(t.Context(), "POST", "http://"+ln.Addr().String()+"/upload", body)
+	request, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+ln.Addr().String()+"/upload", body)
 	request.Header.Set("Content-Type", "application/connect+proto")
 	client := &http.Client{Transport: rpcclient.Transport(server.Limits{MaxMessageBytes: 1 << 20})}
 	answered := make(chan error, 1)
@@ -135,7 +135,7 @@ func TestAStreamIsNotHeldBack(t *testing.T) {
 // cannot be read again.
 func call(ctx context.Context, client *http.Client, address string) error {
 	const message = "a unary message"
-	request, err := http.NewRequestWithContext(ctx, "POST", "http://"+address+"/co2.Echo/Echo", onceReader{strings.NewReader(message)})
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+address+"/co2.Echo/Echo", onceReader{strings.NewReader(message)})
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func call(ctx context.Context, client *http.Client, address string) error {
 	if err != nil {
 		return err
 	}
-	if response.StatusCode != 200 || string(got) != message {
+	if response.StatusCode != http.StatusOK || string(got) != message {
 		return fmt.Errorf("%s: %q", response.Status, got)
 	}
 	return nil
