@@ -21,7 +21,6 @@ func totalOf(t *testing.T, api, lab string, year int) float64 {
 	return number(report["total"].(map[string]any)["kgCo2e"])
 }
 
-
 // progressOf finds year in an objective's trajectory.
 func progressOf(t *testing.T, view map[string]any, year int) map[string]any {
 	t.Helper()

@@ -143,6 +143,11 @@ func draw2(title, categoryLabel string, bars []bar, horizontal bool) ([]byte, er
 		p.NominalX(labels...)
 	}
 	valueAxis.Max = math.Max(top*1.1, 1e-3)
+	return render(p)
+}
+
+// render writes p as SVG, at the size of every chart.
+func render(p *plot.Plot) ([]byte, error) {
 	writer, err := p.WriterTo(width, height, "svg")
 	if err != nil {
 		return nil, fmt.Errorf("svg: %w", err)
@@ -259,15 +264,7 @@ func Trajectory(title string, view *reportingv1.ObjectiveView) ([]byte, error) {
 	if len(allowed) > 0 {
 		p.X.Min, p.X.Max = allowed[0].X-0.5, allowed[len(allowed)-1].X+0.5
 	}
-	writer, err := p.WriterTo(width, height, "svg")
-	if err != nil {
-		return nil, fmt.Errorf("svg: %w", err)
-	}
-	var buf bytes.Buffer
-	if _, err := writer.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("svg: %w", err)
-	}
-	return buf.Bytes(), nil
+	return render(p)
 }
 
 // allowedColor is the objective's orange, apart from the data's blue.

@@ -194,6 +194,12 @@ func (s *Objectives) Set(ctx context.Context, labID string, r Request) (Trajecto
 	if err := s.reports.Authorize(ctx, labID, authz.Plan); err != nil {
 		return Trajectory{}, err
 	}
+	return s.set(ctx, labID, r)
+}
+
+// set checks r against the data of labID ("": the institution), stores
+// the objective and returns its trajectory.
+func (s *Objectives) set(ctx context.Context, labID string, r Request) (Trajectory, error) {
 	o, err := s.objective(labID, r)
 	if err != nil {
 		return Trajectory{}, err
@@ -286,22 +292,7 @@ func (s *Objectives) SetInstitution(ctx context.Context, r Request) (Trajectory,
 	if err := s.requireEverywhere(ctx, authz.Administer, "the institution's objective is set by admins"); err != nil {
 		return Trajectory{}, err
 	}
-	o, err := s.objective("", r)
-	if err != nil {
-		return Trajectory{}, err
-	}
-	baseline, err := s.figures(ctx, o, []int32{o.BaselineYear})
-	if err != nil {
-		return Trajectory{}, err
-	}
-	if err := checkBaseline(o, baseline[o.BaselineYear]); err != nil {
-		return Trajectory{}, err
-	}
-	stored, err := s.store.SetObjective(ctx, o, actor(ctx))
-	if err != nil {
-		return Trajectory{}, err
-	}
-	return s.trajectory(ctx, stored)
+	return s.set(ctx, "", r)
 }
 
 // GetInstitution returns the institution's objective: admins and auditors.
@@ -438,11 +429,7 @@ func (s *Objectives) ProgressIn(ctx context.Context, labIDs []string, includeSub
 	if err != nil {
 		return nil, err
 	}
-	baseline := Figures{}
-	if f := figures[o.BaselineYear]; f != nil {
-		baseline = *f
-	}
-	p := o.ProgressOf(year, baseline, figures[year])
+	p := o.progressIn(year, figures)
 	return &p, nil
 }
 
@@ -490,11 +477,7 @@ func (s *Objectives) InstitutionProgress(ctx context.Context, year int32) (*Prog
 	if err != nil {
 		return nil, err
 	}
-	baseline := Figures{}
-	if f := figures[o.BaselineYear]; f != nil {
-		baseline = *f
-	}
-	p := o.ProgressOf(year, baseline, figures[year])
+	p := o.progressIn(year, figures)
 	return &p, nil
 }
 
@@ -529,11 +512,7 @@ func (s *Objectives) Progresses(ctx context.Context, year int32, visible func(la
 			if err != nil {
 				return nil, err
 			}
-			baseline := Figures{}
-			if f := figures[o.BaselineYear]; f != nil {
-				baseline = *f
-			}
-			out = append(out, LabProgress{LabID: o.LabID, Progress: o.ProgressOf(year, baseline, figures[year])})
+			out = append(out, LabProgress{LabID: o.LabID, Progress: o.progressIn(year, figures)})
 		}
 		if len(page) < objectivesPage {
 			break

@@ -28,12 +28,12 @@ type Progress struct {
 
 // TargetProgress is a module's or a scope's year against its objective.
 type TargetProgress struct {
-	Name                              string
-	ReductionPct                      float64
-	BaselineKg, AllowedKg, ActualKg   float64
-	GapKg                             float64
-	GapPct                            *float64
-	Flagged                           bool
+	Name                            string
+	ReductionPct                    float64
+	BaselineKg, AllowedKg, ActualKg float64
+	GapKg                           float64
+	GapPct                          *float64
+	Flagged                         bool
 }
 
 // Trajectory is an objective's every year: from the baseline to the
@@ -174,20 +174,29 @@ func (o Objective) target(name string, reductionPct, baselineKg, actualKg float6
 	}
 }
 
+// progressIn computes year against the objective from figures, which hold
+// the baseline's and the year's (when they have data).
+func (o Objective) progressIn(year int32, figures map[int32]*Figures) Progress {
+	baseline := Figures{}
+	if f := figures[o.BaselineYear]; f != nil {
+		baseline = *f
+	}
+	return o.ProgressOf(year, baseline, figures[year])
+}
+
 // TrajectoryOf computes every year of the objective from the figures of
 // the years with data (the baseline's among them).
 func (o Objective) TrajectoryOf(years map[int32]*Figures) Trajectory {
-	baseline := Figures{}
-	if f := years[o.BaselineYear]; f != nil {
-		baseline = *f
-	}
 	last := o.TargetYear
 	for year := range years {
 		last = max(last, year)
 	}
-	t := Trajectory{Objective: o, BaselineKg: baseline.TotalKg}
+	t := Trajectory{Objective: o}
+	if f := years[o.BaselineYear]; f != nil {
+		t.BaselineKg = f.TotalKg
+	}
 	for year := o.BaselineYear; year <= last; year++ {
-		t.Years = append(t.Years, o.ProgressOf(year, baseline, years[year]))
+		t.Years = append(t.Years, o.progressIn(year, years))
 	}
 	return t
 }
