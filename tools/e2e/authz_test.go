@@ -49,6 +49,8 @@ func newWorld(t *testing.T, sys *system) *world {
 
 const contractBody = `{"supplier":"Hydro SA","kgCo2ePerKwh":0.012,"source":"Supplier disclosure 2025"}`
 
+const objectiveBody = `{"baselineYear":2025,"targetYear":2030,"reductionPct":50}`
+
 const entryBody = `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"40","active_power_w":"60"}}`
 
 // importOf returns a finished import of lab, made on first use.
@@ -286,6 +288,35 @@ var matrix = []endpoint{
 		name: "close a year for every lab", method: "POST", body: fixed(`{}`),
 		// A year of its own each time (from 1990 to 2019, which no other row uses).
 		path: func(*world, string) string { return fmt.Sprintf("/years/%d:close", 1990+worlds.Add(1)%30) },
+		want: adminsOnly(200),
+	},
+	// Objectives (set before they are read: the shared world's labs have
+	// 2025 data, the baseline).
+	{name: "set objective", method: "PUT", path: labPath("/labs/%s/objective"), body: fixed(objectiveBody), want: editing},
+	{name: "get objective", method: "GET", path: labPath("/labs/%s/objective"), body: noBody, want: viewing},
+	{
+		name: "delete objective", method: "DELETE", mutating: true, body: noBody,
+		path: func(w *world, lab string) string {
+			mustCall(w.t, 200, "PUT", w.sys.Gateway+"/api/v1/labs/"+lab+"/objective", objectiveBody)
+			return "/labs/" + lab + "/objective"
+		},
+		want: editing,
+	},
+	{name: "set the institution's objective", method: "PUT", path: labPath("/objective%.0s"), body: fixed(objectiveBody), want: adminsOnly(200)},
+	{
+		name: "get the institution's objective", method: "GET", path: labPath("/objective%.0s"), body: noBody,
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {403, 403, 403}, "member": {403, 403, 403}, "outsider": {403, 403, 403}},
+	},
+	{
+		name: "list alerts", method: "GET", path: labPath("/alerts?year=2025%.0s"), body: noBody,
+		want: map[string]expect{"admin": {200, 200, 200}, "auditor": {200, 200, 200}, "manager": {200, 200, 200}, "member": {403, 403, 403}, "outsider": {403, 403, 403}},
+	},
+	{
+		name: "delete the institution's objective", method: "DELETE", body: noBody,
+		path: func(w *world, _ string) string {
+			mustCall(w.t, 200, "PUT", w.sys.Gateway+"/api/v1/objective", objectiveBody)
+			return "/objective"
+		},
 		want: adminsOnly(200),
 	},
 	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},

@@ -124,6 +124,8 @@ func describe(action Action) string {
 		return "closing its reporting years"
 	case Audit:
 		return "reading its audit trail (lab managers, auditors and admins)"
+	case Plan:
+		return "setting its reduction objectives (lab managers and admins)"
 	case Administer:
 		return "this (admins only)"
 	default:

@@ -28,6 +28,7 @@ const (
 	CloseYear     Action = "close_year"     // close a reporting year (reopening is Administer)
 	Administer    Action = "admin"          // archive, purge, factor datasets: admins only
 	Audit         Action = "audit"          // read the audit trail
+	Plan          Action = "plan"           // set reduction objectives, work on scenarios
 )
 
 // Lab roles, held on a lab and inherited by its sub-labs.
@@ -72,6 +73,7 @@ var policy = [][]string{
 	{"admin", anyLab, string(Administer)},
 	{"admin", anyLab, string(Validate)},
 	{"admin", anyLab, string(CloseYear)},
+	{"admin", anyLab, string(Plan)},
 	{"auditor", anyLab, string(View)},
 	{"admin", anyLab, string(Audit)},
 	{"auditor", anyLab, string(Export)},
@@ -83,6 +85,7 @@ var policy = [][]string{
 	{RoleLabManager, anyLab, string(ManageMembers)},
 	{RoleLabManager, anyLab, string(Validate)},
 	{RoleLabManager, anyLab, string(CloseYear)},
+	{RoleLabManager, anyLab, string(Plan)},
 	{RoleValidator, anyLab, string(View)},
 	{RoleValidator, anyLab, string(Validate)},
 	{RoleLabManager, anyLab, string(Audit)},

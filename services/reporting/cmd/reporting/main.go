@@ -30,6 +30,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/clients"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportqueue"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/objectivebus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/purgebus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingapi"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
@@ -52,6 +53,7 @@ type Config struct {
 	ExportWorkers int `env:"EXPORT_WORKERS, default=1"`
 	Exports       exportbus.ExportsConfig
 	ExportWatch   exportbus.WatchConfig
+	Objectives    objectivebus.Config
 	Authz         authz.Config
 	ServiceAuth   authn.ServiceConfig
 }
@@ -112,8 +114,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			clients.NewAuditSource("calc", httpClient, cfg.CalcURL, serviceOptions...),
 			auditbus.Local("reporting", auditpg.NewStore(rt.Pool, reportingdb.Schema)),
 		}, reports, authorizer)
-		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, exports, watchers, trail), options...)
+		objectives := objectivebus.New(store, reports, calc, labs, authorizer, cfg.Objectives)
+		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, objectives, exports, watchers, trail), options...)
 		rt.Server.Mount(reportingv1connect.ReportServiceName, path, handler)
+		path, handler = reportingv1connect.NewObjectiveServiceHandler(reportingapi.NewObjectives(objectives), options...)
+		rt.Server.Mount(reportingv1connect.ObjectiveServiceName, path, handler)
 		// Internal: the labs service purging a lab, service role only.
 		path, handler = reportingv1connect.NewLabPurgeServiceHandler(reportingapi.NewPurge(purgebus.New(rt.Logger, store)), options...)
 		rt.Server.Mount(reportingv1connect.LabPurgeServiceName, path, handler)

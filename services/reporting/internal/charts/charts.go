@@ -143,6 +143,11 @@ func draw2(title, categoryLabel string, bars []bar, horizontal bool) ([]byte, er
 		p.NominalX(labels...)
 	}
 	valueAxis.Max = math.Max(top*1.1, 1e-3)
+	return render(p)
+}
+
+// render writes p as SVG, at the size of every chart.
+func render(p *plot.Plot) ([]byte, error) {
 	writer, err := p.WriterTo(width, height, "svg")
 	if err != nil {
 		return nil, fmt.Errorf("svg: %w", err)
@@ -182,4 +187,98 @@ func humanize(name string) string {
 		return text
 	}
 	return strings.ToUpper(text[:1]) + text[1:]
+}
+
+// Trajectory draws a lab's (or the institution's) emissions year by year
+// against what its objective allows, the baseline and target years marked.
+func Trajectory(title string, view *reportingv1.ObjectiveView) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text = "Year"
+	p.Y.Label.Text = "Emissions (" + unitLabel + ")"
+	p.Y.Min = 0
+	p.Y.Tick.Marker = unitTicks{}
+	p.X.Tick.Marker = yearTicks{}
+	p.Legend.Top = true
+	objective := view.GetObjective()
+	var allowed, actual plotter.XYs
+	top := view.GetBaselineKgCo2E() / 1000
+	for _, y := range view.GetYears() {
+		allowed = append(allowed, plotter.XY{X: float64(y.GetYear()), Y: y.GetAllowedKgCo2E() / 1000})
+		if y.ActualKgCo2E != nil {
+			actual = append(actual, plotter.XY{X: float64(y.GetYear()), Y: y.GetActualKgCo2E() / 1000})
+			top = math.Max(top, y.GetActualKgCo2E()/1000)
+		}
+	}
+	if len(allowed) > 0 {
+		line, err := plotter.NewLine(allowed)
+		if err != nil {
+			return nil, fmt.Errorf("allowed: %w", err)
+		}
+		line.Color = allowedColor
+		line.Width = vg.Points(2)
+		line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+		p.Add(line)
+		p.Legend.Add(fmt.Sprintf("Allowed: -%g %% by %d", objective.GetReductionPct(), objective.GetTargetYear()), line)
+	}
+	if len(actual) > 0 {
+		line, points, err := plotter.NewLinePoints(actual)
+		if err != nil {
+			return nil, fmt.Errorf("actual: %w", err)
+		}
+		line.Color, points.Color = barColor, barColor
+		line.Width = vg.Points(2)
+		points.Radius = vg.Points(3)
+		p.Add(line, points)
+		p.Legend.Add("Actual", line, points)
+	}
+	// The baseline and the target, marked and labelled on the allowed line.
+	var marks plotter.XYs
+	var names []string
+	for _, y := range view.GetYears() {
+		switch y.GetYear() {
+		case objective.GetBaselineYear():
+			marks, names = append(marks, plotter.XY{X: float64(y.GetYear()), Y: y.GetAllowedKgCo2E() / 1000}), append(names, fmt.Sprintf("Baseline %d", y.GetYear()))
+		case objective.GetTargetYear():
+			marks, names = append(marks, plotter.XY{X: float64(y.GetYear()), Y: y.GetAllowedKgCo2E() / 1000}), append(names, fmt.Sprintf("Target %d", y.GetYear()))
+		}
+	}
+	if len(marks) > 0 {
+		scatter, err := plotter.NewScatter(marks)
+		if err != nil {
+			return nil, fmt.Errorf("marks: %w", err)
+		}
+		scatter.Color = allowedColor
+		scatter.Radius = vg.Points(5)
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: marks, Labels: names})
+		if err != nil {
+			return nil, fmt.Errorf("labels: %w", err)
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].YAlign = -1.5 // above the mark
+		}
+		p.Add(scatter, labels)
+	}
+	p.Y.Max = math.Max(top*1.15, 1e-3)
+	if len(allowed) > 0 {
+		p.X.Min, p.X.Max = allowed[0].X-0.5, allowed[len(allowed)-1].X+0.5
+	}
+	return render(p)
+}
+
+// allowedColor is the objective's orange, apart from the data's blue.
+var allowedColor = color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff}
+
+// yearTicks label whole years only.
+type yearTicks struct{}
+
+func (yearTicks) Ticks(low, high float64) []plot.Tick {
+	first, last := int(math.Ceil(low)), int(math.Floor(high))
+	step := max(1, (last-first+1)/12)
+	var ticks []plot.Tick
+	for year := first; year <= last; year += step {
+		ticks = append(ticks, plot.Tick{Value: float64(year), Label: strconv.Itoa(year)})
+	}
+	return ticks
 }

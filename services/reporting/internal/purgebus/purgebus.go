@@ -12,11 +12,12 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
-// Store deletes a lab's exports.
+// Store deletes what reporting keeps of a lab.
 type Store interface {
-	// PurgeLabExports deletes, in one statement, the exports of the lab and
-	// those that included it, with their files, and returns how many went.
-	PurgeLabExports(ctx context.Context, labID uuid.UUID) (int64, error)
+	// PurgeLab deletes, in one transaction, the exports of the lab and
+	// those that included it, with their files, the lab's objective and
+	// its audit trail, and returns how many exports and objectives went.
+	PurgeLab(ctx context.Context, labID uuid.UUID) (exports, objectives int64, err error)
 }
 
 // Purges is reporting's part of purging a lab.
@@ -29,7 +30,8 @@ type Purges struct {
 func New(logger *slog.Logger, store Store) *Purges { return &Purges{logger: logger, store: store} }
 
 // PurgeLab deletes the lab's exports and every export that included the
-// lab (a parent's export with its sub-labs: it holds the lab's data); only
+// lab (a parent's export with its sub-labs: it holds the lab's data), and
+// the lab's objective; only
 // the labs service may ask. Idempotent.
 func (p *Purges) PurgeLab(ctx context.Context, labID string) (map[string]int64, error) {
 	if err := authz.RequireService(ctx, "labs"); err != nil {
@@ -39,10 +41,10 @@ func (p *Purges) PurgeLab(ctx context.Context, labID string) (map[string]int64, 
 	if err != nil {
 		return nil, apperr.Invalid("lab_id", "%q is not a lab id (a UUID)", labID)
 	}
-	exports, err := p.store.PurgeLabExports(ctx, id)
+	exports, objectives, err := p.store.PurgeLab(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	p.logger.InfoContext(ctx, "lab purged", "lab", id, "exports", exports)
-	return map[string]int64{"exports": exports}, nil
+	p.logger.InfoContext(ctx, "lab purged", "lab", id, "exports", exports, "objectives", objectives)
+	return map[string]int64{"exports": exports, "objectives": objectives}, nil
 }

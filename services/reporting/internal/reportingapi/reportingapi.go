@@ -19,6 +19,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/auditbus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/charts"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/exportbus"
+	"github.com/co2-calculator/co2-calculator/services/reporting/internal/objectivebus"
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 )
 
@@ -32,17 +33,18 @@ const (
 
 // Handler implements ReportService.
 type Handler struct {
-	reports  *reportingbus.Reports
-	exports  *exportbus.Exports
-	watchers *exportbus.Watchers
-	trail    *auditbus.Trail
+	reports    *reportingbus.Reports
+	objectives *objectivebus.Objectives
+	exports    *exportbus.Exports
+	watchers   *exportbus.Watchers
+	trail      *auditbus.Trail
 }
 
 var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
 
 // New returns the handler.
-func New(reports *reportingbus.Reports, exports *exportbus.Exports, watchers *exportbus.Watchers, trail *auditbus.Trail) *Handler {
-	return &Handler{reports: reports, exports: exports, watchers: watchers, trail: trail}
+func New(reports *reportingbus.Reports, objectives *objectivebus.Objectives, exports *exportbus.Exports, watchers *exportbus.Watchers, trail *auditbus.Trail) *Handler {
+	return &Handler{reports: reports, objectives: objectives, exports: exports, watchers: watchers, trail: trail}
 }
 
 var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}
@@ -87,6 +89,11 @@ func (h *Handler) GetReport(ctx context.Context, req *connect.Request[reportingv
 		return nil, err
 	}
 	report := reportToProto(found)
+	progress, err := h.objectives.ProgressIn(ctx, found.LabIDs, found.IncludeSublabs, found.Year)
+	if err != nil {
+		return nil, err
+	}
+	report.Objective = progressToProto(progress)
 	switch f {
 	case "csv":
 		data, err := ReportCSV(report)
@@ -130,21 +137,50 @@ func attachment[T any](res *connect.Response[T], filename string) *connect.Respo
 }
 
 func (h *Handler) ListReportYears(ctx context.Context, req *connect.Request[reportingv1.ListReportYearsRequest]) (*connect.Response[httpbody.HttpBody], error) {
-	f, err := format(req.Msg.GetFormat(), "json", "svg")
+	msg := req.Msg
+	f, err := format(msg.GetFormat(), "json", "svg")
 	if err != nil {
 		return nil, err
 	}
-	found, err := h.reports.Years(ctx, req.Msg.GetLabId(), req.Msg.GetIncludeSublabs())
+	if f == "svg" && msg.GetChart() != "" && msg.GetChart() != "trend" && msg.GetChart() != "trajectory" {
+		return nil, apperr.Invalid("chart", "%q is not a chart of the years: give trend or trajectory", msg.GetChart())
+	}
+	found, err := h.reports.Years(ctx, msg.GetLabId(), msg.GetIncludeSublabs())
 	if err != nil {
 		return nil, err
 	}
 	years := yearsToProto(found)
+	trajectory, err := h.objectives.TrajectoryOf(ctx, msg.GetLabId(), msg.GetIncludeSublabs())
+	if err != nil {
+		return nil, err
+	}
+	if trajectory != nil {
+		years.Objective = trajectoryToProto(*trajectory)
+		for _, year := range years.Years {
+			for _, progress := range years.Objective.Years {
+				if progress.GetYear() == year.GetYear() {
+					year.Objective = progress
+				}
+			}
+		}
+	}
 	if f == "svg" {
+		if msg.GetChart() == "trajectory" {
+			if years.Objective == nil {
+				return nil, apperr.NotFound("lab %s has no objective counting the labs this asks for (include_sublabs=%t): set one, or ask for the trend chart",
+					msg.GetLabId(), msg.GetIncludeSublabs())
+			}
+			data, err := charts.Trajectory("Emissions against the objective", years.Objective)
+			if err != nil {
+				return nil, err
+			}
+			return attachment(body(contentSVG, data), fmt.Sprintf("co2-report-%s-trajectory.svg", msg.GetLabId())), nil
+		}
 		data, err := charts.Trend(years)
 		if err != nil {
 			return nil, err
 		}
-		return attachment(body(contentSVG, data), fmt.Sprintf("co2-report-%s-years.svg", req.Msg.GetLabId())), nil
+		return attachment(body(contentSVG, data), fmt.Sprintf("co2-report-%s-years.svg", msg.GetLabId())), nil
 	}
 	return jsonBody(years)
 }
@@ -159,6 +195,9 @@ func (h *Handler) ListLabRanking(ctx context.Context, req *connect.Request[repor
 		return nil, err
 	}
 	ranking := rankingToProto(found)
+	if err := h.rankByGap(ctx, ranking); err != nil {
+		return nil, err
+	}
 	if f == "csv" {
 		data, err := RankingCSV(ranking)
 		if err != nil {
@@ -167,6 +206,34 @@ func (h *Handler) ListLabRanking(ctx context.Context, req *connect.Request[repor
 		return attachment(body(contentCSV, data), fmt.Sprintf("co2-ranking-%d.csv", req.Msg.GetYear())), nil
 	}
 	return jsonBody(ranking)
+}
+
+// rankByGap adds each lab's progress against its objective to ranking,
+// its place by its gap, and the institution's progress. The caller may see
+// every lab (Ranking checked).
+func (h *Handler) rankByGap(ctx context.Context, ranking *reportingv1.LabRanking) error {
+	progresses, err := h.objectives.Progresses(ctx, ranking.GetYear(), func(string) bool { return true })
+	if err != nil {
+		return err
+	}
+	place := map[string]int{}
+	for i, p := range progresses {
+		place[p.LabID] = i
+	}
+	for _, lab := range ranking.Labs {
+		if i, ok := place[lab.GetLabId()]; ok {
+			lab.Objective = progressToProto(&progresses[i].Progress)
+			if progresses[i].Progress.GapPct != nil {
+				lab.RankByGap = int32(i + 1)
+			}
+		}
+	}
+	institution, err := h.objectives.InstitutionProgress(ctx, ranking.GetYear())
+	if err != nil {
+		return err
+	}
+	ranking.Institution = progressToProto(institution)
+	return nil
 }
 
 func (h *Handler) CreateExport(ctx context.Context, req *connect.Request[reportingv1.CreateExportRequest]) (*connect.Response[reportingv1.CreateExportResponse], error) {

@@ -50,3 +50,20 @@ type ReportingExportChunk struct {
 	Seq      int32
 	Data     []byte
 }
+
+type ReportingObjective struct {
+	ID               uuid.UUID
+	LabID            *uuid.UUID
+	IncludeSublabs   bool
+	BaselineYear     int32
+	TargetYear       int32
+	ReductionPct     float64
+	ModuleReductions []byte
+	ScopeReductions  []byte
+	Milestones       []byte
+	AlertMarginPct   float64
+	CreatedBy        string
+	CreatedAt        time.Time
+	UpdatedBy        string
+	UpdatedAt        time.Time
+}

@@ -12,17 +12,20 @@ import (
 
 var _ purgebus.Store = (*Store)(nil)
 
-// PurgeLabExports deletes the lab's exports and its audit trail in one
-// transaction.
-func (s *Store) PurgeLabExports(ctx context.Context, labID uuid.UUID) (int64, error) {
-	var exports int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// PurgeLab deletes the lab's exports, its objective and its audit trail in
+// one transaction.
+func (s *Store) PurgeLab(ctx context.Context, labID uuid.UUID) (exports, objectives int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		queries := s.queries.WithTx(tx)
 		var err error
-		if exports, err = s.queries.WithTx(tx).PurgeLabExports(ctx, labID); err != nil {
+		if exports, err = queries.PurgeLabExports(ctx, labID); err != nil {
+			return err
+		}
+		if objectives, err = queries.PurgeLabObjective(ctx, labID); err != nil {
 			return err
 		}
 		_, err = auditpg.PurgeLab(ctx, tx, Schema, labID)
 		return err
 	})
-	return exports, err
+	return exports, objectives, err
 }

@@ -142,8 +142,12 @@ type Report struct {
 	// the total of all data, and their share (0..1) of it.
 	ValidatedKgCo2E float64 `protobuf:"fixed64,22,opt,name=validated_kg_co2e,json=validatedKgCo2e,proto3" json:"validated_kg_co2e,omitempty"`
 	ValidatedShare  float64 `protobuf:"fixed64,23,opt,name=validated_share,json=validatedShare,proto3" json:"validated_share,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Where the year stands against the lab's objective; absent when the lab
+	// has none, the year is before its baseline, or the objective counts
+	// sub-labs and the report does not (or the other way round).
+	Objective     *ObjectiveProgress `protobuf:"bytes,24,opt,name=objective,proto3" json:"objective,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
@@ -335,6 +339,13 @@ func (x *Report) GetValidatedShare() float64 {
 		return x.ValidatedShare
 	}
 	return 0
+}
+
+func (x *Report) GetObjective() *ObjectiveProgress {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
 }
 
 // Total is an amount of emissions and its uncertainty.
@@ -655,7 +666,10 @@ type ListReportYearsRequest struct {
 	LabId          string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
 	IncludeSublabs bool                   `protobuf:"varint,2,opt,name=include_sublabs,json=includeSublabs,proto3" json:"include_sublabs,omitempty"`
 	// json (default) or svg.
-	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// The chart of format=svg: trend (default: the totals by scope) or
+	// trajectory (actual against what the objective allows).
+	Chart         string `protobuf:"bytes,4,opt,name=chart,proto3" json:"chart,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -711,11 +725,21 @@ func (x *ListReportYearsRequest) GetFormat() string {
 	return ""
 }
 
+func (x *ListReportYearsRequest) GetChart() string {
+	if x != nil {
+		return x.Chart
+	}
+	return ""
+}
+
 // ReportYears is a lab's totals over the years.
 type ReportYears struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
-	Years         []*YearTotal           `protobuf:"bytes,2,rep,name=years,proto3" json:"years,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LabId string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
+	Years []*YearTotal           `protobuf:"bytes,2,rep,name=years,proto3" json:"years,omitempty"`
+	// The lab's objective and its whole trajectory (years without data
+	// too); absent as for Report.objective.
+	Objective     *ObjectiveView `protobuf:"bytes,3,opt,name=objective,proto3" json:"objective,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -764,6 +788,13 @@ func (x *ReportYears) GetYears() []*YearTotal {
 	return nil
 }
 
+func (x *ReportYears) GetObjective() *ObjectiveView {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
 // YearTotal is a year's totals.
 type YearTotal struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
@@ -775,8 +806,10 @@ type YearTotal struct {
 	Fte                 float64                `protobuf:"fixed64,6,opt,name=fte,proto3" json:"fte,omitempty"`
 	KgCo2EPerFte        *float64               `protobuf:"fixed64,7,opt,name=kg_co2e_per_fte,json=kgCo2ePerFte,proto3,oneof" json:"kg_co2e_per_fte,omitempty"`
 	ChangePct           *float64               `protobuf:"fixed64,8,opt,name=change_pct,json=changePct,proto3,oneof" json:"change_pct,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The year against the lab's objective, as Report.objective.
+	Objective     *ObjectiveProgress `protobuf:"bytes,9,opt,name=objective,proto3" json:"objective,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *YearTotal) Reset() {
@@ -865,6 +898,13 @@ func (x *YearTotal) GetChangePct() float64 {
 	return 0
 }
 
+func (x *YearTotal) GetObjective() *ObjectiveProgress {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
 type ListLabRankingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
@@ -920,9 +960,11 @@ func (x *ListLabRankingRequest) GetFormat() string {
 
 // LabRanking ranks the labs of a year.
 type LabRanking struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	Labs          []*RankedLab           `protobuf:"bytes,2,rep,name=labs,proto3" json:"labs,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Labs  []*RankedLab           `protobuf:"bytes,2,rep,name=labs,proto3" json:"labs,omitempty"`
+	// The institution's year against its objective; absent without one.
+	Institution   *ObjectiveProgress `protobuf:"bytes,3,opt,name=institution,proto3" json:"institution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -971,6 +1013,13 @@ func (x *LabRanking) GetLabs() []*RankedLab {
 	return nil
 }
 
+func (x *LabRanking) GetInstitution() *ObjectiveProgress {
+	if x != nil {
+		return x.Institution
+	}
+	return nil
+}
+
 // RankedLab is a lab's place in the ranking.
 type RankedLab struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -982,7 +1031,13 @@ type RankedLab struct {
 	Fte          float64                `protobuf:"fixed64,6,opt,name=fte,proto3" json:"fte,omitempty"`
 	KgCo2EPerFte *float64               `protobuf:"fixed64,7,opt,name=kg_co2e_per_fte,json=kgCo2ePerFte,proto3,oneof" json:"kg_co2e_per_fte,omitempty"`
 	// The lab's place by kg CO2e per FTE (0 when it has no headcount).
-	RankPerFte    int32 `protobuf:"varint,8,opt,name=rank_per_fte,json=rankPerFte,proto3" json:"rank_per_fte,omitempty"`
+	RankPerFte int32 `protobuf:"varint,8,opt,name=rank_per_fte,json=rankPerFte,proto3" json:"rank_per_fte,omitempty"`
+	// The year against the lab's objective (its sub-labs counted when the
+	// objective includes them); absent without one.
+	Objective *ObjectiveProgress `protobuf:"bytes,9,opt,name=objective,proto3" json:"objective,omitempty"`
+	// The lab's place by its gap to its trajectory, percent, the furthest
+	// over first (0 when it has no objective for the year).
+	RankByGap     int32 `protobuf:"varint,10,opt,name=rank_by_gap,json=rankByGap,proto3" json:"rank_by_gap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1069,6 +1124,20 @@ func (x *RankedLab) GetKgCo2EPerFte() float64 {
 func (x *RankedLab) GetRankPerFte() int32 {
 	if x != nil {
 		return x.RankPerFte
+	}
+	return 0
+}
+
+func (x *RankedLab) GetObjective() *ObjectiveProgress {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
+func (x *RankedLab) GetRankByGap() int32 {
+	if x != nil {
+		return x.RankByGap
 	}
 	return 0
 }
@@ -1832,13 +1901,13 @@ var File_co2_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x18co2/audit/v1/audit.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
+	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x18co2/audit/v1/audit.proto\x1a!co2/reporting/v1/objectives.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
 	"\x10GetReportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
 	"\x0finclude_sublabs\x18\x03 \x01(\bR\x0eincludeSublabs\x12\x16\n" +
 	"\x06format\x18\x04 \x01(\tR\x06format\x12\x14\n" +
-	"\x05chart\x18\x05 \x01(\tR\x05chart\"\xbf\b\n" +
+	"\x05chart\x18\x05 \x01(\tR\x05chart\"\x82\t\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -1864,7 +1933,8 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x0ffactor_versions\x18\x14 \x03(\v2\x1f.co2.reporting.v1.FactorVersionR\x0efactorVersions\x12=\n" +
 	"\fgenerated_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12*\n" +
 	"\x11validated_kg_co2e\x18\x16 \x01(\x01R\x0fvalidatedKgCo2e\x12'\n" +
-	"\x0fvalidated_share\x18\x17 \x01(\x01R\x0evalidatedShareB\x12\n" +
+	"\x0fvalidated_share\x18\x17 \x01(\x01R\x0evalidatedShare\x12A\n" +
+	"\tobjective\x18\x18 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\tobjectiveB\x12\n" +
 	"\x10_kg_co2e_per_fteB\x10\n" +
 	"\x0e_previous_yearB\r\n" +
 	"\v_change_pct\"\xa0\x01\n" +
@@ -1892,14 +1962,16 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\rFactorVersion\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1c\n" +
-	"\temissions\x18\x03 \x01(\x03R\temissions\"p\n" +
+	"\temissions\x18\x03 \x01(\x03R\temissions\"\x86\x01\n" +
 	"\x16ListReportYearsRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12'\n" +
 	"\x0finclude_sublabs\x18\x02 \x01(\bR\x0eincludeSublabs\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"W\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x14\n" +
+	"\x05chart\x18\x04 \x01(\tR\x05chart\"\x96\x01\n" +
 	"\vReportYears\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x121\n" +
-	"\x05years\x18\x02 \x03(\v2\x1b.co2.reporting.v1.YearTotalR\x05years\"\x82\x03\n" +
+	"\x05years\x18\x02 \x03(\v2\x1b.co2.reporting.v1.YearTotalR\x05years\x12=\n" +
+	"\tobjective\x18\x03 \x01(\v2\x1f.co2.reporting.v1.ObjectiveViewR\tobjective\"\xc5\x03\n" +
 	"\tYearTotal\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12-\n" +
 	"\x05total\x18\x02 \x01(\v2\x17.co2.reporting.v1.TotalR\x05total\x12/\n" +
@@ -1909,16 +1981,18 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x03fte\x18\x06 \x01(\x01R\x03fte\x12*\n" +
 	"\x0fkg_co2e_per_fte\x18\a \x01(\x01H\x00R\fkgCo2ePerFte\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"change_pct\x18\b \x01(\x01H\x01R\tchangePct\x88\x01\x01B\x12\n" +
+	"change_pct\x18\b \x01(\x01H\x01R\tchangePct\x88\x01\x01\x12A\n" +
+	"\tobjective\x18\t \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\tobjectiveB\x12\n" +
 	"\x10_kg_co2e_per_fteB\r\n" +
 	"\v_change_pct\"C\n" +
 	"\x15ListLabRankingRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06format\"Q\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"\x98\x01\n" +
 	"\n" +
 	"LabRanking\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12/\n" +
-	"\x04labs\x18\x02 \x03(\v2\x1b.co2.reporting.v1.RankedLabR\x04labs\"\x8f\x02\n" +
+	"\x04labs\x18\x02 \x03(\v2\x1b.co2.reporting.v1.RankedLabR\x04labs\x12E\n" +
+	"\vinstitution\x18\x03 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\vinstitution\"\xf2\x02\n" +
 	"\tRankedLab\x12\x12\n" +
 	"\x04rank\x18\x01 \x01(\x05R\x04rank\x12\x15\n" +
 	"\x06lab_id\x18\x02 \x01(\tR\x05labId\x12\x19\n" +
@@ -1928,7 +2002,10 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x03fte\x18\x06 \x01(\x01R\x03fte\x12*\n" +
 	"\x0fkg_co2e_per_fte\x18\a \x01(\x01H\x00R\fkgCo2ePerFte\x88\x01\x01\x12 \n" +
 	"\frank_per_fte\x18\b \x01(\x05R\n" +
-	"rankPerFteB\x12\n" +
+	"rankPerFte\x12A\n" +
+	"\tobjective\x18\t \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\tobjective\x12\x1e\n" +
+	"\vrank_by_gap\x18\n" +
+	" \x01(\x05R\trankByGapB\x12\n" +
 	"\x10_kg_co2e_per_fte\"\xc2\x03\n" +
 	"\x06Export\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
@@ -2041,8 +2118,10 @@ var file_co2_reporting_v1_reporting_proto_goTypes = []any{
 	(*ListAuditEventsRequest)(nil),    // 21: co2.reporting.v1.ListAuditEventsRequest
 	(*ListAuditEventsPage)(nil),       // 22: co2.reporting.v1.ListAuditEventsPage
 	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
-	(*v1.AuditEvent)(nil),             // 24: co2.audit.v1.AuditEvent
-	(*httpbody.HttpBody)(nil),         // 25: google.api.HttpBody
+	(*ObjectiveProgress)(nil),         // 24: co2.reporting.v1.ObjectiveProgress
+	(*ObjectiveView)(nil),             // 25: co2.reporting.v1.ObjectiveView
+	(*v1.AuditEvent)(nil),             // 26: co2.audit.v1.AuditEvent
+	(*httpbody.HttpBody)(nil),         // 27: google.api.HttpBody
 }
 var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 0: co2.reporting.v1.Report.total:type_name -> co2.reporting.v1.Total
@@ -2054,50 +2133,55 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 6: co2.reporting.v1.Report.previous_year:type_name -> co2.reporting.v1.Total
 	5,  // 7: co2.reporting.v1.Report.factor_versions:type_name -> co2.reporting.v1.FactorVersion
 	23, // 8: co2.reporting.v1.Report.generated_at:type_name -> google.protobuf.Timestamp
-	2,  // 9: co2.reporting.v1.ModuleTotal.total:type_name -> co2.reporting.v1.Total
-	4,  // 10: co2.reporting.v1.ModuleTotal.emission_types:type_name -> co2.reporting.v1.EmissionTypeTotal
-	2,  // 11: co2.reporting.v1.EmissionTypeTotal.total:type_name -> co2.reporting.v1.Total
-	8,  // 12: co2.reporting.v1.ReportYears.years:type_name -> co2.reporting.v1.YearTotal
-	2,  // 13: co2.reporting.v1.YearTotal.total:type_name -> co2.reporting.v1.Total
-	2,  // 14: co2.reporting.v1.YearTotal.scope1:type_name -> co2.reporting.v1.Total
-	2,  // 15: co2.reporting.v1.YearTotal.scope2_location_based:type_name -> co2.reporting.v1.Total
-	2,  // 16: co2.reporting.v1.YearTotal.scope3:type_name -> co2.reporting.v1.Total
-	11, // 17: co2.reporting.v1.LabRanking.labs:type_name -> co2.reporting.v1.RankedLab
-	2,  // 18: co2.reporting.v1.RankedLab.total:type_name -> co2.reporting.v1.Total
-	23, // 19: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
-	23, // 20: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
-	23, // 21: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
-	12, // 22: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
-	12, // 23: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
-	12, // 24: co2.reporting.v1.WatchExportResponse.export:type_name -> co2.reporting.v1.Export
-	23, // 25: co2.reporting.v1.ListLabAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
-	23, // 26: co2.reporting.v1.ListLabAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
-	23, // 27: co2.reporting.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
-	23, // 28: co2.reporting.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
-	24, // 29: co2.reporting.v1.ListAuditEventsPage.events:type_name -> co2.audit.v1.AuditEvent
-	0,  // 30: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
-	6,  // 31: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
-	9,  // 32: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
-	13, // 33: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
-	15, // 34: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
-	17, // 35: co2.reporting.v1.ReportService.WatchExport:input_type -> co2.reporting.v1.WatchExportRequest
-	19, // 36: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
-	20, // 37: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
-	21, // 38: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
-	25, // 39: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
-	25, // 40: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
-	25, // 41: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
-	14, // 42: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
-	16, // 43: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
-	18, // 44: co2.reporting.v1.ReportService.WatchExport:output_type -> co2.reporting.v1.WatchExportResponse
-	25, // 45: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
-	22, // 46: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	22, // 47: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	39, // [39:48] is the sub-list for method output_type
-	30, // [30:39] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	24, // 9: co2.reporting.v1.Report.objective:type_name -> co2.reporting.v1.ObjectiveProgress
+	2,  // 10: co2.reporting.v1.ModuleTotal.total:type_name -> co2.reporting.v1.Total
+	4,  // 11: co2.reporting.v1.ModuleTotal.emission_types:type_name -> co2.reporting.v1.EmissionTypeTotal
+	2,  // 12: co2.reporting.v1.EmissionTypeTotal.total:type_name -> co2.reporting.v1.Total
+	8,  // 13: co2.reporting.v1.ReportYears.years:type_name -> co2.reporting.v1.YearTotal
+	25, // 14: co2.reporting.v1.ReportYears.objective:type_name -> co2.reporting.v1.ObjectiveView
+	2,  // 15: co2.reporting.v1.YearTotal.total:type_name -> co2.reporting.v1.Total
+	2,  // 16: co2.reporting.v1.YearTotal.scope1:type_name -> co2.reporting.v1.Total
+	2,  // 17: co2.reporting.v1.YearTotal.scope2_location_based:type_name -> co2.reporting.v1.Total
+	2,  // 18: co2.reporting.v1.YearTotal.scope3:type_name -> co2.reporting.v1.Total
+	24, // 19: co2.reporting.v1.YearTotal.objective:type_name -> co2.reporting.v1.ObjectiveProgress
+	11, // 20: co2.reporting.v1.LabRanking.labs:type_name -> co2.reporting.v1.RankedLab
+	24, // 21: co2.reporting.v1.LabRanking.institution:type_name -> co2.reporting.v1.ObjectiveProgress
+	2,  // 22: co2.reporting.v1.RankedLab.total:type_name -> co2.reporting.v1.Total
+	24, // 23: co2.reporting.v1.RankedLab.objective:type_name -> co2.reporting.v1.ObjectiveProgress
+	23, // 24: co2.reporting.v1.Export.created_at:type_name -> google.protobuf.Timestamp
+	23, // 25: co2.reporting.v1.Export.finished_at:type_name -> google.protobuf.Timestamp
+	23, // 26: co2.reporting.v1.Export.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 27: co2.reporting.v1.CreateExportResponse.export:type_name -> co2.reporting.v1.Export
+	12, // 28: co2.reporting.v1.GetExportResponse.export:type_name -> co2.reporting.v1.Export
+	12, // 29: co2.reporting.v1.WatchExportResponse.export:type_name -> co2.reporting.v1.Export
+	23, // 30: co2.reporting.v1.ListLabAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	23, // 31: co2.reporting.v1.ListLabAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	23, // 32: co2.reporting.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	23, // 33: co2.reporting.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	26, // 34: co2.reporting.v1.ListAuditEventsPage.events:type_name -> co2.audit.v1.AuditEvent
+	0,  // 35: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
+	6,  // 36: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
+	9,  // 37: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
+	13, // 38: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
+	15, // 39: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
+	17, // 40: co2.reporting.v1.ReportService.WatchExport:input_type -> co2.reporting.v1.WatchExportRequest
+	19, // 41: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
+	20, // 42: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
+	21, // 43: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
+	27, // 44: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
+	27, // 45: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
+	27, // 46: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
+	14, // 47: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
+	16, // 48: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
+	18, // 49: co2.reporting.v1.ReportService.WatchExport:output_type -> co2.reporting.v1.WatchExportResponse
+	27, // 50: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
+	22, // 51: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	22, // 52: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	44, // [44:53] is the sub-list for method output_type
+	35, // [35:44] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_co2_reporting_v1_reporting_proto_init() }
@@ -2105,6 +2189,7 @@ func file_co2_reporting_v1_reporting_proto_init() {
 	if File_co2_reporting_v1_reporting_proto != nil {
 		return
 	}
+	file_co2_reporting_v1_objectives_proto_init()
 	file_co2_reporting_v1_reporting_proto_msgTypes[1].OneofWrappers = []any{}
 	file_co2_reporting_v1_reporting_proto_msgTypes[8].OneofWrappers = []any{}
 	file_co2_reporting_v1_reporting_proto_msgTypes[11].OneofWrappers = []any{}
