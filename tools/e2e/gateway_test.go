@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -113,5 +115,88 @@ func TestAnUpstreamOutageIsReportedNotHidden(t *testing.T) {
 	}
 	if status, _ := get(t, sys.Gateway+"/health"); status != http.StatusOK {
 		t.Fatalf("the gateway itself is still alive: %d", status)
+	}
+}
+
+// accessLines are the gateway's access log lines so far, decoded.
+func accessLines(t *testing.T, sys *system) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	for _, line := range strings.Split(sys.logs.String(), "\n") {
+		start := strings.Index(line, "{")
+		if !strings.HasPrefix(line, "gateway") || start < 0 || !strings.Contains(line, `"msg":"request"`) {
+			continue
+		}
+		entry := map[string]any{}
+		if err := jsonUnmarshal([]byte(line[start:]), &entry); err != nil {
+			t.Fatalf("an access line is not JSON: %s", line)
+		}
+		lines = append(lines, entry)
+	}
+	return lines
+}
+
+func TestEveryRequestHasAnAccessLineAndATraceIDToQuote(t *testing.T) {
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"ACCESS","name":"Lab","country":"CH"}`)["id"].(string)
+	subject := decodeSegment(t, strings.Split(tokens["admin"], ".")[1])["sub"].(string)
+
+	send := func(path, token, traceparent string) (int, string) {
+		request, _ := http.NewRequest(http.MethodGet, api+path, nil)
+		if token != "" {
+			request.Header.Set("Authorization", "Bearer "+token)
+		}
+		if traceparent != "" {
+			request.Header.Set("traceparent", traceparent)
+		}
+		response, err := http.DefaultClient.Do(request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, response.Body)
+		response.Body.Close()
+		return response.StatusCode, response.Header.Get("X-Trace-Id")
+	}
+	// The caller's trace continues: its id comes back.
+	const traceID = "5bf92f3577b34da6a3ce929d0e0e4736"
+	if status, got := send("/labs/"+lab, tokens["admin"], "00-"+traceID+"-00f067aa0ba902b7-01"); status != 200 || got != traceID {
+		t.Fatalf("GET the lab: %d, trace %q, want 200 and %s", status, got, traceID)
+	}
+	// Errors carry the id of their own trace.
+	hex := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	notFound, notFoundTrace := send("/labs/00000000-0000-4000-8000-000000000000", tokens["admin"], "")
+	unauthenticated, unauthenticatedTrace := send("/labs/"+lab, "", "")
+	if notFound != 404 || !hex.MatchString(notFoundTrace) || unauthenticated != 401 || !hex.MatchString(unauthenticatedTrace) || notFoundTrace == unauthenticatedTrace {
+		t.Fatalf("errors: %d with trace %q, %d with trace %q; want 404 and 401, each with its own trace id", notFound, notFoundTrace, unauthenticated, unauthenticatedTrace)
+	}
+
+	// One access line each: the route template (never the lab's id), the
+	// status, the caller and the trace.
+	want := []struct {
+		trace, route, subject string
+		status                float64
+	}{
+		{traceID, "GET /api/v1/labs/{id}", subject, 200},
+		{notFoundTrace, "GET /api/v1/labs/{id}", subject, 404},
+		{unauthenticatedTrace, "GET /api/v1/labs/{id}", "", 401},
+	}
+	lines := accessLines(t, sys)
+	for _, w := range want {
+		var found map[string]any
+		for _, line := range lines {
+			if line["trace_id"] == w.trace {
+				found = line
+			}
+		}
+		if found == nil || found["route"] != w.route || found["status"] != w.status || found["subject"] != w.subject ||
+			found["method"] != "GET" || found["duration_ms"] == nil {
+			t.Errorf("the access line of trace %s: %v; want route %q, status %v, subject %q", w.trace, found, w.route, w.status, w.subject)
+		}
+	}
+	for _, line := range lines {
+		if strings.Contains(fmt.Sprint(line["route"]), lab) {
+			t.Errorf("an access line names a raw path: %v", line)
+		}
 	}
 }

@@ -13,7 +13,7 @@ func corsHandler(origins []string) *cors.Cors {
 		AllowedMethods: append(connectcors.AllowedMethods(), "PUT", "PATCH", "DELETE"),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", "Content-Type"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(), "Location", "Retry-After",
-			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
+			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", TraceHeader),
 		AllowCredentials: true,
 		MaxAge:           7200,
 	})

@@ -78,6 +78,7 @@ func (e *edge) wrap(next http.Handler) http.Handler {
 			resterr.Write(w, http.StatusUnauthorized, reason)
 			return
 		}
+		noteSubject(r.Context(), principal.Subject)
 		if !e.limiter.Allow(r.Context(), w, routeClass(r), "sub:"+principal.Subject) {
 			return
 		}

@@ -76,8 +76,10 @@ type Options struct {
 func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handler, error) {
 	transport := otelhttp.NewTransport(rpcclient.Transport(options.Limits))
 	var services []*vanguard.Service
+	var serviceNames []string
 	for _, upstream := range upstreams {
 		proxy := newProxy(logger, upstream, transport)
+		serviceNames = append(serviceNames, upstream.Services...)
 		for _, name := range upstream.Services {
 			services = append(services, vanguard.NewService(name, proxy,
 				vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
@@ -144,10 +146,16 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		return nil, err
 	}
 
+	routes, err := newRoutes(mux, "/api/v1/", serviceNames)
+	if err != nil {
+		return nil, err
+	}
 	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
+	handler = accessLog(logger, routes.name, handler)
+	// Spans are named by route template, never by raw path.
 	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method + " " + r.URL.Path
+		return routes.name(r)
 	}))
 	return handler, nil
 }
