@@ -108,7 +108,7 @@ func (r *routes) name(req *http.Request) string {
 // match reports whether path fits t, and by how many literal segments (the
 // most literal template wins: /labs/{id} and /labs/me).
 func (t *template) match(method, path string) (int, bool) {
-	if method != t.method && !(method == http.MethodHead && t.method == http.MethodGet) {
+	if method != t.method && (method != http.MethodHead || t.method != http.MethodGet) {
 		return 0, false
 	}
 	if t.verb != "" {
@@ -123,12 +123,12 @@ func (t *template) match(method, path string) (int, bool) {
 	}
 	literals := 0
 	for i, segment := range segments {
-		switch {
-		case t.segments[i] == "":
+		switch t.segments[i] {
+		case "":
 			if segment == "" {
 				return 0, false
 			}
-		case t.segments[i] == segment:
+		case segment:
 			literals++
 		default:
 			return 0, false
