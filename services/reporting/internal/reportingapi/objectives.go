@@ -23,7 +23,7 @@ func NewObjectives(objectives *objectivebus.Objectives) *Objectives {
 	return &Objectives{objectives: objectives}
 }
 
-func (h *Objectives) SetObjective(ctx context.Context, req *connect.Request[reportingv1.SetObjectiveRequest]) (*connect.Response[reportingv1.ObjectiveView], error) {
+func (h *Objectives) SetObjective(ctx context.Context, req *connect.Request[reportingv1.SetObjectiveRequest]) (*connect.Response[reportingv1.SetObjectiveResponse], error) {
 	m := req.Msg
 	t, err := h.objectives.Set(ctx, m.GetLabId(), objectivebus.Request{
 		IncludeSublabs: m.GetIncludeSublabs(), BaselineYear: m.GetBaselineYear(), TargetYear: m.GetTargetYear(),
@@ -33,15 +33,17 @@ func (h *Objectives) SetObjective(ctx context.Context, req *connect.Request[repo
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(trajectoryToProto(t)), nil
+	v := trajectoryToProto(t)
+	return connect.NewResponse(&reportingv1.SetObjectiveResponse{Objective: v.Objective, BaselineKgCo2E: v.BaselineKgCo2E, Years: v.Years}), nil
 }
 
-func (h *Objectives) GetObjective(ctx context.Context, req *connect.Request[reportingv1.GetObjectiveRequest]) (*connect.Response[reportingv1.ObjectiveView], error) {
+func (h *Objectives) GetObjective(ctx context.Context, req *connect.Request[reportingv1.GetObjectiveRequest]) (*connect.Response[reportingv1.GetObjectiveResponse], error) {
 	t, err := h.objectives.Get(ctx, req.Msg.GetLabId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(trajectoryToProto(t)), nil
+	v := trajectoryToProto(t)
+	return connect.NewResponse(&reportingv1.GetObjectiveResponse{Objective: v.Objective, BaselineKgCo2E: v.BaselineKgCo2E, Years: v.Years}), nil
 }
 
 func (h *Objectives) DeleteObjective(ctx context.Context, req *connect.Request[reportingv1.DeleteObjectiveRequest]) (*connect.Response[reportingv1.DeleteObjectiveResponse], error) {
@@ -52,7 +54,7 @@ func (h *Objectives) DeleteObjective(ctx context.Context, req *connect.Request[r
 	return connect.NewResponse(&reportingv1.DeleteObjectiveResponse{Objective: objectiveToProto(o)}), nil
 }
 
-func (h *Objectives) SetInstitutionObjective(ctx context.Context, req *connect.Request[reportingv1.SetInstitutionObjectiveRequest]) (*connect.Response[reportingv1.ObjectiveView], error) {
+func (h *Objectives) SetInstitutionObjective(ctx context.Context, req *connect.Request[reportingv1.SetInstitutionObjectiveRequest]) (*connect.Response[reportingv1.SetInstitutionObjectiveResponse], error) {
 	m := req.Msg
 	t, err := h.objectives.SetInstitution(ctx, objectivebus.Request{
 		BaselineYear: m.GetBaselineYear(), TargetYear: m.GetTargetYear(), ReductionPct: m.GetReductionPct(),
@@ -61,23 +63,25 @@ func (h *Objectives) SetInstitutionObjective(ctx context.Context, req *connect.R
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(trajectoryToProto(t)), nil
+	v := trajectoryToProto(t)
+	return connect.NewResponse(&reportingv1.SetInstitutionObjectiveResponse{Objective: v.Objective, BaselineKgCo2E: v.BaselineKgCo2E, Years: v.Years}), nil
 }
 
-func (h *Objectives) GetInstitutionObjective(ctx context.Context, _ *connect.Request[reportingv1.GetInstitutionObjectiveRequest]) (*connect.Response[reportingv1.ObjectiveView], error) {
+func (h *Objectives) GetInstitutionObjective(ctx context.Context, _ *connect.Request[reportingv1.GetInstitutionObjectiveRequest]) (*connect.Response[reportingv1.GetInstitutionObjectiveResponse], error) {
 	t, err := h.objectives.GetInstitution(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(trajectoryToProto(t)), nil
+	v := trajectoryToProto(t)
+	return connect.NewResponse(&reportingv1.GetInstitutionObjectiveResponse{Objective: v.Objective, BaselineKgCo2E: v.BaselineKgCo2E, Years: v.Years}), nil
 }
 
-func (h *Objectives) DeleteInstitutionObjective(ctx context.Context, _ *connect.Request[reportingv1.DeleteInstitutionObjectiveRequest]) (*connect.Response[reportingv1.DeleteObjectiveResponse], error) {
+func (h *Objectives) DeleteInstitutionObjective(ctx context.Context, _ *connect.Request[reportingv1.DeleteInstitutionObjectiveRequest]) (*connect.Response[reportingv1.DeleteInstitutionObjectiveResponse], error) {
 	o, err := h.objectives.DeleteInstitution(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&reportingv1.DeleteObjectiveResponse{Objective: objectiveToProto(o)}), nil
+	return connect.NewResponse(&reportingv1.DeleteInstitutionObjectiveResponse{Objective: objectiveToProto(o)}), nil
 }
 
 func (h *Objectives) ListAlerts(ctx context.Context, req *connect.Request[reportingv1.ListAlertsRequest]) (*connect.Response[reportingv1.ListAlertsResponse], error) {

@@ -610,6 +610,70 @@ func (x *SetObjectiveRequest) GetAlertMarginPct() float64 {
 	return 0
 }
 
+// SetObjectiveResponse is the objective set and its trajectory (as
+// ObjectiveView).
+type SetObjectiveResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Objective *Objective             `protobuf:"bytes,1,opt,name=objective,proto3" json:"objective,omitempty"`
+	// The baseline year's total (scopes 1, 2 location-based and 3).
+	BaselineKgCo2E float64 `protobuf:"fixed64,2,opt,name=baseline_kg_co2e,json=baselineKgCo2e,proto3" json:"baseline_kg_co2e,omitempty"`
+	// Every year from the baseline to the target, and later years with data.
+	Years         []*ObjectiveProgress `protobuf:"bytes,3,rep,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetObjectiveResponse) Reset() {
+	*x = SetObjectiveResponse{}
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetObjectiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetObjectiveResponse) ProtoMessage() {}
+
+func (x *SetObjectiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetObjectiveResponse.ProtoReflect.Descriptor instead.
+func (*SetObjectiveResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetObjectiveResponse) GetObjective() *Objective {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
+func (x *SetObjectiveResponse) GetBaselineKgCo2E() float64 {
+	if x != nil {
+		return x.BaselineKgCo2E
+	}
+	return 0
+}
+
+func (x *SetObjectiveResponse) GetYears() []*ObjectiveProgress {
+	if x != nil {
+		return x.Years
+	}
+	return nil
+}
+
 type GetObjectiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LabId         string                 `protobuf:"bytes,1,opt,name=lab_id,json=labId,proto3" json:"lab_id,omitempty"`
@@ -619,7 +683,7 @@ type GetObjectiveRequest struct {
 
 func (x *GetObjectiveRequest) Reset() {
 	*x = GetObjectiveRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[5]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +695,7 @@ func (x *GetObjectiveRequest) String() string {
 func (*GetObjectiveRequest) ProtoMessage() {}
 
 func (x *GetObjectiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[5]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +708,7 @@ func (x *GetObjectiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectiveRequest.ProtoReflect.Descriptor instead.
 func (*GetObjectiveRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{5}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetObjectiveRequest) GetLabId() string {
@@ -652,6 +716,70 @@ func (x *GetObjectiveRequest) GetLabId() string {
 		return x.LabId
 	}
 	return ""
+}
+
+// GetObjectiveResponse is the objective and its trajectory (as
+// ObjectiveView).
+type GetObjectiveResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Objective *Objective             `protobuf:"bytes,1,opt,name=objective,proto3" json:"objective,omitempty"`
+	// The baseline year's total (scopes 1, 2 location-based and 3).
+	BaselineKgCo2E float64 `protobuf:"fixed64,2,opt,name=baseline_kg_co2e,json=baselineKgCo2e,proto3" json:"baseline_kg_co2e,omitempty"`
+	// Every year from the baseline to the target, and later years with data.
+	Years         []*ObjectiveProgress `protobuf:"bytes,3,rep,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetObjectiveResponse) Reset() {
+	*x = GetObjectiveResponse{}
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetObjectiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetObjectiveResponse) ProtoMessage() {}
+
+func (x *GetObjectiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetObjectiveResponse.ProtoReflect.Descriptor instead.
+func (*GetObjectiveResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetObjectiveResponse) GetObjective() *Objective {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
+func (x *GetObjectiveResponse) GetBaselineKgCo2E() float64 {
+	if x != nil {
+		return x.BaselineKgCo2E
+	}
+	return 0
+}
+
+func (x *GetObjectiveResponse) GetYears() []*ObjectiveProgress {
+	if x != nil {
+		return x.Years
+	}
+	return nil
 }
 
 type DeleteObjectiveRequest struct {
@@ -663,7 +791,7 @@ type DeleteObjectiveRequest struct {
 
 func (x *DeleteObjectiveRequest) Reset() {
 	*x = DeleteObjectiveRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[6]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +803,7 @@ func (x *DeleteObjectiveRequest) String() string {
 func (*DeleteObjectiveRequest) ProtoMessage() {}
 
 func (x *DeleteObjectiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[6]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +816,7 @@ func (x *DeleteObjectiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectiveRequest.ProtoReflect.Descriptor instead.
 func (*DeleteObjectiveRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{6}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteObjectiveRequest) GetLabId() string {
@@ -707,7 +835,7 @@ type DeleteObjectiveResponse struct {
 
 func (x *DeleteObjectiveResponse) Reset() {
 	*x = DeleteObjectiveResponse{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[7]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +847,7 @@ func (x *DeleteObjectiveResponse) String() string {
 func (*DeleteObjectiveResponse) ProtoMessage() {}
 
 func (x *DeleteObjectiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[7]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +860,7 @@ func (x *DeleteObjectiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectiveResponse.ProtoReflect.Descriptor instead.
 func (*DeleteObjectiveResponse) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{7}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteObjectiveResponse) GetObjective() *Objective {
@@ -755,7 +883,7 @@ type SetInstitutionObjectiveRequest struct {
 
 func (x *SetInstitutionObjectiveRequest) Reset() {
 	*x = SetInstitutionObjectiveRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[8]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +895,7 @@ func (x *SetInstitutionObjectiveRequest) String() string {
 func (*SetInstitutionObjectiveRequest) ProtoMessage() {}
 
 func (x *SetInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[8]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +908,7 @@ func (x *SetInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInstitutionObjectiveRequest.ProtoReflect.Descriptor instead.
 func (*SetInstitutionObjectiveRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{8}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetInstitutionObjectiveRequest) GetBaselineYear() int32 {
@@ -818,6 +946,69 @@ func (x *SetInstitutionObjectiveRequest) GetAlertMarginPct() float64 {
 	return 0
 }
 
+// SetInstitutionObjectiveResponse is as SetObjectiveResponse.
+type SetInstitutionObjectiveResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Objective *Objective             `protobuf:"bytes,1,opt,name=objective,proto3" json:"objective,omitempty"`
+	// The baseline year's total (scopes 1, 2 location-based and 3).
+	BaselineKgCo2E float64 `protobuf:"fixed64,2,opt,name=baseline_kg_co2e,json=baselineKgCo2e,proto3" json:"baseline_kg_co2e,omitempty"`
+	// Every year from the baseline to the target, and later years with data.
+	Years         []*ObjectiveProgress `protobuf:"bytes,3,rep,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInstitutionObjectiveResponse) Reset() {
+	*x = SetInstitutionObjectiveResponse{}
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInstitutionObjectiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInstitutionObjectiveResponse) ProtoMessage() {}
+
+func (x *SetInstitutionObjectiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInstitutionObjectiveResponse.ProtoReflect.Descriptor instead.
+func (*SetInstitutionObjectiveResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SetInstitutionObjectiveResponse) GetObjective() *Objective {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
+func (x *SetInstitutionObjectiveResponse) GetBaselineKgCo2E() float64 {
+	if x != nil {
+		return x.BaselineKgCo2E
+	}
+	return 0
+}
+
+func (x *SetInstitutionObjectiveResponse) GetYears() []*ObjectiveProgress {
+	if x != nil {
+		return x.Years
+	}
+	return nil
+}
+
 type GetInstitutionObjectiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -826,7 +1017,7 @@ type GetInstitutionObjectiveRequest struct {
 
 func (x *GetInstitutionObjectiveRequest) Reset() {
 	*x = GetInstitutionObjectiveRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[9]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1029,7 @@ func (x *GetInstitutionObjectiveRequest) String() string {
 func (*GetInstitutionObjectiveRequest) ProtoMessage() {}
 
 func (x *GetInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[9]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1042,70 @@ func (x *GetInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstitutionObjectiveRequest.ProtoReflect.Descriptor instead.
 func (*GetInstitutionObjectiveRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{9}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{12}
+}
+
+// GetInstitutionObjectiveResponse is as GetObjectiveResponse.
+type GetInstitutionObjectiveResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Objective *Objective             `protobuf:"bytes,1,opt,name=objective,proto3" json:"objective,omitempty"`
+	// The baseline year's total (scopes 1, 2 location-based and 3).
+	BaselineKgCo2E float64 `protobuf:"fixed64,2,opt,name=baseline_kg_co2e,json=baselineKgCo2e,proto3" json:"baseline_kg_co2e,omitempty"`
+	// Every year from the baseline to the target, and later years with data.
+	Years         []*ObjectiveProgress `protobuf:"bytes,3,rep,name=years,proto3" json:"years,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInstitutionObjectiveResponse) Reset() {
+	*x = GetInstitutionObjectiveResponse{}
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInstitutionObjectiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInstitutionObjectiveResponse) ProtoMessage() {}
+
+func (x *GetInstitutionObjectiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInstitutionObjectiveResponse.ProtoReflect.Descriptor instead.
+func (*GetInstitutionObjectiveResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetInstitutionObjectiveResponse) GetObjective() *Objective {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
+}
+
+func (x *GetInstitutionObjectiveResponse) GetBaselineKgCo2E() float64 {
+	if x != nil {
+		return x.BaselineKgCo2E
+	}
+	return 0
+}
+
+func (x *GetInstitutionObjectiveResponse) GetYears() []*ObjectiveProgress {
+	if x != nil {
+		return x.Years
+	}
+	return nil
 }
 
 type DeleteInstitutionObjectiveRequest struct {
@@ -862,7 +1116,7 @@ type DeleteInstitutionObjectiveRequest struct {
 
 func (x *DeleteInstitutionObjectiveRequest) Reset() {
 	*x = DeleteInstitutionObjectiveRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[10]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1128,7 @@ func (x *DeleteInstitutionObjectiveRequest) String() string {
 func (*DeleteInstitutionObjectiveRequest) ProtoMessage() {}
 
 func (x *DeleteInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[10]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1141,51 @@ func (x *DeleteInstitutionObjectiveRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DeleteInstitutionObjectiveRequest.ProtoReflect.Descriptor instead.
 func (*DeleteInstitutionObjectiveRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{10}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{14}
+}
+
+type DeleteInstitutionObjectiveResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Objective     *Objective             `protobuf:"bytes,1,opt,name=objective,proto3" json:"objective,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteInstitutionObjectiveResponse) Reset() {
+	*x = DeleteInstitutionObjectiveResponse{}
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteInstitutionObjectiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteInstitutionObjectiveResponse) ProtoMessage() {}
+
+func (x *DeleteInstitutionObjectiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteInstitutionObjectiveResponse.ProtoReflect.Descriptor instead.
+func (*DeleteInstitutionObjectiveResponse) Descriptor() ([]byte, []int) {
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeleteInstitutionObjectiveResponse) GetObjective() *Objective {
+	if x != nil {
+		return x.Objective
+	}
+	return nil
 }
 
 type ListAlertsRequest struct {
@@ -899,7 +1197,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[11]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1209,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[11]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1222,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{11}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAlertsRequest) GetYear() int32 {
@@ -944,7 +1242,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[12]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1254,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[12]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1267,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{12}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAlertsResponse) GetYear() int32 {
@@ -999,7 +1297,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[13]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1309,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[13]
+	mi := &file_co2_reporting_v1_objectives_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1322,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{13}
+	return file_co2_reporting_v1_objectives_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Alert) GetLabId() string {
@@ -1150,9 +1448,17 @@ const file_co2_reporting_v1_objectives_proto_rawDesc = "" +
 	"\x0fMilestonesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01B\x13\n" +
-	"\x11_alert_margin_pct\",\n" +
+	"\x11_alert_margin_pct\"\xb6\x01\n" +
+	"\x14SetObjectiveResponse\x129\n" +
+	"\tobjective\x18\x01 \x01(\v2\x1b.co2.reporting.v1.ObjectiveR\tobjective\x12(\n" +
+	"\x10baseline_kg_co2e\x18\x02 \x01(\x01R\x0ebaselineKgCo2e\x129\n" +
+	"\x05years\x18\x03 \x03(\v2#.co2.reporting.v1.ObjectiveProgressR\x05years\",\n" +
 	"\x13GetObjectiveRequest\x12\x15\n" +
-	"\x06lab_id\x18\x01 \x01(\tR\x05labId\"/\n" +
+	"\x06lab_id\x18\x01 \x01(\tR\x05labId\"\xb6\x01\n" +
+	"\x14GetObjectiveResponse\x129\n" +
+	"\tobjective\x18\x01 \x01(\v2\x1b.co2.reporting.v1.ObjectiveR\tobjective\x12(\n" +
+	"\x10baseline_kg_co2e\x18\x02 \x01(\x01R\x0ebaselineKgCo2e\x129\n" +
+	"\x05years\x18\x03 \x03(\v2#.co2.reporting.v1.ObjectiveProgressR\x05years\"/\n" +
 	"\x16DeleteObjectiveRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\"T\n" +
 	"\x17DeleteObjectiveResponse\x129\n" +
@@ -1169,9 +1475,19 @@ const file_co2_reporting_v1_objectives_proto_rawDesc = "" +
 	"\x0fMilestonesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x05R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01B\x13\n" +
-	"\x11_alert_margin_pct\" \n" +
-	"\x1eGetInstitutionObjectiveRequest\"#\n" +
-	"!DeleteInstitutionObjectiveRequest\"'\n" +
+	"\x11_alert_margin_pct\"\xc1\x01\n" +
+	"\x1fSetInstitutionObjectiveResponse\x129\n" +
+	"\tobjective\x18\x01 \x01(\v2\x1b.co2.reporting.v1.ObjectiveR\tobjective\x12(\n" +
+	"\x10baseline_kg_co2e\x18\x02 \x01(\x01R\x0ebaselineKgCo2e\x129\n" +
+	"\x05years\x18\x03 \x03(\v2#.co2.reporting.v1.ObjectiveProgressR\x05years\" \n" +
+	"\x1eGetInstitutionObjectiveRequest\"\xc1\x01\n" +
+	"\x1fGetInstitutionObjectiveResponse\x129\n" +
+	"\tobjective\x18\x01 \x01(\v2\x1b.co2.reporting.v1.ObjectiveR\tobjective\x12(\n" +
+	"\x10baseline_kg_co2e\x18\x02 \x01(\x01R\x0ebaselineKgCo2e\x129\n" +
+	"\x05years\x18\x03 \x03(\v2#.co2.reporting.v1.ObjectiveProgressR\x05years\"#\n" +
+	"!DeleteInstitutionObjectiveRequest\"_\n" +
+	"\"DeleteInstitutionObjectiveResponse\x129\n" +
+	"\tobjective\x18\x01 \x01(\v2\x1b.co2.reporting.v1.ObjectiveR\tobjective\"'\n" +
 	"\x11ListAlertsRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\"Y\n" +
 	"\x12ListAlertsResponse\x12\x12\n" +
@@ -1181,14 +1497,14 @@ const file_co2_reporting_v1_objectives_proto_rawDesc = "" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x19\n" +
 	"\blab_code\x18\x02 \x01(\tR\alabCode\x12\x19\n" +
 	"\blab_name\x18\x03 \x01(\tR\alabName\x12?\n" +
-	"\bprogress\x18\x04 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\bprogress2\xe2\a\n" +
-	"\x10ObjectiveService\x12\x85\x01\n" +
-	"\fSetObjective\x12%.co2.reporting.v1.SetObjectiveRequest\x1a\x1f.co2.reporting.v1.ObjectiveView\"-\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x02\x12\x82\x01\n" +
-	"\fGetObjective\x12%.co2.reporting.v1.GetObjectiveRequest\x1a\x1f.co2.reporting.v1.ObjectiveView\"*\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x01\x12\x92\x01\n" +
-	"\x0fDeleteObjective\x12(.co2.reporting.v1.DeleteObjectiveRequest\x1a).co2.reporting.v1.DeleteObjectiveResponse\"*\x82\xd3\xe4\x93\x02!*\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x02\x12\x8d\x01\n" +
-	"\x17SetInstitutionObjective\x120.co2.reporting.v1.SetInstitutionObjectiveRequest\x1a\x1f.co2.reporting.v1.ObjectiveView\"\x1f\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/api/v1/objective\x90\x02\x02\x12\x8a\x01\n" +
-	"\x17GetInstitutionObjective\x120.co2.reporting.v1.GetInstitutionObjectiveRequest\x1a\x1f.co2.reporting.v1.ObjectiveView\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/objective\x90\x02\x01\x12\x9a\x01\n" +
-	"\x1aDeleteInstitutionObjective\x123.co2.reporting.v1.DeleteInstitutionObjectiveRequest\x1a).co2.reporting.v1.DeleteObjectiveResponse\"\x1c\x82\xd3\xe4\x93\x02\x13*\x11/api/v1/objective\x90\x02\x02\x12r\n" +
+	"\bprogress\x18\x04 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\bprogress2\x9f\b\n" +
+	"\x10ObjectiveService\x12\x8c\x01\n" +
+	"\fSetObjective\x12%.co2.reporting.v1.SetObjectiveRequest\x1a&.co2.reporting.v1.SetObjectiveResponse\"-\x82\xd3\xe4\x93\x02$:\x01*\x1a\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x02\x12\x89\x01\n" +
+	"\fGetObjective\x12%.co2.reporting.v1.GetObjectiveRequest\x1a&.co2.reporting.v1.GetObjectiveResponse\"*\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x01\x12\x92\x01\n" +
+	"\x0fDeleteObjective\x12(.co2.reporting.v1.DeleteObjectiveRequest\x1a).co2.reporting.v1.DeleteObjectiveResponse\"*\x82\xd3\xe4\x93\x02!*\x1f/api/v1/labs/{lab_id}/objective\x90\x02\x02\x12\x9f\x01\n" +
+	"\x17SetInstitutionObjective\x120.co2.reporting.v1.SetInstitutionObjectiveRequest\x1a1.co2.reporting.v1.SetInstitutionObjectiveResponse\"\x1f\x82\xd3\xe4\x93\x02\x16:\x01*\x1a\x11/api/v1/objective\x90\x02\x02\x12\x9c\x01\n" +
+	"\x17GetInstitutionObjective\x120.co2.reporting.v1.GetInstitutionObjectiveRequest\x1a1.co2.reporting.v1.GetInstitutionObjectiveResponse\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/objective\x90\x02\x01\x12\xa5\x01\n" +
+	"\x1aDeleteInstitutionObjective\x123.co2.reporting.v1.DeleteInstitutionObjectiveRequest\x1a4.co2.reporting.v1.DeleteInstitutionObjectiveResponse\"\x1c\x82\xd3\xe4\x93\x02\x13*\x11/api/v1/objective\x90\x02\x02\x12r\n" +
 	"\n" +
 	"ListAlerts\x12#.co2.reporting.v1.ListAlertsRequest\x1a$.co2.reporting.v1.ListAlertsResponse\"\x19\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/alerts\x90\x02\x01BTZRgithub.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1;reportingv1b\x06proto3"
 
@@ -1204,67 +1520,81 @@ func file_co2_reporting_v1_objectives_proto_rawDescGZIP() []byte {
 	return file_co2_reporting_v1_objectives_proto_rawDescData
 }
 
-var file_co2_reporting_v1_objectives_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_co2_reporting_v1_objectives_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_co2_reporting_v1_objectives_proto_goTypes = []any{
-	(*Objective)(nil),                         // 0: co2.reporting.v1.Objective
-	(*ObjectiveView)(nil),                     // 1: co2.reporting.v1.ObjectiveView
-	(*ObjectiveProgress)(nil),                 // 2: co2.reporting.v1.ObjectiveProgress
-	(*TargetProgress)(nil),                    // 3: co2.reporting.v1.TargetProgress
-	(*SetObjectiveRequest)(nil),               // 4: co2.reporting.v1.SetObjectiveRequest
-	(*GetObjectiveRequest)(nil),               // 5: co2.reporting.v1.GetObjectiveRequest
-	(*DeleteObjectiveRequest)(nil),            // 6: co2.reporting.v1.DeleteObjectiveRequest
-	(*DeleteObjectiveResponse)(nil),           // 7: co2.reporting.v1.DeleteObjectiveResponse
-	(*SetInstitutionObjectiveRequest)(nil),    // 8: co2.reporting.v1.SetInstitutionObjectiveRequest
-	(*GetInstitutionObjectiveRequest)(nil),    // 9: co2.reporting.v1.GetInstitutionObjectiveRequest
-	(*DeleteInstitutionObjectiveRequest)(nil), // 10: co2.reporting.v1.DeleteInstitutionObjectiveRequest
-	(*ListAlertsRequest)(nil),                 // 11: co2.reporting.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),                // 12: co2.reporting.v1.ListAlertsResponse
-	(*Alert)(nil),                             // 13: co2.reporting.v1.Alert
-	nil,                                       // 14: co2.reporting.v1.Objective.ModuleReductionsEntry
-	nil,                                       // 15: co2.reporting.v1.Objective.ScopeReductionsEntry
-	nil,                                       // 16: co2.reporting.v1.Objective.MilestonesEntry
-	nil,                                       // 17: co2.reporting.v1.SetObjectiveRequest.ModuleReductionsEntry
-	nil,                                       // 18: co2.reporting.v1.SetObjectiveRequest.ScopeReductionsEntry
-	nil,                                       // 19: co2.reporting.v1.SetObjectiveRequest.MilestonesEntry
-	nil,                                       // 20: co2.reporting.v1.SetInstitutionObjectiveRequest.MilestonesEntry
-	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
+	(*Objective)(nil),                          // 0: co2.reporting.v1.Objective
+	(*ObjectiveView)(nil),                      // 1: co2.reporting.v1.ObjectiveView
+	(*ObjectiveProgress)(nil),                  // 2: co2.reporting.v1.ObjectiveProgress
+	(*TargetProgress)(nil),                     // 3: co2.reporting.v1.TargetProgress
+	(*SetObjectiveRequest)(nil),                // 4: co2.reporting.v1.SetObjectiveRequest
+	(*SetObjectiveResponse)(nil),               // 5: co2.reporting.v1.SetObjectiveResponse
+	(*GetObjectiveRequest)(nil),                // 6: co2.reporting.v1.GetObjectiveRequest
+	(*GetObjectiveResponse)(nil),               // 7: co2.reporting.v1.GetObjectiveResponse
+	(*DeleteObjectiveRequest)(nil),             // 8: co2.reporting.v1.DeleteObjectiveRequest
+	(*DeleteObjectiveResponse)(nil),            // 9: co2.reporting.v1.DeleteObjectiveResponse
+	(*SetInstitutionObjectiveRequest)(nil),     // 10: co2.reporting.v1.SetInstitutionObjectiveRequest
+	(*SetInstitutionObjectiveResponse)(nil),    // 11: co2.reporting.v1.SetInstitutionObjectiveResponse
+	(*GetInstitutionObjectiveRequest)(nil),     // 12: co2.reporting.v1.GetInstitutionObjectiveRequest
+	(*GetInstitutionObjectiveResponse)(nil),    // 13: co2.reporting.v1.GetInstitutionObjectiveResponse
+	(*DeleteInstitutionObjectiveRequest)(nil),  // 14: co2.reporting.v1.DeleteInstitutionObjectiveRequest
+	(*DeleteInstitutionObjectiveResponse)(nil), // 15: co2.reporting.v1.DeleteInstitutionObjectiveResponse
+	(*ListAlertsRequest)(nil),                  // 16: co2.reporting.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),                 // 17: co2.reporting.v1.ListAlertsResponse
+	(*Alert)(nil),                              // 18: co2.reporting.v1.Alert
+	nil,                                        // 19: co2.reporting.v1.Objective.ModuleReductionsEntry
+	nil,                                        // 20: co2.reporting.v1.Objective.ScopeReductionsEntry
+	nil,                                        // 21: co2.reporting.v1.Objective.MilestonesEntry
+	nil,                                        // 22: co2.reporting.v1.SetObjectiveRequest.ModuleReductionsEntry
+	nil,                                        // 23: co2.reporting.v1.SetObjectiveRequest.ScopeReductionsEntry
+	nil,                                        // 24: co2.reporting.v1.SetObjectiveRequest.MilestonesEntry
+	nil,                                        // 25: co2.reporting.v1.SetInstitutionObjectiveRequest.MilestonesEntry
+	(*timestamppb.Timestamp)(nil),              // 26: google.protobuf.Timestamp
 }
 var file_co2_reporting_v1_objectives_proto_depIdxs = []int32{
-	14, // 0: co2.reporting.v1.Objective.module_reductions:type_name -> co2.reporting.v1.Objective.ModuleReductionsEntry
-	15, // 1: co2.reporting.v1.Objective.scope_reductions:type_name -> co2.reporting.v1.Objective.ScopeReductionsEntry
-	16, // 2: co2.reporting.v1.Objective.milestones:type_name -> co2.reporting.v1.Objective.MilestonesEntry
-	21, // 3: co2.reporting.v1.Objective.created_at:type_name -> google.protobuf.Timestamp
-	21, // 4: co2.reporting.v1.Objective.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 0: co2.reporting.v1.Objective.module_reductions:type_name -> co2.reporting.v1.Objective.ModuleReductionsEntry
+	20, // 1: co2.reporting.v1.Objective.scope_reductions:type_name -> co2.reporting.v1.Objective.ScopeReductionsEntry
+	21, // 2: co2.reporting.v1.Objective.milestones:type_name -> co2.reporting.v1.Objective.MilestonesEntry
+	26, // 3: co2.reporting.v1.Objective.created_at:type_name -> google.protobuf.Timestamp
+	26, // 4: co2.reporting.v1.Objective.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: co2.reporting.v1.ObjectiveView.objective:type_name -> co2.reporting.v1.Objective
 	2,  // 6: co2.reporting.v1.ObjectiveView.years:type_name -> co2.reporting.v1.ObjectiveProgress
 	3,  // 7: co2.reporting.v1.ObjectiveProgress.modules:type_name -> co2.reporting.v1.TargetProgress
 	3,  // 8: co2.reporting.v1.ObjectiveProgress.scopes:type_name -> co2.reporting.v1.TargetProgress
-	17, // 9: co2.reporting.v1.SetObjectiveRequest.module_reductions:type_name -> co2.reporting.v1.SetObjectiveRequest.ModuleReductionsEntry
-	18, // 10: co2.reporting.v1.SetObjectiveRequest.scope_reductions:type_name -> co2.reporting.v1.SetObjectiveRequest.ScopeReductionsEntry
-	19, // 11: co2.reporting.v1.SetObjectiveRequest.milestones:type_name -> co2.reporting.v1.SetObjectiveRequest.MilestonesEntry
-	0,  // 12: co2.reporting.v1.DeleteObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
-	20, // 13: co2.reporting.v1.SetInstitutionObjectiveRequest.milestones:type_name -> co2.reporting.v1.SetInstitutionObjectiveRequest.MilestonesEntry
-	13, // 14: co2.reporting.v1.ListAlertsResponse.alerts:type_name -> co2.reporting.v1.Alert
-	2,  // 15: co2.reporting.v1.Alert.progress:type_name -> co2.reporting.v1.ObjectiveProgress
-	4,  // 16: co2.reporting.v1.ObjectiveService.SetObjective:input_type -> co2.reporting.v1.SetObjectiveRequest
-	5,  // 17: co2.reporting.v1.ObjectiveService.GetObjective:input_type -> co2.reporting.v1.GetObjectiveRequest
-	6,  // 18: co2.reporting.v1.ObjectiveService.DeleteObjective:input_type -> co2.reporting.v1.DeleteObjectiveRequest
-	8,  // 19: co2.reporting.v1.ObjectiveService.SetInstitutionObjective:input_type -> co2.reporting.v1.SetInstitutionObjectiveRequest
-	9,  // 20: co2.reporting.v1.ObjectiveService.GetInstitutionObjective:input_type -> co2.reporting.v1.GetInstitutionObjectiveRequest
-	10, // 21: co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective:input_type -> co2.reporting.v1.DeleteInstitutionObjectiveRequest
-	11, // 22: co2.reporting.v1.ObjectiveService.ListAlerts:input_type -> co2.reporting.v1.ListAlertsRequest
-	1,  // 23: co2.reporting.v1.ObjectiveService.SetObjective:output_type -> co2.reporting.v1.ObjectiveView
-	1,  // 24: co2.reporting.v1.ObjectiveService.GetObjective:output_type -> co2.reporting.v1.ObjectiveView
-	7,  // 25: co2.reporting.v1.ObjectiveService.DeleteObjective:output_type -> co2.reporting.v1.DeleteObjectiveResponse
-	1,  // 26: co2.reporting.v1.ObjectiveService.SetInstitutionObjective:output_type -> co2.reporting.v1.ObjectiveView
-	1,  // 27: co2.reporting.v1.ObjectiveService.GetInstitutionObjective:output_type -> co2.reporting.v1.ObjectiveView
-	7,  // 28: co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective:output_type -> co2.reporting.v1.DeleteObjectiveResponse
-	12, // 29: co2.reporting.v1.ObjectiveService.ListAlerts:output_type -> co2.reporting.v1.ListAlertsResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	22, // 9: co2.reporting.v1.SetObjectiveRequest.module_reductions:type_name -> co2.reporting.v1.SetObjectiveRequest.ModuleReductionsEntry
+	23, // 10: co2.reporting.v1.SetObjectiveRequest.scope_reductions:type_name -> co2.reporting.v1.SetObjectiveRequest.ScopeReductionsEntry
+	24, // 11: co2.reporting.v1.SetObjectiveRequest.milestones:type_name -> co2.reporting.v1.SetObjectiveRequest.MilestonesEntry
+	0,  // 12: co2.reporting.v1.SetObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	2,  // 13: co2.reporting.v1.SetObjectiveResponse.years:type_name -> co2.reporting.v1.ObjectiveProgress
+	0,  // 14: co2.reporting.v1.GetObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	2,  // 15: co2.reporting.v1.GetObjectiveResponse.years:type_name -> co2.reporting.v1.ObjectiveProgress
+	0,  // 16: co2.reporting.v1.DeleteObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	25, // 17: co2.reporting.v1.SetInstitutionObjectiveRequest.milestones:type_name -> co2.reporting.v1.SetInstitutionObjectiveRequest.MilestonesEntry
+	0,  // 18: co2.reporting.v1.SetInstitutionObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	2,  // 19: co2.reporting.v1.SetInstitutionObjectiveResponse.years:type_name -> co2.reporting.v1.ObjectiveProgress
+	0,  // 20: co2.reporting.v1.GetInstitutionObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	2,  // 21: co2.reporting.v1.GetInstitutionObjectiveResponse.years:type_name -> co2.reporting.v1.ObjectiveProgress
+	0,  // 22: co2.reporting.v1.DeleteInstitutionObjectiveResponse.objective:type_name -> co2.reporting.v1.Objective
+	18, // 23: co2.reporting.v1.ListAlertsResponse.alerts:type_name -> co2.reporting.v1.Alert
+	2,  // 24: co2.reporting.v1.Alert.progress:type_name -> co2.reporting.v1.ObjectiveProgress
+	4,  // 25: co2.reporting.v1.ObjectiveService.SetObjective:input_type -> co2.reporting.v1.SetObjectiveRequest
+	6,  // 26: co2.reporting.v1.ObjectiveService.GetObjective:input_type -> co2.reporting.v1.GetObjectiveRequest
+	8,  // 27: co2.reporting.v1.ObjectiveService.DeleteObjective:input_type -> co2.reporting.v1.DeleteObjectiveRequest
+	10, // 28: co2.reporting.v1.ObjectiveService.SetInstitutionObjective:input_type -> co2.reporting.v1.SetInstitutionObjectiveRequest
+	12, // 29: co2.reporting.v1.ObjectiveService.GetInstitutionObjective:input_type -> co2.reporting.v1.GetInstitutionObjectiveRequest
+	14, // 30: co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective:input_type -> co2.reporting.v1.DeleteInstitutionObjectiveRequest
+	16, // 31: co2.reporting.v1.ObjectiveService.ListAlerts:input_type -> co2.reporting.v1.ListAlertsRequest
+	5,  // 32: co2.reporting.v1.ObjectiveService.SetObjective:output_type -> co2.reporting.v1.SetObjectiveResponse
+	7,  // 33: co2.reporting.v1.ObjectiveService.GetObjective:output_type -> co2.reporting.v1.GetObjectiveResponse
+	9,  // 34: co2.reporting.v1.ObjectiveService.DeleteObjective:output_type -> co2.reporting.v1.DeleteObjectiveResponse
+	11, // 35: co2.reporting.v1.ObjectiveService.SetInstitutionObjective:output_type -> co2.reporting.v1.SetInstitutionObjectiveResponse
+	13, // 36: co2.reporting.v1.ObjectiveService.GetInstitutionObjective:output_type -> co2.reporting.v1.GetInstitutionObjectiveResponse
+	15, // 37: co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective:output_type -> co2.reporting.v1.DeleteInstitutionObjectiveResponse
+	17, // 38: co2.reporting.v1.ObjectiveService.ListAlerts:output_type -> co2.reporting.v1.ListAlertsResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_co2_reporting_v1_objectives_proto_init() }
@@ -1275,14 +1605,14 @@ func file_co2_reporting_v1_objectives_proto_init() {
 	file_co2_reporting_v1_objectives_proto_msgTypes[2].OneofWrappers = []any{}
 	file_co2_reporting_v1_objectives_proto_msgTypes[3].OneofWrappers = []any{}
 	file_co2_reporting_v1_objectives_proto_msgTypes[4].OneofWrappers = []any{}
-	file_co2_reporting_v1_objectives_proto_msgTypes[8].OneofWrappers = []any{}
+	file_co2_reporting_v1_objectives_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_co2_reporting_v1_objectives_proto_rawDesc), len(file_co2_reporting_v1_objectives_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -60,18 +60,18 @@ const (
 type ObjectiveServiceClient interface {
 	// Sets a lab's objective, replacing the one it had. Lab managers of the
 	// lab (or an ancestor) and admins.
-	SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.SetObjectiveResponse], error)
 	// A lab's objective and its trajectory, year by year. Whoever may see
 	// the lab's reports.
-	GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.GetObjectiveResponse], error)
 	// Removes a lab's objective. As SetObjective.
 	DeleteObjective(context.Context, *connect.Request[v1.DeleteObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error)
 	// Sets the institution's objective (every lab summed). Admins only.
-	SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.SetInstitutionObjectiveResponse], error)
 	// The institution's objective and its trajectory. Admins and auditors.
-	GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.GetInstitutionObjectiveResponse], error)
 	// Removes the institution's objective. Admins only.
-	DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error)
+	DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteInstitutionObjectiveResponse], error)
 	// The labs over their trajectory in a year, by more than their margin,
 	// or with a module or scope over its own objective; the most over
 	// first. Lab managers see their labs, admins and auditors every lab.
@@ -89,14 +89,14 @@ func NewObjectiveServiceClient(httpClient connect.HTTPClient, baseURL string, op
 	baseURL = strings.TrimRight(baseURL, "/")
 	objectiveServiceMethods := v1.File_co2_reporting_v1_objectives_proto.Services().ByName("ObjectiveService").Methods()
 	return &objectiveServiceClient{
-		setObjective: connect.NewClient[v1.SetObjectiveRequest, v1.ObjectiveView](
+		setObjective: connect.NewClient[v1.SetObjectiveRequest, v1.SetObjectiveResponse](
 			httpClient,
 			baseURL+ObjectiveServiceSetObjectiveProcedure,
 			connect.WithSchema(objectiveServiceMethods.ByName("SetObjective")),
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
-		getObjective: connect.NewClient[v1.GetObjectiveRequest, v1.ObjectiveView](
+		getObjective: connect.NewClient[v1.GetObjectiveRequest, v1.GetObjectiveResponse](
 			httpClient,
 			baseURL+ObjectiveServiceGetObjectiveProcedure,
 			connect.WithSchema(objectiveServiceMethods.ByName("GetObjective")),
@@ -110,21 +110,21 @@ func NewObjectiveServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
-		setInstitutionObjective: connect.NewClient[v1.SetInstitutionObjectiveRequest, v1.ObjectiveView](
+		setInstitutionObjective: connect.NewClient[v1.SetInstitutionObjectiveRequest, v1.SetInstitutionObjectiveResponse](
 			httpClient,
 			baseURL+ObjectiveServiceSetInstitutionObjectiveProcedure,
 			connect.WithSchema(objectiveServiceMethods.ByName("SetInstitutionObjective")),
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
-		getInstitutionObjective: connect.NewClient[v1.GetInstitutionObjectiveRequest, v1.ObjectiveView](
+		getInstitutionObjective: connect.NewClient[v1.GetInstitutionObjectiveRequest, v1.GetInstitutionObjectiveResponse](
 			httpClient,
 			baseURL+ObjectiveServiceGetInstitutionObjectiveProcedure,
 			connect.WithSchema(objectiveServiceMethods.ByName("GetInstitutionObjective")),
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
-		deleteInstitutionObjective: connect.NewClient[v1.DeleteInstitutionObjectiveRequest, v1.DeleteObjectiveResponse](
+		deleteInstitutionObjective: connect.NewClient[v1.DeleteInstitutionObjectiveRequest, v1.DeleteInstitutionObjectiveResponse](
 			httpClient,
 			baseURL+ObjectiveServiceDeleteInstitutionObjectiveProcedure,
 			connect.WithSchema(objectiveServiceMethods.ByName("DeleteInstitutionObjective")),
@@ -143,22 +143,22 @@ func NewObjectiveServiceClient(httpClient connect.HTTPClient, baseURL string, op
 
 // objectiveServiceClient implements ObjectiveServiceClient.
 type objectiveServiceClient struct {
-	setObjective               *connect.Client[v1.SetObjectiveRequest, v1.ObjectiveView]
-	getObjective               *connect.Client[v1.GetObjectiveRequest, v1.ObjectiveView]
+	setObjective               *connect.Client[v1.SetObjectiveRequest, v1.SetObjectiveResponse]
+	getObjective               *connect.Client[v1.GetObjectiveRequest, v1.GetObjectiveResponse]
 	deleteObjective            *connect.Client[v1.DeleteObjectiveRequest, v1.DeleteObjectiveResponse]
-	setInstitutionObjective    *connect.Client[v1.SetInstitutionObjectiveRequest, v1.ObjectiveView]
-	getInstitutionObjective    *connect.Client[v1.GetInstitutionObjectiveRequest, v1.ObjectiveView]
-	deleteInstitutionObjective *connect.Client[v1.DeleteInstitutionObjectiveRequest, v1.DeleteObjectiveResponse]
+	setInstitutionObjective    *connect.Client[v1.SetInstitutionObjectiveRequest, v1.SetInstitutionObjectiveResponse]
+	getInstitutionObjective    *connect.Client[v1.GetInstitutionObjectiveRequest, v1.GetInstitutionObjectiveResponse]
+	deleteInstitutionObjective *connect.Client[v1.DeleteInstitutionObjectiveRequest, v1.DeleteInstitutionObjectiveResponse]
 	listAlerts                 *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
 }
 
 // SetObjective calls co2.reporting.v1.ObjectiveService.SetObjective.
-func (c *objectiveServiceClient) SetObjective(ctx context.Context, req *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (c *objectiveServiceClient) SetObjective(ctx context.Context, req *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.SetObjectiveResponse], error) {
 	return c.setObjective.CallUnary(ctx, req)
 }
 
 // GetObjective calls co2.reporting.v1.ObjectiveService.GetObjective.
-func (c *objectiveServiceClient) GetObjective(ctx context.Context, req *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (c *objectiveServiceClient) GetObjective(ctx context.Context, req *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.GetObjectiveResponse], error) {
 	return c.getObjective.CallUnary(ctx, req)
 }
 
@@ -168,17 +168,17 @@ func (c *objectiveServiceClient) DeleteObjective(ctx context.Context, req *conne
 }
 
 // SetInstitutionObjective calls co2.reporting.v1.ObjectiveService.SetInstitutionObjective.
-func (c *objectiveServiceClient) SetInstitutionObjective(ctx context.Context, req *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (c *objectiveServiceClient) SetInstitutionObjective(ctx context.Context, req *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.SetInstitutionObjectiveResponse], error) {
 	return c.setInstitutionObjective.CallUnary(ctx, req)
 }
 
 // GetInstitutionObjective calls co2.reporting.v1.ObjectiveService.GetInstitutionObjective.
-func (c *objectiveServiceClient) GetInstitutionObjective(ctx context.Context, req *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (c *objectiveServiceClient) GetInstitutionObjective(ctx context.Context, req *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.GetInstitutionObjectiveResponse], error) {
 	return c.getInstitutionObjective.CallUnary(ctx, req)
 }
 
 // DeleteInstitutionObjective calls co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective.
-func (c *objectiveServiceClient) DeleteInstitutionObjective(ctx context.Context, req *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error) {
+func (c *objectiveServiceClient) DeleteInstitutionObjective(ctx context.Context, req *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteInstitutionObjectiveResponse], error) {
 	return c.deleteInstitutionObjective.CallUnary(ctx, req)
 }
 
@@ -191,18 +191,18 @@ func (c *objectiveServiceClient) ListAlerts(ctx context.Context, req *connect.Re
 type ObjectiveServiceHandler interface {
 	// Sets a lab's objective, replacing the one it had. Lab managers of the
 	// lab (or an ancestor) and admins.
-	SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.SetObjectiveResponse], error)
 	// A lab's objective and its trajectory, year by year. Whoever may see
 	// the lab's reports.
-	GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.GetObjectiveResponse], error)
 	// Removes a lab's objective. As SetObjective.
 	DeleteObjective(context.Context, *connect.Request[v1.DeleteObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error)
 	// Sets the institution's objective (every lab summed). Admins only.
-	SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.SetInstitutionObjectiveResponse], error)
 	// The institution's objective and its trajectory. Admins and auditors.
-	GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error)
+	GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.GetInstitutionObjectiveResponse], error)
 	// Removes the institution's objective. Admins only.
-	DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error)
+	DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteInstitutionObjectiveResponse], error)
 	// The labs over their trajectory in a year, by more than their margin,
 	// or with a module or scope over its own objective; the most over
 	// first. Lab managers see their labs, admins and auditors every lab.
@@ -290,11 +290,11 @@ func NewObjectiveServiceHandler(svc ObjectiveServiceHandler, opts ...connect.Han
 // UnimplementedObjectiveServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedObjectiveServiceHandler struct{}
 
-func (UnimplementedObjectiveServiceHandler) SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (UnimplementedObjectiveServiceHandler) SetObjective(context.Context, *connect.Request[v1.SetObjectiveRequest]) (*connect.Response[v1.SetObjectiveResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.SetObjective is not implemented"))
 }
 
-func (UnimplementedObjectiveServiceHandler) GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (UnimplementedObjectiveServiceHandler) GetObjective(context.Context, *connect.Request[v1.GetObjectiveRequest]) (*connect.Response[v1.GetObjectiveResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.GetObjective is not implemented"))
 }
 
@@ -302,15 +302,15 @@ func (UnimplementedObjectiveServiceHandler) DeleteObjective(context.Context, *co
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.DeleteObjective is not implemented"))
 }
 
-func (UnimplementedObjectiveServiceHandler) SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (UnimplementedObjectiveServiceHandler) SetInstitutionObjective(context.Context, *connect.Request[v1.SetInstitutionObjectiveRequest]) (*connect.Response[v1.SetInstitutionObjectiveResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.SetInstitutionObjective is not implemented"))
 }
 
-func (UnimplementedObjectiveServiceHandler) GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.ObjectiveView], error) {
+func (UnimplementedObjectiveServiceHandler) GetInstitutionObjective(context.Context, *connect.Request[v1.GetInstitutionObjectiveRequest]) (*connect.Response[v1.GetInstitutionObjectiveResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.GetInstitutionObjective is not implemented"))
 }
 
-func (UnimplementedObjectiveServiceHandler) DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteObjectiveResponse], error) {
+func (UnimplementedObjectiveServiceHandler) DeleteInstitutionObjective(context.Context, *connect.Request[v1.DeleteInstitutionObjectiveRequest]) (*connect.Response[v1.DeleteInstitutionObjectiveResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ObjectiveService.DeleteInstitutionObjective is not implemented"))
 }
 
