@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // get returns the status and body of a GET.
@@ -181,14 +182,19 @@ func TestEveryRequestHasAnAccessLineAndATraceIDToQuote(t *testing.T) {
 		{notFoundTrace, "GET /api/v1/labs/{id}", subject, 404},
 		{unauthenticatedTrace, "GET /api/v1/labs/{id}", "", 401},
 	}
-	lines := accessLines(t, sys)
-	for _, w := range want {
-		var found map[string]any
-		for _, line := range lines {
-			if line["trace_id"] == w.trace {
-				found = line
+	// A line is written once its answer is sent: the last may lag.
+	lineOf := func(trace string) map[string]any {
+		for _, line := range accessLines(t, sys) {
+			if line["trace_id"] == trace {
+				return line
 			}
 		}
+		return nil
+	}
+	waitUntil(t, 10*time.Second, "the access lines", func() bool { return lineOf(unauthenticatedTrace) != nil })
+	lines := accessLines(t, sys)
+	for _, w := range want {
+		found := lineOf(w.trace)
 		if found == nil || found["route"] != w.route || found["status"] != w.status || found["subject"] != w.subject ||
 			found["method"] != "GET" || found["duration_ms"] == nil {
 			t.Errorf("the access line of trace %s: %v; want route %q, status %v, subject %q", w.trace, found, w.route, w.status, w.subject)
