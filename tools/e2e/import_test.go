@@ -8,6 +8,7 @@ import (
 	"math"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,51 @@ func TestRejectedRowsAreReportedWithRowColumnAndMessage(t *testing.T) {
 	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.emissions WHERE lab_id = $1 AND variant = ''", lab); !near(got, byHand) {
 		t.Fatalf("kg %.10f, by hand %.10f", got, byHand)
 	}
+	// What an operator watches: the import, its rows and its duration, by
+	// kind and result, at ingest's /metrics.
+	for _, m := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"ingest_imports_total", []string{`kind="equipment"`, `result="WARNING"`}, 1},
+		{"ingest_import_rows_total", []string{`kind="equipment"`, `outcome="imported"`}, 2},
+		{"ingest_import_rows_total", []string{`kind="equipment"`, `outcome="rejected"`}, 5},
+		{"ingest_import_duration_seconds_count", []string{`kind="equipment"`, `result="WARNING"`}, 1},
+	} {
+		if got := metricSum(t, sys, "ingest", m.name, m.labels...); got != m.want {
+			t.Errorf("%s%v: %v, want %v", m.name, m.labels, got, m.want)
+		}
+	}
+}
+
+// metricSum adds up the samples of a service's metric whose labels include
+// every one of labels (`key="value"`).
+func metricSum(t *testing.T, sys *system, service, name string, labels ...string) float64 {
+	t.Helper()
+	status, body := get(t, "http://"+sys.addrs[service]+"/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("%s /metrics: %d", service, status)
+	}
+	sum := 0.0
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		matches := true
+		for _, label := range labels {
+			matches = matches && strings.Contains(line, label)
+		}
+		if matches {
+			fields := strings.Fields(line)
+			value, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+			if err != nil {
+				t.Fatalf("metric line %q", line)
+			}
+			sum += value
+		}
+	}
+	return sum
 }
 
 func TestUploadsWithABadHeaderAreRefusedWithNothingStored(t *testing.T) {

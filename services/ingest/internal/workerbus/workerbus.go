@@ -33,13 +33,14 @@ type Store interface {
 
 // Leases hand import jobs to workers.
 type Leases struct {
-	store Store
-	cfg   ingestbus.Config
+	store   Store
+	cfg     ingestbus.Config
+	metrics importMetrics
 }
 
 // New returns the leases over store, with the imports' configuration.
 func New(store Store, cfg ingestbus.Config) *Leases {
-	return &Leases{store: store, cfg: cfg}
+	return &Leases{store: store, cfg: cfg, metrics: newImportMetrics()}
 }
 
 // Claim gives a queued job (or a running one whose lease ended) to worker.
@@ -129,7 +130,8 @@ func (l *Leases) Finish(ctx context.Context, id, worker string, outcome ingestbu
 	if len(outcome.Errors) > l.cfg.ErrorsKept {
 		outcome.Errors = outcome.Errors[:l.cfg.ErrorsKept]
 	}
-	return l.store.InTx(ctx, func(tx ingestbus.Store) error {
+	var finished ingestbus.Job
+	err = l.store.InTx(ctx, func(tx ingestbus.Store) error {
 		before, err := tx.GetJob(ctx, jobID)
 		if errors.Is(err, ingestbus.ErrNotFound) {
 			return lostLease(jobID, worker)
@@ -152,11 +154,16 @@ func (l *Leases) Finish(ctx context.Context, id, worker string, outcome ingestbu
 		if err != nil {
 			return err
 		}
+		finished = after
 		return tx.Record(ctx, audit.Event{
 			LabID: after.LabID.String(), ResourceType: ingestbus.ResourceImport, ResourceID: jobID.String(),
 			Action: audit.ActionFinish, Before: before, After: after,
 		})
 	})
+	if err == nil {
+		l.metrics.finished(ctx, finished, outcome)
+	}
+	return err
 }
 
 // maxReasonLength bounds the reason a worker gives.
