@@ -249,6 +249,12 @@ func TestRateLimitsThenRecovery(t *testing.T) {
 	if status, headers := raw(t, "GET", url, "", ""); status != http.StatusTooManyRequests || headers.Get("Retry-After") == "" {
 		t.Fatalf("anonymous over the budget: %d %v", status, headers)
 	}
+	// Each refusal is counted, by budget.
+	for class, want := range map[string]float64{"read": 1, "anonymous": 1} {
+		if got := metricSum(t, sys, "gateway", "gateway_ratelimit_refusals_total", `class="`+class+`"`); got != want {
+			t.Errorf("refusals of the %s budget: %v, want %v", class, got, want)
+		}
+	}
 }
 
 // Bad tokens count against the address's anonymous budget, and once it is

@@ -14,6 +14,9 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/gateway/internal/resterr"
 )
@@ -75,17 +78,21 @@ func (l Limits) of(class string) Limit {
 // Limiter counts requests in Redis, so gateway replicas share one budget
 // (GCRA, from the go-redis team's redis_rate).
 type Limiter struct {
-	limiter *redis_rate.Limiter
-	limits  Limits
-	prefix  string
-	logger  *slog.Logger
+	limiter  *redis_rate.Limiter
+	limits   Limits
+	prefix   string
+	logger   *slog.Logger
+	refusals metric.Int64Counter
 }
 
 func New(client *redis.Client, limits Limits, prefix string, logger *slog.Logger) *Limiter {
 	if client == nil {
 		return nil
 	}
-	return &Limiter{limiter: redis_rate.NewLimiter(client), limits: limits, prefix: prefix, logger: logger}
+	// A failure leaves a no-op instrument (the SDK logs it), never nil.
+	refusals, _ := otel.Meter("co2-calculator/gateway").Int64Counter("gateway.ratelimit.refusals", metric.WithUnit("{request}"),
+		metric.WithDescription("Requests refused with 429, by budget (read, write, upload, anonymous)"))
+	return &Limiter{limiter: redis_rate.NewLimiter(client), limits: limits, prefix: prefix, logger: logger, refusals: refusals}
 }
 
 // Allow counts one request of class by key and sets the RateLimit-* headers.
@@ -112,6 +119,7 @@ func (l *Limiter) Allow(ctx context.Context, w http.ResponseWriter, class, key s
 	if result.Allowed > 0 {
 		return true
 	}
+	l.refusals.Add(ctx, 1, metric.WithAttributes(attribute.String("class", class)))
 	retryAfter := ceilSeconds(result.RetryAfter)
 	header.Set("Retry-After", strconv.Itoa(retryAfter))
 	resterr.WriteJSON(w, http.StatusTooManyRequests, map[string]any{
