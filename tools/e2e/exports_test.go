@@ -87,4 +87,8 @@ func TestAnExportWhoseWorkerIsKilledIsRetriedAndDone(t *testing.T) {
 	if lines := zipLines(t, raw); lines != emissions+1 {
 		t.Fatalf("%d lines in the ZIP, want a header and %d rows", lines, emissions)
 	}
+	// The restarted process timed the attempt that wrote it.
+	if got := metricSum(t, sys, "reporting", "reporting_export_duration_seconds_count", `result="done"`); got != 1 {
+		t.Fatalf("reporting_export_duration_seconds_count{result=done}: %v, want 1", got)
+	}
 }

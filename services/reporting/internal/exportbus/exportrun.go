@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
@@ -31,6 +33,10 @@ func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
 	}
 	log = log.With("attempt", export.Attempts)
 	log.InfoContext(ctx, "export started")
+	started := time.Now()
+	timed := func(result string) {
+		e.attempts.Record(ctx, time.Since(started).Seconds(), metric.WithAttributes(attribute.String("result", result)))
+	}
 
 	work, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -43,6 +49,7 @@ func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
 		return WriteExportZIP(work, w, e.calc, labIDs, export.Year)
 	})
 	if err == nil {
+		timed("done")
 		log.InfoContext(ctx, "export done")
 		return nil
 	}
@@ -59,9 +66,11 @@ func (e *Exports) Run(ctx context.Context, id uuid.UUID) error {
 	}
 	attemptErr := fmt.Errorf("export %s, attempt %d of %d: %w", id, export.Attempts, export.MaxAttempts, err)
 	if export.Attempts < export.MaxAttempts {
+		timed("retry")
 		err = e.store.ReleaseExport(context.WithoutCancel(ctx), id, e.worker,
 			fmt.Sprintf("attempt %d of %d failed: %v; retrying", export.Attempts, export.MaxAttempts, err))
 	} else {
+		timed("failed")
 		err = e.store.FailExport(context.WithoutCancel(ctx), id, e.worker,
 			fmt.Sprintf("failed after %d attempts: %v", export.Attempts, err))
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/reporting/internal/reportingbus"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
@@ -145,11 +147,17 @@ type Exports struct {
 	cfg     ExportsConfig
 	// worker names this process's workers in the leases they hold.
 	worker string
+	// attempts times the attempts of this process's workers, by result.
+	attempts metric.Float64Histogram
 }
 
 // NewExports returns the exports, written by this process as worker.
 func NewExports(reports *reportingbus.Reports, calc Calc, store ExportStore, queue ExportQueue, logger *slog.Logger, cfg ExportsConfig, worker string) *Exports {
-	return &Exports{reports: reports, calc: calc, store: store, queue: queue, logger: logger, cfg: cfg, worker: worker}
+	// A failure leaves a no-op instrument (the SDK logs it), never nil.
+	attempts, _ := otel.Meter("co2-calculator/reporting").Float64Histogram("reporting.export.duration", metric.WithUnit("s"),
+		metric.WithDescription("Attempts at exports, by result (done, retry, failed)"),
+		metric.WithExplicitBucketBoundaries(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+	return &Exports{reports: reports, calc: calc, store: store, queue: queue, logger: logger, cfg: cfg, worker: worker, attempts: attempts}
 }
 
 // Create records an export of labID and year and queues it.
