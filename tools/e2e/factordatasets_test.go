@@ -172,6 +172,10 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND variant = ''", swiss); got != 1 {
 		t.Fatalf("Swiss emissions after the burst: %v", got)
 	}
+	// The four recalculations, timed in calc's metrics.
+	if got := metricSum(t, sys, "calc", "calc_recalc_duration_seconds_count", `kind="equipment"`, `state="FINISHED"`); got != 4 {
+		t.Fatalf("calc_recalc_duration_seconds_count{kind=equipment,state=FINISHED}: %v, want 4", got)
+	}
 
 	// Back to the bundled version for 2025: the old figures return.
 	mustCall(t, 200, "POST", api+"/factor-datasets/default/versions/2026.1:activate", `{"years":[2025]}`)

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
@@ -86,11 +89,17 @@ type Recalculator struct {
 	labs    Labs
 	factors *factorbus.Cache
 	cfg     Config
+	// durations times each round, by kind and state.
+	durations metric.Float64Histogram
 }
 
 // NewRecalculator returns a recalculator.
 func NewRecalculator(logger *slog.Logger, store Store, labs Labs, factorCache *factorbus.Cache, cfg Config) *Recalculator {
-	return &Recalculator{logger: logger, store: store, labs: labs, factors: factorCache, cfg: cfg}
+	// A failure leaves a no-op instrument (the SDK logs it), never nil.
+	durations, _ := otel.Meter("co2-calculator/calc").Float64Histogram("calc.recalc.duration", metric.WithUnit("s"),
+		metric.WithDescription("Recalculations of a lab's year and kind, by kind and state (FINISHED, FAILED, SKIPPED, or error: retried)"),
+		metric.WithExplicitBucketBoundaries(0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+	return &Recalculator{logger: logger, store: store, labs: labs, factors: factorCache, cfg: cfg, durations: durations}
 }
 
 // Recalculate recomputes target until every ask made of it is answered: an
@@ -118,6 +127,14 @@ func (r *Recalculator) Recalculate(ctx context.Context, target Target) error {
 func (r *Recalculator) once(ctx context.Context, target Target) error {
 	log := r.logger.With("lab", target.LabID, "year", target.Year, "kind", target.Kind)
 	recalculation := Recalculation{ID: uuid.Must(uuid.NewV7()), Target: target, StartedAt: time.Now()}
+	defer func() {
+		state := recalculation.State
+		if state == "" {
+			state = "error" // not recorded: the ask stays and is queued again
+		}
+		r.durations.Record(ctx, time.Since(recalculation.StartedAt).Seconds(),
+			metric.WithAttributes(attribute.String("kind", target.Kind), attribute.String("state", state)))
+	}()
 	kind, ok := catalog.Lookup(target.Kind)
 	var requested int64
 	fail := func(cause error) error {
