@@ -114,6 +114,13 @@ func TestSingleEntryErrorsAndRoles(t *testing.T) {
 	if status, _ := call(t, "outsider", "GET", api+"/activities/"+created["id"].(string), ""); status != http.StatusNotFound {
 		t.Fatalf("outsider reading: %d", status)
 	}
+	// Each attempt timed in calc's metrics: the refused ones and the one
+	// written.
+	for result, want := range map[string]float64{"ok": 1, "error": float64(len(cases))} {
+		if got := metricSum(t, sys, "calc", "calc_entry_duration_seconds_count", `operation="create"`, `result="`+result+`"`); got != want {
+			t.Errorf("calc_entry_duration_seconds_count{operation=create,result=%s}: %v, want %v", result, got, want)
+		}
+	}
 }
 
 func TestConcurrentEntriesKeepExactTotals(t *testing.T) {

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/catalog"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
@@ -142,20 +145,36 @@ type Labs interface {
 
 // Entries is the single-entry path.
 type Entries struct {
-	store   Store
-	authz   *authz.Authorizer
-	labs    Labs
-	factors *factorbus.Cache
+	store     Store
+	authz     *authz.Authorizer
+	labs      Labs
+	factors   *factorbus.Cache
+	durations metric.Float64Histogram
 }
 
 // NewEntries returns the single-entry path.
 func NewEntries(store Store, authorizer *authz.Authorizer, labs Labs, factorCache *factorbus.Cache) *Entries {
-	return &Entries{store: store, authz: authorizer, labs: labs, factors: factorCache}
+	// A failure leaves a no-op instrument (the SDK logs it), never nil.
+	durations, _ := otel.Meter("co2-calculator/calc").Float64Histogram("calc.entry.duration", metric.WithUnit("s"),
+		metric.WithDescription("Single entries written, changed or deleted, by operation and result (ok, error)"),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+	return &Entries{store: store, authz: authorizer, labs: labs, factors: factorCache, durations: durations}
+}
+
+// timed records an operation that began at start and ended with *err.
+func (e *Entries) timed(ctx context.Context, operation string, start time.Time, err *error) {
+	result := "ok"
+	if *err != nil {
+		result = "error"
+	}
+	e.durations.Record(ctx, time.Since(start).Seconds(),
+		metric.WithAttributes(attribute.String("operation", operation), attribute.String("result", result)))
 }
 
 // Create computes one activity and writes it with its emissions and the
 // lab's new totals, in one transaction.
-func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName string, values map[string]string) (Activity, error) {
+func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName string, values map[string]string) (_ Activity, err error) {
+	defer e.timed(ctx, "create", time.Now(), &err)
 	lab, err := e.requireLab(ctx, labID, authz.Import)
 	if err != nil {
 		return Activity{}, err
@@ -249,7 +268,8 @@ func (e *Entries) List(ctx context.Context, labID string, filter Filter, pageSiz
 }
 
 // Replace sets a single entry's year and values and computes it again.
-func (e *Entries) Replace(ctx context.Context, id string, year int32, values map[string]string) (Activity, error) {
+func (e *Entries) Replace(ctx context.Context, id string, year int32, values map[string]string) (_ Activity, err error) {
+	defer e.timed(ctx, "replace", time.Now(), &err)
 	current, _, err := e.authorized(ctx, id, authz.Import)
 	if err != nil {
 		return Activity{}, err
@@ -302,7 +322,8 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 
 // Delete removes a single entry and its emissions from the lab's totals
 // (an imported activity goes by importing again).
-func (e *Entries) Delete(ctx context.Context, id string) error {
+func (e *Entries) Delete(ctx context.Context, id string) (err error) {
+	defer e.timed(ctx, "delete", time.Now(), &err)
 	current, _, err := e.authorized(ctx, id, authz.Import)
 	if err != nil {
 		return err
