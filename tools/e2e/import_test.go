@@ -383,11 +383,16 @@ func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
 	request, _ := http.NewRequest(http.MethodPost, sys.Gateway+"/api/v1/labs/"+lab+"/imports?kind=equipment&year=2025", strings.NewReader(equipmentHeader+"A,it,1,10,10,0,0\n"))
 	request.Header.Set("Authorization", "Bearer "+tokens["admin"])
 	request.Header.Set("Content-Type", "text/csv")
-	// The caller's trace context, as a browser or another service would send it.
+	// A caller's trace context: the gateway, the public edge, links it and
+	// starts a trace of its own, which it names in X-Trace-Id.
 	request.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	response, err := http.DefaultClient.Do(request)
 	if err != nil {
 		t.Fatal(err)
+	}
+	trace := response.Header.Get("X-Trace-Id")
+	if len(trace) != 32 || trace == traceID {
+		t.Fatalf("X-Trace-Id %q: want a trace of the gateway's own, not the caller's %s", trace, traceID)
 	}
 	answer := map[string]any{}
 	raw, _ := io.ReadAll(response.Body)
@@ -397,7 +402,7 @@ func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
 	// The worker's log lines for the job carry the same trace.
 	for _, line := range strings.Split(sys.logs.String(), "\n") {
 		if strings.HasPrefix(line, "calc") && strings.Contains(line, `"msg":"import started"`) {
-			if !strings.Contains(line, `"trace_id":"`+traceID+`"`) {
+			if !strings.Contains(line, `"trace_id":"`+trace+`"`) {
 				t.Fatalf("the worker ran in another trace: %s", line)
 			}
 			return

@@ -153,10 +153,14 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
 	handler = accessLog(logger, routes.name, handler)
-	// Spans are named by route template, never by raw path.
-	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return routes.name(r)
-	}))
+	// Spans are named by route template, never by raw path. The gateway
+	// is the public edge: every request starts a trace of its own, and a
+	// caller's traceparent is linked, never a parent (a client cannot pick
+	// the trace its requests join, nor make them sampled).
+	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			return routes.name(r)
+		}))
 	return handler, nil
 }
 
