@@ -33,7 +33,7 @@ func NewHandler(service string, trail *audit.Trail) *Handler {
 func (h *Handler) ListAuditEvents(ctx context.Context, req *connect.Request[auditv1.ListAuditEventsRequest]) (*connect.Response[auditv1.ListAuditEventsResponse], error) {
 	msg := req.Msg
 	filter := audit.Filter{
-		AllLabs: msg.GetAllLabs(), LabIDs: msg.GetLabIds(), Since: timeOf(msg.GetSince()), Until: timeOf(msg.GetUntil()),
+		AllLabs: msg.GetAllLabs(), LabIDs: msg.GetLabIds(), Since: TimeOf(msg.GetSince()), Until: TimeOf(msg.GetUntil()),
 		Actor: msg.GetActor(), ResourceType: msg.GetResourceType(), Action: msg.GetAction(), Limit: msg.GetLimit(),
 	}
 	if msg.GetBeforeTime() != nil {
@@ -45,15 +45,8 @@ func (h *Handler) ListAuditEvents(ctx context.Context, req *connect.Request[audi
 	}
 	res := &auditv1.ListAuditEventsResponse{Events: make([]*auditv1.AuditEvent, 0, len(entries))}
 	for _, e := range entries {
-		event := &auditv1.AuditEvent{
-			Id: e.ID, Service: h.service, OccurredAt: timestamppb.New(e.OccurredAt), ActorSubject: e.ActorSubject,
-			ActorEmail: e.ActorEmail, LabId: e.LabID, ResourceType: e.ResourceType, ResourceId: e.ResourceID,
-			Action: e.Action, TraceId: e.TraceID,
-		}
-		if event.Before, err = jsonValue(e.Before); err != nil {
-			return nil, err
-		}
-		if event.After, err = jsonValue(e.After); err != nil {
+		event, err := EventToProto(h.service, e)
+		if err != nil {
 			return nil, err
 		}
 		res.Events = append(res.Events, event)
@@ -61,7 +54,26 @@ func (h *Handler) ListAuditEvents(ctx context.Context, req *connect.Request[audi
 	return connect.NewResponse(res), nil
 }
 
-func timeOf(t *timestamppb.Timestamp) time.Time {
+// EventToProto is an entry of service's trail as the API shows it (the
+// services' AuditService and reporting's merged trail alike).
+func EventToProto(service string, e audit.Entry) (*auditv1.AuditEvent, error) {
+	event := &auditv1.AuditEvent{
+		Id: e.ID, Service: service, OccurredAt: timestamppb.New(e.OccurredAt), ActorSubject: e.ActorSubject,
+		ActorEmail: e.ActorEmail, LabId: e.LabID, ResourceType: e.ResourceType, ResourceId: e.ResourceID,
+		Action: e.Action, TraceId: e.TraceID,
+	}
+	var err error
+	if event.Before, err = jsonValue(e.Before); err != nil {
+		return nil, err
+	}
+	if event.After, err = jsonValue(e.After); err != nil {
+		return nil, err
+	}
+	return event, nil
+}
+
+// TimeOf is a request's optional timestamp; absent is the zero time.
+func TimeOf(t *timestamppb.Timestamp) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
