@@ -38,6 +38,7 @@ func init() {
 			{Name: "kwh_per_m2", Type: kinds.TypeNumber, Unit: "kWh/m²/year", Required: true, Description: "The room's yearly energy use per m² (from the building's meters or its energy certificate)"},
 			{Name: "energy", Type: kinds.TypeText, Description: "electricity (default), natural_gas or district_heating"},
 		},
+		Derived: []kinds.Column{{Name: "kwh_per_year", Type: kinds.TypeNumber, Unit: "kWh", Description: "The room's energy in a year: area times kWh per m²"}},
 		Example: []string{"BC 410", "laboratory", "45", "310", "electricity"},
 		Formula: computeRooms,
 	})

@@ -58,6 +58,7 @@ func init() {
 			{Name: "gpu_hours", Type: kinds.TypeNumber, Unit: "h", Required: true, Description: "GPU hours used (GPUs × hours)"},
 			{Name: "pue", Type: kinds.TypeNumber, Description: "Power usage effectiveness, when known (default: the provider's published average)"},
 		},
+		Derived: []kinds.Column{{Name: "facility_kwh", Type: kinds.TypeNumber, Unit: "kWh", Description: "The data centre's energy: GPU energy times the PUE"}},
 		Example: []string{"aws", "Fine-tuning a language model", "GB", "a100", "", "800", ""},
 		Formula: computeAI,
 	})

@@ -20,6 +20,7 @@ func init() {
 			{Name: "standby_hours_per_week", Type: kinds.TypeNumber, Unit: "h/week", Description: "Hours a week on standby (default 0); with the active hours at most 168"},
 			{Name: "standby_power_w", Type: kinds.TypeNumber, Unit: "W", Description: "Power drawn on standby (default 0)"},
 		},
+		Derived: []kinds.Column{{Name: "kwh_per_year", Type: kinds.TypeNumber, Unit: "kWh", Description: "What the units use in a year, active and on standby"}},
 		Example: []string{"Ultra-low freezer -80 °C", "scientific", "1", "168", "350", "0", "0"},
 		Formula: computeEquipment,
 	})

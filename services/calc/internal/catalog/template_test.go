@@ -38,3 +38,35 @@ func TestTemplatesReadBackAsWrittenAndRunNoFormula(t *testing.T) {
 		t.Errorf("%q: %v", hostile.CSV(), found)
 	}
 }
+
+// Every derived figure a kind declares (which scenario rules may select
+// rows by) is recorded with the inputs of its example row.
+func TestDerivedFiguresAreRecordedWithTheInputs(t *testing.T) {
+	env := kinds.Env{Year: 2025, LabCountry: "CH", Factors: bundled(t)}
+	for _, kind := range All() {
+		if len(kind.Derived) == 0 {
+			continue
+		}
+		activity, err := kind.Compute(kinds.NewRow(kinds.Lower(namesOf(kind.Columns)), kind.Example), env)
+		if err != nil {
+			t.Fatalf("%s: %v", kind.Name, err)
+		}
+		recorded := map[string]bool{}
+		for _, input := range activity.Inputs {
+			recorded[input.Name] = true
+		}
+		for _, derived := range kind.Derived {
+			if !recorded[derived.Name] {
+				t.Errorf("%s declares %s, which its inputs do not record", kind.Name, derived.Name)
+			}
+		}
+	}
+}
+
+func namesOf(columns []kinds.Column) []string {
+	names := make([]string, len(columns))
+	for i, column := range columns {
+		names[i] = column.Name
+	}
+	return names
+}

@@ -36,6 +36,10 @@ type Kind struct {
 	Module      string
 	Description string
 	Columns     []Column
+	// Derived are figures the formula works out and records with the
+	// inputs (a flight's distance, a device's kWh): scenario rules may
+	// select rows by them, as by a column.
+	Derived []Column
 	// Example is one realistic row, in column order, that imports cleanly.
 	Example []string
 	// NoOverride: the kind's figures cannot be overridden (measures).
@@ -130,6 +134,29 @@ type MissingFactorError struct {
 
 func (e *MissingFactorError) Error() string {
 	return fmt.Sprintf("the factor dataset has no %s factor (%s) for region %q", e.Key.EmissionType, e.Key.Classification, e.Key.Region)
+}
+
+// Column returns the column named name.
+func (k *Kind) Column(name string) (Column, bool) {
+	for _, column := range k.Columns {
+		if column.Name == name {
+			return column, true
+		}
+	}
+	return Column{}, false
+}
+
+// Figure returns the column or derived figure named name.
+func (k *Kind) Figure(name string) (Column, bool) {
+	if column, ok := k.Column(name); ok {
+		return column, true
+	}
+	for _, column := range k.Derived {
+		if column.Name == name {
+			return column, true
+		}
+	}
+	return Column{}, false
 }
 
 // Required lists the names of the required columns.

@@ -56,6 +56,12 @@ var Plane = &kinds.Kind{
 		{Name: "cabin_class", Type: kinds.TypeText, Description: "economy (default), premium_economy, business or first"},
 		{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also flew back (default no)"},
 	},
+	Derived: []kinds.Column{
+		{Name: "great_circle_km", Type: kinds.TypeNumber, Unit: "km", Description: "The great-circle distance between the airports"},
+		{Name: "distance_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance flown one way: the great circle plus 95 km"},
+		{Name: "haul", Type: kinds.TypeText, Description: "domestic, short_haul or long_haul"},
+		{Name: "passenger_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance flown in all: trips, both ways for a round trip"},
+	},
 	Example: []string{"GVA", "LHR", "2", "economy", "yes"},
 	Formula: computePlane,
 }

@@ -33,6 +33,10 @@ var Train = &kinds.Kind{
 		{Name: "trips", Type: kinds.TypeInteger, Description: "How many times the journey was made (default 1)"},
 		{Name: "round_trip", Type: kinds.TypeBoolean, Description: "yes when each trip also came back (default no)"},
 	},
+	Derived: []kinds.Column{
+		{Name: "travelled_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance travelled one way"},
+		{Name: "passenger_km", Type: kinds.TypeNumber, Unit: "km", Description: "The distance travelled in all: trips, both ways for a round trip"},
+	},
 	Example: []string{"GVA", "ZRH", "", "", "3", "yes"},
 	Formula: computeTrain,
 }
