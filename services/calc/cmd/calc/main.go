@@ -44,6 +44,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatadb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/scenariobus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/scenariodb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/validationdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yearbus"
@@ -87,6 +89,7 @@ type Config struct {
 	RecalcWatch recalcbus.WatchConfig
 	RecalcQueue calcqueue.Config
 	Datasets    datasetbus.Config
+	Scenarios   scenariobus.Config
 	ServiceAuth authn.ServiceConfig
 }
 
@@ -147,6 +150,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		rt.Server.Mount(calcv1connect.FactorServiceName, path, handler)
 		path, handler = calcv1connect.NewElectricityContractServiceHandler(calcapi.NewContracts(contractbus.NewContracts(contractdb.NewStore(rt.Pool), authorizer, asks)), options...)
 		rt.Server.Mount(calcv1connect.ElectricityContractServiceName, path, handler)
+		scenarios := scenariobus.New(scenariodb.NewStore(rt.Pool), authorizer, labsAsCaller, factorCache, cfg.Scenarios)
+		path, handler = calcv1connect.NewScenarioServiceHandler(calcapi.NewScenarios(scenarios), options...)
+		rt.Server.Mount(calcv1connect.ScenarioServiceName, path, handler)
 		// Internal: the reporting service's figures, service role only.
 		path, handler = calcv1connect.NewReportDataServiceHandler(calcapi.NewReportData(reportdatabus.New(reportdatadb.NewStore(rt.Pool))), options...)
 		rt.Server.Mount(calcv1connect.ReportDataServiceName, path, handler)

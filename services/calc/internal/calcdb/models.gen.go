@@ -202,6 +202,63 @@ type CalcRollup struct {
 	UpdatedAt     time.Time
 }
 
+type CalcScenario struct {
+	ID               uuid.UUID
+	LabID            uuid.UUID
+	Year             int32
+	Name             string
+	Description      string
+	Rules            []byte
+	Revision         int64
+	ComputedRevision int64
+	ComputedBasis    string
+	FactorDataset    string
+	FactorVersion    string
+	ComputedAt       *time.Time
+	Activities       int64
+	ComputedRows     int64
+	RuleMatches      []byte
+	CreatedBy        string
+	CreatedAt        time.Time
+	UpdatedBy        string
+	UpdatedAt        time.Time
+}
+
+type CalcScenarioActivity struct {
+	ScenarioID uuid.UUID
+	ActivityID uuid.UUID
+	Kind       string
+	Inputs     []byte
+}
+
+type CalcScenarioEdit struct {
+	ScenarioID uuid.UUID
+	RowID      uuid.UUID
+	Added      bool
+	Removed    bool
+	Kind       string
+	Inputs     []byte
+	EditedBy   string
+	EditedAt   time.Time
+}
+
+type CalcScenarioRollup struct {
+	ScenarioID    uuid.UUID
+	Module        string
+	EmissionType  string
+	Scope         int16
+	Variant       string
+	FactorDataset string
+	FactorVersion string
+	QuantityUnit  string
+	Quantity      float64
+	KgCo2e        float64
+	UncertaintySq float64
+	Entries       int64
+	Overridden    int64
+	Fallback      int64
+}
+
 type CalcSupersededEmission struct {
 	RecalculationID uuid.UUID
 	SupersededAt    time.Time

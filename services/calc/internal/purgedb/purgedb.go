@@ -48,6 +48,11 @@ func (s *Store) PurgeLab(ctx context.Context, labID uuid.UUID) (map[string]int64
 			{"activity_counts", queries.PurgeLabActivityCounts},
 			{"applied_imports", queries.PurgeLabAppliedImports},
 			{"electricity_contracts", queries.PurgeLabContracts},
+			// A scenario's copy, edits and results go with it (ON DELETE CASCADE).
+			{"scenarios", func(ctx context.Context, labID uuid.UUID) (int64, error) {
+				tag, err := tx.Exec(ctx, `DELETE FROM calc.scenarios WHERE lab_id = $1`, labID)
+				return tag.RowsAffected(), err
+			}},
 			{"audit_events", func(ctx context.Context, labID uuid.UUID) (int64, error) {
 				return auditpg.PurgeLab(ctx, tx, ledgerdb.Schema, labID)
 			}},

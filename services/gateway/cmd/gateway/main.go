@@ -98,7 +98,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}{
 		{"labs", "LABS_URL", cfg.LabsURL, []string{labsv1connect.LabsServiceName}},
 		{"ingest", "INGEST_URL", cfg.IngestURL, []string{ingestv1connect.ImportServiceName}},
-		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName, calcv1connect.ActivityServiceName, calcv1connect.FactorServiceName, calcv1connect.ElectricityContractServiceName, calcv1connect.ReportingYearServiceName}},
+		{"calc", "CALC_URL", cfg.CalcURL, []string{calcv1connect.TemplateServiceName, calcv1connect.ActivityServiceName, calcv1connect.FactorServiceName, calcv1connect.ElectricityContractServiceName, calcv1connect.ReportingYearServiceName, calcv1connect.ScenarioServiceName}},
 		{"reporting", "REPORTING_URL", cfg.ReportingURL, []string{reportingv1connect.ReportServiceName, reportingv1connect.ObjectiveServiceName}},
 	} {
 		parsed, err := upstreamURL(upstream.variable, upstream.url)
