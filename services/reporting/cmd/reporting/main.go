@@ -115,7 +115,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			auditbus.Local("reporting", auditpg.NewStore(rt.Pool, reportingdb.Schema)),
 		}, reports, authorizer)
 		objectives := objectivebus.New(store, reports, calc, labs, authorizer, cfg.Objectives)
-		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, objectives, exports, watchers, trail), options...)
+		path, handler := reportingv1connect.NewReportServiceHandler(reportingapi.New(reports, objectives, exports, watchers, trail,
+			// Scenarios are calc's, read as the caller.
+			clients.NewScenarios(httpClient, cfg.CalcURL, clientOptions...)), options...)
 		rt.Server.Mount(reportingv1connect.ReportServiceName, path, handler)
 		path, handler = reportingv1connect.NewObjectiveServiceHandler(reportingapi.NewObjectives(objectives), options...)
 		rt.Server.Mount(reportingv1connect.ObjectiveServiceName, path, handler)

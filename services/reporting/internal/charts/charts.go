@@ -282,3 +282,71 @@ func (yearTicks) Ticks(low, high float64) []plot.Tick {
 	}
 	return ticks
 }
+
+// scenarioColor is the scenario's green, beside the actual data's blue.
+var scenarioColor = color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff}
+
+// Scenario draws a scenario beside the actual year: the total and each
+// module, both ways, with what the objective allows that year when the lab
+// has one.
+func Scenario(report *reportingv1.ScenarioReport) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Scenario %q against %d", report.GetScenarioName(), report.GetYear())
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text = "Emissions (" + unitLabel + ")"
+	p.X.Min = 0
+	p.X.Tick.Marker = unitTicks{}
+	p.Legend.Top = true
+	labels := []string{"Total"}
+	comparisons := []*reportingv1.Comparison{report.GetTotal()}
+	for _, m := range report.GetModules() {
+		labels = append(labels, humanize(m.GetModule()))
+		comparisons = append(comparisons, m.GetComparison())
+	}
+	// The first at the top.
+	slices.Reverse(labels)
+	slices.Reverse(comparisons)
+	actual := make(plotter.Values, len(comparisons))
+	scenario := make(plotter.Values, len(comparisons))
+	top := 0.0
+	for i, c := range comparisons {
+		actual[i], scenario[i] = c.GetActualKgCo2E()/1000, c.GetScenarioKgCo2E()/1000
+		top = math.Max(top, math.Max(actual[i], scenario[i]))
+	}
+	for _, series := range []struct {
+		name   string
+		values plotter.Values
+		color  color.Color
+		offset vg.Length
+	}{
+		{fmt.Sprintf("Actual %d", report.GetYear()), actual, barColor, vg.Points(7)},
+		{"Scenario", scenario, scenarioColor, -vg.Points(7)},
+	} {
+		chart, err := plotter.NewBarChart(series.values, vg.Points(14))
+		if err != nil {
+			return nil, fmt.Errorf("bar chart: %w", err)
+		}
+		chart.Horizontal = true
+		chart.Color = series.color
+		chart.LineStyle.Width = 0
+		chart.Offset = series.offset
+		p.Add(chart)
+		p.Legend.Add(series.name, chart)
+	}
+	if objective := report.GetActualObjective(); objective != nil {
+		allowed := objective.GetAllowedKgCo2E() / 1000
+		line, err := plotter.NewLine(plotter.XYs{{X: allowed, Y: -0.5}, {X: allowed, Y: float64(len(labels)) - 0.5}})
+		if err != nil {
+			return nil, fmt.Errorf("allowed: %w", err)
+		}
+		line.Color = allowedColor
+		line.Width = vg.Points(2)
+		line.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+		p.Add(line)
+		p.Legend.Add(fmt.Sprintf("Allowed in %d by the objective", objective.GetYear()), line)
+		top = math.Max(top, allowed)
+	}
+	p.NominalY(labels...)
+	p.X.Max = math.Max(top*1.15, 1e-3)
+	return render(p)
+}

@@ -200,3 +200,39 @@ func (l *Labs) Grants(ctx context.Context, _ authn.Principal) ([]authz.Grant, er
 	}
 	return authz.GrantsOf(me.Msg.GetLabs()), nil
 }
+
+// Scenarios calls calc's ScenarioService as the caller.
+type Scenarios struct {
+	client calcv1connect.ScenarioServiceClient
+}
+
+var _ reportingbus.Scenarios = (*Scenarios)(nil)
+
+// NewScenarios returns the client of calc at baseURL, which forwards the
+// caller's token.
+func NewScenarios(httpClient *http.Client, baseURL string, options ...connect.ClientOption) *Scenarios {
+	callerOptions := append(append([]connect.ClientOption{}, options...), connect.WithInterceptors(authn.ClientInterceptor(authn.Forwarded)))
+	return &Scenarios{client: calcv1connect.NewScenarioServiceClient(httpClient, baseURL, callerOptions...)}
+}
+
+// Scenario implements reportingbus.Scenarios.
+func (s *Scenarios) Scenario(ctx context.Context, labID, scenarioID string) (reportingbus.Scenario, error) {
+	res, err := s.client.GetScenario(ctx, connect.NewRequest(&calcv1.GetScenarioRequest{LabId: labID, ScenarioId: scenarioID}))
+	if err != nil {
+		return reportingbus.Scenario{}, err
+	}
+	found := res.Msg.GetScenario()
+	out := reportingbus.Scenario{
+		ID: found.GetId(), LabID: found.GetLabId(), Name: found.GetName(), Year: found.GetYear(), ComputedAt: found.GetComputedAt().AsTime(),
+		FactorDataset: found.GetFactorDataset(), FactorVersion: found.GetFactorVersion(),
+	}
+	for _, r := range found.GetResults() {
+		out.Rollups = append(out.Rollups, reportingbus.Rollup{
+			LabID: found.GetLabId(), Year: found.GetYear(), Module: r.GetModule(), EmissionType: r.GetEmissionType(), Scope: r.GetScope(),
+			Variant: r.GetVariant(), FactorDataset: r.GetFactorDataset(), FactorVersion: r.GetFactorVersion(), QuantityUnit: r.GetQuantityUnit(),
+			Quantity: r.GetQuantity(), KgCO2e: r.GetKgCo2E(), UncertaintySq: r.GetUncertaintySq(), Entries: r.GetEntries(),
+			Overridden: r.GetOverridden(), Fallback: r.GetFallback(),
+		})
+	}
+	return out, nil
+}

@@ -568,3 +568,27 @@ func (s *Objectives) Alerts(ctx context.Context, year int32) ([]Alert, error) {
 	}
 	return alerts, nil
 }
+
+// ScenarioProgress is where the lab's year would stand against the lab's
+// own objective (without sub-labs) if its emissions were rollups (a
+// scenario's): the baseline stays the actual one. It returns nil when the
+// lab has no such objective or the year is before its baseline, and what
+// the objective allows in its target year. The caller has been authorised
+// to see the lab.
+func (s *Objectives) ScenarioProgress(ctx context.Context, labID string, year int32, rollups []reportingbus.Rollup) (*Progress, *float64, error) {
+	o, ok, err := s.objectiveOf(ctx, labID, false)
+	if err != nil || !ok || year < o.BaselineYear {
+		return nil, nil, err
+	}
+	figures, err := s.labFigures(ctx, []string{labID}, []int32{o.BaselineYear})
+	if err != nil {
+		return nil, nil, err
+	}
+	baseline := Figures{}
+	if f := figures[o.BaselineYear]; f != nil {
+		baseline = *f
+	}
+	p := o.ProgressOf(year, baseline, figuresOf(rollups)[year])
+	target := allowed(baseline.TotalKg, o.reductionAt(o.TargetYear))
+	return &p, &target, nil
+}

@@ -38,13 +38,14 @@ type Handler struct {
 	exports    *exportbus.Exports
 	watchers   *exportbus.Watchers
 	trail      *auditbus.Trail
+	scenarios  reportingbus.Scenarios
 }
 
 var _ reportingv1connect.ReportServiceHandler = (*Handler)(nil)
 
 // New returns the handler.
-func New(reports *reportingbus.Reports, objectives *objectivebus.Objectives, exports *exportbus.Exports, watchers *exportbus.Watchers, trail *auditbus.Trail) *Handler {
-	return &Handler{reports: reports, objectives: objectives, exports: exports, watchers: watchers, trail: trail}
+func New(reports *reportingbus.Reports, objectives *objectivebus.Objectives, exports *exportbus.Exports, watchers *exportbus.Watchers, trail *auditbus.Trail, scenarios reportingbus.Scenarios) *Handler {
+	return &Handler{reports: reports, objectives: objectives, exports: exports, watchers: watchers, trail: trail, scenarios: scenarios}
 }
 
 var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}

@@ -1901,7 +1901,7 @@ var File_co2_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x18co2/audit/v1/audit.proto\x1a!co2/reporting/v1/objectives.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
+	" co2/reporting/v1/reporting.proto\x12\x10co2.reporting.v1\x1a\x18co2/audit/v1/audit.proto\x1a!co2/reporting/v1/objectives.proto\x1a co2/reporting/v1/scenarios.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
 	"\x10GetReportRequest\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -2068,11 +2068,13 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"page_token\x18\a \x01(\tR\tpageToken\"o\n" +
 	"\x13ListAuditEventsPage\x120\n" +
 	"\x06events\x18\x01 \x03(\v2\x18.co2.audit.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xff\b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x91\n" +
+	"\n" +
 	"\rReportService\x12j\n" +
 	"\tGetReport\x12\".co2.reporting.v1.GetReportRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/reports/{lab_id}\x90\x02\x01\x12|\n" +
 	"\x0fListReportYears\x12(.co2.reporting.v1.ListReportYearsRequest\x1a\x14.google.api.HttpBody\")\x82\xd3\xe4\x93\x02 \x12\x1e/api/v1/reports/{lab_id}/years\x90\x02\x01\x12k\n" +
-	"\x0eListLabRanking\x12'.co2.reporting.v1.ListLabRankingRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/reports\x90\x02\x01\x12\x8a\x01\n" +
+	"\x0eListLabRanking\x12'.co2.reporting.v1.ListLabRankingRequest\x1a\x14.google.api.HttpBody\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/reports\x90\x02\x01\x12\x8f\x01\n" +
+	"\x11GetScenarioReport\x12*.co2.reporting.v1.GetScenarioReportRequest\x1a\x14.google.api.HttpBody\"8\x82\xd3\xe4\x93\x022\x120/api/v1/reports/{lab_id}/scenarios/{scenario_id}\x12\x8a\x01\n" +
 	"\fCreateExport\x12%.co2.reporting.v1.CreateExportRequest\x1a&.co2.reporting.v1.CreateExportResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /api/v1/reports/{lab_id}/exports\x12\x86\x01\n" +
 	"\tGetExport\x12\".co2.reporting.v1.GetExportRequest\x1a#.co2.reporting.v1.GetExportResponse\"0\x82\xd3\xe4\x93\x02'\x12%/api/v1/reports/{lab_id}/exports/{id}\x90\x02\x01\x12a\n" +
 	"\vWatchExport\x12$.co2.reporting.v1.WatchExportRequest\x1a%.co2.reporting.v1.WatchExportResponse\"\x03\x90\x02\x010\x01\x12\x8c\x01\n" +
@@ -2121,7 +2123,8 @@ var file_co2_reporting_v1_reporting_proto_goTypes = []any{
 	(*ObjectiveProgress)(nil),         // 24: co2.reporting.v1.ObjectiveProgress
 	(*ObjectiveView)(nil),             // 25: co2.reporting.v1.ObjectiveView
 	(*v1.AuditEvent)(nil),             // 26: co2.audit.v1.AuditEvent
-	(*httpbody.HttpBody)(nil),         // 27: google.api.HttpBody
+	(*GetScenarioReportRequest)(nil),  // 27: co2.reporting.v1.GetScenarioReportRequest
+	(*httpbody.HttpBody)(nil),         // 28: google.api.HttpBody
 }
 var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	2,  // 0: co2.reporting.v1.Report.total:type_name -> co2.reporting.v1.Total
@@ -2162,23 +2165,25 @@ var file_co2_reporting_v1_reporting_proto_depIdxs = []int32{
 	0,  // 35: co2.reporting.v1.ReportService.GetReport:input_type -> co2.reporting.v1.GetReportRequest
 	6,  // 36: co2.reporting.v1.ReportService.ListReportYears:input_type -> co2.reporting.v1.ListReportYearsRequest
 	9,  // 37: co2.reporting.v1.ReportService.ListLabRanking:input_type -> co2.reporting.v1.ListLabRankingRequest
-	13, // 38: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
-	15, // 39: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
-	17, // 40: co2.reporting.v1.ReportService.WatchExport:input_type -> co2.reporting.v1.WatchExportRequest
-	19, // 41: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
-	20, // 42: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
-	21, // 43: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
-	27, // 44: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
-	27, // 45: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
-	27, // 46: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
-	14, // 47: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
-	16, // 48: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
-	18, // 49: co2.reporting.v1.ReportService.WatchExport:output_type -> co2.reporting.v1.WatchExportResponse
-	27, // 50: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
-	22, // 51: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	22, // 52: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
-	44, // [44:53] is the sub-list for method output_type
-	35, // [35:44] is the sub-list for method input_type
+	27, // 38: co2.reporting.v1.ReportService.GetScenarioReport:input_type -> co2.reporting.v1.GetScenarioReportRequest
+	13, // 39: co2.reporting.v1.ReportService.CreateExport:input_type -> co2.reporting.v1.CreateExportRequest
+	15, // 40: co2.reporting.v1.ReportService.GetExport:input_type -> co2.reporting.v1.GetExportRequest
+	17, // 41: co2.reporting.v1.ReportService.WatchExport:input_type -> co2.reporting.v1.WatchExportRequest
+	19, // 42: co2.reporting.v1.ReportService.DownloadExport:input_type -> co2.reporting.v1.DownloadExportRequest
+	20, // 43: co2.reporting.v1.ReportService.ListLabAuditEvents:input_type -> co2.reporting.v1.ListLabAuditEventsRequest
+	21, // 44: co2.reporting.v1.ReportService.ListAuditEvents:input_type -> co2.reporting.v1.ListAuditEventsRequest
+	28, // 45: co2.reporting.v1.ReportService.GetReport:output_type -> google.api.HttpBody
+	28, // 46: co2.reporting.v1.ReportService.ListReportYears:output_type -> google.api.HttpBody
+	28, // 47: co2.reporting.v1.ReportService.ListLabRanking:output_type -> google.api.HttpBody
+	28, // 48: co2.reporting.v1.ReportService.GetScenarioReport:output_type -> google.api.HttpBody
+	14, // 49: co2.reporting.v1.ReportService.CreateExport:output_type -> co2.reporting.v1.CreateExportResponse
+	16, // 50: co2.reporting.v1.ReportService.GetExport:output_type -> co2.reporting.v1.GetExportResponse
+	18, // 51: co2.reporting.v1.ReportService.WatchExport:output_type -> co2.reporting.v1.WatchExportResponse
+	28, // 52: co2.reporting.v1.ReportService.DownloadExport:output_type -> google.api.HttpBody
+	22, // 53: co2.reporting.v1.ReportService.ListLabAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	22, // 54: co2.reporting.v1.ReportService.ListAuditEvents:output_type -> co2.reporting.v1.ListAuditEventsPage
+	45, // [45:55] is the sub-list for method output_type
+	35, // [35:45] is the sub-list for method input_type
 	35, // [35:35] is the sub-list for extension type_name
 	35, // [35:35] is the sub-list for extension extendee
 	0,  // [0:35] is the sub-list for field type_name
@@ -2190,6 +2195,7 @@ func file_co2_reporting_v1_reporting_proto_init() {
 		return
 	}
 	file_co2_reporting_v1_objectives_proto_init()
+	file_co2_reporting_v1_scenarios_proto_init()
 	file_co2_reporting_v1_reporting_proto_msgTypes[1].OneofWrappers = []any{}
 	file_co2_reporting_v1_reporting_proto_msgTypes[8].OneofWrappers = []any{}
 	file_co2_reporting_v1_reporting_proto_msgTypes[11].OneofWrappers = []any{}

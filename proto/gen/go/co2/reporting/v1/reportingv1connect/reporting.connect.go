@@ -42,6 +42,9 @@ const (
 	// ReportServiceListLabRankingProcedure is the fully-qualified name of the ReportService's
 	// ListLabRanking RPC.
 	ReportServiceListLabRankingProcedure = "/co2.reporting.v1.ReportService/ListLabRanking"
+	// ReportServiceGetScenarioReportProcedure is the fully-qualified name of the ReportService's
+	// GetScenarioReport RPC.
+	ReportServiceGetScenarioReportProcedure = "/co2.reporting.v1.ReportService/GetScenarioReport"
 	// ReportServiceCreateExportProcedure is the fully-qualified name of the ReportService's
 	// CreateExport RPC.
 	ReportServiceCreateExportProcedure = "/co2.reporting.v1.ReportService/CreateExport"
@@ -70,6 +73,10 @@ type ReportServiceClient interface {
 	// Every lab of a year ranked by total emissions, with per FTE figures:
 	// JSON (a LabRanking) or CSV. Admins and auditors only.
 	ListLabRanking(context.Context, *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error)
+	// A what-if scenario (calc's ScenarioService) beside the actual year it
+	// copied: JSON (a ScenarioReport), CSV or an SVG chart. Whoever sees the
+	// lab.
+	GetScenarioReport(context.Context, *connect.Request[v1.GetScenarioReportRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Starts a detailed export: a ZIP with one CSV per module and kind.
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
@@ -123,6 +130,12 @@ func NewReportServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getScenarioReport: connect.NewClient[v1.GetScenarioReportRequest, httpbody.HttpBody](
+			httpClient,
+			baseURL+ReportServiceGetScenarioReportProcedure,
+			connect.WithSchema(reportServiceMethods.ByName("GetScenarioReport")),
+			connect.WithClientOptions(opts...),
+		),
 		createExport: connect.NewClient[v1.CreateExportRequest, v1.CreateExportResponse](
 			httpClient,
 			baseURL+ReportServiceCreateExportProcedure,
@@ -172,6 +185,7 @@ type reportServiceClient struct {
 	getReport          *connect.Client[v1.GetReportRequest, httpbody.HttpBody]
 	listReportYears    *connect.Client[v1.ListReportYearsRequest, httpbody.HttpBody]
 	listLabRanking     *connect.Client[v1.ListLabRankingRequest, httpbody.HttpBody]
+	getScenarioReport  *connect.Client[v1.GetScenarioReportRequest, httpbody.HttpBody]
 	createExport       *connect.Client[v1.CreateExportRequest, v1.CreateExportResponse]
 	getExport          *connect.Client[v1.GetExportRequest, v1.GetExportResponse]
 	watchExport        *connect.Client[v1.WatchExportRequest, v1.WatchExportResponse]
@@ -193,6 +207,11 @@ func (c *reportServiceClient) ListReportYears(ctx context.Context, req *connect.
 // ListLabRanking calls co2.reporting.v1.ReportService.ListLabRanking.
 func (c *reportServiceClient) ListLabRanking(ctx context.Context, req *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error) {
 	return c.listLabRanking.CallUnary(ctx, req)
+}
+
+// GetScenarioReport calls co2.reporting.v1.ReportService.GetScenarioReport.
+func (c *reportServiceClient) GetScenarioReport(ctx context.Context, req *connect.Request[v1.GetScenarioReportRequest]) (*connect.Response[httpbody.HttpBody], error) {
+	return c.getScenarioReport.CallUnary(ctx, req)
 }
 
 // CreateExport calls co2.reporting.v1.ReportService.CreateExport.
@@ -234,6 +253,10 @@ type ReportServiceHandler interface {
 	// Every lab of a year ranked by total emissions, with per FTE figures:
 	// JSON (a LabRanking) or CSV. Admins and auditors only.
 	ListLabRanking(context.Context, *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error)
+	// A what-if scenario (calc's ScenarioService) beside the actual year it
+	// copied: JSON (a ScenarioReport), CSV or an SVG chart. Whoever sees the
+	// lab.
+	GetScenarioReport(context.Context, *connect.Request[v1.GetScenarioReportRequest]) (*connect.Response[httpbody.HttpBody], error)
 	// Starts a detailed export: a ZIP with one CSV per module and kind.
 	CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error)
 	// The status of an export.
@@ -281,6 +304,12 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 		svc.ListLabRanking,
 		connect.WithSchema(reportServiceMethods.ByName("ListLabRanking")),
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	reportServiceGetScenarioReportHandler := connect.NewUnaryHandler(
+		ReportServiceGetScenarioReportProcedure,
+		svc.GetScenarioReport,
+		connect.WithSchema(reportServiceMethods.ByName("GetScenarioReport")),
 		connect.WithHandlerOptions(opts...),
 	)
 	reportServiceCreateExportHandler := connect.NewUnaryHandler(
@@ -332,6 +361,8 @@ func NewReportServiceHandler(svc ReportServiceHandler, opts ...connect.HandlerOp
 			reportServiceListReportYearsHandler.ServeHTTP(w, r)
 		case ReportServiceListLabRankingProcedure:
 			reportServiceListLabRankingHandler.ServeHTTP(w, r)
+		case ReportServiceGetScenarioReportProcedure:
+			reportServiceGetScenarioReportHandler.ServeHTTP(w, r)
 		case ReportServiceCreateExportProcedure:
 			reportServiceCreateExportHandler.ServeHTTP(w, r)
 		case ReportServiceGetExportProcedure:
@@ -363,6 +394,10 @@ func (UnimplementedReportServiceHandler) ListReportYears(context.Context, *conne
 
 func (UnimplementedReportServiceHandler) ListLabRanking(context.Context, *connect.Request[v1.ListLabRankingRequest]) (*connect.Response[httpbody.HttpBody], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.ListLabRanking is not implemented"))
+}
+
+func (UnimplementedReportServiceHandler) GetScenarioReport(context.Context, *connect.Request[v1.GetScenarioReportRequest]) (*connect.Response[httpbody.HttpBody], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("co2.reporting.v1.ReportService.GetScenarioReport is not implemented"))
 }
 
 func (UnimplementedReportServiceHandler) CreateExport(context.Context, *connect.Request[v1.CreateExportRequest]) (*connect.Response[v1.CreateExportResponse], error) {
