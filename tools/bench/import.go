@@ -133,7 +133,7 @@ func (sys *benchSystem) start(ctx context.Context, workers int, extraEnv []strin
 	return nil
 }
 
-func benchImport(ctx context.Context, rows, workers int, replace, recalc bool, out io.Writer) error {
+func benchImport(ctx context.Context, rows, workers int, replace, recalc, scenario bool, out io.Writer) error {
 	sys, err := startBench(ctx, workers)
 	if err != nil {
 		return err
@@ -203,6 +203,15 @@ func benchImport(ctx context.Context, rows, workers int, replace, recalc bool, o
 		fmt.Fprintf(out, "replace          %.2f s  %8.0f rows/s  (the same file again: %d rows removed, %d written)\n",
 			again.Seconds(), float64(rows)/again.Seconds(), rows, rows)
 	}
+	if scenario {
+		log("making a scenario of the imported year: equipment hours -20 %")
+		took, err := benchScenario(ctx, gateway, token, lab.ID, rows)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "scenario         %.2f s  %8.0f rows/s  (the year copied and computed with a rule; %.2f × the import's end to end)\n",
+			took.Seconds(), float64(rows)/took.Seconds(), took.Seconds()/endToEnd.Seconds())
+	}
 	if !recalc {
 		return nil
 	}
@@ -249,6 +258,24 @@ func importFile(ctx context.Context, gateway, token, labID, csvPath string, rows
 		return 0, 0, status, fmt.Errorf("the import ended %s: %s (%s rows ok)", status.Result, status.StatusMessage, status.RowsOk)
 	}
 	return upload, endToEnd, status, nil
+}
+
+// benchScenario times the creation of a scenario of the lab's 2025: the
+// copy of its rows, the rule applied to each and every row computed.
+func benchScenario(ctx context.Context, gateway, token, labID string, rows int) (time.Duration, error) {
+	body := `{"year":2025,"name":"bench","rules":[{"kind":"equipment","scale":{"active_hours_per_week":0.8}}]}`
+	var created struct {
+		ComputedRows string `json:"computedRows"`
+	}
+	start := time.Now()
+	if err := api(ctx, http.MethodPost, gateway+"/api/v1/labs/"+labID+"/scenarios", token, "application/json", bytes.NewBufferString(body), &created); err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	if created.ComputedRows != fmt.Sprint(rows) {
+		return 0, fmt.Errorf("the scenario computed %s rows, want %d", created.ComputedRows, rows)
+	}
+	return took, nil
 }
 
 // importStatus is what the benchmark reads of an import's status.

@@ -8,7 +8,8 @@
 // import generates an equipment CSV, uploads it through the gateway of a
 // freshly started system, waits for the job to finish and reports rows/s end
 // to end and every process's peak RSS; in the same run it times a plain
-// COPY of the same file into a scratch table and prints the ratio.
+// COPY of the same file into a scratch table and prints the ratio; with
+// -scenario, it then times a what-if scenario of the imported year.
 //
 // report fills a lab with 10k emissions and another with 1M through the
 // import pipeline and prints the latency of their reports side by side.
@@ -58,17 +59,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchReport(ctx, *small, *large, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
 	workers := flags.Int("workers", 2, "calc worker concurrency")
 	replace := flags.Bool("replace", false, "then upload the same file again (mode replace) and time it")
 	recalc := flags.Bool("recalc", false, "then activate a new Swiss grid factor and time the recalculation of the rows")
+	scenario := flags.Bool("scenario", false, "then make a scenario of the imported year (a rule over every row) and time it")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
-	return benchImport(ctx, *rows, *workers, *replace, *recalc, out)
+	return benchImport(ctx, *rows, *workers, *replace, *recalc, *scenario, out)
 }
 
 // writeEquipmentCSV writes n equipment rows to path and returns its size.

@@ -86,6 +86,16 @@ func (w *world) exportOf(lab string) string {
 	return id
 }
 
+// scenarioBody is a scenario of 2025 under a name of its own.
+func scenarioBody() string {
+	return fmt.Sprintf(`{"year":2025,"name":"Scenario %d","rules":[{"kind":"equipment","scale":{"active_hours_per_week":0.5}}]}`, worlds.Add(1))
+}
+
+// scenarioOf makes a scenario of lab, as the admin.
+func (w *world) scenarioOf(lab string) string {
+	return mustCall(w.t, 200, "POST", w.sys.Gateway+"/api/v1/labs/"+lab+"/scenarios", scenarioBody())["id"].(string)
+}
+
 // memberOf names a subject holding a role on lab itself (not through a
 // parent) and on no other lab of the world.
 func (w *world) memberOf(lab string) string {
@@ -318,6 +328,19 @@ var matrix = []endpoint{
 			return "/objective"
 		},
 		want: adminsOnly(200),
+	},
+	// Scenarios (of the 2025 data every world's labs have).
+	{name: "make a scenario", method: "POST", path: labPath("/labs/%s/scenarios"), body: func(*world, string) string { return scenarioBody() }, want: editing},
+	{name: "list scenarios", method: "GET", path: labPath("/labs/%s/scenarios"), body: noBody, want: viewing},
+	{
+		name: "read a scenario's report", method: "GET", body: noBody,
+		path: func(w *world, lab string) string { return "/reports/" + lab + "/scenarios/" + w.scenarioOf(lab) },
+		want: viewing,
+	},
+	{
+		name: "delete a scenario", method: "DELETE", mutating: true, body: noBody,
+		path: func(w *world, lab string) string { return "/labs/" + lab + "/scenarios/" + w.scenarioOf(lab) },
+		want: editing,
 	},
 	{name: "set electricity contract", method: "PUT", path: labPath("/labs/%s/electricity-contracts/2025"), body: fixed(contractBody), mutating: true, want: editing},
 	{name: "get electricity contract", method: "GET", path: labPath("/labs/%s/electricity-contracts/2025"), body: noBody, want: viewing},

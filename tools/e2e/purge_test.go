@@ -92,6 +92,7 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 		// A contract asks a recalculation of the lab's year.
 		mustCall(t, 200, "PUT", api+"/labs/"+id+"/electricity-contracts/2025", contractBody)
 		mustCall(t, 200, "PUT", api+"/labs/"+id+"/objective", objectiveBody)
+		mustCall(t, 200, "POST", api+"/labs/"+id+"/scenarios", `{"year":2025,"name":"Fewer hours","rules":[{"kind":"equipment","scale":{"active_hours_per_week":0.5}}]}`)
 		export := mustCall(t, 200, "POST", api+"/reports/"+id+"/exports", `{"year":2025}`)["export"].(map[string]any)["id"].(string)
 		waitExport(t, sys, id, export, 60*time.Second, "done")
 	}
@@ -108,7 +109,7 @@ func TestAPurgedLabLeavesNoRowInAnyService(t *testing.T) {
 	before := rowsMentioning(t, sys, lab)
 	for _, table := range []string{"labs.labs.id", "labs.memberships.lab_id", "ingest.data_ingestion_jobs.lab_id", "calc.activities.lab_id",
 		"calc.emissions.lab_id", "calc.rollups.lab_id", "calc.electricity_contracts.lab_id", "calc.recalculations.lab_id", "reporting.exports.lab_id", "reporting.exports.lab_ids",
-		"reporting.objectives.lab_id", "labs.audit_events.lab_id", "ingest.audit_events.lab_id", "calc.audit_events.lab_id", "reporting.audit_events.lab_id"} {
+		"reporting.objectives.lab_id", "calc.scenarios.lab_id", "labs.audit_events.lab_id", "ingest.audit_events.lab_id", "calc.audit_events.lab_id", "reporting.audit_events.lab_id"} {
 		if before[table] == 0 {
 			t.Fatalf("no row of %s holds the lab before the purge: %v", table, before)
 		}
