@@ -47,6 +47,8 @@ install: $(BIN)/.tools-stamp ## Download modules and build the pinned tools into
 	@# What the workspace's packages and tests import (go mod download would
 	@# also fetch modules no build needs, which a proxy may no longer serve).
 	go list -deps -test $(patsubst %,%/...,$(shell sed -n 's|^[[:space:]]*\(\./[a-z/]*\)$$|\1|p' go.work)) > /dev/null
+	@# The PromQL parser the chart's tests run (a module outside go.work).
+	cd tools/promql && GOWORK=off go list -deps . > /dev/null
 
 $(BIN)/.tools-stamp: tools/pinned/go.mod tools/pinned/go.sum
 	@mkdir -p $(BIN)

@@ -4,6 +4,7 @@
 // is one its service reads, what a service needs is set, the upstream URLs
 // point at the ports the services listen on, Dex's configuration matches
 // what the services expect of it, the chart's probes, shutdown, images and
-// operator settings hold, and each service builds alone with the versions
-// its tests use.
+// operator settings hold, each service builds alone with the versions its
+// tests use, and the chart's dashboard and alerting rules parse and ask
+// only for metrics and labels the services export.
 package deploycheck
