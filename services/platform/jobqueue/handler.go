@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -22,9 +23,12 @@ const tracerName = "co2-calculator/jobqueue"
 func Handle[T any](mux *asynq.ServeMux, logger *slog.Logger, kind Kind[T], fn func(ctx context.Context, payload *T) error) {
 	tracer := otel.Tracer(tracerName)
 	mux.HandleFunc(kind.name, func(ctx context.Context, task *asynq.Task) error {
-		ctx, span := tracer.Start(joinTrace(ctx, task.Headers()), kind.name, trace.WithSpanKind(trace.SpanKindConsumer))
-		defer span.End()
 		taskID, _ := asynq.GetTaskID(ctx)
+		queue, _ := asynq.GetQueueName(ctx)
+		ctx, span := tracer.Start(joinTrace(ctx, task.Headers()), kind.name, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("messaging.system", "asynq"), attribute.String("messaging.destination.name", queue),
+				attribute.String("messaging.message.id", taskID)))
+		defer span.End()
 		log := logger.With("task", kind.name, "task_id", taskID)
 		payload := new(T)
 		if err := kind.decode(task.Payload(), payload); err != nil {

@@ -6,6 +6,10 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Queue is one asynq queue on one Redis.
@@ -43,6 +47,18 @@ const (
 	Running
 )
 
+func (o Outcome) String() string {
+	switch o {
+	case Queued:
+		return "queued"
+	case Waiting:
+		return "waiting"
+	case Running:
+		return "running"
+	}
+	return "failed"
+}
+
 // replaceTries bounds Enqueue when the task of its TaskID keeps changing
 // under it (another process replacing it at the same time).
 const replaceTries = 3
@@ -54,7 +70,19 @@ const replaceTries = 3
 // otherwise a job whose task was archived would never run. The task carries
 // ctx's trace; asynq retries are off (options may add others, a delay with
 // asynq.ProcessIn for one).
-func Enqueue[T any](ctx context.Context, q *Queue, kind Kind[T], id string, payload *T, options ...asynq.Option) (Outcome, error) {
+func Enqueue[T any](ctx context.Context, q *Queue, kind Kind[T], id string, payload *T, options ...asynq.Option) (outcome Outcome, err error) {
+	// A producer span: the worker's span is its child, in the same trace.
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "enqueue "+kind.name, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.system", "asynq"), attribute.String("messaging.destination.name", q.name),
+			attribute.String("messaging.message.id", id)))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.SetAttributes(attribute.String("co2.enqueue.outcome", outcome.String()))
+		span.End()
+	}()
 	data, err := kind.encode(payload)
 	if err != nil {
 		return 0, fmt.Errorf("encode %s task %s: %w", kind.name, id, err)
