@@ -1,7 +1,7 @@
 -- name: CreateJob :exec
 -- A job is NOT_STARTED while its file arrives.
-INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9);
+INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by, trace_parent)
+VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9, $10);
 
 -- name: AddFileChunk :execrows
 -- Stores a piece of a file still arriving (none once the job was cancelled
@@ -133,7 +133,7 @@ RETURNING *;
 -- name: QueuedJobsDue :many
 -- Queued jobs due (run_after passed) and waiting longer than the grace
 -- period: their task may be lost, or was never queued (a job handed back).
-SELECT id, attempts FROM ingest.data_ingestion_jobs
+SELECT id, attempts, trace_parent FROM ingest.data_ingestion_jobs
 WHERE state = 'QUEUED' AND run_after <= now() AND updated_at < now() - make_interval(secs => sqlc.arg('grace_seconds')::float8)
 ORDER BY run_after
 LIMIT sqlc.arg('batch')
@@ -143,7 +143,7 @@ FOR UPDATE SKIP LOCKED;
 UPDATE ingest.data_ingestion_jobs SET updated_at = now() WHERE id = ANY(sqlc.arg('ids')::uuid[]);
 
 -- name: ExpiredLeases :many
-SELECT id, attempts, max_attempts, cancel_requested, locked_by FROM ingest.data_ingestion_jobs
+SELECT id, kind, attempts, max_attempts, cancel_requested, locked_by, trace_parent FROM ingest.data_ingestion_jobs
 WHERE state = 'RUNNING' AND locked_until < now()
 ORDER BY locked_until
 LIMIT sqlc.arg('batch')

@@ -7,6 +7,7 @@ package ingestbus
 import (
 	"context"
 	"errors"
+	"go.opentelemetry.io/otel/metric"
 	"io"
 	"log/slog"
 	"time"
@@ -59,6 +60,9 @@ type Job struct {
 	UpdatedAt       time.Time  `json:"updated_at"`
 	StartedAt       *time.Time `json:"started_at"`
 	FinishedAt      *time.Time `json:"finished_at"`
+	// TraceParent is the trace of the request that made the job (W3C
+	// traceparent), which work queued again later links to.
+	TraceParent string `json:"-"`
 	// FileSweptAt is when the retention deleted the file (nil: kept).
 	FileSweptAt *time.Time `json:"file_swept_at"`
 	// FirstErrors is filled by Get: the first rejected rows.
@@ -196,11 +200,14 @@ type Business struct {
 	labs      Labs
 	queue     Queue
 	cfg       Config
+	// imports counts the imports ended here rather than by a worker.
+	imports metric.Int64Counter
 }
 
 // New returns the import register.
 func New(logger *slog.Logger, store Store, authorizer *authz.Authorizer, templates Templates, labs Labs, queue Queue, cfg Config) *Business {
-	return &Business{logger: logger, store: store, authz: authorizer, templates: templates, labs: labs, queue: queue, cfg: cfg}
+	return &Business{logger: logger, store: store, authz: authorizer, templates: templates, labs: labs, queue: queue, cfg: cfg,
+		imports: ImportsCounter()}
 }
 
 // Get returns a job with its first rejected rows.

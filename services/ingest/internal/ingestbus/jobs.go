@@ -112,6 +112,10 @@ func (b *Business) Cancel(ctx context.Context, id string) (Job, error) {
 	if errors.Is(err, ErrNotFound) {
 		return Job{}, apperr.FailedPrecondition("import %s has finished already (%s)", id, job.Result)
 	}
+	if err == nil && cancelled.State == StateFinished {
+		// No worker had it: it ends here (a running one ends by its worker).
+		ImportEnded(ctx, b.imports, cancelled.Kind, cancelled.Result, EndedByCancel)
+	}
 	return cancelled, err
 }
 

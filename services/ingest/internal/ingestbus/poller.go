@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 	"github.com/co2-calculator/co2-calculator/services/platform/process"
 )
 
@@ -31,7 +32,7 @@ type PollerConfig struct {
 func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 	// Redis is called after the commit: a Redis outage must not stop the
 	// poller from failing expired jobs, nor hold job rows locked.
-	var toQueue []Job
+	var toQueue, failed []Job
 	err := b.store.InTx(ctx, func(tx Store) error {
 		due, err := tx.QueuedJobsDue(ctx, cfg.Interval, cfg.Batch)
 		if err != nil {
@@ -56,11 +57,13 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 			switch {
 			case job.CancelRequested:
 				err = tx.FailExpired(ctx, job.ID, "cancelled (the worker stopped before it could say so)")
+				failed = append(failed, job)
 			case job.Attempts < job.MaxAttempts:
 				err = tx.RequeueExpired(ctx, job.ID, fmt.Sprintf("the worker stopped answering; retrying (attempt %d of %d)", job.Attempts+1, job.MaxAttempts))
 				toQueue = append(toQueue, job)
 			default:
 				err = tx.FailExpired(ctx, job.ID, fmt.Sprintf("gave up after %d attempts: the worker stopped answering each time", job.Attempts))
+				failed = append(failed, job)
 			}
 			if err == nil {
 				err = recordExpired(ctx, tx, job.ID)
@@ -76,18 +79,25 @@ func (b *Business) Poll(ctx context.Context, cfg PollerConfig) error {
 	if err != nil {
 		return err
 	}
+	for _, job := range failed {
+		ImportEnded(ctx, b.imports, job.Kind, "ERROR", EndedBySafetyNet)
+	}
 	if removed, err := b.store.DeleteStalledUploads(ctx, cfg.UploadStalledAfter, cfg.Batch); err != nil {
 		return fmt.Errorf("remove stalled uploads: %w", err)
 	} else if removed > 0 {
 		b.logger.InfoContext(ctx, "stalled uploads removed", "uploads", removed)
 	}
-	var failed error
+	var requeueFailed error
 	for _, job := range toQueue {
-		if err := b.queue.Enqueue(ctx, job.ID, job.Attempts); err != nil {
-			failed = fmt.Errorf("requeue %s (the next poll retries): %w", job.ID, err)
+		// A trace of its own, linked to the request that made the job.
+		requeueCtx, span := jobqueue.StartLinked(ctx, "requeue import", job.TraceParent)
+		if err := b.queue.Enqueue(requeueCtx, job.ID, job.Attempts); err != nil {
+			requeueFailed = fmt.Errorf("requeue %s (the next poll retries): %w", job.ID, err)
+			span.RecordError(err)
 		}
+		span.End()
 	}
-	return failed
+	return requeueFailed
 }
 
 // RunPoller polls every interval until ctx ends.

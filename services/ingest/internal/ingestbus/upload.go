@@ -16,6 +16,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvfile"
+	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
 )
 
 // Upload is what a client says of the file it sends.
@@ -179,6 +180,7 @@ func (b *Business) receive(ctx context.Context, job Job, template Template, file
 			early = append(early, storedChunk{seq: seq, data: bytes.Clone(chunk)})
 		}
 		if headerChecked && !created {
+			job.TraceParent = jobqueue.TraceParent(ctx)
 			if err := b.store.CreateJob(ctx, job); err != nil {
 				return err
 			}

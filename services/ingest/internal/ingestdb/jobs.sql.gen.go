@@ -55,7 +55,7 @@ SET cancel_requested = true,
     finished_at = CASE WHEN state IN ('NOT_STARTED', 'QUEUED') THEN now() ELSE finished_at END,
     updated_at = now()
 WHERE id = $2 AND state <> 'FINISHED'
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at, trace_parent
 `
 
 type CancelJobParams struct {
@@ -99,6 +99,7 @@ func (q *Queries) CancelJob(ctx context.Context, arg CancelJobParams) (IngestDat
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.FileSweptAt,
+		&i.TraceParent,
 	)
 	return i, err
 }
@@ -111,7 +112,7 @@ WHERE id = $3
   AND NOT cancel_requested
   AND attempts < max_attempts
   AND (state = 'QUEUED' OR (state = 'RUNNING' AND locked_until < now()))
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at, trace_parent
 `
 
 type ClaimJobParams struct {
@@ -156,13 +157,14 @@ func (q *Queries) ClaimJob(ctx context.Context, arg ClaimJobParams) (IngestDataI
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.FileSweptAt,
+		&i.TraceParent,
 	)
 	return i, err
 }
 
 const createJob = `-- name: CreateJob :exec
-INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9)
+INSERT INTO ingest.data_ingestion_jobs (id, lab_id, year, kind, module, mode, state, status_message, filename, max_attempts, created_by, trace_parent)
+VALUES ($1, $2, $3, $4, $5, $6, 'NOT_STARTED', 'receiving the file', $7, $8, $9, $10)
 `
 
 type CreateJobParams struct {
@@ -175,6 +177,7 @@ type CreateJobParams struct {
 	Filename    string
 	MaxAttempts int32
 	CreatedBy   string
+	TraceParent string
 }
 
 // A job is NOT_STARTED while its file arrives.
@@ -189,6 +192,7 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) error {
 		arg.Filename,
 		arg.MaxAttempts,
 		arg.CreatedBy,
+		arg.TraceParent,
 	)
 	return err
 }
@@ -242,7 +246,7 @@ func (q *Queries) DiscardUpload(ctx context.Context, jobID uuid.UUID) error {
 }
 
 const expiredLeases = `-- name: ExpiredLeases :many
-SELECT id, attempts, max_attempts, cancel_requested, locked_by FROM ingest.data_ingestion_jobs
+SELECT id, kind, attempts, max_attempts, cancel_requested, locked_by, trace_parent FROM ingest.data_ingestion_jobs
 WHERE state = 'RUNNING' AND locked_until < now()
 ORDER BY locked_until
 LIMIT $1
@@ -251,10 +255,12 @@ FOR UPDATE SKIP LOCKED
 
 type ExpiredLeasesRow struct {
 	ID              uuid.UUID
+	Kind            string
 	Attempts        int32
 	MaxAttempts     int32
 	CancelRequested bool
 	LockedBy        string
+	TraceParent     string
 }
 
 func (q *Queries) ExpiredLeases(ctx context.Context, batch int32) ([]ExpiredLeasesRow, error) {
@@ -268,10 +274,12 @@ func (q *Queries) ExpiredLeases(ctx context.Context, batch int32) ([]ExpiredLeas
 		var i ExpiredLeasesRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Kind,
 			&i.Attempts,
 			&i.MaxAttempts,
 			&i.CancelRequested,
 			&i.LockedBy,
+			&i.TraceParent,
 		); err != nil {
 			return nil, err
 		}
@@ -375,7 +383,7 @@ func (q *Queries) FinishJob(ctx context.Context, arg FinishJobParams) (int64, er
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at FROM ingest.data_ingestion_jobs WHERE id = $1
+SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at, trace_parent FROM ingest.data_ingestion_jobs WHERE id = $1
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (IngestDataIngestionJob, error) {
@@ -413,6 +421,7 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (IngestDataIngestion
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.FileSweptAt,
+		&i.TraceParent,
 	)
 	return i, err
 }
@@ -445,7 +454,7 @@ func (q *Queries) Heartbeat(ctx context.Context, arg HeartbeatParams) (bool, err
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at FROM ingest.data_ingestion_jobs
+SELECT id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at, trace_parent FROM ingest.data_ingestion_jobs
 WHERE lab_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -506,6 +515,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]IngestDat
 			&i.StartedAt,
 			&i.FinishedAt,
 			&i.FileSweptAt,
+			&i.TraceParent,
 		); err != nil {
 			return nil, err
 		}
@@ -614,7 +624,7 @@ func (q *Queries) QueueUploadedJob(ctx context.Context, arg QueueUploadedJobPara
 }
 
 const queuedJobsDue = `-- name: QueuedJobsDue :many
-SELECT id, attempts FROM ingest.data_ingestion_jobs
+SELECT id, attempts, trace_parent FROM ingest.data_ingestion_jobs
 WHERE state = 'QUEUED' AND run_after <= now() AND updated_at < now() - make_interval(secs => $1::float8)
 ORDER BY run_after
 LIMIT $2
@@ -627,8 +637,9 @@ type QueuedJobsDueParams struct {
 }
 
 type QueuedJobsDueRow struct {
-	ID       uuid.UUID
-	Attempts int32
+	ID          uuid.UUID
+	Attempts    int32
+	TraceParent string
 }
 
 // Queued jobs due (run_after passed) and waiting longer than the grace
@@ -642,7 +653,7 @@ func (q *Queries) QueuedJobsDue(ctx context.Context, arg QueuedJobsDueParams) ([
 	var items []QueuedJobsDueRow
 	for rows.Next() {
 		var i QueuedJobsDueRow
-		if err := rows.Scan(&i.ID, &i.Attempts); err != nil {
+		if err := rows.Scan(&i.ID, &i.Attempts, &i.TraceParent); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -759,7 +770,7 @@ SET state = 'QUEUED', result = '', status_message = '', cancel_requested = false
     rows_total = 0, rows_ok = 0, rows_rejected = 0, rows_processed = 0,
     attempts = 0, run_after = now(), started_at = NULL, finished_at = NULL, updated_at = now()
 WHERE id = $1 AND state = 'FINISHED' AND file_swept_at IS NULL
-RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at
+RETURNING id, lab_id, year, kind, module, target_type, method, mode, state, result, status_message, rows_total, rows_ok, rows_rejected, rows_processed, filename, file_size, file_sha256, attempts, max_attempts, run_after, locked_by, locked_until, heartbeat_at, cancel_requested, created_by, created_at, updated_at, started_at, finished_at, file_swept_at, trace_parent
 `
 
 func (q *Queries) RetryJob(ctx context.Context, id uuid.UUID) (IngestDataIngestionJob, error) {
@@ -797,6 +808,7 @@ func (q *Queries) RetryJob(ctx context.Context, id uuid.UUID) (IngestDataIngesti
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.FileSweptAt,
+		&i.TraceParent,
 	)
 	return i, err
 }

@@ -56,6 +56,7 @@ type IngestDataIngestionJob struct {
 	StartedAt       *time.Time
 	FinishedAt      *time.Time
 	FileSweptAt     *time.Time
+	TraceParent     string
 }
 
 type IngestImportFileChunk struct {

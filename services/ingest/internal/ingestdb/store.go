@@ -48,7 +48,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ingestbus.Store) error) error 
 func (s *Store) CreateJob(ctx context.Context, job ingestbus.Job) error {
 	return s.queries.CreateJob(ctx, CreateJobParams{
 		ID: job.ID, LabID: job.LabID, Year: job.Year, Kind: job.Kind, Module: job.Module, Mode: job.Mode,
-		Filename: job.Filename, MaxAttempts: job.MaxAttempts, CreatedBy: job.CreatedBy,
+		Filename: job.Filename, MaxAttempts: job.MaxAttempts, CreatedBy: job.CreatedBy, TraceParent: job.TraceParent,
 	})
 }
 
@@ -167,7 +167,7 @@ func (s *Store) QueuedJobsDue(ctx context.Context, grace time.Duration, batch in
 	rows, err := s.queries.QueuedJobsDue(ctx, QueuedJobsDueParams{GraceSeconds: grace.Seconds(), Batch: batch})
 	jobs := make([]ingestbus.Job, len(rows))
 	for i, row := range rows {
-		jobs[i] = ingestbus.Job{ID: row.ID, Attempts: row.Attempts}
+		jobs[i] = ingestbus.Job{ID: row.ID, Attempts: row.Attempts, TraceParent: row.TraceParent}
 	}
 	return jobs, err
 }
@@ -183,7 +183,8 @@ func (s *Store) ExpiredLeases(ctx context.Context, batch int32) ([]ingestbus.Job
 	rows, err := s.queries.ExpiredLeases(ctx, batch)
 	jobs := make([]ingestbus.Job, len(rows))
 	for i, row := range rows {
-		jobs[i] = ingestbus.Job{ID: row.ID, Attempts: row.Attempts, MaxAttempts: row.MaxAttempts, CancelRequested: row.CancelRequested, LockedBy: row.LockedBy}
+		jobs[i] = ingestbus.Job{ID: row.ID, Kind: row.Kind, Attempts: row.Attempts, MaxAttempts: row.MaxAttempts, CancelRequested: row.CancelRequested, LockedBy: row.LockedBy,
+			TraceParent: row.TraceParent}
 	}
 	return jobs, err
 }

@@ -11,9 +11,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/ingest/internal/ingestbus"
 )
 
-// importMetrics count finished imports, by kind and result: how many,
-// their rows (imported, rejected) and how long each took from its upload
-// to its end. Kinds and results are a closed set: the labels stay few.
+// importMetrics count imports finished by workers, by kind and result: how
+// many (ingest.imports, which also counts those ended by a cancellation or
+// the safety net), their rows (imported, rejected) and how long each took
+// from its upload to its end. Kinds and results are a closed set: the labels stay few.
 type importMetrics struct {
 	imports  metric.Int64Counter
 	rows     metric.Int64Counter
@@ -24,8 +25,7 @@ func newImportMetrics() importMetrics {
 	meter := otel.Meter("co2-calculator/ingest")
 	// The instruments are created once at start; a failure leaves a no-op
 	// instrument (the SDK logs it), never a nil one.
-	imports, _ := meter.Int64Counter("ingest.imports", metric.WithUnit("{import}"),
-		metric.WithDescription("Imports finished, by kind and result (SUCCESS, WARNING, ERROR)"))
+	imports := ingestbus.ImportsCounter()
 	rows, _ := meter.Int64Counter("ingest.import.rows", metric.WithUnit("{row}"),
 		metric.WithDescription("Rows of finished imports, by kind and outcome (imported, rejected)"))
 	duration, _ := meter.Float64Histogram("ingest.import.duration", metric.WithUnit("s"),
@@ -38,7 +38,7 @@ func newImportMetrics() importMetrics {
 func (m importMetrics) finished(ctx context.Context, job ingestbus.Job, outcome ingestbus.Outcome) {
 	kind := attribute.String("kind", strings.ToLower(job.Kind))
 	result := attribute.String("result", outcome.Result)
-	m.imports.Add(ctx, 1, metric.WithAttributes(kind, result))
+	ingestbus.ImportEnded(ctx, m.imports, job.Kind, outcome.Result, ingestbus.EndedByWorker)
 	m.rows.Add(ctx, outcome.RowsOK, metric.WithAttributes(kind, attribute.String("outcome", "imported")))
 	m.rows.Add(ctx, outcome.RowsRejected, metric.WithAttributes(kind, attribute.String("outcome", "rejected")))
 	if job.FinishedAt != nil {
