@@ -152,16 +152,34 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 	}
 	handler := securityHeaders(resterr.Shape(mux))
 	handler = corsHandler(options.CORSOrigins).Handler(handler)
-	handler = accessLog(logger, routes.name, handler)
+	handler = accessLog(logger, routeOf, handler)
 	// Spans are named by route template, never by raw path. The gateway
 	// is the public edge: every request starts a trace of its own, and a
 	// caller's traceparent is linked, never a parent (a client cannot pick
 	// the trace its requests join, nor make them sampled).
 	handler = otelhttp.NewHandler(handler, "gateway", otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			return routes.name(r)
+			return routeOf(r)
 		}))
+	// The route is named once, from the request as it came: otelhttp names
+	// the span again once served, from the request the transcoder has
+	// rewritten to a Connect path by then.
+	traced := handler
+	handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traced.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, routes.name(r))))
+	})
 	return handler, nil
+}
+
+// routeKey holds a request's route in its context.
+type routeKey struct{}
+
+// routeOf is the route named when the request came in.
+func routeOf(r *http.Request) string {
+	if name, ok := r.Context().Value(routeKey{}).(string); ok {
+		return name
+	}
+	return unmatchedRoute
 }
 
 // newProxy forwards transcoded Connect requests to upstream over h2c. When

@@ -7,6 +7,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/labs/v1/labsv1connect"
+	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1/reportingv1connect"
 )
 
 func TestRequestsAreNamedByTheirRouteNeverByTheirPath(t *testing.T) {
@@ -15,7 +16,9 @@ func TestRequestsAreNamedByTheirRouteNeverByTheirPath(t *testing.T) {
 	mux.Handle("/api/v1/", noop)
 	mux.Handle("POST /api/v1/labs/{id}/imports", noop)
 	mux.Handle("GET /health", noop)
-	routes, err := newRoutes(mux, "/api/v1/", []string{labsv1connect.LabsServiceName, calcv1connect.ReportingYearServiceName, calcv1connect.ActivityServiceName})
+	mux.Handle("GET /api/v1/reports/{lab_id}/exports/{export}", noop)
+	routes, err := newRoutes(mux, "/api/v1/", []string{labsv1connect.LabsServiceName, calcv1connect.ReportingYearServiceName, calcv1connect.ActivityServiceName,
+		reportingv1connect.ReportServiceName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +33,8 @@ func TestRequestsAreNamedByTheirRouteNeverByTheirPath(t *testing.T) {
 		{"POST", "/api/v1/labs/abc/activities/def:validate", "POST /api/v1/labs/{lab_id}/activities/{id}:validate"},
 		{"POST", "/api/v1/labs/abc/imports", "POST /api/v1/labs/{id}/imports"},
 		{"GET", "/health", "GET /health"},
+		{"POST", "/api/v1/reports/abc/exports", "POST /api/v1/reports/{lab_id}/exports"},
+		{"GET", "/api/v1/reports/abc/exports/def", "GET /api/v1/reports/{lab_id}/exports/{export}"},
 		{"DELETE", "/api/v1/labs/abc/members", unmatchedRoute},
 		{"GET", "/api/v1/no/such/thing/42", unmatchedRoute},
 	} {
