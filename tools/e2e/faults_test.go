@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	ingestv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/ingest/v1"
 	"github.com/co2-calculator/co2-calculator/services/platform/config"
@@ -92,7 +94,8 @@ func TestAWorkerKilledMidJobIsReplacedAndWritesOnce(t *testing.T) {
 
 func TestALostQueueIsRebuiltByThePoller(t *testing.T) {
 	redisURL := ownRedisDB(t, 7)
-	sys := startSystem(t, "REDIS_URL="+redisURL, "WORKER_CONCURRENCY=0", "POLL_INTERVAL=1s")
+	spans, env := startCollector(t)
+	sys := startSystem(t, append(env, "REDIS_URL="+redisURL, "WORKER_CONCURRENCY=0", "POLL_INTERVAL=1s")...)
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"FLUSH","name":"Lab","country":"CH"}`)["id"].(string)
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentRows(500), false)
 	id := importID(t, answer)
@@ -120,6 +123,40 @@ func TestALostQueueIsRebuiltByThePoller(t *testing.T) {
 	}
 	if got := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND variant = ''", lab); !near(got, byHandEquipment(500)) {
 		t.Fatalf("kg %.6f, by hand %.6f", got, byHandEquipment(500))
+	}
+
+	// The job ran in a trace of the poller's own, which links to the
+	// upload's: the request that made the job.
+	conn, err := pgx.Connect(context.Background(), sys.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var traceParent string
+	if err := conn.QueryRow(context.Background(), "SELECT trace_parent FROM ingest.data_ingestion_jobs WHERE id = $1", id).Scan(&traceParent); err != nil {
+		t.Fatal(err)
+	}
+	upload := strings.Split(traceParent, "-")
+	if len(upload) != 4 {
+		t.Fatalf("the job's trace %q", traceParent)
+	}
+	spans.waitForSpans(t, upload[1], spanMatch{what: "the upload", service: "gateway", kind: tracepb.Span_SPAN_KIND_SERVER, name: "POST /api/v1/labs/{id}/imports"})
+	var worker span
+	waitUntil(t, 20*time.Second, "the worker's span", func() bool {
+		at := slices.IndexFunc(spans.all(), func(s span) bool {
+			return s.service == "calc" && s.kind == tracepb.Span_SPAN_KIND_CONSUMER && strings.Contains(s.attrs["messaging.message.id"], id)
+		})
+		if at >= 0 {
+			worker = spans.all()[at]
+		}
+		return at >= 0
+	})
+	if worker.traceID == upload[1] {
+		t.Fatalf("the requeued job ran in the upload's trace: %s", worker)
+	}
+	requeue := spans.waitForSpans(t, worker.traceID, spanMatch{what: "the poller's requeue", service: "ingest", name: "requeue import"})[0]
+	if requeue.parentID != "" || !slices.Contains(requeue.links, upload[1]) {
+		t.Fatalf("the requeue does not link to the upload's trace %s: %s, links %v", upload[1], requeue, requeue.links)
 	}
 }
 

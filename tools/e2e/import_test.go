@@ -8,12 +8,14 @@ import (
 	"math"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // upload posts a CSV the way a user does, as text/csv (or as a multipart
@@ -330,6 +332,10 @@ func TestCancelAndRetry(t *testing.T) {
 		t.Fatalf("cancelled: %v", cancelled)
 	}
 	mustCall(t, 400, "POST", sys.Gateway+"/api/v1/imports/"+id+":cancel", "")
+	// Ended by its cancellation, with no worker: counted all the same.
+	if got := metricSum(t, sys, "ingest", "ingest_imports_total", `ended_by="cancel"`, `kind="equipment"`, `result="ERROR"`); got != 1 {
+		t.Fatalf("imports ended by a cancellation: %v, want 1", got)
+	}
 	if retried := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/imports/"+id+":retry", ""); retried["state"] != "QUEUED" || retried["result"] != "" {
 		t.Fatalf("retried: %v", retried)
 	}
@@ -339,6 +345,9 @@ func TestCancelAndRetry(t *testing.T) {
 	sys.start(t, "calc", "WORKER_CONCURRENCY=2")
 	if done := waitFinished(t, sys, id); done["result"] != "SUCCESS" {
 		t.Fatalf("after retry: %v", done)
+	}
+	if got := metricSum(t, sys, "ingest", "ingest_imports_total", `ended_by="worker"`, `result="SUCCESS"`); got != 1 {
+		t.Fatalf("imports ended by a worker: %v, want 1", got)
 	}
 	// Someone outside the lab learns nothing of it.
 	status, _ := call(t, "outsider", "GET", sys.Gateway+"/api/v1/imports/"+id+"/status", "")
@@ -377,7 +386,8 @@ func TestEveryTemplateImportsCleanly(t *testing.T) {
 }
 
 func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
-	sys := startSystem(t)
+	spans, env := startCollector(t)
+	sys := startSystem(t, env...)
 	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"TRACE","name":"Lab","country":"CH"}`)["id"].(string)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	request, _ := http.NewRequest(http.MethodPost, sys.Gateway+"/api/v1/labs/"+lab+"/imports?kind=equipment&year=2025", strings.NewReader(equipmentHeader+"A,it,1,10,10,0,0\n"))
@@ -399,11 +409,30 @@ func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
 	response.Body.Close()
 	_ = jsonUnmarshal(raw, &answer)
 	waitFinished(t, sys, importID(t, answer))
-	// The worker's log lines for the job carry the same trace.
+
+	// One trace from the gateway through ingest and the queue to the calc
+	// worker, its SQL and its report back to ingest.
+	found := spans.waitForSpans(t, trace,
+		spanMatch{what: "the gateway's request, named by its route", service: "gateway", kind: tracepb.Span_SPAN_KIND_SERVER, name: "POST /api/v1/labs/{id}/imports"},
+		spanMatch{what: "ingest serving the upload", service: "ingest", kind: tracepb.Span_SPAN_KIND_SERVER, name: "co2.ingest.v1.*"},
+		spanMatch{what: "ingest queueing the task", service: "ingest", kind: tracepb.Span_SPAN_KIND_PRODUCER, name: "enqueue *"},
+		spanMatch{what: "the calc worker's task", service: "calc", kind: tracepb.Span_SPAN_KIND_CONSUMER},
+		spanMatch{what: "the worker's SQL", service: "calc", kind: tracepb.Span_SPAN_KIND_CLIENT, attr: "db.system.name"},
+		spanMatch{what: "the worker finishing the job", service: "calc", kind: tracepb.Span_SPAN_KIND_CLIENT, name: "*/FinishJob"},
+		spanMatch{what: "ingest recording the job finished", service: "ingest", kind: tracepb.Span_SPAN_KIND_SERVER, name: "*/FinishJob"},
+	)
+	gateway, producer, consumer := found[0], found[2], found[3]
+	if consumer.parentID != producer.spanID {
+		t.Fatalf("the worker's span is not the enqueue's child: %s, %s", consumer, producer)
+	}
+	if gateway.parentID != "" || !slices.Contains(gateway.links, traceID) {
+		t.Fatalf("the gateway's span continues the caller's trace instead of linking it: %s, links %v", gateway, gateway.links)
+	}
+	// Its log lines carry the same trace.
 	for _, line := range strings.Split(sys.logs.String(), "\n") {
 		if strings.HasPrefix(line, "calc") && strings.Contains(line, `"msg":"import started"`) {
 			if !strings.Contains(line, `"trace_id":"`+trace+`"`) {
-				t.Fatalf("the worker ran in another trace: %s", line)
+				t.Fatalf("the worker logged in another trace: %s", line)
 			}
 			return
 		}
