@@ -85,7 +85,7 @@ check-generated: generate ## Fail when the committed generated code differs from
 		echo "generated code is stale: run make generate and commit the result" >&2; exit 1; fi
 
 .PHONY: run
-run: ## Run the whole system on this machine (Ctrl-C stops it)
+run: ## Run the whole system on this machine (Ctrl-C stops it); TRACES=1 adds a trace viewer (Jaeger) every span goes to
 	go run ./tools/devstack run
 
 .PHONY: test

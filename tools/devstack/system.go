@@ -53,12 +53,24 @@ func runSystem(ctx context.Context, root string, stdout io.Writer, log func(stri
 	}
 	defer dex.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
 
+	// TRACES=1: a trace viewer the services send their spans to.
+	var traces *stack.Traces
+	if os.Getenv("TRACES") == "1" {
+		if traces, err = stack.StartTraces(ctx, root, stdout, log); err != nil {
+			return err
+		}
+		defer traces.Process.Stop(5 * time.Second) //nolint:errcheck // stopping at exit
+	}
+
 	binDir := filepath.Join(stack.StateDir(root), "bin")
 	log("building the services")
 	if err := stack.Build(ctx, root, binDir, stack.Services); err != nil {
 		return err
 	}
 	env := append([]string{"DB_URL=" + dbURL, "REDIS_URL=" + redisURL}, stack.UpstreamEnv(listenAddrs)...)
+	if traces != nil {
+		env = append(env, traces.Env()...)
+	}
 	if err := stack.Migrate(ctx, binDir, stack.Services, env, stdout); err != nil {
 		return err
 	}
@@ -111,8 +123,9 @@ Try, in another terminal:
 or with the command-line client (docs/cli.md):
   make co2 && .bin/co2 login     # then: .bin/co2 labs list, .bin/co2 report DEMO-LAB
 
+%[4]s
 Ctrl-C stops everything.
-`, gateway, dex.IssuerURL, stack.DevPassword)
+`, gateway, dex.IssuerURL, stack.DevPassword, tracesLine(traces))
 
 	select {
 	case <-ctx.Done():
@@ -128,6 +141,14 @@ Ctrl-C stops everything.
 		}
 		return errors.New("a service stopped")
 	}
+}
+
+// tracesLine says where the traces are, or how to see them.
+func tracesLine(traces *stack.Traces) string {
+	if traces == nil {
+		return "Traces: make run TRACES=1 also starts a trace viewer (Jaeger, built once) and sends it every span.\n"
+	}
+	return "Traces (every request, upload and job, by service and route): " + traces.UIURL + "\n"
 }
 
 // appDatabase is the database the system keeps its data in: DB_URL itself

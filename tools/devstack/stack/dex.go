@@ -90,8 +90,15 @@ type Dex struct {
 // DexBinary builds the pinned Dex into .bin/dex unless the one there was
 // built from the same tools/dex/go.mod.
 func DexBinary(ctx context.Context, root string, log func(string)) (string, error) {
-	binary := filepath.Join(root, ".bin", "dex")
-	pin, err := os.ReadFile(filepath.Join(root, "tools", "dex", "go.mod"))
+	return pinnedBinary(ctx, root, "dex", "github.com/dexidp/dex/cmd/dex", "Dex (the dev OIDC provider)", log)
+}
+
+// pinnedBinary builds the program pkg, pinned by tools/<name>/go.mod (a
+// module of its own, outside the workspace), into .bin/<name>, unless the
+// one there was built from the same go.mod.
+func pinnedBinary(ctx context.Context, root, name, pkg, what string, log func(string)) (string, error) {
+	binary := filepath.Join(root, ".bin", name)
+	pin, err := os.ReadFile(filepath.Join(root, "tools", name, "go.mod"))
 	if err != nil {
 		return "", err
 	}
@@ -102,12 +109,12 @@ func DexBinary(ctx context.Context, root string, log func(string)) (string, erro
 			return binary, nil
 		}
 	}
-	logf(log, "building Dex (the dev OIDC provider) from tools/dex/go.mod; this takes a minute the first time")
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "github.com/dexidp/dex/cmd/dex")
-	build.Dir = filepath.Join(root, "tools", "dex")
+	logf(log, "building %s from tools/%s/go.mod; this takes a while the first time", what, name)
+	build := exec.CommandContext(ctx, "go", "build", "-o", binary, pkg)
+	build.Dir = filepath.Join(root, "tools", name)
 	build.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build Dex: %w\n%s", err, out)
+		return "", fmt.Errorf("build %s: %w\n%s", name, err, out)
 	}
 	return binary, os.WriteFile(stamp, []byte(hex.EncodeToString(sum[:])), 0o644)
 }
