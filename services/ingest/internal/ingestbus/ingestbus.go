@@ -7,12 +7,12 @@ package ingestbus
 import (
 	"context"
 	"errors"
-	"go.opentelemetry.io/otel/metric"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/apperr"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
