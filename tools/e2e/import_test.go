@@ -439,3 +439,27 @@ func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
 	}
 	t.Fatal("no worker log line for the import")
 }
+
+// A lab in a country the factors in force have no grid factor for: each
+// row is refused with the country and the regions there are, not the whole
+// job with a message no row carries.
+func TestRowsWithoutAFactorAreRefusedOneByOne(t *testing.T) {
+	sys := startSystem(t)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"NOFACTOR","name":"Lab in Norway","country":"NO"}`)["id"].(string)
+	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentHeader+"PC,it,1,40,60,0,0\nScreen,it,2,40,30,0,0\n", false)
+	id := importID(t, answer)
+	done := waitFinished(t, sys, id)
+	if done["result"] != "ERROR" || done["rowsTotal"] != "2" || done["rowsRejected"] != "2" {
+		t.Fatalf("import: %v", done)
+	}
+	errors := mustCall(t, 200, "GET", sys.Gateway+"/api/v1/imports/"+id+"/errors", "")["errors"].([]any)
+	if len(errors) != 2 {
+		t.Fatalf("errors: %v", errors)
+	}
+	for _, e := range errors {
+		message := e.(map[string]any)["message"].(string)
+		if !strings.Contains(message, `region "NO"`) || !strings.Contains(message, "CH") {
+			t.Fatalf("the refusal does not say which country lacks a factor, nor which have one: %q", message)
+		}
+	}
+}

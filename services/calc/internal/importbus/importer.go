@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -251,6 +252,17 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	return outcome, nil
 }
 
+// missingFactorMessage says which factor a row needs and which regions
+// the factors in force have it for.
+func missingFactorMessage(missing *kinds.MissingFactorError, env kinds.Env) string {
+	message := fmt.Sprintf("%v in the factors in force for %d", missing, env.Year)
+	if regions := env.Factors.Regions(missing.Key); len(regions) > 0 {
+		slices.Sort(regions)
+		message += fmt.Sprintf(" (they have it for %s)", strings.Join(regions, ", "))
+	}
+	return message + ": an admin can upload and activate a factor dataset that has it (docs/modules.md, Factors)"
+}
+
 // outcomeOf is the result of an import that wrote counts.
 func outcomeOf(counts Counts) Outcome {
 	outcome := Outcome{RowsTotal: counts.Total, RowsOK: counts.OK, RowsRejected: counts.Rejected}
@@ -320,7 +332,11 @@ func (im *Importer) write(ctx context.Context, tx Tx, job Job, kind *kinds.Kind,
 				reject(record.Line, fieldErr.Column, fieldErr.Message)
 				continue
 			case errors.As(err, &missingFactor):
-				return nil, missingFactor
+				// The row cannot be computed with the factors in force (a
+				// lab's country without a grid factor, say): refused with
+				// the region and key, the file's other rows still taken.
+				reject(record.Line, "", missingFactorMessage(missingFactor, env))
+				continue
 			case err != nil:
 				return nil, err
 			}
