@@ -2,6 +2,7 @@ package reportingapi
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,31 @@ func ReportCSV(report *reportingv1.Report) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// Where the year stands against the lab's objective (the JSON's
+	// objective): what it allows, the gap, on track, and why it is flagged.
+	if p := report.GetObjective(); p != nil {
+		year := strconv.Itoa(int(p.GetYear()))
+		onTrack := ""
+		if p.OnTrack != nil {
+			onTrack = strconv.FormatBool(p.GetOnTrack())
+		}
+		figures = append(figures[:0],
+			[4]string{"objective_reduction_pct", csvout.Float(p.GetReductionPct()), "%", fmt.Sprintf("baseline %d, target %d", p.GetBaselineYear(), p.GetTargetYear())},
+			[4]string{"objective_allowed_kg_co2e", csvout.Float(p.GetAllowedKgCo2E()), "kg CO2e", year},
+			[4]string{"objective_gap_kg_co2e", optional(p.GapKgCo2E), "kg CO2e", year},
+			[4]string{"objective_gap_pct", optional(p.GapPct), "%", year},
+			[4]string{"objective_on_track", onTrack, "", year},
+			[4]string{"objective_flagged", strconv.FormatBool(p.GetFlagged()), "", strings.Join(p.GetReasons(), "; ")})
+		for _, t := range append(p.GetModules(), p.GetScopes()...) {
+			figures = append(figures, [4]string{"objective_target_gap_kg_co2e", csvout.Float(t.GetGapKgCo2E()), "kg CO2e",
+				fmt.Sprintf("%s: allowed %s, actual %s", t.GetName(), csvout.Float(t.GetAllowedKgCo2E()), csvout.Float(t.GetActualKgCo2E()))})
+		}
+		for _, f := range figures {
+			if err := figure(f[0], f[1], f[2], f[3]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := w.Flush(); err != nil {
 		return nil, err
 	}
@@ -96,7 +122,8 @@ func ReportCSV(report *reportingv1.Report) ([]byte, error) {
 func RankingCSV(ranking *reportingv1.LabRanking) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csvout.NewWriter(&buf)
-	if err := w.Write("rank", "lab_id", "lab_code", "lab_name", "kg_co2e", "t_co2e", "uncertainty_kg", "fte", "kg_co2e_per_fte", "rank_per_fte"); err != nil {
+	if err := w.Write("rank", "lab_id", "lab_code", "lab_name", "kg_co2e", "t_co2e", "uncertainty_kg", "fte", "kg_co2e_per_fte", "rank_per_fte",
+		"objective_allowed_kg_co2e", "objective_gap_kg_co2e", "objective_gap_pct", "objective_flagged", "rank_by_gap"); err != nil {
 		return nil, err
 	}
 	for _, lab := range ranking.GetLabs() {
@@ -104,9 +131,24 @@ func RankingCSV(ranking *reportingv1.LabRanking) ([]byte, error) {
 		if lab.KgCo2EPerFte != nil {
 			perFTE, rankPerFTE = csvout.Float(lab.GetKgCo2EPerFte()), strconv.Itoa(int(lab.GetRankPerFte()))
 		}
+		// Against the lab's objective, when it has one for the year.
+		allowed, gap, gapPct, flagged, rankByGap := "", "", "", "", ""
+		if p := lab.GetObjective(); p != nil {
+			allowed, flagged = csvout.Float(p.GetAllowedKgCo2E()), strconv.FormatBool(p.GetFlagged())
+			if p.GapKgCo2E != nil {
+				gap = csvout.Float(p.GetGapKgCo2E())
+			}
+			if p.GapPct != nil {
+				gapPct = csvout.Float(p.GetGapPct())
+			}
+		}
+		if lab.GetRankByGap() > 0 {
+			rankByGap = strconv.Itoa(int(lab.GetRankByGap()))
+		}
 		if err := w.Write(strconv.Itoa(int(lab.GetRank())), lab.GetLabId(), lab.GetLabCode(), lab.GetLabName(),
 			csvout.Float(lab.GetTotal().GetKgCo2E()), csvout.Float(lab.GetTotal().GetTCo2E()),
-			csvout.Float(lab.GetTotal().GetUncertaintyKg()), csvout.Float(lab.GetFte()), perFTE, rankPerFTE); err != nil {
+			csvout.Float(lab.GetTotal().GetUncertaintyKg()), csvout.Float(lab.GetFte()), perFTE, rankPerFTE,
+			allowed, gap, gapPct, flagged, rankByGap); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package reportingapi
 import (
 	"bytes"
 	"encoding/csv"
+	"strings"
 	"testing"
 
 	reportingv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/reporting/v1"
@@ -78,5 +79,52 @@ func TestReportAndRankingCSVsRunNoFormula(t *testing.T) {
 	rows, err := csv.NewReader(bytes.NewReader(rankingCSV)).ReadAll()
 	if err != nil || rows[1][3] != "Lab;'=1+1;" || rows[2][4] != "-1" {
 		t.Fatalf("ranking %q, %v", rows, err)
+	}
+}
+
+// The report's and the ranking's CSVs carry the objective's figures, as
+// their JSON does.
+func TestCSVsCarryTheObjective(t *testing.T) {
+	gap, gapPct, onTrack := 300.0, 20.0, false
+	progress := &reportingv1.ObjectiveProgress{
+		Year: 2025, BaselineYear: 2024, TargetYear: 2030, ReductionPct: 8.3, AllowedKgCo2E: 1500,
+		GapKgCo2E: &gap, GapPct: &gapPct, OnTrack: &onTrack, Flagged: true, Reasons: []string{"the total is over"},
+	}
+	raw, err := ReportCSV(&reportingv1.Report{Year: 2025, Total: &reportingv1.Total{KgCo2E: 1800}, Objective: progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMetric := map[string][]string{}
+	for _, row := range rows[1:] {
+		byMetric[row[0]] = row
+	}
+	for metric, want := range map[string][2]string{
+		"objective_allowed_kg_co2e": {"1500", "2025"}, "objective_gap_kg_co2e": {"300", "2025"},
+		"objective_on_track": {"false", "2025"}, "objective_flagged": {"true", "the total is over"},
+	} {
+		if row := byMetric[metric]; row == nil || row[9] != want[0] || row[11] != want[1] {
+			t.Errorf("%s: %v, want value %q detail %q", metric, row, want[0], want[1])
+		}
+	}
+	raw, err = RankingCSV(&reportingv1.LabRanking{Year: 2025, Labs: []*reportingv1.RankedLab{
+		{Rank: 1, LabId: "a", Total: &reportingv1.Total{KgCo2E: 1800}, Objective: progress, RankByGap: 1},
+		{Rank: 2, LabId: "b", Total: &reportingv1.Total{KgCo2E: 900}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows[1][10:]; strings.Join(got, ",") != "1500,300,20,true,1" {
+		t.Errorf("lab with an objective: %v", got)
+	}
+	if got := rows[2][10:]; strings.Join(got, ",") != ",,,," {
+		t.Errorf("lab without one: %v", got)
 	}
 }
