@@ -80,8 +80,9 @@ func TestReportsMatchTheData(t *testing.T) {
 
 	freezer, pc, subPC, freezer2024 := kgOf(168, 350), kgOf(40, 60), kgOf(40, 100), kgOf(84, 350)
 	total := freezer + pc
-	// The factor's uncertainty is 10%: each emission's is a tenth of it.
-	uncertainty := math.Hypot(freezer/10, pc/10)
+	// The factor's uncertainty is 10 %, and both rows use the one Swiss
+	// grid factor: their uncertainties add up (ADR 026).
+	uncertainty := (freezer + pc) / 10
 
 	t.Run("json", func(t *testing.T) {
 		status, report := call(t, "member", "GET", api+"/reports/"+lab+"?year=2025", "")
@@ -301,4 +302,42 @@ func TestReportsMatchTheData(t *testing.T) {
 			t.Errorf("outsider downloads: %d", status)
 		}
 	})
+}
+
+// 10,000 rows computed with one factor carry 10,000 times one row's
+// uncertainty (the factor's, shared by all of them), not 100 times as if
+// each row's were independent; the report says how it combined them.
+func TestOneFactorsUncertaintyIsSharedByEveryRow(t *testing.T) {
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"UNCERTAIN","name":"Lab","country":"CH"}`)["id"].(string)
+	var rows strings.Builder
+	rows.WriteString(equipmentHeader)
+	for range 10_000 {
+		rows.WriteString("PC,it,1,40,60,0,0\n")
+	}
+	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", rows.String(), false)
+	if done := waitFinished(t, sys, importID(t, answer)); done["result"] != "SUCCESS" {
+		t.Fatalf("import: %v", done)
+	}
+	report := mustCall(t, 200, "GET", api+"/reports/"+lab+"?year=2025", "")
+	// One row: 40 h × 60 W × 52 weeks at the Swiss grid factor, ± 10 %.
+	rowKg := kgOf(40, 60)
+	total := report["total"].(map[string]any)
+	if got, want := number(total["uncertaintyKg"]), 10_000*rowKg*0.10; !closeTo(got, want) {
+		t.Fatalf("uncertainty of 10,000 rows on one factor: %g kg, want %g (10,000 × one row's %g)", got, want, rowKg*0.10)
+	}
+	if method, _ := report["uncertaintyMethod"].(string); !strings.Contains(method, "correlated") {
+		t.Fatalf("uncertainty method: %q", method)
+	}
+	// The institution's ranking combines them the same way.
+	for _, l := range mustCall(t, 200, "GET", api+"/reports?year=2025", "")["labs"].([]any) {
+		if l := l.(map[string]any); l["labId"] == lab {
+			if got := number(l["total"].(map[string]any)["uncertaintyKg"]); !closeTo(got, number(total["uncertaintyKg"])) {
+				t.Fatalf("the ranking's uncertainty %g, the report's %v", got, total["uncertaintyKg"])
+			}
+			return
+		}
+	}
+	t.Fatal("the lab is not in the ranking")
 }

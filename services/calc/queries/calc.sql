@@ -30,30 +30,34 @@ WITH gone AS (
     USING calc.activities a
     WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
     RETURNING e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+              coalesce(e.factor_id, '00000000-0000-0000-0000-000000000000') AS factor_id,
               e.quantity, e.kg_co2e, e.uncertainty_pct, e.overridden, e.fallback
 )
-SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id::uuid AS factor_id,
        sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
-       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq,
+       sum(kg_co2e * uncertainty_pct / 100)::float8 AS uncertainty_linear, count(*) AS entries,
        count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
 FROM gone
-GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit;
+GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id;
 
 -- name: DeleteCSVActivities :execrows
 DELETE FROM calc.activities WHERE lab_id = $1 AND year = $2 AND kind = $3 AND source = 'csv';
 
 -- name: AddToRollup :exec
 INSERT INTO calc.rollups (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version,
-                          quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback)
+                          quantity_unit, factor_id, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, uncertainty_linear,
+                          entries, overridden, fallback)
 VALUES (sqlc.arg('lab_id'), sqlc.arg('year'), sqlc.arg('module'), sqlc.arg('emission_type'), sqlc.arg('scope'),
         sqlc.arg('variant'), sqlc.arg('factor_dataset'), sqlc.arg('factor_version'), sqlc.arg('quantity_unit'),
-        sqlc.arg('quantity'), sqlc.arg('kg_co2e'), sqlc.arg('uncertainty_sq'),
-        sqrt(greatest(sqlc.arg('uncertainty_sq')::float8, 0)), sqlc.arg('entries'), sqlc.arg('overridden'),
-        sqlc.arg('fallback'))
-ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit) DO UPDATE
+        sqlc.arg('factor_id'), sqlc.arg('quantity'), sqlc.arg('kg_co2e'), sqlc.arg('uncertainty_sq'),
+        sqrt(greatest(sqlc.arg('uncertainty_sq')::float8, 0)), sqlc.arg('uncertainty_linear'), sqlc.arg('entries'),
+        sqlc.arg('overridden'), sqlc.arg('fallback'))
+ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id) DO UPDATE
 SET quantity = calc.rollups.quantity + EXCLUDED.quantity,
     kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
     uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
+    uncertainty_linear = calc.rollups.uncertainty_linear + EXCLUDED.uncertainty_linear,
     uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
     entries = calc.rollups.entries + EXCLUDED.entries,
     overridden = calc.rollups.overridden + EXCLUDED.overridden,

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 
 	calcv1 "github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1"
 	"github.com/co2-calculator/co2-calculator/proto/gen/go/co2/calc/v1/calcv1connect"
@@ -42,6 +43,7 @@ func (r *ReportData) ListRollups(ctx context.Context, req *connect.Request[calcv
 			Scope: int32(row.Scope), Variant: row.Variant, FactorDataset: row.FactorDataset,
 			FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit, Quantity: row.Quantity,
 			KgCo2E: row.KgCO2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+			FactorId: factorIDText(row.FactorID), UncertaintyLinear: row.UncertaintyLinear,
 			Overridden: row.Overridden, Fallback: row.Fallback,
 		})
 	}
@@ -117,4 +119,12 @@ func (r *ReportData) ListActivitiesForExport(ctx context.Context, req *connect.R
 		return err
 	}
 	return flush()
+}
+
+// factorIDText is a rollup's factor on the wire: "" without one.
+func factorIDText(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
 }

@@ -160,6 +160,7 @@ func ScenarioToProto(s scenariobus.Scenario) *calcv1.Scenario {
 			Module: r.Module, EmissionType: r.Key.EmissionType, Scope: int32(r.Key.Scope), Variant: r.Key.Variant,
 			FactorDataset: r.Key.FactorDataset, FactorVersion: r.Key.FactorVersion, QuantityUnit: r.Key.QuantityUnit,
 			Quantity: r.Sum.Quantity, KgCo2E: r.Sum.KgCO2e, UncertaintySq: r.Sum.UncertaintySq, Entries: r.Sum.Entries,
+			FactorId: factorIDText(r.Key.FactorID), UncertaintyLinear: r.Sum.UncertaintyLinear,
 			Overridden: r.Sum.Overridden, Fallback: r.Sum.Fallback,
 		})
 	}

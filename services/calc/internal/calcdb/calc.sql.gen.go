@@ -41,16 +41,18 @@ func (q *Queries) AddToActivityCount(ctx context.Context, arg AddToActivityCount
 
 const addToRollup = `-- name: AddToRollup :exec
 INSERT INTO calc.rollups (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version,
-                          quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback)
+                          quantity_unit, factor_id, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, uncertainty_linear,
+                          entries, overridden, fallback)
 VALUES ($1, $2, $3, $4, $5,
         $6, $7, $8, $9,
-        $10, $11, $12,
-        sqrt(greatest($12::float8, 0)), $13, $14,
-        $15)
-ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit) DO UPDATE
+        $10, $11, $12, $13,
+        sqrt(greatest($13::float8, 0)), $14, $15,
+        $16, $17)
+ON CONFLICT (lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id) DO UPDATE
 SET quantity = calc.rollups.quantity + EXCLUDED.quantity,
     kg_co2e = calc.rollups.kg_co2e + EXCLUDED.kg_co2e,
     uncertainty_sq = calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq,
+    uncertainty_linear = calc.rollups.uncertainty_linear + EXCLUDED.uncertainty_linear,
     uncertainty_kg = sqrt(greatest(calc.rollups.uncertainty_sq + EXCLUDED.uncertainty_sq, 0)),
     entries = calc.rollups.entries + EXCLUDED.entries,
     overridden = calc.rollups.overridden + EXCLUDED.overridden,
@@ -59,21 +61,23 @@ SET quantity = calc.rollups.quantity + EXCLUDED.quantity,
 `
 
 type AddToRollupParams struct {
-	LabID         uuid.UUID
-	Year          int32
-	Module        string
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	LabID             uuid.UUID
+	Year              int32
+	Module            string
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	FactorID          uuid.UUID
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 func (q *Queries) AddToRollup(ctx context.Context, arg AddToRollupParams) error {
@@ -87,9 +91,11 @@ func (q *Queries) AddToRollup(ctx context.Context, arg AddToRollupParams) error 
 		arg.FactorDataset,
 		arg.FactorVersion,
 		arg.QuantityUnit,
+		arg.FactorID,
 		arg.Quantity,
 		arg.KgCo2e,
 		arg.UncertaintySq,
+		arg.UncertaintyLinear,
 		arg.Entries,
 		arg.Overridden,
 		arg.Fallback,
@@ -146,14 +152,16 @@ WITH gone AS (
     USING calc.activities a
     WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3 AND a.source = 'csv'
     RETURNING e.emission_type, e.scope, e.variant, e.factor_dataset, e.factor_version, e.quantity_unit,
+              coalesce(e.factor_id, '00000000-0000-0000-0000-000000000000') AS factor_id,
               e.quantity, e.kg_co2e, e.uncertainty_pct, e.overridden, e.fallback
 )
-SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+SELECT emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id::uuid AS factor_id,
        sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
-       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq, count(*) AS entries,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq,
+       sum(kg_co2e * uncertainty_pct / 100)::float8 AS uncertainty_linear, count(*) AS entries,
        count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
 FROM gone
-GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit
+GROUP BY emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id
 `
 
 type DeleteCSVEmissionsParams struct {
@@ -163,18 +171,20 @@ type DeleteCSVEmissionsParams struct {
 }
 
 type DeleteCSVEmissionsRow struct {
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	FactorID          uuid.UUID
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 // Removes the emissions of a lab/year/kind's CSV rows (a replace) and
@@ -195,9 +205,11 @@ func (q *Queries) DeleteCSVEmissions(ctx context.Context, arg DeleteCSVEmissions
 			&i.FactorDataset,
 			&i.FactorVersion,
 			&i.QuantityUnit,
+			&i.FactorID,
 			&i.Quantity,
 			&i.KgCo2e,
 			&i.UncertaintySq,
+			&i.UncertaintyLinear,
 			&i.Entries,
 			&i.Overridden,
 			&i.Fallback,
@@ -641,7 +653,7 @@ func (q *Queries) ListFactors(ctx context.Context, arg ListFactorsParams) ([]Cal
 }
 
 const listRollups = `-- name: ListRollups :many
-SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback, updated_at FROM calc.rollups WHERE lab_id = $1 AND year = $2
+SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, quantity, kg_co2e, uncertainty_sq, uncertainty_kg, entries, overridden, fallback, updated_at, factor_id, uncertainty_linear FROM calc.rollups WHERE lab_id = $1 AND year = $2
 ORDER BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit
 `
 
@@ -677,6 +689,8 @@ func (q *Queries) ListRollups(ctx context.Context, arg ListRollupsParams) ([]Cal
 			&i.Overridden,
 			&i.Fallback,
 			&i.UpdatedAt,
+			&i.FactorID,
+			&i.UncertaintyLinear,
 		); err != nil {
 			return nil, err
 		}

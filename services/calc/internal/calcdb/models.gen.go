@@ -183,23 +183,25 @@ type CalcReportingYear struct {
 }
 
 type CalcRollup struct {
-	LabID         uuid.UUID
-	Year          int32
-	Module        string
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	UncertaintyKg float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
-	UpdatedAt     time.Time
+	LabID             uuid.UUID
+	Year              int32
+	Module            string
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	UncertaintyKg     float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
+	UpdatedAt         time.Time
+	FactorID          uuid.UUID
+	UncertaintyLinear float64
 }
 
 type CalcScenario struct {
@@ -243,20 +245,22 @@ type CalcScenarioEdit struct {
 }
 
 type CalcScenarioRollup struct {
-	ScenarioID    uuid.UUID
-	Module        string
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	ScenarioID        uuid.UUID
+	Module            string
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
+	FactorID          uuid.UUID
+	UncertaintyLinear float64
 }
 
 type CalcSupersededEmission struct {

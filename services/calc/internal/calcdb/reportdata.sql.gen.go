@@ -205,11 +205,11 @@ func (q *Queries) ReportLabYears(ctx context.Context, labIds []uuid.UUID) ([]int
 
 const reportRollups = `-- name: ReportRollups :many
 
-SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
-       quantity, kg_co2e, uncertainty_sq, entries, overridden, fallback
+SELECT lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id,
+       quantity, kg_co2e, uncertainty_sq, uncertainty_linear, entries, overridden, fallback
 FROM calc.rollups
 WHERE lab_id = ANY($1::uuid[]) AND year = ANY($2::int[])
-ORDER BY lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit
+ORDER BY lab_id, year, module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id
 `
 
 type ReportRollupsParams struct {
@@ -218,21 +218,23 @@ type ReportRollupsParams struct {
 }
 
 type ReportRollupsRow struct {
-	LabID         uuid.UUID
-	Year          int32
-	Module        string
-	EmissionType  string
-	Scope         int16
-	Variant       string
-	FactorDataset string
-	FactorVersion string
-	QuantityUnit  string
-	Quantity      float64
-	KgCo2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	LabID             uuid.UUID
+	Year              int32
+	Module            string
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	FactorID          uuid.UUID
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 // Queries of ReportDataService: what the reporting service builds reports
@@ -256,9 +258,11 @@ func (q *Queries) ReportRollups(ctx context.Context, arg ReportRollupsParams) ([
 			&i.FactorDataset,
 			&i.FactorVersion,
 			&i.QuantityUnit,
+			&i.FactorID,
 			&i.Quantity,
 			&i.KgCo2e,
 			&i.UncertaintySq,
+			&i.UncertaintyLinear,
 			&i.Entries,
 			&i.Overridden,
 			&i.Fallback,
@@ -274,15 +278,25 @@ func (q *Queries) ReportRollups(ctx context.Context, arg ReportRollupsParams) ([
 }
 
 const reportYearTotals = `-- name: ReportYearTotals :many
-SELECT lab_id,
-       coalesce(sum(kg_co2e) FILTER (WHERE variant = '' AND scope > 0), 0)::float8 AS kg_co2e,
-       coalesce(sum(uncertainty_sq) FILTER (WHERE variant = '' AND scope > 0), 0)::float8 AS uncertainty_sq,
-       coalesce(sum(quantity) FILTER (WHERE scope = 0 AND emission_type = 'fte' AND variant = ''), 0)::float8 AS fte,
-       coalesce(sum(entries) FILTER (WHERE variant = '' AND scope > 0), 0)::bigint AS entries
-FROM calc.rollups
-WHERE year = $1
-GROUP BY lab_id
-ORDER BY lab_id
+WITH groups AS (
+    SELECT lab_id,
+           CASE WHEN factor_id = '00000000-0000-0000-0000-000000000000' AND factor_dataset = ''
+                THEN sum(uncertainty_sq) ELSE sum(uncertainty_linear) ^ 2 END AS uncertainty_sq
+    FROM calc.rollups
+    WHERE year = $1 AND variant = '' AND scope > 0
+    GROUP BY lab_id, factor_id, factor_dataset, factor_version
+), uncertainties AS (
+    SELECT lab_id, sum(uncertainty_sq) AS uncertainty_sq FROM groups GROUP BY lab_id
+)
+SELECT r.lab_id,
+       coalesce(sum(r.kg_co2e) FILTER (WHERE r.variant = '' AND r.scope > 0), 0)::float8 AS kg_co2e,
+       coalesce(max(u.uncertainty_sq), 0)::float8 AS uncertainty_sq,
+       coalesce(sum(r.quantity) FILTER (WHERE r.scope = 0 AND r.emission_type = 'fte' AND r.variant = ''), 0)::float8 AS fte,
+       coalesce(sum(r.entries) FILTER (WHERE r.variant = '' AND r.scope > 0), 0)::bigint AS entries
+FROM calc.rollups r LEFT JOIN uncertainties u ON u.lab_id = r.lab_id
+WHERE r.year = $1
+GROUP BY r.lab_id
+ORDER BY r.lab_id
 `
 
 type ReportYearTotalsRow struct {
@@ -293,6 +307,9 @@ type ReportYearTotalsRow struct {
 	Entries       int64
 }
 
+// The uncertainty as reports combine it (ADR 026): per factor the sum of
+// the emissions' uncertainties, squared (a lab's contract counts as one
+// factor); figures without a factor, their squares; all added.
 func (q *Queries) ReportYearTotals(ctx context.Context, year int32) ([]ReportYearTotalsRow, error) {
 	rows, err := q.db.Query(ctx, reportYearTotals, year)
 	if err != nil {

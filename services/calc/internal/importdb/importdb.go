@@ -92,8 +92,8 @@ func (t *importTx) DeleteCSVRows(ctx context.Context, labID uuid.UUID, year int3
 	sums := ledger.RollupSums{}
 	for _, row := range rows {
 		sums[ledger.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
-			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit}] = &ledger.RollupSum{
-			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit, FactorID: row.FactorID}] = &ledger.RollupSum{
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, UncertaintyLinear: row.UncertaintyLinear, Entries: row.Entries,
 			Overridden: row.Overridden, Fallback: row.Fallback,
 		}
 	}

@@ -1,6 +1,11 @@
 package ledger
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+
+	"github.com/google/uuid"
+)
 
 // RollupDelta is a change to a lab's rollups: sums added (Sign 1) or
 // subtracted (Sign -1) for a year and module, and the number of activities
@@ -23,12 +28,15 @@ type RollupKey struct {
 	FactorDataset string
 	FactorVersion string
 	QuantityUnit  string
+	// FactorID is the factor the emissions were computed with (zero
+	// without one): its uncertainty is shared by all of them.
+	FactorID uuid.UUID
 }
 
 // KeyOf is the rollup an emission counts in.
 func KeyOf(e *Emission) RollupKey {
 	return RollupKey{EmissionType: e.EmissionType, Scope: e.Scope, Variant: e.Variant,
-		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit}
+		FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion, QuantityUnit: e.QuantityUnit, FactorID: e.FactorID}
 }
 
 // Less orders keys: every writer updates rollup rows in one order.
@@ -48,19 +56,25 @@ func (k RollupKey) compare(o RollupKey) int {
 			return c
 		}
 	}
-	return strings.Compare(k.QuantityUnit, o.QuantityUnit)
+	if c := strings.Compare(k.QuantityUnit, o.QuantityUnit); c != 0 {
+		return c
+	}
+	return bytes.Compare(k.FactorID[:], o.FactorID[:])
 }
 
-// RollupSum accumulates a rollup: the uncertainty of a total is the
-// root-sum-square of its emissions' absolute uncertainties, so the squares
-// are what add up.
+// RollupSum accumulates a rollup. Uncertainties add up two ways (ADR 026):
+// UncertaintySq, the squares of the emissions' absolute uncertainties
+// (independent figures: those without a factor), and UncertaintyLinear,
+// their sum (a factor's uncertainty is shared by every emission computed
+// with it: reports square it per factor).
 type RollupSum struct {
-	Quantity      float64
-	KgCO2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	Quantity          float64
+	KgCO2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 // Merge adds sign × other to s.
@@ -68,6 +82,7 @@ func (s *RollupSum) Merge(other *RollupSum, sign float64) {
 	s.Quantity += sign * other.Quantity
 	s.KgCO2e += sign * other.KgCO2e
 	s.UncertaintySq += sign * other.UncertaintySq
+	s.UncertaintyLinear += sign * other.UncertaintyLinear
 	s.Entries += int64(sign) * other.Entries
 	s.Overridden += int64(sign) * other.Overridden
 	s.Fallback += int64(sign) * other.Fallback
@@ -79,6 +94,7 @@ func (s *RollupSum) Add(e *Emission) {
 	s.Quantity += e.Quantity
 	s.KgCO2e += e.KgCO2e
 	s.UncertaintySq += absolute * absolute
+	s.UncertaintyLinear += absolute
 	s.Entries++
 	if e.Overridden {
 		s.Overridden++

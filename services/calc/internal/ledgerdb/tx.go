@@ -186,7 +186,8 @@ func QueueRollups(ctx context.Context, queries *calcdb.Queries, labID uuid.UUID,
 		_ = queries.AddToRollup(ctx, calcdb.AddToRollupParams{
 			LabID: labID, Year: row.year, Module: row.module, EmissionType: row.key.EmissionType, Scope: row.key.Scope,
 			Variant: row.key.Variant, FactorDataset: row.key.FactorDataset, FactorVersion: row.key.FactorVersion,
-			QuantityUnit: row.key.QuantityUnit, Quantity: sum.Quantity, KgCo2e: sum.KgCO2e, UncertaintySq: sum.UncertaintySq,
+			QuantityUnit: row.key.QuantityUnit, FactorID: row.key.FactorID, Quantity: sum.Quantity, KgCo2e: sum.KgCO2e,
+			UncertaintySq: sum.UncertaintySq, UncertaintyLinear: sum.UncertaintyLinear,
 			Entries: sum.Entries, Overridden: sum.Overridden, Fallback: sum.Fallback,
 		})
 	}

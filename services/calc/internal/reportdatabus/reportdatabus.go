@@ -27,12 +27,13 @@ type Rollup struct {
 	Year   int32
 	Module string
 	ledger.RollupKey
-	Quantity      float64
-	KgCO2e        float64
-	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	Quantity          float64
+	KgCO2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 // ActivityCount is how many activities of a kind and source a lab has in a

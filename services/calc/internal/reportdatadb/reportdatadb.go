@@ -54,8 +54,8 @@ func (s *Store) Figures(ctx context.Context, labIDs []uuid.UUID, years []int32) 
 		figures.Rollups[i] = reportdatabus.Rollup{
 			LabID: row.LabID, Year: row.Year, Module: row.Module,
 			RollupKey: ledger.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
-				FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit},
-			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, Entries: row.Entries,
+				FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit, FactorID: row.FactorID},
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, UncertaintyLinear: row.UncertaintyLinear, Entries: row.Entries,
 			Overridden: row.Overridden, Fallback: row.Fallback,
 		}
 	}

@@ -284,10 +284,10 @@ func (t *scenarioTx) SaveResults(ctx context.Context, sc scenariobus.Scenario, r
 	batch.Queue(`DELETE FROM calc.scenario_rollups WHERE scenario_id = $1`, sc.ID)
 	for _, r := range results {
 		batch.Queue(`INSERT INTO calc.scenario_rollups (scenario_id, module, emission_type, scope, variant, factor_dataset, factor_version,
-			quantity_unit, quantity, kg_co2e, uncertainty_sq, entries, overridden, fallback)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			quantity_unit, factor_id, quantity, kg_co2e, uncertainty_sq, uncertainty_linear, entries, overridden, fallback)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			sc.ID, r.Module, r.Key.EmissionType, r.Key.Scope, r.Key.Variant, r.Key.FactorDataset, r.Key.FactorVersion, r.Key.QuantityUnit,
-			r.Sum.Quantity, r.Sum.KgCO2e, r.Sum.UncertaintySq, r.Sum.Entries, r.Sum.Overridden, r.Sum.Fallback)
+			r.Key.FactorID, r.Sum.Quantity, r.Sum.KgCO2e, r.Sum.UncertaintySq, r.Sum.UncertaintyLinear, r.Sum.Entries, r.Sum.Overridden, r.Sum.Fallback)
 	}
 	batch.Queue(`UPDATE calc.scenarios SET computed_revision = $2, computed_basis = $3, factor_dataset = $4, factor_version = $5,
 		computed_at = $6, computed_rows = $7, rule_matches = $8 WHERE id = $1`,
@@ -304,16 +304,17 @@ type querier interface {
 }
 
 func results(ctx context.Context, db querier, id uuid.UUID) ([]scenariobus.Result, error) {
-	rows, err := db.Query(ctx, `SELECT module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
-		quantity, kg_co2e, uncertainty_sq, entries, overridden, fallback
+	rows, err := db.Query(ctx, `SELECT module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id,
+		quantity, kg_co2e, uncertainty_sq, uncertainty_linear, entries, overridden, fallback
 		FROM calc.scenario_rollups WHERE scenario_id = $1
-		ORDER BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit`, id)
+		ORDER BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id`, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (scenariobus.Result, error) {
 		var r scenariobus.Result
 		return r, row.Scan(&r.Module, &r.Key.EmissionType, &r.Key.Scope, &r.Key.Variant, &r.Key.FactorDataset, &r.Key.FactorVersion,
-			&r.Key.QuantityUnit, &r.Sum.Quantity, &r.Sum.KgCO2e, &r.Sum.UncertaintySq, &r.Sum.Entries, &r.Sum.Overridden, &r.Sum.Fallback)
+			&r.Key.QuantityUnit, &r.Key.FactorID, &r.Sum.Quantity, &r.Sum.KgCO2e, &r.Sum.UncertaintySq, &r.Sum.UncertaintyLinear,
+			&r.Sum.Entries, &r.Sum.Overridden, &r.Sum.Fallback)
 	})
 }

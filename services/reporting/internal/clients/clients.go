@@ -55,6 +55,7 @@ func (c *Calc) ListRollups(ctx context.Context, labIDs []string, years []int32) 
 				Variant: r.GetVariant(), FactorDataset: r.GetFactorDataset(), FactorVersion: r.GetFactorVersion(),
 				QuantityUnit: r.GetQuantityUnit(), Quantity: r.GetQuantity(), KgCO2e: r.GetKgCo2E(), UncertaintySq: r.GetUncertaintySq(),
 				Entries: r.GetEntries(), Overridden: r.GetOverridden(), Fallback: r.GetFallback(),
+				FactorID: r.GetFactorId(), UncertaintyLinear: r.GetUncertaintyLinear(),
 			})
 		}
 		for _, c := range res.Msg.GetActivityCounts() {
@@ -231,7 +232,7 @@ func (s *Scenarios) Scenario(ctx context.Context, labID, scenarioID string) (rep
 			LabID: found.GetLabId(), Year: found.GetYear(), Module: r.GetModule(), EmissionType: r.GetEmissionType(), Scope: r.GetScope(),
 			Variant: r.GetVariant(), FactorDataset: r.GetFactorDataset(), FactorVersion: r.GetFactorVersion(), QuantityUnit: r.GetQuantityUnit(),
 			Quantity: r.GetQuantity(), KgCO2e: r.GetKgCo2E(), UncertaintySq: r.GetUncertaintySq(), Entries: r.GetEntries(),
-			Overridden: r.GetOverridden(), Fallback: r.GetFallback(),
+			Overridden: r.GetOverridden(), Fallback: r.GetFallback(), FactorID: r.GetFactorId(), UncertaintyLinear: r.GetUncertaintyLinear(),
 		})
 	}
 	return out, nil

@@ -22,6 +22,7 @@ func reportToProto(r reportingbus.Report) *reportingv1.Report {
 		Fte: r.FTE, KgCo2EPerFte: r.KgCO2ePerFTE, EquivalentCarKm: r.EquivalentCarKm, ChangePct: r.ChangePct,
 		Entries: r.Entries, Imports: r.Imports, OverriddenShare: r.OverriddenShare, FallbackShare: r.FallbackShare,
 		GeneratedAt: timestamppb.New(r.GeneratedAt), ValidatedKgCo2E: r.ValidatedKgCO2e, ValidatedShare: r.ValidatedShare,
+		UncertaintyMethod: r.UncertaintyMethod,
 	}
 	if r.PreviousYear != nil {
 		out.PreviousYear = totalToProto(*r.PreviousYear)

@@ -2,6 +2,7 @@ package reportingbus
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -20,19 +21,52 @@ const (
 	emissionTypeFTE    = "fte"
 )
 
-// sum is an amount of emissions with the sum of its squared uncertainties,
-// so sums can be added before the root is taken.
+// UncertaintyMethod says how reports combine uncertainties (ADR 026).
+const UncertaintyMethod = "Each factor's uncertainty is fully correlated across the emissions computed with it (their uncertainties add up, " +
+	"a lab's contract counting as one factor); uncertainties of different factors, and of figures given without a factor, are independent " +
+	"(root-sum-square). GHG Protocol, Quantitative Inventory Uncertainty; IPCC 2006 Guidelines, Vol. 1, ch. 3 (approach 1). One standard uncertainty."
+
+// sum is an amount of emissions and what its uncertainty is made of: the
+// squares of independent figures' uncertainties, and per factor the sum
+// of the uncertainties of the emissions computed with it, squared only
+// when the total is taken.
 type sum struct {
 	kg, uncertaintySq float64
+	shared            map[string]float64
 }
 
-func (s *sum) add(kg, uncertaintySq float64) {
-	s.kg += kg
-	s.uncertaintySq += uncertaintySq
+// correlationGroup is what the emissions of r share an uncertainty with:
+// their factor, or a lab's contract (a factor without an id); none for
+// figures given without a factor.
+func correlationGroup(r *Rollup) (string, bool) {
+	switch {
+	case r.FactorID != "":
+		return "factor " + r.FactorID, true
+	case r.FactorDataset != "":
+		return "dataset " + r.LabID + " " + r.FactorDataset + " " + r.FactorVersion + " " + r.EmissionType, true
+	}
+	return "", false
+}
+
+func (s *sum) add(r *Rollup) {
+	s.kg += r.KgCO2e
+	group, shared := correlationGroup(r)
+	if !shared {
+		s.uncertaintySq += r.UncertaintySq
+		return
+	}
+	if s.shared == nil {
+		s.shared = map[string]float64{}
+	}
+	s.shared[group] += r.UncertaintyLinear
 }
 
 func (s sum) total() Total {
-	uncertainty := math.Sqrt(s.uncertaintySq)
+	variance := s.uncertaintySq
+	for _, group := range slices.Sorted(maps.Keys(s.shared)) { // one order: the same figure every time
+		variance += s.shared[group] * s.shared[group]
+	}
+	uncertainty := math.Sqrt(variance)
 	return Total{
 		KgCO2e: s.kg, TCO2e: s.kg / 1000, UncertaintyKg: uncertainty,
 		LowKgCO2e: s.kg - uncertainty, HighKgCO2e: s.kg + uncertainty,
@@ -62,17 +96,17 @@ func figuresOf(rollups []Rollup) yearFigures {
 				f.fte += r.Quantity
 			}
 		case r.Variant == variantTotal:
-			f.total.add(r.KgCO2e, r.UncertaintySq)
+			f.total.add(r)
 			switch r.Scope {
 			case 1:
-				f.scope1.add(r.KgCO2e, r.UncertaintySq)
+				f.scope1.add(r)
 			case 2:
-				f.scope2Location.add(r.KgCO2e, r.UncertaintySq)
+				f.scope2Location.add(r)
 			case 3:
-				f.scope3.add(r.KgCO2e, r.UncertaintySq)
+				f.scope3.add(r)
 			}
 		case r.Variant == variantMarketBased && r.Scope == 2:
-			f.scope2Market.add(r.KgCO2e, r.UncertaintySq)
+			f.scope2Market.add(r)
 		}
 	}
 	return f
@@ -112,7 +146,7 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		Total: f.total.total(), Scope1: f.scope1.total(), Scope2LocationBased: f.scope2Location.total(),
 		Scope2MarketBased: f.scope2Market.total(), Scope3: f.scope3.total(),
 		FTE: f.fte, KgCO2ePerFTE: perFTE(f.total.kg, f.fte), EquivalentCarKm: f.total.kg / KgCO2ePerCarKm,
-		GeneratedAt: now,
+		GeneratedAt: now, UncertaintyMethod: UncertaintyMethod,
 	}
 	if prev := figuresOf(previous); prev.hasData {
 		total := prev.total.total()
@@ -137,14 +171,14 @@ func BuildReport(labIDs []string, year int32, includeSublabs bool, data ReportDa
 		if !isEmission(r) {
 			continue
 		}
-		modules[r.Module].add(r.KgCO2e, r.UncertaintySq)
+		modules[r.Module].add(r)
 		key := typeKey{r.Module, r.EmissionType, r.Scope}
 		t, ok := types[key]
 		if !ok {
 			t = &EmissionTypeTotal{EmissionType: key.emissionType, Scope: key.scope, QuantityUnit: r.QuantityUnit}
 			types[key], typeSums[key] = t, &sum{}
 		}
-		typeSums[key].add(r.KgCO2e, r.UncertaintySq)
+		typeSums[key].add(r)
 		if t.QuantityUnit == r.QuantityUnit {
 			t.Quantity += r.Quantity
 		} else {

@@ -28,13 +28,15 @@ const labA, labB = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0
 //	2024 A: equipment 1500 kg
 func fixture() ReportData {
 	r := func(lab string, year int32, module, emissionType string, scope int32, variant, version, unit string, quantity, kg, unc float64, entries, overridden, fallback int64) Rollup {
-		dataset := ""
+		dataset, factor := "", ""
 		if version != "" {
-			dataset = "default"
+			// A factor of its own per rollup: uncertainties independent
+			// across them.
+			dataset, factor = "default", "factor "+module+" "+emissionType+" "+variant
 		}
 		return Rollup{LabID: lab, Year: year, Module: module, EmissionType: emissionType, Scope: scope, Variant: variant,
-			FactorDataset: dataset, FactorVersion: version, QuantityUnit: unit, Quantity: quantity, KgCO2e: kg,
-			UncertaintySq: unc * unc, Entries: entries, Overridden: overridden, Fallback: fallback}
+			FactorDataset: dataset, FactorVersion: version, QuantityUnit: unit, FactorID: factor, Quantity: quantity, KgCO2e: kg,
+			UncertaintySq: unc * unc, UncertaintyLinear: unc, Entries: entries, Overridden: overridden, Fallback: fallback}
 	}
 	return ReportData{
 		Rollups: []Rollup{
@@ -137,5 +139,44 @@ func TestBuildYearsAndRanking(t *testing.T) {
 	if a.LabCode != "A" || a.Rank != 1 || a.RankPerFTE != 2 || value(a.KgCO2ePerFTE) != 400 ||
 		b.Rank != 2 || b.RankPerFTE != 1 || value(b.KgCO2ePerFTE) != 800 {
 		t.Fatalf("ranking %v", ranking)
+	}
+}
+
+// A factor's uncertainty is shared by every emission computed with it
+// (ADR 026): 10,000 rows on one factor carry 10,000 times one row's
+// uncertainty, not 100 times; two modules on one grid factor add theirs;
+// different factors and figures without one stay independent.
+func TestAFactorsUncertaintyIsSharedByItsEmissions(t *testing.T) {
+	const rowKg, pct = 12.5, 10.0
+	rowUncertainty := rowKg * pct / 100
+	var oneFactor Rollup
+	for range 10_000 { // as calc sums them: one rollup
+		oneFactor.KgCO2e += rowKg
+		oneFactor.UncertaintySq += rowUncertainty * rowUncertainty
+		oneFactor.UncertaintyLinear += rowUncertainty
+	}
+	oneFactor.LabID, oneFactor.Year, oneFactor.Module, oneFactor.EmissionType, oneFactor.Scope = labA, 2025, "equipment", "electricity", 2
+	oneFactor.FactorDataset, oneFactor.FactorVersion, oneFactor.FactorID = "default", "2025.1", "grid-ch"
+	report := BuildReport([]string{labA}, 2025, false, ReportData{Rollups: []Rollup{oneFactor}}, time.Now())
+	if got, want := report.Total.UncertaintyKg, 10_000*rowUncertainty; !near(got, want) {
+		t.Fatalf("10,000 rows on one factor: ± %g kg, want %g (10,000 × one row's %g)", got, want, rowUncertainty)
+	}
+	if report.UncertaintyMethod == "" {
+		t.Fatal("the report does not say how it combined uncertainties")
+	}
+
+	rooms := Rollup{LabID: labA, Year: 2025, Module: "buildings", EmissionType: "electricity", Scope: 2, FactorDataset: "default",
+		FactorVersion: "2025.1", FactorID: "grid-ch", KgCO2e: 500, UncertaintySq: 15 * 15, UncertaintyLinear: 15}
+	equipment := Rollup{LabID: labA, Year: 2025, Module: "equipment", EmissionType: "electricity", Scope: 2, FactorDataset: "default",
+		FactorVersion: "2025.1", FactorID: "grid-ch", KgCO2e: 1000, UncertaintySq: 30 * 30, UncertaintyLinear: 30}
+	flights := Rollup{LabID: labA, Year: 2025, Module: "professional_travel", EmissionType: "plane", Scope: 3, FactorDataset: "default",
+		FactorVersion: "2025.1", FactorID: "short-haul", KgCO2e: 600, UncertaintySq: 40 * 40, UncertaintyLinear: 40}
+	override := Rollup{LabID: labA, Year: 2025, Module: "purchases", EmissionType: "purchase", Scope: 3, KgCO2e: 100, UncertaintySq: 9 * 9}
+	report = BuildReport([]string{labA}, 2025, false, ReportData{Rollups: []Rollup{rooms, equipment, flights, override}}, time.Now())
+	if got, want := report.Total.UncertaintyKg, math.Sqrt(45*45+40*40+9*9); !near(got, want) {
+		t.Fatalf("two modules on one factor, another factor, an override: ± %g kg, want %g", got, want)
+	}
+	if got := report.Scope2LocationBased.UncertaintyKg; !near(got, 45) {
+		t.Fatalf("scope 2 on one factor: ± %g kg, want 45", got)
 	}
 }

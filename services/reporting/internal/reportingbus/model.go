@@ -14,12 +14,18 @@ type Rollup struct {
 	FactorDataset string
 	FactorVersion string
 	QuantityUnit  string
+	// FactorID is the factor the emissions were computed with ("" for
+	// none).
+	FactorID      string
 	Quantity      float64
 	KgCO2e        float64
 	UncertaintySq float64
-	Entries       int64
-	Overridden    int64
-	Fallback      int64
+	// UncertaintyLinear is the sum of the emissions' absolute
+	// uncertainties, which one factor shares (ADR 026).
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
 // ActivityCount is how many activities of a kind and source a lab has in a
@@ -96,7 +102,9 @@ type Report struct {
 	OverriddenShare  float64
 	FallbackShare    float64
 	FactorVersions   []FactorVersion
-	GeneratedAt      time.Time
+	// UncertaintyMethod says how the uncertainties were combined.
+	UncertaintyMethod string
+	GeneratedAt       time.Time
 	// ValidatedKgCO2e is what the validated activities emit, beside
 	// Total; ValidatedShare its share (0..1) of Total.
 	ValidatedKgCO2e float64

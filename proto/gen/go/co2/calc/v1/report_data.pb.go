@@ -44,8 +44,15 @@ type Rollup struct {
 	Entries       int64   `protobuf:"varint,13,opt,name=entries,proto3" json:"entries,omitempty"`
 	Overridden    int64   `protobuf:"varint,14,opt,name=overridden,proto3" json:"overridden,omitempty"`
 	Fallback      int64   `protobuf:"varint,15,opt,name=fallback,proto3" json:"fallback,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The factor the emissions were computed with; "" for figures without
+	// one (an override, a facility's total, the lab's contract).
+	FactorId string `protobuf:"bytes,16,opt,name=factor_id,json=factorId,proto3" json:"factor_id,omitempty"`
+	// The signed sum of the emissions' absolute uncertainties (kg): a
+	// factor's uncertainty is shared by every emission computed with it, so
+	// reports square this per factor (ADR 026).
+	UncertaintyLinear float64 `protobuf:"fixed64,17,opt,name=uncertainty_linear,json=uncertaintyLinear,proto3" json:"uncertainty_linear,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Rollup) Reset() {
@@ -179,6 +186,20 @@ func (x *Rollup) GetOverridden() int64 {
 func (x *Rollup) GetFallback() int64 {
 	if x != nil {
 		return x.Fallback
+	}
+	return 0
+}
+
+func (x *Rollup) GetFactorId() string {
+	if x != nil {
+		return x.FactorId
+	}
+	return ""
+}
+
+func (x *Rollup) GetUncertaintyLinear() float64 {
+	if x != nil {
+		return x.UncertaintyLinear
 	}
 	return 0
 }
@@ -1096,7 +1117,7 @@ var File_co2_calc_v1_report_data_proto protoreflect.FileDescriptor
 
 const file_co2_calc_v1_report_data_proto_rawDesc = "" +
 	"\n" +
-	"\x1dco2/calc/v1/report_data.proto\x12\vco2.calc.v1\"\xc5\x03\n" +
+	"\x1dco2/calc/v1/report_data.proto\x12\vco2.calc.v1\"\x91\x04\n" +
 	"\x06Rollup\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x16\n" +
@@ -1115,7 +1136,9 @@ const file_co2_calc_v1_report_data_proto_rawDesc = "" +
 	"\n" +
 	"overridden\x18\x0e \x01(\x03R\n" +
 	"overridden\x12\x1a\n" +
-	"\bfallback\x18\x0f \x01(\x03R\bfallback\"\x9e\x01\n" +
+	"\bfallback\x18\x0f \x01(\x03R\bfallback\x12\x1b\n" +
+	"\tfactor_id\x18\x10 \x01(\tR\bfactorId\x12-\n" +
+	"\x12uncertainty_linear\x18\x11 \x01(\x01R\x11uncertaintyLinear\"\x9e\x01\n" +
 	"\rActivityCount\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x16\n" +

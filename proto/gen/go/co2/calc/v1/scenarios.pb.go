@@ -408,8 +408,12 @@ type ScenarioResult struct {
 	Entries       int64                  `protobuf:"varint,11,opt,name=entries,proto3" json:"entries,omitempty"`
 	Overridden    int64                  `protobuf:"varint,12,opt,name=overridden,proto3" json:"overridden,omitempty"`
 	Fallback      int64                  `protobuf:"varint,13,opt,name=fallback,proto3" json:"fallback,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// As in report rollups: the factor ("" for none), and the sum of the
+	// emissions' absolute uncertainties (kg).
+	FactorId          string  `protobuf:"bytes,14,opt,name=factor_id,json=factorId,proto3" json:"factor_id,omitempty"`
+	UncertaintyLinear float64 `protobuf:"fixed64,15,opt,name=uncertainty_linear,json=uncertaintyLinear,proto3" json:"uncertainty_linear,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ScenarioResult) Reset() {
@@ -529,6 +533,20 @@ func (x *ScenarioResult) GetOverridden() int64 {
 func (x *ScenarioResult) GetFallback() int64 {
 	if x != nil {
 		return x.Fallback
+	}
+	return 0
+}
+
+func (x *ScenarioResult) GetFactorId() string {
+	if x != nil {
+		return x.FactorId
+	}
+	return ""
+}
+
+func (x *ScenarioResult) GetUncertaintyLinear() float64 {
+	if x != nil {
+		return x.UncertaintyLinear
 	}
 	return 0
 }
@@ -1699,7 +1717,7 @@ const file_co2_calc_v1_scenarios_proto_rawDesc = "" +
 	"\tedited_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\beditedAt\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa2\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xee\x03\n" +
 	"\x0eScenarioResult\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12#\n" +
 	"\remission_type\x18\x02 \x01(\tR\femissionType\x12\x14\n" +
@@ -1716,7 +1734,9 @@ const file_co2_calc_v1_scenarios_proto_rawDesc = "" +
 	"\n" +
 	"overridden\x18\f \x01(\x03R\n" +
 	"overridden\x12\x1a\n" +
-	"\bfallback\x18\r \x01(\x03R\bfallback\"\xad\x06\n" +
+	"\bfallback\x18\r \x01(\x03R\bfallback\x12\x1b\n" +
+	"\tfactor_id\x18\x0e \x01(\tR\bfactorId\x12-\n" +
+	"\x12uncertainty_linear\x18\x0f \x01(\x01R\x11uncertaintyLinear\"\xad\x06\n" +
 	"\bScenario\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06lab_id\x18\x02 \x01(\tR\x05labId\x12\x12\n" +

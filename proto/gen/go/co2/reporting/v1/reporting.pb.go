@@ -145,9 +145,12 @@ type Report struct {
 	// Where the year stands against the lab's objective; absent when the lab
 	// has none, the year is before its baseline, or the objective counts
 	// sub-labs and the report does not (or the other way round).
-	Objective     *ObjectiveProgress `protobuf:"bytes,24,opt,name=objective,proto3" json:"objective,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Objective *ObjectiveProgress `protobuf:"bytes,24,opt,name=objective,proto3" json:"objective,omitempty"`
+	// How the uncertainties were combined: each factor's fully correlated
+	// across the emissions computed with it, independent otherwise.
+	UncertaintyMethod string `protobuf:"bytes,25,opt,name=uncertainty_method,json=uncertaintyMethod,proto3" json:"uncertainty_method,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Report) Reset() {
@@ -346,6 +349,13 @@ func (x *Report) GetObjective() *ObjectiveProgress {
 		return x.Objective
 	}
 	return nil
+}
+
+func (x *Report) GetUncertaintyMethod() string {
+	if x != nil {
+		return x.UncertaintyMethod
+	}
+	return ""
 }
 
 // Total is an amount of emissions and its uncertainty.
@@ -1907,7 +1917,7 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
 	"\x0finclude_sublabs\x18\x03 \x01(\bR\x0eincludeSublabs\x12\x16\n" +
 	"\x06format\x18\x04 \x01(\tR\x06format\x12\x14\n" +
-	"\x05chart\x18\x05 \x01(\tR\x05chart\"\x82\t\n" +
+	"\x05chart\x18\x05 \x01(\tR\x05chart\"\xb1\t\n" +
 	"\x06Report\x12\x15\n" +
 	"\x06lab_id\x18\x01 \x01(\tR\x05labId\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12'\n" +
@@ -1934,7 +1944,8 @@ const file_co2_reporting_v1_reporting_proto_rawDesc = "" +
 	"\fgenerated_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12*\n" +
 	"\x11validated_kg_co2e\x18\x16 \x01(\x01R\x0fvalidatedKgCo2e\x12'\n" +
 	"\x0fvalidated_share\x18\x17 \x01(\x01R\x0evalidatedShare\x12A\n" +
-	"\tobjective\x18\x18 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\tobjectiveB\x12\n" +
+	"\tobjective\x18\x18 \x01(\v2#.co2.reporting.v1.ObjectiveProgressR\tobjective\x12-\n" +
+	"\x12uncertainty_method\x18\x19 \x01(\tR\x11uncertaintyMethodB\x12\n" +
 	"\x10_kg_co2e_per_fteB\x10\n" +
 	"\x0e_previous_yearB\r\n" +
 	"\v_change_pct\"\xa0\x01\n" +
