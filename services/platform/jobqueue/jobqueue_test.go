@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue"
@@ -232,10 +233,16 @@ func TestAProtoTaskCarriesItsPayloadAndTrace(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the task never ran")
 	}
+	// The request queued the task (a producer span, its child), and the
+	// worker's span is the producer's child: one trace.
+	producer := waitSpan(t, recorder, "enqueue "+kind.Name())
+	if producer.Parent().SpanID() != parent.SpanContext().SpanID() || producer.SpanKind() != trace.SpanKindProducer {
+		t.Fatalf("the enqueue's span is under %s (%v), want the request's %s", producer.Parent().SpanID(), producer.SpanKind(), parent.SpanContext().SpanID())
+	}
 	span := waitSpan(t, recorder, kind.Name())
-	if span.Parent().TraceID() != parent.SpanContext().TraceID() || span.Parent().SpanID() != parent.SpanContext().SpanID() {
-		t.Fatalf("the worker's span is in trace %s under %s, want trace %s under %s",
-			span.Parent().TraceID(), span.Parent().SpanID(), parent.SpanContext().TraceID(), parent.SpanContext().SpanID())
+	if span.Parent().TraceID() != parent.SpanContext().TraceID() || span.Parent().SpanID() != producer.SpanContext().SpanID() {
+		t.Fatalf("the worker's span is in trace %s under %s, want trace %s under the enqueue's %s",
+			span.Parent().TraceID(), span.Parent().SpanID(), parent.SpanContext().TraceID(), producer.SpanContext().SpanID())
 	}
 	if span.Status().Code == codes.Error {
 		t.Fatalf("a task that worked is marked failed: %v", span.Status())

@@ -188,6 +188,14 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	workers := jobqueue.NewServer(redisOpt, cfg.ImportQueue, cfg.WorkerConcurrency, cfg.Server.ShutdownTimeout, logger)
 	mux := asynq.NewServeMux()
 	jobqueue.Handle(mux, logger, importTask, func(taskCtx context.Context, task *ingestv1.ProcessImportTask) error {
+		// A process shutting down takes no new job: a job its running
+		// import just handed back would otherwise be claimed again by a
+		// free slot of the same process, and left RUNNING when it exits.
+		// The job stays QUEUED; another worker (or the safety net) takes it.
+		if ctx.Err() != nil {
+			logger.InfoContext(taskCtx, "shutting down: import left to another worker", "job", task.GetJobId())
+			return nil
+		}
 		// A shutdown stops the import at once and hands the job back
 		// (asynq's own context does not end before its shutdown timeout,
 		// and then it abandons the handler mid-transaction). A job that
@@ -226,6 +234,10 @@ func startWorkers(ctx context.Context, cfg Config, logger *slog.Logger, caller r
 	if err := workers.Start(mux); err != nil {
 		return nil, fmt.Errorf("start workers: %w", err)
 	}
+	// From the shutdown on, no task is taken off the queue: those running
+	// end (an import hands its job back), the others wait for a process
+	// that stays.
+	context.AfterFunc(ctx, workers.Stop)
 	logger.Info("workers started", "worker", worker, "concurrency", cfg.WorkerConcurrency)
 	return workers.Shutdown, nil
 }

@@ -15,15 +15,14 @@ import (
 const (
 	EndedByWorker     = "worker"
 	EndedByCancel     = "cancel"
-	EndedBySafetyNet  = "safety_net"
-	importsInstrument = "ingest.imports"
+	EndedBySafetyNet = "safety_net"
 )
 
 // ImportsCounter is ingest.imports, the imports that ended, by kind, result
 // and who ended them (the SDK gives every caller the one instrument).
 func ImportsCounter() metric.Int64Counter {
 	// A failure leaves a no-op instrument (the SDK logs it), never nil.
-	imports, _ := otel.Meter("co2-calculator/ingest").Int64Counter(importsInstrument, metric.WithUnit("{import}"),
+	imports, _ := otel.Meter("co2-calculator/ingest").Int64Counter("ingest.imports", metric.WithUnit("{import}"),
 		metric.WithDescription("Imports finished, by kind, result (SUCCESS, WARNING, ERROR) and who ended them (worker, cancel, safety_net)"))
 	return imports
 }
