@@ -3,6 +3,7 @@
 //
 //	bench import -rows 1000000
 //	bench entries -clients 32 -requests 20000
+//	bench entries -rate 300 -duration 30s -labs 50
 //	bench report -small 10000 -large 1000000 -requests 1000
 //
 // import generates an equipment CSV, uploads it through the gateway of a
@@ -15,7 +16,8 @@
 // import pipeline and prints the latency of their reports side by side.
 //
 // entries posts single entries through the gateway from concurrent clients
-// and prints the latency percentiles.
+// and prints the latency percentiles; with -rate, it offers them at a
+// constant rate instead (open loop) and measures each from its due time.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -41,10 +44,17 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "entries" {
 		flags := flag.NewFlagSet("entries", flag.ContinueOnError)
-		clients := flags.Int("clients", 32, "concurrent clients")
-		requests := flags.Int("requests", 20000, "entries to post")
+		clients := flags.Int("clients", 32, "concurrent clients (closed loop)")
+		requests := flags.Int("requests", 20000, "entries to post (closed loop)")
+		rate := flags.Float64("rate", 0, "open loop: entries offered per second, at a constant rate (0: closed loop)")
+		duration := flags.Duration("duration", 30*time.Second, "open loop: for how long")
+		labs := flags.Int("labs", 50, "open loop: labs the entries are spread over")
+		inFlight := flags.Int("in-flight", 1000, "open loop: requests waiting at most at once")
 		if err := flags.Parse(args[1:]); err != nil {
 			return err
+		}
+		if *rate > 0 {
+			return benchEntriesOpenLoop(ctx, *rate, *duration, *labs, *inFlight, out)
 		}
 		return benchEntries(ctx, *clients, *requests, out)
 	}
@@ -59,7 +69,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchReport(ctx, *small, *large, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] | bench report [-small N] [-large N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] [-rate R -duration D -labs N] | bench report [-small N] [-large N] [-requests N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
