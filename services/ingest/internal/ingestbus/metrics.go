@@ -13,8 +13,8 @@ import (
 // (counted where workers report), a cancellation before any worker took
 // it, or the safety net giving up on a worker that stopped answering.
 const (
-	EndedByWorker     = "worker"
-	EndedByCancel     = "cancel"
+	EndedByWorker    = "worker"
+	EndedByCancel    = "cancel"
 	EndedBySafetyNet = "safety_net"
 )
 
