@@ -94,7 +94,7 @@ func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Durat
 	wg.Wait()
 	elapsed := time.Since(start)
 	if len(latencies) == 0 {
-		return fmt.Errorf("no entry succeeded: %v", firstFailure)
+		return fmt.Errorf("no entry succeeded: %w", firstFailure)
 	}
 	slices.Sort(latencies)
 	percentile := func(p float64) time.Duration { return latencies[int(float64(len(latencies)-1)*p)] }
