@@ -76,15 +76,17 @@ type Tx interface {
 	// transaction ends; entries share it, so they do not wait for each
 	// other (nor for imports).
 	ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error
-	// InsertActivity, UpdateActivity and DeleteActivity write a change and
-	// apply deltas to the lab's rollups, in one round trip.
-	InsertActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
-	UpdateActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
-	DeleteActivity(ctx context.Context, activity Activity, deltas ...ledger.RollupDelta) error
+	// HoldTarget is ShareYear then ShareTarget, in one round trip: it
+	// says whether the year is open.
+	HoldTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) (open bool, err error)
+	// InsertActivity, UpdateActivity and DeleteActivity write a change,
+	// apply deltas to the lab's rollups and record event in the audit
+	// trail, in one round trip.
+	InsertActivity(ctx context.Context, activity Activity, event audit.Event, deltas ...ledger.RollupDelta) error
+	UpdateActivity(ctx context.Context, activity Activity, event audit.Event, deltas ...ledger.RollupDelta) error
+	DeleteActivity(ctx context.Context, activity Activity, event audit.Event, deltas ...ledger.RollupDelta) error
 	// Reader reads the factors in force on the transaction's connection.
 	factorbus.Reader
-	// Record appends an event to the audit trail in the transaction.
-	Record(ctx context.Context, event audit.Event) error
 }
 
 // ResourceActivity names activities in the audit trail.
@@ -189,11 +191,13 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 	}
 	var activity Activity
 	err = e.store.InEntryTx(ctx, func(tx Tx) error {
-		if err := holdOpen(ctx, tx, lab, year); err != nil {
+		// The year's locks, the target's and the year's state at once.
+		open, err := tx.HoldTarget(ctx, lab, year, kind.Name)
+		if err != nil {
 			return err
 		}
-		if err := tx.ShareTarget(ctx, lab, year, kind.Name); err != nil {
-			return err
+		if !open {
+			return ledger.YearClosed(lab, year)
 		}
 		// Computed under the target's lock with the factors in force in
 		// this transaction: a recalculation of the target comes wholly
@@ -207,10 +211,7 @@ func (e *Entries) Create(ctx context.Context, labID string, year int32, kindName
 		for i := range activity.Emissions {
 			activity.Emissions[i].ActivityID = activity.ID
 		}
-		if err := tx.InsertActivity(ctx, activity, activity.delta(1)); err != nil {
-			return err
-		}
-		return tx.Record(ctx, activityEvent(audit.ActionCreate, nil, &activity))
+		return tx.InsertActivity(ctx, activity, activityEvent(audit.ActionCreate, nil, &activity), activity.delta(1))
 	})
 	return activity, err
 }
@@ -312,10 +313,7 @@ func (e *Entries) Replace(ctx context.Context, id string, year int32, values map
 		if err != nil {
 			return err
 		}
-		if err := tx.UpdateActivity(ctx, activity, locked.delta(-1), activity.delta(1)); err != nil {
-			return err
-		}
-		return tx.Record(ctx, activityEvent(audit.ActionReplace, &locked, &activity))
+		return tx.UpdateActivity(ctx, activity, activityEvent(audit.ActionReplace, &locked, &activity), locked.delta(-1), activity.delta(1))
 	})
 	return activity, err
 }
@@ -346,10 +344,7 @@ func (e *Entries) Delete(ctx context.Context, id string) (err error) {
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteActivity(ctx, locked, locked.delta(-1)); err != nil {
-			return err
-		}
-		return tx.Record(ctx, activityEvent(audit.ActionDelete, &locked, nil))
+		return tx.DeleteActivity(ctx, locked, activityEvent(audit.ActionDelete, &locked, nil), locked.delta(-1))
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // Store implements entrybus.Store on PostgreSQL.
@@ -41,6 +42,12 @@ func (t *entryTx) ShareTarget(ctx context.Context, labID uuid.UUID, year int32, 
 	return t.Queries.ShareEntryTarget(ctx, calcdb.ShareEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 }
 
+func (t *entryTx) HoldTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) (bool, error) {
+	return ledgerdb.HoldYear(ctx, t.Conn, labID, year, func(queries *calcdb.Queries) {
+		_ = queries.ShareEntryTarget(ctx, calcdb.ShareEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
+	})
+}
+
 func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (entrybus.Activity, error) {
 	row, err := t.Queries.GetActivityForUpdate(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -56,10 +63,14 @@ func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (entrybus.Acti
 	return activities[0], nil
 }
 
-// Each change goes with its rollup deltas in one round trip.
+// Each change goes with its rollup deltas and its audit row in one round
+// trip.
 
-func (t *entryTx) InsertActivity(ctx context.Context, activity entrybus.Activity, deltas ...ledger.RollupDelta) error {
+func (t *entryTx) InsertActivity(ctx context.Context, activity entrybus.Activity, event audit.Event, deltas ...ledger.RollupDelta) error {
 	queries, batch := ledgerdb.NewBatch()
+	if err := ledgerdb.QueueRecord(ctx, batch, event); err != nil {
+		return err
+	}
 	_ = queries.InsertActivity(ctx, calcdb.InsertActivityParams{
 		ID: activity.ID, LabID: activity.LabID, Year: activity.Year, Module: activity.Module, Kind: activity.Kind, Inputs: activity.Inputs,
 	})
@@ -68,8 +79,11 @@ func (t *entryTx) InsertActivity(ctx context.Context, activity entrybus.Activity
 	return ledgerdb.Send(ctx, t.Conn, batch)
 }
 
-func (t *entryTx) UpdateActivity(ctx context.Context, activity entrybus.Activity, deltas ...ledger.RollupDelta) error {
+func (t *entryTx) UpdateActivity(ctx context.Context, activity entrybus.Activity, event audit.Event, deltas ...ledger.RollupDelta) error {
 	queries, batch := ledgerdb.NewBatch()
+	if err := ledgerdb.QueueRecord(ctx, batch, event); err != nil {
+		return err
+	}
 	_ = queries.UpdateActivity(ctx, calcdb.UpdateActivityParams{ID: activity.ID, Year: activity.Year, Inputs: activity.Inputs})
 	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
 	queueEmissions(ctx, queries, activity.Emissions)
@@ -77,8 +91,11 @@ func (t *entryTx) UpdateActivity(ctx context.Context, activity entrybus.Activity
 	return ledgerdb.Send(ctx, t.Conn, batch)
 }
 
-func (t *entryTx) DeleteActivity(ctx context.Context, activity entrybus.Activity, deltas ...ledger.RollupDelta) error {
+func (t *entryTx) DeleteActivity(ctx context.Context, activity entrybus.Activity, event audit.Event, deltas ...ledger.RollupDelta) error {
 	queries, batch := ledgerdb.NewBatch()
+	if err := ledgerdb.QueueRecord(ctx, batch, event); err != nil {
+		return err
+	}
 	_ = queries.DeleteEmissionsOf(ctx, activity.ID)
 	_ = queries.DeleteActivity(ctx, activity.ID)
 	ledgerdb.QueueRollups(ctx, queries, activity.LabID, deltas)

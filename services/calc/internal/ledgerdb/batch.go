@@ -3,11 +3,15 @@ package ledgerdb
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
+	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
 
 // queued is a DBTX whose Exec queues the statement into a batch: the
@@ -42,4 +46,35 @@ func Send(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
 		return nil
 	}
 	return tx.SendBatch(ctx, batch).Close()
+}
+
+// QueueRecord queues event's audit row into batch: it is written with the
+// change it records, in the same round trip.
+func QueueRecord(ctx context.Context, batch *pgx.Batch, event audit.Event) error {
+	return Record(ctx, queued{batch}, event)
+}
+
+// HoldYear takes the lab's year's locks as every writer does (ShareYear),
+// then the locks also queues (a target's, taken after the year's), and
+// reads the year's state — in one round trip. It says whether the year is
+// open.
+func HoldYear(ctx context.Context, tx pgx.Tx, labID uuid.UUID, year int32, also func(queries *calcdb.Queries)) (bool, error) {
+	queries, batch := NewBatch()
+	_ = queries.ShareYear(ctx, calcdb.ShareYearParams{Year: fmt.Sprint(year), LabID: labID.String()})
+	also(queries)
+	locks := batch.Len()
+	// lifecycle.sql's YearState, read once the locks are held.
+	batch.Queue(`SELECT calc.year_state($1::uuid, $2::integer)::text`, labID, year)
+	results := tx.SendBatch(ctx, batch)
+	defer results.Close()
+	for range locks {
+		if _, err := results.Exec(); err != nil {
+			return false, fmt.Errorf("hold year %d of lab %s: %w", year, labID, err)
+		}
+	}
+	var state string
+	if err := results.QueryRow().Scan(&state); err != nil {
+		return false, fmt.Errorf("state of year %d of lab %s: %w", year, labID, err)
+	}
+	return state == ledger.YearStateOpen, results.Close()
 }
