@@ -49,7 +49,7 @@ func moduleComparison(t *testing.T, report map[string]any, module string) (actua
 // a lab that took those trains reports, computed from the same factors,
 // and the actual report does not move.
 func TestScenariosComputeApartFromActualData(t *testing.T) {
-	sys := startSystem(t)
+	sys := startSystem(t, "SCENARIO_MAX_EDITS=2")
 	api := sys.Gateway + "/api/v1"
 	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"SCN","name":"Scenario lab","country":"CH"}`)["id"].(string)
 	// The reference lab took the trains the scenario assumes.
@@ -182,6 +182,15 @@ func TestScenariosComputeApartFromActualData(t *testing.T) {
 		t.Fatalf("a row added: %v", added)
 	}
 	addedID := added["edits"].([]any)[0].(map[string]any)["rowId"].(string)
+	// Edits are bounded (SCENARIO_MAX_EDITS=2 here): a third row is
+	// refused, the same row edited again is not one more.
+	callAs(t, "manager", 200, "DELETE", scenarios+"/"+id+"/rows/"+freezer, "")
+	if status, answer := call(t, "manager", "POST", scenarios+"/"+id+"/rows", `{"kind":"equipment","values":{"equipment_name":"Oven","category":"other","active_hours_per_week":"1","active_power_w":"100"}}`); status != http.StatusBadRequest ||
+		!strings.Contains(fmt.Sprint(answer["message"]), "as many as it may") {
+		t.Fatalf("a third edited row: %d %v", status, answer)
+	}
+	callAs(t, "manager", 200, "PUT", scenarios+"/"+id+"/rows/"+freezer, `{"values":{"equipment_name":"Freezer","category":"scientific","active_hours_per_week":"50","active_power_w":"1000"}}`)
+	callAs(t, "manager", 200, "POST", scenarios+"/"+id+"/rows/"+freezer+":reset", "")
 	callAs(t, "manager", 200, "DELETE", scenarios+"/"+id+"/rows/"+addedID, "")
 
 	// Another lab's scenario is not found, whoever asks.

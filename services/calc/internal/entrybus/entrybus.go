@@ -330,12 +330,14 @@ func (e *Entries) Delete(ctx context.Context, id string) (err error) {
 		return apperr.FailedPrecondition("activity %s came from an import: replace the import to remove it", id)
 	}
 	return e.store.InEntryTx(ctx, func(tx Tx) error {
-		if err := holdOpen(ctx, tx, current.LabID, current.Year); err != nil {
+		// A close and a recalculation of the target come wholly before or
+		// after.
+		open, err := tx.HoldTarget(ctx, current.LabID, current.Year, current.Kind)
+		if err != nil {
 			return err
 		}
-		// A recalculation of the target comes wholly before or after.
-		if err := tx.ShareTarget(ctx, current.LabID, current.Year, current.Kind); err != nil {
-			return err
+		if !open {
+			return ledger.YearClosed(current.LabID, current.Year)
 		}
 		locked, err := tx.LockActivity(ctx, current.ID)
 		if errors.Is(err, ErrNotFound) {

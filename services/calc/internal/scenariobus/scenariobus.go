@@ -134,7 +134,6 @@ type Tx interface {
 	Touch(ctx context.Context, id uuid.UUID, by string) (Scenario, error)
 	DeleteScenario(ctx context.Context, id uuid.UUID) error
 	Edits(ctx context.Context, id uuid.UUID) ([]Edit, error)
-	CountEdits(ctx context.Context, id uuid.UUID) (int64, error)
 	PutEdit(ctx context.Context, id uuid.UUID, edit Edit) error
 	DeleteEdit(ctx context.Context, id, rowID uuid.UUID) (bool, error)
 	// CopiedRow returns a copied activity (ErrNotFound).
@@ -527,11 +526,9 @@ func (s *Scenarios) editRow(ctx context.Context, labID, id, rowID string, add bo
 				}
 				edit = Edit{RowID: row, Kind: copied.Kind}
 			}
-			if _, ok := existing[row]; !ok && int64(len(edits)) >= s.cfg.MaxEdits {
-				return Scenario{}, apperr.FailedPrecondition("scenario %s has %d rows edited or added, as many as it may: reset some first", id, len(edits))
-			}
 		}
-		if add && int64(len(edits)) >= s.cfg.MaxEdits {
+		// A row edited again is not one more edit.
+		if _, again := existing[edit.RowID]; !again && int64(len(edits)) >= s.cfg.MaxEdits {
 			return Scenario{}, apperr.FailedPrecondition("scenario %s has %d rows edited or added, as many as it may: reset some first", id, len(edits))
 		}
 		edit.EditedBy = found.UpdatedBy

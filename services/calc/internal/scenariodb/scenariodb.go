@@ -205,12 +205,6 @@ func (t *scenarioTx) Edits(ctx context.Context, id uuid.UUID) ([]scenariobus.Edi
 	})
 }
 
-func (t *scenarioTx) CountEdits(ctx context.Context, id uuid.UUID) (int64, error) {
-	var n int64
-	err := t.Conn.QueryRow(ctx, `SELECT count(*) FROM calc.scenario_edits WHERE scenario_id = $1`, id).Scan(&n)
-	return n, err
-}
-
 func (t *scenarioTx) PutEdit(ctx context.Context, id uuid.UUID, e scenariobus.Edit) error {
 	_, err := t.Conn.Exec(ctx, `INSERT INTO calc.scenario_edits (scenario_id, row_id, added, removed, kind, inputs, edited_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
