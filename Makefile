@@ -72,6 +72,7 @@ generate: $(BIN)/.tools-stamp ## Regenerate everything generated: protobuf/Conne
 	@for service in $(SQLC_SERVICES); do (cd services/$$service && sqlc generate) || exit 1; done
 	tools/docsassets/fetch.sh
 	tools/airports/fetch.sh
+	go run ./tools/gridfactors
 
 .PHONY: modules-sync
 modules-sync: ## Align every module's go.mod with the workspace's versions (what the images build = what the tests use)

@@ -236,7 +236,7 @@ var matrix = []endpoint{
 	{name: "get template", method: "GET", path: labPath("/templates/equipment%.0s"), body: noBody, want: everyone},
 	{name: "list factors", method: "GET", path: labPath("/factors?kind=electricity%.0s"), body: noBody, want: everyone},
 	{name: "list factor datasets", method: "GET", path: labPath("/factor-datasets%.0s"), body: noBody, want: everyone},
-	{name: "get factor dataset version", method: "GET", path: labPath("/factor-datasets/default/versions/2026.1%.0s"), body: noBody, want: everyone},
+	{name: "get factor dataset version", method: "GET", path: labPath("/factor-datasets/default/versions/2026.2%.0s"), body: noBody, want: everyone},
 	{
 		name: "upload factor dataset", method: "POST", body: fixed(factorHeader + "m,VERSION,electricity,electricity_grid,location,CH,2025,0.1,kWh,test,CC0,AR6,combustion,,10\n"),
 		path: func(*world, string) string {
@@ -246,7 +246,7 @@ var matrix = []endpoint{
 		want: adminsOnly(202),
 	},
 	{
-		name: "activate factor dataset version", method: "POST", path: labPath("/factor-datasets/default/versions/2026.1:activate%.0s"),
+		name: "activate factor dataset version", method: "POST", path: labPath("/factor-datasets/default/versions/2026.2:activate%.0s"),
 		body: fixed(`{"years":[2025]}`), want: adminsOnly(200),
 	},
 	{name: "list recalculations", method: "GET", path: labPath("/labs/%s/recalculations"), body: noBody, want: viewing},

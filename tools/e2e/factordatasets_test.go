@@ -100,7 +100,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 		t.Fatalf("Swiss total changed before any activation: %v", got)
 	}
 	before := mustCall(t, 200, "GET", api+"/factor-datasets?year=2025", "")
-	if note := before["inForce"].(map[string]any)["note"]; note != "active: default 2026.1 (bundled, no activation)" {
+	if note := before["inForce"].(map[string]any)["note"]; note != "active: default 2026.2 (bundled, no activation)" {
 		t.Fatalf("in force before: %v", note)
 	}
 
@@ -112,7 +112,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 	// The totals change by themselves, to the hand-computed figures.
 	waitFor(t, sys, "Swiss total after", freezerKWh*0.125, equipmentRollup, swiss)
 	waitFor(t, sys, "British total after", pcsKWh*0.2, equipmentRollup, british)
-	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.rollups WHERE lab_id = $1 AND factor_version = '2026.1'", swiss); got != 0 {
+	if got := queryFloat(t, sys, "SELECT count(*) FROM calc.rollups WHERE lab_id = $1 AND factor_dataset = 'default' AND factor_version = '2026.2'", swiss); got != 0 {
 		t.Fatalf("rollups of the old version left: %v", got)
 	}
 
@@ -121,7 +121,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 	if in := after["inForce"].(map[string]any); in["dataset"] != "grid" || in["version"] != "2026.2" || in["note"] != "active: grid 2026.2 (activated)" {
 		t.Fatalf("in force after: %v", in)
 	}
-	if note := mustCall(t, 200, "GET", api+"/factor-datasets?year=2024", "")["inForce"].(map[string]any)["note"]; note != "active: default 2026.1 (bundled, no activation)" {
+	if note := mustCall(t, 200, "GET", api+"/factor-datasets?year=2024", "")["inForce"].(map[string]any)["note"]; note != "active: default 2026.2 (bundled, no activation)" {
 		t.Fatalf("2024: %v", note)
 	}
 	for _, raw := range after["datasets"].([]any) {
@@ -143,7 +143,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 	if len(superseded) != 2 || superseded[1].(map[string]any)["variant"] != "market_based" { // location- and market-based
 		t.Fatalf("superseded: %v", superseded)
 	}
-	if old := superseded[0].(map[string]any); old["factorDataset"] != "default" || old["factorVersion"] != "2026.1" || !near(old["kgCo2e"].(float64), freezerKWh*0.097) {
+	if old := superseded[0].(map[string]any); old["factorDataset"] != "default" || old["factorVersion"] != "2026.2" || !near(old["kgCo2e"].(float64), freezerKWh*0.097) {
 		t.Fatalf("superseded emission: %v", old)
 	}
 	recalculations := mustCall(t, 200, "GET", api+"/labs/"+swiss+"/recalculations?year=2025", "")["recalculations"].([]any)
@@ -151,7 +151,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 		t.Fatalf("recalculations: %v", recalculations)
 	}
 	recalc := recalculations[0].(map[string]any)
-	if fmt.Sprint(recalc["fromVersions"]) != "[default 2026.1]" || recalc["toDataset"] != "grid" || recalc["toVersion"] != "2026.2" ||
+	if fmt.Sprint(recalc["fromVersions"]) != "[default 2026.2]" || recalc["toDataset"] != "grid" || recalc["toVersion"] != "2026.2" ||
 		recalc["state"] != "FINISHED" || recalc["activities"] != "1" || !near(recalc["kgBefore"].(float64), freezerKWh*0.097) || !near(recalc["kgAfter"].(float64), freezerKWh*0.125) {
 		t.Fatalf("recalculation: %v", recalc)
 	}
@@ -178,7 +178,7 @@ func TestAFactorVersionChangeRecalculatesByItself(t *testing.T) {
 	}
 
 	// Back to the bundled version for 2025: the old figures return.
-	mustCall(t, 200, "POST", api+"/factor-datasets/default/versions/2026.1:activate", `{"years":[2025]}`)
+	mustCall(t, 200, "POST", api+"/factor-datasets/default/versions/2026.2:activate", `{"years":[2025]}`)
 	waitFor(t, sys, "British total back", pcsKWh*0.20707, equipmentRollup, british)
 }
 
@@ -238,7 +238,7 @@ func TestFactorUploadsAreCheckedAndAdminsOnly(t *testing.T) {
 	if status, answer = uploadFactors(t, sys, "member", "dataset=mine&version=1", factorHeader+row); status != http.StatusForbidden {
 		t.Fatalf("member uploads: %d %v", status, answer)
 	}
-	if status, _ = call(t, "member", "POST", api+"/factor-datasets/default/versions/2026.1:activate", `{"years":[2025]}`); status != http.StatusForbidden {
+	if status, _ = call(t, "member", "POST", api+"/factor-datasets/default/versions/2026.2:activate", `{"years":[2025]}`); status != http.StatusForbidden {
 		t.Fatalf("member activates: %d", status)
 	}
 }

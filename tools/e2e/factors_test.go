@@ -1,8 +1,15 @@
 package e2e
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 )
+
+// bundledFactors is how many factors the bundled dataset holds: 119 kept
+// by hand (default.csv) and 5,028 grid factors written from Our World in
+// Data's carbon intensities (grid.csv).
+const bundledFactors = "5147"
 
 func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 	sys := startSystem(t)
@@ -13,15 +20,15 @@ func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 		t.Fatalf("datasets: %v", datasets)
 	}
 	dataset := datasets[0].(map[string]any)
-	if dataset["dataset"] != "default" || dataset["version"] != "2026.1" || dataset["active"] != true || dataset["factors"] != "80" {
+	if dataset["dataset"] != "default" || dataset["version"] != "2026.2" || dataset["active"] != true || dataset["factors"] != bundledFactors {
 		t.Fatalf("default dataset: %v", dataset)
 	}
 
 	// Every factor says where it comes from and under which licence.
 	var all []map[string]any
 	token := ""
-	for pages := 0; pages < 10; pages++ { // 80 factors, 25 a page
-		page := mustCall(t, 200, "GET", api+"/factors?page_size=25&page_token="+token, "")
+	for pages := 0; pages < 20; pages++ { // 5,147 factors, 500 a page
+		page := mustCall(t, 200, "GET", api+"/factors?page_size=500&page_token="+token, "")
 		factors, _ := page["factors"].([]any)
 		for _, factor := range factors {
 			all = append(all, factor.(map[string]any))
@@ -30,12 +37,22 @@ func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 			break
 		}
 	}
-	if len(all) != 80 {
+	if fmt.Sprint(len(all)) != bundledFactors {
 		t.Fatalf("%d factors over the pages", len(all))
 	}
 	for _, factor := range all {
 		if factor["source"] == "" || factor["licence"] == "" || factor["unit"] == "" {
 			t.Fatalf("incomplete factor %v", factor)
+		}
+	}
+	german, _ := mustCall(t, 200, "GET", api+"/factors?kind=electricity&region=DE", "")["factors"].([]any)
+	if len(german) != 25 {
+		t.Fatalf("German grid factors: %d, want one a year 2000–2024", len(german))
+	}
+	for _, factor := range german {
+		f := factor.(map[string]any)
+		if !strings.Contains(f["source"].(string), "Our World in Data") || f["licence"] != "CC-BY-4.0" || f["uncertaintyPct"] != float64(15) {
+			t.Fatalf("German grid factor without its source, licence or uncertainty: %v", f)
 		}
 	}
 	swiss, _ := mustCall(t, 200, "GET", api+"/factors?kind=electricity&region=CH", "")["factors"].([]any)
@@ -47,7 +64,7 @@ func TestFactorsCarryTheirSourceAndLicence(t *testing.T) {
 	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"FAC","name":"Lab","country":"CH"}`)["id"].(string)
 	activity := mustCall(t, 200, "POST", api+"/labs/"+lab+"/activities", entryBody)
 	emission := activity["emissions"].([]any)[0].(map[string]any)
-	if emission["factorId"] != swiss[0].(map[string]any)["id"] || emission["factorVersion"] != "2026.1" {
+	if emission["factorId"] != swiss[0].(map[string]any)["id"] || emission["factorVersion"] != "2026.2" {
 		t.Fatalf("emission %v, factor %v", emission, swiss[0])
 	}
 }

@@ -121,7 +121,7 @@ func TestImportComputesExactEmissions(t *testing.T) {
 	if !near(got, freezer+pcs) {
 		t.Fatalf("equipment rollup %.10f kg, by hand %.10f", got, freezer+pcs)
 	}
-	if version := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND factor_dataset = 'default' AND factor_version = '2026.1' AND factor_id IS NOT NULL", lab); version != 4 {
+	if version := queryFloat(t, sys, "SELECT count(*) FROM calc.emissions WHERE lab_id = $1 AND factor_dataset = 'default' AND factor_version = '2026.2' AND factor_id IS NOT NULL", lab); version != 4 {
 		// Two rows, each location- and market-based.
 		t.Fatalf("emissions with their factor recorded: %v", version)
 	}
@@ -445,7 +445,7 @@ func TestOneTraceFromTheUploadToTheWorker(t *testing.T) {
 // job with a message no row carries.
 func TestRowsWithoutAFactorAreRefusedOneByOne(t *testing.T) {
 	sys := startSystem(t)
-	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"NOFACTOR","name":"Lab in Norway","country":"NO"}`)["id"].(string)
+	lab := mustCall(t, 200, "POST", sys.Gateway+"/api/v1/labs", `{"code":"NOFACTOR","name":"Lab in Liechtenstein","country":"LI"}`)["id"].(string)
 	_, answer := upload(t, sys, "admin", lab, "kind=equipment&year=2025", equipmentHeader+"PC,it,1,40,60,0,0\nScreen,it,2,40,30,0,0\n", false)
 	id := importID(t, answer)
 	done := waitFinished(t, sys, id)
@@ -458,7 +458,7 @@ func TestRowsWithoutAFactorAreRefusedOneByOne(t *testing.T) {
 	}
 	for _, e := range errors {
 		message := e.(map[string]any)["message"].(string)
-		if !strings.Contains(message, `region "NO"`) || !strings.Contains(message, "CH") {
+		if !strings.Contains(message, `region "LI"`) || !strings.Contains(message, "AE, AF") || !strings.Contains(message, "more") {
 			t.Fatalf("the refusal does not say which country lacks a factor, nor which have one: %q", message)
 		}
 	}

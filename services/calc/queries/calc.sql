@@ -1,7 +1,14 @@
--- name: InsertFactor :exec
+-- name: InsertFactors :exec
+-- Adds many factors in one statement (the bundled dataset's thousands at
+-- every start); those already there stay as they are. The arrays are
+-- unnested side by side, one factor per position.
 INSERT INTO calc.factors (dataset, version, kind, emission_type, classification, region, year, value, unit,
                           source, licence, gwp_set, boundary, radiative_forcing, uncertainty_pct)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+SELECT unnest(@datasets::text[]), unnest(@versions::text[]), unnest(@kinds::text[]), unnest(@emission_types::text[]),
+       unnest(@classifications::text[]), unnest(@regions::text[]), unnest(@years::integer[]),
+       unnest(@factor_values::double precision[]), unnest(@units::text[]), unnest(@sources::text[]),
+       unnest(@licences::text[]), unnest(@gwp_sets::text[]), unnest(@boundaries::text[]),
+       NULLIF(unnest(@radiative_forcings::text[]), '')::boolean, unnest(@uncertainty_pcts::double precision[])
 ON CONFLICT (dataset, version, kind, emission_type, classification, region, year) DO NOTHING;
 
 -- name: ListFactors :many

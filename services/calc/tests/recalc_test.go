@@ -134,7 +134,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("recalculations: %+v", recalculations)
 	}
 	r := recalculations[0]
-	if r.State != datasetbus.SyncFinished || r.Activities != 3 || strings.Join(r.FromVersions, ",") != "default 2026.1" ||
+	if r.State != datasetbus.SyncFinished || r.Activities != 3 || strings.Join(r.FromVersions, ",") != "default 2026.2" ||
 		r.To != (factors.VersionRef{Dataset: "grid", Version: "2"}) || !near(r.KgBefore, kWh*0.097) || !near(r.KgAfter, kWh*0.15) {
 		t.Fatalf("recalculation: %+v", r)
 	}
@@ -149,7 +149,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(old) != 2 || old[0].FactorVersion != "2026.1" || old[0].RecalculationID != r.ID ||
+		if len(old) != 2 || old[0].FactorVersion != "2026.2" || old[0].RecalculationID != r.ID ||
 			activity.Emissions[0].FactorVersion != "2" || !near(activity.Emissions[0].KgCO2e, old[0].KgCO2e/0.097*0.15) {
 			t.Fatalf("activity %s: now %+v, before %+v", activity.ID, activity.Emissions, old)
 		}

@@ -407,48 +407,55 @@ func (q *Queries) InsertEmission(ctx context.Context, arg InsertEmissionParams) 
 	return err
 }
 
-const insertFactor = `-- name: InsertFactor :exec
+const insertFactors = `-- name: InsertFactors :exec
 INSERT INTO calc.factors (dataset, version, kind, emission_type, classification, region, year, value, unit,
                           source, licence, gwp_set, boundary, radiative_forcing, uncertainty_pct)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
+       unnest($5::text[]), unnest($6::text[]), unnest($7::integer[]),
+       unnest($8::double precision[]), unnest($9::text[]), unnest($10::text[]),
+       unnest($11::text[]), unnest($12::text[]), unnest($13::text[]),
+       NULLIF(unnest($14::text[]), '')::boolean, unnest($15::double precision[])
 ON CONFLICT (dataset, version, kind, emission_type, classification, region, year) DO NOTHING
 `
 
-type InsertFactorParams struct {
-	Dataset          string
-	Version          string
-	Kind             string
-	EmissionType     string
-	Classification   string
-	Region           string
-	Year             int32
-	Value            float64
-	Unit             string
-	Source           string
-	Licence          string
-	GwpSet           string
-	Boundary         string
-	RadiativeForcing *bool
-	UncertaintyPct   float64
+type InsertFactorsParams struct {
+	Datasets          []string
+	Versions          []string
+	Kinds             []string
+	EmissionTypes     []string
+	Classifications   []string
+	Regions           []string
+	Years             []int32
+	FactorValues      []float64
+	Units             []string
+	Sources           []string
+	Licences          []string
+	GwpSets           []string
+	Boundaries        []string
+	RadiativeForcings []string
+	UncertaintyPcts   []float64
 }
 
-func (q *Queries) InsertFactor(ctx context.Context, arg InsertFactorParams) error {
-	_, err := q.db.Exec(ctx, insertFactor,
-		arg.Dataset,
-		arg.Version,
-		arg.Kind,
-		arg.EmissionType,
-		arg.Classification,
-		arg.Region,
-		arg.Year,
-		arg.Value,
-		arg.Unit,
-		arg.Source,
-		arg.Licence,
-		arg.GwpSet,
-		arg.Boundary,
-		arg.RadiativeForcing,
-		arg.UncertaintyPct,
+// Adds many factors in one statement (the bundled dataset's thousands at
+// every start); those already there stay as they are. The arrays are
+// unnested side by side, one factor per position.
+func (q *Queries) InsertFactors(ctx context.Context, arg InsertFactorsParams) error {
+	_, err := q.db.Exec(ctx, insertFactors,
+		arg.Datasets,
+		arg.Versions,
+		arg.Kinds,
+		arg.EmissionTypes,
+		arg.Classifications,
+		arg.Regions,
+		arg.Years,
+		arg.FactorValues,
+		arg.Units,
+		arg.Sources,
+		arg.Licences,
+		arg.GwpSets,
+		arg.Boundaries,
+		arg.RadiativeForcings,
+		arg.UncertaintyPcts,
 	)
 	return err
 }

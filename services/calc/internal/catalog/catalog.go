@@ -19,6 +19,12 @@ var registry = map[string]*kinds.Kind{}
 func init() {
 	register(travel.Plane)
 	register(travel.Train)
+	register(travel.Car)
+	register(travel.Bus)
+	register(travel.Coach)
+	register(travel.Tram)
+	register(travel.Ferry)
+	register(travel.Taxi)
 }
 
 func register(kind *kinds.Kind) {

@@ -107,6 +107,22 @@ func TestEveryKindComputesItsFormula(t *testing.T) {
 			3, 48000 * 0.125, false},
 		{"research facility by hours", "research_facilities", ch, map[string]string{"facility": "Cluster", "facility_kg_co2e": "10000", "usage_hours": "300", "total_hours": "1200"},
 			3, 10000 * 300 / 1200.0, false},
+		// DESNZ 2024 factors, so flagged in 2025.
+		{"car shared with someone else", "car", ch, map[string]string{"distance_km": "180", "trips": "2", "round_trip": "yes", "fuel": "diesel", "size": "medium", "occupants": "3", "lab_occupants": "2"},
+			3, 180 * 4 * 2 / 3.0 * 0.16807, true},
+		{"electric car", "car", ch, map[string]string{"distance_km": "100", "fuel": "battery_electric"}, 3, 100 * 0.04745, true},
+		{"bus", "bus", ch, map[string]string{"distance_km": "12", "trips": "40", "round_trip": "yes"}, 3, 12 * 80 * 0.10846, true},
+		{"coach", "coach", ch, map[string]string{"distance_km": "450", "round_trip": "yes"}, 3, 450 * 2 * 0.02717, true},
+		{"metro", "tram", ch, map[string]string{"distance_km": "6", "trips": "20", "line": "metro"}, 3, 6 * 20 * 0.0278, true},
+		{"tram", "tram", ch, map[string]string{"distance_km": "6"}, 3, 6 * 0.0286, true},
+		{"ferry", "ferry", ch, map[string]string{"distance_km": "60", "passenger": "car_passenger"}, 3, 60 * 0.12933, true},
+		{"taxi", "taxi", ch, map[string]string{"distance_km": "15", "trips": "4", "taxi": "black_cab"}, 3, 60 * 0.20402, true},
+		{"commuting by car, a survey's group", "commuting", ch, map[string]string{"people": "12", "mode": "car", "distance_km": "18", "days_per_week": "4", "car_fuel": "petrol", "car_size": "medium", "car_occupancy": "1.2"},
+			3, 18 * 2 * 4 * 45 * 12 / 1.2 * 0.17726, true},
+		{"commuting by train in Switzerland", "commuting", ch, map[string]string{"people": "3", "mode": "train", "distance_km": "10", "weeks_per_year": "46"},
+			3, 10 * 2 * 5 * 46 * 3 * 0.00374, true},
+		{"commuting by metro", "commuting", ch, map[string]string{"mode": "metro", "distance_km": "7"}, 3, 7 * 2 * 5 * 45 * 0.0278, true},
+		{"commuting by bike", "commuting", ch, map[string]string{"people": "9", "mode": "bike", "distance_km": "4"}, 3, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -221,7 +237,13 @@ func TestBadValuesAreRefusedNamingTheColumn(t *testing.T) {
 		{"purchases", map[string]string{"category": "334516", "amount": "-100", "currency": "EUR"}, "amount", "out of range"},
 		{"cloud", map[string]string{"provider": "aws"}, "kwh", "give the energy"},
 		{"cloud", map[string]string{"provider": "ibm", "kwh": "5"}, "provider", "not one of"},
-		{"cloud", map[string]string{"provider": "aws", "kwh": "5", "country": "US"}, "country", "no electricity factor for US"},
+		{"cloud", map[string]string{"provider": "aws", "kwh": "5", "country": "LI"}, "country", "no electricity factor for LI"},
+		{"car", map[string]string{"distance_km": "100", "occupants": "2", "lab_occupants": "3"}, "lab_occupants", "more than the car's 2 occupants"},
+		{"car", map[string]string{"distance_km": "100", "fuel": "hydrogen"}, "fuel", "not one of"},
+		{"bus", map[string]string{"trips": "3"}, "distance_km", "required"},
+		{"ferry", map[string]string{"distance_km": "20", "passenger": "truck"}, "passenger", "not one of"},
+		{"commuting", map[string]string{"mode": "rocket", "distance_km": "5"}, "mode", "not one of"},
+		{"commuting", map[string]string{"mode": "car", "distance_km": "5", "days_per_week": "8"}, "days_per_week", "out of range"},
 		{"ai", map[string]string{"provider": "aws", "gpu_model": "h9000", "gpu_hours": "10"}, "gpu_model", "gpu_power_w"},
 		{"process_emissions", map[string]string{"gas": "r-22", "quantity_kg": "1"}, "gas", "r-410a"},
 		{"research_facilities", map[string]string{"facility": "X", "facility_kg_co2e": "100", "share_pct": "120"}, "share_pct", "out of range"},
@@ -254,6 +276,51 @@ func TestEveryTemplateRowComputes(t *testing.T) {
 	for _, module := range []string{"headcount", "professional_travel", "buildings", "equipment", "purchases", "external_cloud_and_ai", "process_emissions", "research_facilities"} {
 		if !modules[module] {
 			t.Errorf("no kind in module %s", module)
+		}
+	}
+}
+
+// Every country the bundled grid figures cover computes an equipment row
+// in each year it has a figure for, with that year's figure; a year after
+// the latest takes the latest, flagged as a fallback.
+func TestEveryCountryWithAGridFigureComputesEachOfItsYears(t *testing.T) {
+	all, err := factors.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := factors.NewSet(all)
+	values := map[string]string{"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": "300"}
+	kWh := 168 * 300 * 52 / 1000.0
+	latest := map[string]factors.Factor{}
+	walked := 0
+	for _, grid := range all {
+		if grid.Kind != "electricity" || grid.EmissionType != "electricity_grid" || grid.Classification != "location" {
+			continue
+		}
+		walked++
+		activity, err := compute(t, "equipment", kinds.Env{Year: grid.Year, LabCountry: grid.Region, Factors: set}, values)
+		if err != nil {
+			t.Fatalf("%s %d: %v", grid.Region, grid.Year, err)
+		}
+		location := activity.Emissions[0]
+		if location.Factor.Region != grid.Region || location.Factor.Year != grid.Year || location.Fallback || !near(location.KgCO2e, kWh*grid.Value) {
+			t.Fatalf("%s %d: computed with %s %d (fallback %v), %v kg, want %v", grid.Region, grid.Year,
+				location.Factor.Region, location.Factor.Year, location.Fallback, location.KgCO2e, kWh*grid.Value)
+		}
+		if grid.Year > latest[grid.Region].Year {
+			latest[grid.Region] = grid
+		}
+	}
+	if len(latest) < 200 || walked < 5000 {
+		t.Fatalf("%d countries, %d country-years: the bundled grid figures should cover every country with a published figure", len(latest), walked)
+	}
+	for region, grid := range latest {
+		activity, err := compute(t, "equipment", kinds.Env{Year: grid.Year + 1, LabCountry: region, Factors: set}, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if location := activity.Emissions[0]; location.Factor.Year != grid.Year || !location.Fallback {
+			t.Fatalf("%s %d: computed with %d, fallback %v", region, grid.Year+1, location.Factor.Year, location.Fallback)
 		}
 	}
 }

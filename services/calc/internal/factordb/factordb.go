@@ -6,6 +6,7 @@ package factordb
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -88,16 +89,21 @@ func (s *Store) EnsureFactors(ctx context.Context, all []factors.Factor) error {
 		if err := ensureDatasetVersions(ctx, queries, all); err != nil {
 			return err
 		}
+		var batch calcdb.InsertFactorsParams
 		for _, f := range all {
-			if err := queries.InsertFactor(ctx, calcdb.InsertFactorParams{
-				Dataset: f.Dataset, Version: f.Version, Kind: f.Kind, EmissionType: f.EmissionType, Classification: f.Classification,
-				Region: f.Region, Year: f.Year, Value: f.Value, Unit: f.Unit, Source: f.Source, Licence: f.Licence,
-				GwpSet: f.GWPSet, Boundary: f.Boundary, RadiativeForcing: f.RadiativeForcing, UncertaintyPct: f.UncertaintyPct,
-			}); err != nil {
-				return err
+			rf := ""
+			if f.RadiativeForcing != nil {
+				rf = strconv.FormatBool(*f.RadiativeForcing)
 			}
+			batch.Datasets, batch.Versions = append(batch.Datasets, f.Dataset), append(batch.Versions, f.Version)
+			batch.Kinds, batch.EmissionTypes = append(batch.Kinds, f.Kind), append(batch.EmissionTypes, f.EmissionType)
+			batch.Classifications, batch.Regions = append(batch.Classifications, f.Classification), append(batch.Regions, f.Region)
+			batch.Years, batch.FactorValues = append(batch.Years, f.Year), append(batch.FactorValues, f.Value)
+			batch.Units, batch.Sources, batch.Licences = append(batch.Units, f.Unit), append(batch.Sources, f.Source), append(batch.Licences, f.Licence)
+			batch.GwpSets, batch.Boundaries = append(batch.GwpSets, f.GWPSet), append(batch.Boundaries, f.Boundary)
+			batch.RadiativeForcings, batch.UncertaintyPcts = append(batch.RadiativeForcings, rf), append(batch.UncertaintyPcts, f.UncertaintyPct)
 		}
-		return nil
+		return queries.InsertFactors(ctx, batch)
 	})
 }
 

@@ -48,16 +48,30 @@ type VersionRef struct {
 
 func (v VersionRef) String() string { return v.Dataset + " " + v.Version }
 
-// Bundled is the dataset version bundled with the calculator (default.csv):
-// it computes every year without an activation.
-var Bundled = VersionRef{Dataset: "default", Version: "2026.1"}
+// Bundled is the dataset version bundled with the calculator (default.csv,
+// kept by hand, and grid.csv, written by tools/gridfactors from Our World
+// in Data's carbon intensities): it computes every year without an
+// activation.
+var Bundled = VersionRef{Dataset: "default", Version: "2026.2"}
 
-//go:embed default.csv
-var defaultCSV string
+var (
+	//go:embed default.csv
+	defaultCSV string
+	//go:embed grid.csv
+	gridCSV string
+)
 
 // Default parses the bundled default dataset.
 func Default() ([]Factor, error) {
-	return Parse(strings.NewReader(defaultCSV))
+	kept, err := Parse(strings.NewReader(defaultCSV))
+	if err != nil {
+		return nil, fmt.Errorf("default.csv: %w", err)
+	}
+	grid, err := Parse(strings.NewReader(gridCSV))
+	if err != nil {
+		return nil, fmt.Errorf("grid.csv: %w", err)
+	}
+	return append(kept, grid...), nil
 }
 
 var header = []string{"dataset", "version", "kind", "emission_type", "classification", "region", "year", "value", "unit", "source", "licence", "gwp_set", "boundary", "radiative_forcing", "uncertainty_pct"}

@@ -1,5 +1,6 @@
-// Package travel is the professional travel module's kinds, plane and
-// train, and the airport table their distances come from.
+// Package travel is the professional travel module's kinds (plane, train,
+// car, bus, coach, tram, ferry, taxi), the airport table the distances of
+// planes and trains come from, and the per-km emissions commuting shares.
 package travel
 
 import (

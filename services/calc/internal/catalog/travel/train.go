@@ -86,6 +86,21 @@ func computeTrain(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 		legs *= 2
 	}
 	passengerKm := distance * float64(legs)
+	emission, err := RailEmission(env, classification, country, passengerKm)
+	if err != nil {
+		return kinds.Activity{}, err
+	}
+	// Derived values are named apart from the columns: an activity's
+	// inputs under a column's name are what was given.
+	inputs = append(inputs, kinds.Input{Name: "trips", Value: trips}, kinds.Input{Name: "round_trip", Value: roundTrip}, kinds.Input{Name: "travelled_km", Value: distance},
+		kinds.Input{Name: "rail", Value: classification}, kinds.Input{Name: "factor_region", Value: emission.Factor.Region}, kinds.Input{Name: "passenger_km", Value: passengerKm})
+	return kinds.Activity{Inputs: inputs, Emissions: []kinds.Emission{emission}}, nil
+}
+
+// RailEmission is what passengerKm by rail emit: the factor of country
+// (national, or international across a border with country empty), else
+// the national factor without a region, flagged as a fallback.
+func RailEmission(env kinds.Env, classification, country string, passengerKm float64) (kinds.Emission, error) {
 	key := factors.Key{Kind: "train", EmissionType: "train", Classification: classification, Region: country}
 	factor, fallback, err := env.Factor(key)
 	var missing *kinds.MissingFactorError
@@ -95,14 +110,8 @@ func computeTrain(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 		fallback = true
 	}
 	if err != nil {
-		return kinds.Activity{}, err
+		return kinds.Emission{}, err
 	}
-	// Derived values are named apart from the columns: an activity's
-	// inputs under a column's name are what was given.
-	inputs = append(inputs, kinds.Input{Name: "trips", Value: trips}, kinds.Input{Name: "round_trip", Value: roundTrip}, kinds.Input{Name: "travelled_km", Value: distance},
-		kinds.Input{Name: "rail", Value: classification}, kinds.Input{Name: "factor_region", Value: key.Region}, kinds.Input{Name: "passenger_km", Value: passengerKm})
-	return kinds.Activity{Inputs: inputs, Emissions: []kinds.Emission{{
-		EmissionType: "train", Scope: 3, Quantity: passengerKm, QuantityUnit: "passenger-km",
-		KgCO2e: passengerKm * factor.Value, Factor: factor, Fallback: fallback,
-	}}}, nil
+	return kinds.Emission{EmissionType: "train", Scope: 3, Quantity: passengerKm, QuantityUnit: "passenger-km",
+		KgCO2e: passengerKm * factor.Value, Factor: factor, Fallback: fallback}, nil
 }
