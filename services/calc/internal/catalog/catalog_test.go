@@ -238,6 +238,8 @@ func TestBadValuesAreRefusedNamingTheColumn(t *testing.T) {
 		{"cloud", map[string]string{"provider": "aws"}, "kwh", "give the energy"},
 		{"cloud", map[string]string{"provider": "ibm", "kwh": "5"}, "provider", "not one of"},
 		{"cloud", map[string]string{"provider": "aws", "kwh": "5", "country": "LI"}, "country", "no electricity factor for LI"},
+		{"train", map[string]string{"distance_km": "30", "country": "XX"}, "country", `"XX" is not an ISO 3166-1 alpha-2 country code`},
+		{"cloud", map[string]string{"provider": "aws", "kwh": "5", "country": "Germany"}, "country", `"Germany" is not an ISO 3166-1`},
 		{"car", map[string]string{"distance_km": "100", "occupants": "2", "lab_occupants": "3"}, "lab_occupants", "more than the car's 2 occupants"},
 		{"car", map[string]string{"distance_km": "100", "fuel": "hydrogen"}, "fuel", "not one of"},
 		{"bus", map[string]string{"trips": "3"}, "distance_km", "required"},

@@ -74,14 +74,8 @@ func dataCentre(row kinds.Row, env kinds.Env) (provider string, pue float64, cou
 	if pue == 0 {
 		pue = providerPUE[provider]
 	}
-	country = strings.ToUpper(row["country"])
-	if country == "" {
-		country = env.LabCountry
-	}
-	if len(country) != 2 {
-		return "", 0, "", &kinds.FieldError{Column: "country", Message: "an ISO 3166 two-letter country code such as CH"}
-	}
-	return provider, pue, country, nil
+	country, err = row.Country("country", env.LabCountry)
+	return provider, pue, country, err
 }
 
 // dataCentreEnergy is what kWh of IT energy emit in a country's data centre.
@@ -91,7 +85,7 @@ func dataCentreEnergy(env kinds.Env, kWh float64, country string) ([]kinds.Emiss
 	emissions, err := env.Electricity(kWh, country, nil)
 	var missing *kinds.MissingFactorError
 	if err != nil && country != env.LabCountry && errors.As(err, &missing) {
-		return nil, &kinds.FieldError{Column: "country", Message: fmt.Sprintf("the factor dataset has no electricity factor for %s: %s", country, strings.Join(env.Factors.Regions(missing.Key), ", "))}
+		return nil, &kinds.FieldError{Column: "country", Message: fmt.Sprintf("the factor dataset has no electricity factor for %s: it has one for %s", country, kinds.RegionList(env.Factors.Regions(missing.Key)))}
 	}
 	for i := range emissions {
 		emissions[i].EmissionType, emissions[i].Scope = "cloud_electricity", 3

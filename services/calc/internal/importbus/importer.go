@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -252,20 +251,12 @@ func (im *Importer) run(ctx context.Context, job Job, processed *atomic.Int64) (
 	return outcome, nil
 }
 
-// regionsNamed bounds the regions a refusal names (the bundled grid
-// factors cover some two hundred countries).
-const regionsNamed = 12
-
 // missingFactorMessage says which factor a row needs and which regions
 // the factors in force have it for.
 func missingFactorMessage(missing *kinds.MissingFactorError, env kinds.Env) string {
 	message := fmt.Sprintf("%v in the factors in force for %d", missing, env.Year)
 	if regions := env.Factors.Regions(missing.Key); len(regions) > 0 {
-		slices.Sort(regions)
-		if len(regions) > regionsNamed {
-			regions = append(regions[:regionsNamed:regionsNamed], fmt.Sprintf("%d more", len(regions)-regionsNamed))
-		}
-		message += fmt.Sprintf(" (they have it for %s)", strings.Join(regions, ", "))
+		message += fmt.Sprintf(" (they have it for %s)", kinds.RegionList(regions))
 	}
 	return message + ": an admin can upload and activate a factor dataset that has it (docs/modules.md, Factors)"
 }

@@ -6,8 +6,11 @@ package kinds
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/language"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/platform/csvout"
@@ -395,6 +398,33 @@ func (r Row) Choice(column string, fallback string, choices ...string) (string, 
 		}
 	}
 	return "", &FieldError{column, fmt.Sprintf("%q is not one of %s", r[column], strings.Join(choices, ", "))}
+}
+
+// Country reads an ISO 3166-1 alpha-2 country code (any case), fallback
+// when empty.
+func (r Row) Country(column, fallback string) (string, error) {
+	value := strings.ToUpper(r[column])
+	if value == "" {
+		return fallback, nil
+	}
+	region, err := language.ParseRegion(value)
+	if err != nil || len(value) != 2 || !region.IsCountry() || region.String() != value {
+		return "", &FieldError{column, fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code (such as CH, FR or DE)", r[column])}
+	}
+	return value, nil
+}
+
+// regionsNamed bounds the regions a message names (the bundled grid
+// factors cover some two hundred countries).
+const regionsNamed = 12
+
+// RegionList names regions, sorted: the first twelve and how many more.
+func RegionList(regions []string) string {
+	regions = slices.Sorted(slices.Values(regions))
+	if len(regions) > regionsNamed {
+		regions = append(regions[:regionsNamed:regionsNamed], fmt.Sprintf("%d more", len(regions)-regionsNamed))
+	}
+	return strings.Join(regions, ", ")
 }
 
 // FirstError returns the first non-nil error.

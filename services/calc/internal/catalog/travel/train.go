@@ -54,12 +54,9 @@ func computeTrain(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 	switch {
 	case row["distance_km"] != "":
 		distance = given
-		country = strings.ToUpper(row["country"])
-		if country == "" {
-			country = env.LabCountry
-		}
-		if len(country) != 2 {
-			return kinds.Activity{}, &kinds.FieldError{Column: "country", Message: "an ISO 3166 two-letter country code such as CH"}
+		var err error
+		if country, err = row.Country("country", env.LabCountry); err != nil {
+			return kinds.Activity{}, err
 		}
 		classification = railNational
 		inputs = append(inputs, kinds.Input{Name: "origin", Value: strings.ToUpper(row["origin"])}, kinds.Input{Name: "destination", Value: strings.ToUpper(row["destination"])},
