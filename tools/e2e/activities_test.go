@@ -93,7 +93,7 @@ func TestSingleEntryErrorsAndRoles(t *testing.T) {
 		{"negative power", "member", `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"40","active_power_w":"-60"}}`, 400, "values.active_power_w"},
 		{"hours over a week", "member", `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","category":"it","active_hours_per_week":"169","active_power_w":"60"}}`, 400, "values.active_hours_per_week"},
 		{"unknown column", "member", `{"year":2025,"kind":"equipment","values":{"equipment_name":"PC","colour":"red"}}`, 400, "colour"},
-		{"unknown kind", "member", `{"year":2025,"kind":"boat","values":{}}`, 400, "equipment, member, plane"},
+		{"unknown kind", "member", `{"year":2025,"kind":"boat","values":{}}`, 400, "equipment, ferry, member, plane"},
 		{"unknown airport", "member", `{"year":2025,"kind":"plane","values":{"departure":"XXX","arrival":"LHR"}}`, 400, "values.departure"},
 		{"bad year", "member", `{"year":1800,"kind":"equipment","values":{}}`, 400, "year"},
 		{"auditor", "auditor", good, 403, "adding activity data"},

@@ -248,7 +248,7 @@ func TestUploadsWithABadHeaderAreRefusedWithNothingStored(t *testing.T) {
 		status           int
 		says             string
 	}{
-		{"unknown kind", "kind=boat&year=2025", equipmentHeader, 400, "equipment, member, plane"},
+		{"unknown kind", "kind=boat&year=2025", equipmentHeader, 400, "equipment, ferry, member, plane"},
 		{"no kind", "year=2025", equipmentHeader, 400, "kind"},
 		{"bad year", "kind=equipment&year=1890", equipmentHeader, 400, "year"},
 		{"no year", "kind=equipment", equipmentHeader, 400, "year"},

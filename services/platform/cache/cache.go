@@ -5,6 +5,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,6 +56,35 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context)
 			return zero, done.Err
 		}
 		return done.Val.(V), nil
+	}
+}
+
+// GetOwn is Get for a load that uses what only its caller may touch (the
+// caller's transaction and its connection): the load runs in the calling
+// goroutine on the caller's context, and the caller waits for it to end
+// even when that context ends, so nothing uses the connection once the
+// caller goes on. Callers missing the same key at once still share one
+// load; one that got another caller's cancellation loads again.
+func (c *Cache[K, V]) GetOwn(ctx context.Context, key K, load func(context.Context) (V, error)) (V, error) {
+	for attempt := 0; ; attempt++ {
+		if value, ok := c.Peek(key); ok {
+			return value, nil
+		}
+		value, err, shared := c.loads.Do(fmt.Sprint(key), func() (any, error) {
+			value, err := load(ctx)
+			if err == nil {
+				c.Add(key, value)
+			}
+			return value, err
+		})
+		if err == nil {
+			return value.(V), nil
+		}
+		othersCancellation := shared && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+		if !othersCancellation || attempt == 2 {
+			var zero V
+			return zero, err
+		}
 	}
 }
 

@@ -87,3 +87,51 @@ func TestAWaitingCallerStopsWithItsContext(t *testing.T) {
 		t.Fatalf("a caller whose context ended: %v", err)
 	}
 }
+
+// A load on the caller's own connection: the caller does not go on while
+// its load still runs, whatever its context does.
+func TestGetOwnWaitsForItsLoadWhenItsContextEnds(t *testing.T) {
+	c := cache.New[string, int](10, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	var loading atomic.Bool
+	_, err := c.GetOwn(ctx, "k", func(context.Context) (int, error) {
+		loading.Store(true)
+		cancel()
+		time.Sleep(50 * time.Millisecond) // the query still on the wire
+		loading.Store(false)
+		return 0, context.Canceled
+	})
+	if loading.Load() {
+		t.Fatal("GetOwn returned while its load was still running")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// A caller that shared another's load, which that caller's cancellation
+// ended, loads again rather than fail for someone else.
+func TestGetOwnDoesNotPassOnAnotherCallersCancellation(t *testing.T) {
+	c := cache.New[string, int](10, time.Minute)
+	first, cancelFirst := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	var firstErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, firstErr = c.GetOwn(first, "k", func(ctx context.Context) (int, error) {
+			close(started)
+			time.Sleep(50 * time.Millisecond) // the second caller joins meanwhile
+			cancelFirst()
+			return 0, ctx.Err()
+		})
+	})
+	<-started
+	value, err := c.GetOwn(context.Background(), "k", func(context.Context) (int, error) { return 7, nil })
+	wg.Wait()
+	if err != nil || value != 7 {
+		t.Fatalf("the second caller got %v, %v: another caller's cancellation", value, err)
+	}
+	if !errors.Is(firstErr, context.Canceled) {
+		t.Fatalf("the first caller: %v", firstErr)
+	}
+}

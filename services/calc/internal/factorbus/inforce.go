@@ -106,8 +106,11 @@ func (c *Cache) Active(ctx context.Context, reader Reader, year int32) (*factors
 		return nil, factors.VersionRef{}, err
 	}
 	// A version in force has finished its sync and never changes again:
-	// its set is read once and kept.
-	set, err := c.sets.Get(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return load(ctx, reader, ref) })
+	// its set is read once and kept. It is read through the caller's
+	// transaction, so in the caller's goroutine: a load left running after
+	// the caller gave up would use the connection the caller is rolling
+	// back.
+	set, err := c.sets.GetOwn(ctx, ref, func(ctx context.Context) (*factors.Set, error) { return load(ctx, reader, ref) })
 	return set, ref, err
 }
 
