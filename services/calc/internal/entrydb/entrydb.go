@@ -13,6 +13,8 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledgerdb"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
@@ -32,20 +34,50 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // InEntryTx runs fn in one transaction.
 func (s *Store) InEntryTx(ctx context.Context, fn func(tx entrybus.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&entryTx{ledgerdb.NewTx(tx, s.queries.WithTx(tx))})
+		return fn(&entryTx{Tx: ledgerdb.NewTx(tx, s.queries.WithTx(tx))})
 	})
 }
 
-type entryTx struct{ ledgerdb.Tx }
+// entryTx is an entry's transaction. What its hold read (the year's
+// activation, the lab's contract) answers the computation's reads of the
+// same lab and year, so they cost no round trip of their own.
+type entryTx struct {
+	ledgerdb.Tx
+	held     *ledgerdb.Held
+	heldLab  uuid.UUID
+	heldYear int32
+}
+
+func (t *entryTx) ActiveVersion(ctx context.Context, year int32) (factors.VersionRef, bool, error) {
+	if t.held != nil && year == t.heldYear {
+		if t.held.Active == nil {
+			return factors.VersionRef{}, false, nil
+		}
+		return *t.held.Active, true, nil
+	}
+	return t.Tx.ActiveVersion(ctx, year)
+}
+
+func (t *entryTx) Contract(ctx context.Context, labID uuid.UUID, year int32) (*kinds.Contract, error) {
+	if t.held != nil && labID == t.heldLab && year == t.heldYear {
+		return t.held.Contract, nil
+	}
+	return t.Tx.Contract(ctx, labID, year)
+}
 
 func (t *entryTx) ShareTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) error {
 	return t.Queries.ShareEntryTarget(ctx, calcdb.ShareEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 }
 
 func (t *entryTx) HoldTarget(ctx context.Context, labID uuid.UUID, year int32, kind string) (bool, error) {
-	return ledgerdb.HoldYear(ctx, t.Conn, labID, year, func(queries *calcdb.Queries) {
+	held, err := ledgerdb.HoldYear(ctx, t.Conn, labID, year, func(queries *calcdb.Queries) {
 		_ = queries.ShareEntryTarget(ctx, calcdb.ShareEntryTargetParams{LabID: labID.String(), Year: fmt.Sprint(year), Kind: kind})
 	})
+	if err != nil {
+		return false, err
+	}
+	t.held, t.heldLab, t.heldYear = &held, labID, year
+	return held.Open, nil
 }
 
 func (t *entryTx) LockActivity(ctx context.Context, id uuid.UUID) (entrybus.Activity, error) {

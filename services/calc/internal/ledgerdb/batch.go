@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/kinds"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/platform/audit"
 )
@@ -54,27 +56,51 @@ func QueueRecord(ctx context.Context, batch *pgx.Batch, event audit.Event) error
 	return Record(ctx, queued{batch}, event)
 }
 
+// Held is what HoldYear read once the locks were held: whether the year is
+// open, and what computes it — the dataset version activated for the year
+// (nil: none) and the lab's declared electricity contract (nil: none).
+type Held struct {
+	Open     bool
+	Active   *factors.VersionRef
+	Contract *kinds.Contract
+}
+
 // HoldYear takes the lab's year's locks as every writer does (ShareYear),
 // then the locks also queues (a target's, taken after the year's), and
-// reads the year's state — in one round trip. It says whether the year is
-// open.
-func HoldYear(ctx context.Context, tx pgx.Tx, labID uuid.UUID, year int32, also func(queries *calcdb.Queries)) (bool, error) {
+// reads the year's state, its activation and the lab's contract — in one
+// round trip.
+func HoldYear(ctx context.Context, tx pgx.Tx, labID uuid.UUID, year int32, also func(queries *calcdb.Queries)) (Held, error) {
 	queries, batch := NewBatch()
 	_ = queries.ShareYear(ctx, calcdb.ShareYearParams{Year: fmt.Sprint(year), LabID: labID.String()})
 	also(queries)
 	locks := batch.Len()
-	// lifecycle.sql's YearState, read once the locks are held.
-	batch.Queue(`SELECT calc.year_state($1::uuid, $2::integer)::text`, labID, year)
+	// lifecycle.sql's YearState, factors.sql's ActiveVersionOf and
+	// contracts.sql's GetContract, read once the locks are held.
+	batch.Queue(`SELECT calc.year_state($1::uuid, $2::integer)::text, a.dataset, a.version,
+	                    c.supplier, c.kg_co2e_per_kwh, c.uncertainty_pct, c.source
+	             FROM (SELECT 1) AS one
+	             LEFT JOIN LATERAL (SELECT dataset, version FROM calc.factor_activations
+	                                WHERE year = $2 ORDER BY id DESC LIMIT 1) AS a ON true
+	             LEFT JOIN calc.electricity_contracts AS c ON c.lab_id = $1 AND c.year = $2`, labID, year)
 	results := tx.SendBatch(ctx, batch)
 	defer results.Close()
 	for range locks {
 		if _, err := results.Exec(); err != nil {
-			return false, fmt.Errorf("hold year %d of lab %s: %w", year, labID, err)
+			return Held{}, fmt.Errorf("hold year %d of lab %s: %w", year, labID, err)
 		}
 	}
 	var state string
-	if err := results.QueryRow().Scan(&state); err != nil {
-		return false, fmt.Errorf("state of year %d of lab %s: %w", year, labID, err)
+	var dataset, version, supplier, source *string
+	var kgPerKWh, uncertainty *float64
+	if err := results.QueryRow().Scan(&state, &dataset, &version, &supplier, &kgPerKWh, &uncertainty, &source); err != nil {
+		return Held{}, fmt.Errorf("state of year %d of lab %s: %w", year, labID, err)
 	}
-	return state == ledger.YearStateOpen, results.Close()
+	held := Held{Open: state == ledger.YearStateOpen}
+	if dataset != nil && version != nil {
+		held.Active = &factors.VersionRef{Dataset: *dataset, Version: *version}
+	}
+	if supplier != nil && kgPerKWh != nil && uncertainty != nil && source != nil {
+		held.Contract = &kinds.Contract{Supplier: *supplier, KgPerKWh: *kgPerKWh, UncertaintyPct: *uncertainty, Source: *source}
+	}
+	return held, results.Close()
 }
