@@ -5,6 +5,7 @@
 //	bench entries -clients 32 -requests 20000
 //	bench entries -rate 300 -duration 30s -labs 50
 //	bench report -small 10000 -large 1000000 -requests 1000
+//	bench gateway -connections 64 -requests 5000 -rounds 2
 //
 // import generates an equipment CSV, uploads it through the gateway of a
 // freshly started system, waits for the job to finish and reports rows/s end
@@ -18,6 +19,10 @@
 // entries posts single entries through the gateway from concurrent clients
 // and prints the latency percentiles; with -rate, it offers them at a
 // constant rate instead (open loop) and measures each from its due time.
+//
+// gateway asks the same requests of the gateway (REST) and of the service
+// directly (Connect), alternating, and prints the gateway's latency and
+// throughput ratios.
 package main
 
 import (
@@ -58,6 +63,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return benchEntries(ctx, *clients, *requests, out)
 	}
+	if len(args) > 0 && args[0] == "gateway" {
+		flags := flag.NewFlagSet("gateway", flag.ContinueOnError)
+		connections := flags.Int("connections", 64, "concurrent callers, each on its own connection")
+		requests := flags.Int("requests", 5000, "requests a run")
+		rounds := flags.Int("rounds", 2, "runs of each side, alternating")
+		if err := flags.Parse(args[1:]); err != nil {
+			return err
+		}
+		return benchGateway(ctx, *connections, *requests, *rounds, out)
+	}
 	if len(args) > 0 && args[0] == "report" {
 		flags := flag.NewFlagSet("report", flag.ContinueOnError)
 		small := flags.Int("small", 10_000, "emissions of the small lab")
@@ -69,7 +84,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchReport(ctx, *small, *large, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] [-rate R -duration D -labs N] | bench report [-small N] [-large N] [-requests N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] [-rate R -duration D -labs N] | bench report [-small N] [-large N] [-requests N] | bench gateway [-connections N] [-requests N] [-rounds N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")

@@ -84,6 +84,11 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 			services = append(services, vanguard.NewService(name, proxy,
 				vanguard.WithTargetProtocols(vanguard.ProtocolConnect),
 				vanguard.WithTargetCodecs(vanguard.CodecProto),
+				// The services are next door: gzip between them and the
+				// gateway would cost both sides CPU to save bytes on a
+				// local network (the client's own Accept-Encoding still
+				// holds for its answer).
+				vanguard.WithNoTargetCompression(),
 				// Requests reach the transcoder already bounded and inflated
 				// (reqbody.Decode); this bounds any one message it holds, the
 				// services' answers included.
