@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -23,54 +20,44 @@ func benchEntries(ctx context.Context, clients, requests int, out io.Writer) err
 	url := sys.gateway + "/api/v1/labs/" + sys.labID + "/activities"
 	transport := &http.Transport{MaxIdleConnsPerHost: clients}
 	client := &http.Client{Transport: transport}
-	post := func(i int) (time.Duration, error) {
-		body := fmt.Sprintf(`{"year":2025,"kind":"equipment","values":{"equipment_name":"Device %d","category":"it","active_hours_per_week":"%d","active_power_w":"%d"}}`, i, 10+i%50, 20+i%500)
-		request, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(body))
+	post := func(i int) error {
+		request, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewBufferString(entryBody(i)))
 		request.Header.Set("Authorization", "Bearer "+sys.token)
 		request.Header.Set("Content-Type", "application/json")
-		return timed(client, request, fmt.Sprintf("entry %d", i))
-	}
-	// Warm up connections and caches.
-	for i := range clients {
-		if _, err := post(requests + i); err != nil {
-			return err
-		}
-	}
-	latencies := make([]time.Duration, requests)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= requests || failed.Load() != nil {
-					return
-				}
-				took, err := post(i)
-				if err != nil {
-					failed.Store(err)
-					return
-				}
-				latencies[i] = took
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, _ := failed.Load().(error); err != nil {
+		_, err := timed(client, request, fmt.Sprintf("entry %d", i))
 		return err
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	percentile := func(p float64) time.Duration { return latencies[int(float64(len(latencies)-1)*p)] }
+	run, err := runClosedLoop(post, clients, requests)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "entries          %d from %d concurrent clients through the gateway\n", requests, clients)
-	fmt.Fprintf(out, "throughput       %.0f entries/s\n", float64(requests)/elapsed.Seconds())
+	fmt.Fprintf(out, "throughput       %.0f entries/s\n", run.perSecond)
 	fmt.Fprintf(out, "latency          p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
-		ms(percentile(0.50)), ms(percentile(0.90)), ms(percentile(0.99)), ms(latencies[len(latencies)-1]))
+		ms(run.at(0.50)), ms(run.at(0.90)), ms(run.at(0.99)), ms(run.latencies[len(run.latencies)-1]))
 	return nil
+}
+
+// entryBody is the i-th equipment entry the benchmarks post.
+func entryBody(i int) string {
+	return fmt.Sprintf(`{"year":2025,"kind":"equipment","values":{"equipment_name":"Device %d","category":"it","active_hours_per_week":"%d","active_power_w":"%d"}}`, i, 10+i%50, 20+i%500)
+}
+
+// labsOf returns the benchmark's lab and n-1 more, made through the
+// gateway.
+func (sys *benchSystem) labsOf(ctx context.Context, n int) ([]string, error) {
+	labIDs := []string{sys.labID}
+	for i := 1; i < n; i++ {
+		var lab struct {
+			ID string `json:"id"`
+		}
+		if err := api(ctx, http.MethodPost, sys.gateway+"/api/v1/labs", sys.token, "application/json",
+			bytes.NewBufferString(fmt.Sprintf(`{"code":"BENCH-%d","name":"Benchmark lab %d","country":"CH"}`, i, i)), &lab); err != nil {
+			return nil, err
+		}
+		labIDs = append(labIDs, lab.ID)
+	}
+	return labIDs, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

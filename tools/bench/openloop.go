@@ -23,22 +23,14 @@ func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Durat
 		return err
 	}
 	defer sys.stop()
-	labIDs := []string{sys.labID}
-	for i := 1; i < labs; i++ {
-		var lab struct {
-			ID string `json:"id"`
-		}
-		if err := api(ctx, http.MethodPost, sys.gateway+"/api/v1/labs", sys.token, "application/json",
-			bytes.NewBufferString(fmt.Sprintf(`{"code":"BENCH-%d","name":"Benchmark lab %d","country":"CH"}`, i, i)), &lab); err != nil {
-			return err
-		}
-		labIDs = append(labIDs, lab.ID)
+	labIDs, err := sys.labsOf(ctx, labs)
+	if err != nil {
+		return err
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: inFlight, MaxConnsPerHost: inFlight}
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	post := func(ctx context.Context, i int) error {
-		body := fmt.Sprintf(`{"year":2025,"kind":"equipment","values":{"equipment_name":"Device %d","category":"it","active_hours_per_week":"%d","active_power_w":"%d"}}`, i, 10+i%50, 20+i%500)
-		request, _ := http.NewRequestWithContext(ctx, http.MethodPost, sys.gateway+"/api/v1/labs/"+labIDs[i%len(labIDs)]+"/activities", bytes.NewBufferString(body))
+		request, _ := http.NewRequestWithContext(ctx, http.MethodPost, sys.gateway+"/api/v1/labs/"+labIDs[i%len(labIDs)]+"/activities", bytes.NewBufferString(entryBody(i)))
 		request.Header.Set("Authorization", "Bearer "+sys.token)
 		request.Header.Set("Content-Type", "application/json")
 		_, err := timed(client, request, fmt.Sprintf("entry %d", i))
