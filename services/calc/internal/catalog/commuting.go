@@ -44,8 +44,8 @@ func computeCommuting(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 	distance, errDistance := row.Number("distance_km", true, 0, 0, 1_000)
 	days, errDays := row.Number("days_per_week", false, 5, 0, 7)
 	weeks, errWeeks := row.Number("weeks_per_year", false, 45, 0, 53)
-	fuel, errFuel := row.Choice("car_fuel", "unknown", "unknown", "petrol", "diesel", "hybrid", "plug_in_hybrid", "battery_electric")
-	size, errSize := row.Choice("car_size", "average", "average", "small", "medium", "large")
+	fuel, errFuel := row.Choice("car_fuel", travel.CarFuels[0], travel.CarFuels...)
+	size, errSize := row.Choice("car_size", travel.CarSizes[0], travel.CarSizes...)
 	occupancy, errOccupancy := row.Number("car_occupancy", false, 1, 1, 9)
 	if err := kinds.FirstError(errPerson, errPeople, errMode, errDistance, errDays, errWeeks, errFuel, errSize, errOccupancy); err != nil {
 		return kinds.Activity{}, err

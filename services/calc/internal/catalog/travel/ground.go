@@ -12,10 +12,11 @@ import (
 // car's factor is per vehicle-km, shared among the people in the car; the
 // others are per passenger-km.
 
-// Car sizes and fuels, as the DESNZ car table names them.
+// CarSizes and CarFuels are the car bands and fuels, as the DESNZ car
+// table names them (the first of each is the default).
 var (
-	carSizes = []string{"average", "small", "medium", "large"}
-	carFuels = []string{"unknown", "petrol", "diesel", "hybrid", "plug_in_hybrid", "battery_electric"}
+	CarSizes = []string{"average", "small", "medium", "large"}
+	CarFuels = []string{"unknown", "petrol", "diesel", "hybrid", "plug_in_hybrid", "battery_electric"}
 )
 
 // Car is the travel module's car kind.
@@ -44,8 +45,8 @@ var Car = &kinds.Kind{
 func computeCar(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 	distance, errDistance := row.Number("distance_km", true, 0, 0, 40_000)
 	legs, errLegs := legsOf(row)
-	fuel, errFuel := row.Choice("fuel", "unknown", carFuels...)
-	size, errSize := row.Choice("size", "average", carSizes...)
+	fuel, errFuel := row.Choice("fuel", CarFuels[0], CarFuels...)
+	size, errSize := row.Choice("size", CarSizes[0], CarSizes...)
 	occupants, errOccupants := row.Integer("occupants", 1, 1, 9)
 	labOccupants, errLab := row.Integer("lab_occupants", occupants, 1, 9)
 	if err := kinds.FirstError(errDistance, errLegs, errFuel, errSize, errOccupants, errLab); err != nil {
