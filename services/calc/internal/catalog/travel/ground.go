@@ -73,12 +73,7 @@ func computeCar(row kinds.Row, env kinds.Env) (kinds.Activity, error) {
 // VehicleEmission is what vehicleKm in a vehicle of kind (of class) emit:
 // the vehicle's factor is per vehicle-km whoever is in it.
 func VehicleEmission(env kinds.Env, kind, class string, vehicleKm float64) (kinds.Emission, error) {
-	factor, fallback, err := env.Factor(factors.Key{Kind: kind, EmissionType: kind, Classification: class})
-	if err != nil {
-		return kinds.Emission{}, err
-	}
-	return kinds.Emission{EmissionType: kind, Scope: 3, Quantity: vehicleKm, QuantityUnit: "vehicle-km",
-		KgCO2e: vehicleKm * factor.Value, Factor: factor, Fallback: fallback}, nil
+	return perKm(env, kind, class, vehicleKm, "vehicle-km")
 }
 
 // passengerMode is a kind computed per passenger-km: a factor for each of
@@ -152,12 +147,18 @@ func passengerKind(mode passengerMode) *kinds.Kind {
 
 // PassengerEmission is what passengerKm by kind (of class) emit.
 func PassengerEmission(env kinds.Env, kind, class string, passengerKm float64) (kinds.Emission, error) {
+	return perKm(env, kind, class, passengerKm, "passenger-km")
+}
+
+// perKm is what km (in unit) by kind (of class) emit, at the factor of the
+// kind and class.
+func perKm(env kinds.Env, kind, class string, km float64, unit string) (kinds.Emission, error) {
 	factor, fallback, err := env.Factor(factors.Key{Kind: kind, EmissionType: kind, Classification: class})
 	if err != nil {
 		return kinds.Emission{}, err
 	}
-	return kinds.Emission{EmissionType: kind, Scope: 3, Quantity: passengerKm, QuantityUnit: "passenger-km",
-		KgCO2e: passengerKm * factor.Value, Factor: factor, Fallback: fallback}, nil
+	return kinds.Emission{EmissionType: kind, Scope: 3, Quantity: km, QuantityUnit: unit,
+		KgCO2e: km * factor.Value, Factor: factor, Fallback: fallback}, nil
 }
 
 // legsOf is trips, twice for a round trip.
