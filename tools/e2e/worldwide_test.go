@@ -62,3 +62,20 @@ func TestTheTravelAndCommutingTemplatesImportAndCompute(t *testing.T) {
 		})
 	}
 }
+
+// A commuting survey's cyclists import and count their kilometres with no
+// emissions: each mode's share can be shown.
+func TestCyclingCommutersCountTheirKilometresAndEmitNothing(t *testing.T) {
+	sys := startSystem(t)
+	api := sys.Gateway + "/api/v1"
+	lab := mustCall(t, 200, "POST", api+"/labs", `{"code":"BIKES","name":"Lab","country":"NL"}`)["id"].(string)
+	_, answer := upload(t, sys, "admin", lab, "kind=commuting&year=2025", "person,people,mode,distance_km\nCyclists,7,bike,4\n", false)
+	if done := waitFinished(t, sys, importID(t, answer)); done["result"] != "SUCCESS" || done["rowsOk"] != "1" {
+		t.Fatalf("import: %v", done)
+	}
+	kg := queryFloat(t, sys, "SELECT sum(kg_co2e) FROM calc.rollups WHERE lab_id = $1 AND module = 'commuting' AND variant = ''", lab)
+	km := queryFloat(t, sys, "SELECT sum(quantity) FROM calc.rollups WHERE lab_id = $1 AND module = 'commuting' AND variant = ''", lab)
+	if kg != 0 || !near(km, 4*2*5*45*7) {
+		t.Fatalf("cyclists: %v kg, %v passenger-km, want 0 and %v", kg, km, 4*2*5*45*7)
+	}
+}
