@@ -87,7 +87,7 @@ func benchGateway(ctx context.Context, connections, requests, rounds int, out io
 			for _, name := range order {
 				if round == 0 && name == pairs[0].gatewayName {
 					// BENCH_PROFILE=gateway: a CPU profile of the gateway's first run.
-					profileService(sys.addrs, func(line string) { fmt.Fprintln(os.Stderr, "bench:", line) })
+					profileService(sys.addrs, "", func(line string) { fmt.Fprintln(os.Stderr, "bench:", line) })
 				}
 				result, err := runClosedLoop(calls[name], connections, requests)
 				if err != nil {

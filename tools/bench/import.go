@@ -154,7 +154,7 @@ func benchImport(ctx context.Context, rows, workers int, replace, recalc, scenar
 	rssBefore := peakRSS(processes)
 
 	// A CPU profile of one service while it imports.
-	profileService(addrs, log)
+	profileService(addrs, "", log)
 	log("uploading through the gateway")
 	uploadTime, endToEnd, status, err := importFile(ctx, gateway, token, lab.ID, csvPath, rows)
 	if err != nil {
@@ -206,7 +206,7 @@ func benchImport(ctx context.Context, rows, workers int, replace, recalc, scenar
 		return nil
 	}
 	log("activating a new Swiss grid factor for 2025")
-	took, err := benchRecalc(ctx, gateway, token, lab.ID)
+	took, err := benchRecalc(ctx, gateway, token, lab.ID, func() { profileService(addrs, "-recalc", log) })
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ type importStatus struct {
 
 // benchRecalc uploads and activates a dataset version with a new Swiss grid
 // factor, and times the lab's recalculation from the activation on.
-func benchRecalc(ctx context.Context, gateway, token, labID string) (time.Duration, error) {
+func benchRecalc(ctx context.Context, gateway, token, labID string, activated func()) (time.Duration, error) {
 	csv := "dataset,version,kind,emission_type,classification,region,year,value,unit,source,licence,gwp_set,boundary,radiative_forcing,uncertainty_pct\n" +
 		"bench,1,electricity,electricity_grid,location,CH,2025,0.12,kWh,benchmark figure,CC0-1.0,AR6,life_cycle,,10\n"
 	if err := api(ctx, http.MethodPost, gateway+"/api/v1/factor-datasets?dataset=bench&version=1", token, "text/csv", bytes.NewBufferString(csv), &map[string]any{}); err != nil {
@@ -301,6 +301,7 @@ func benchRecalc(ctx context.Context, gateway, token, labID string) (time.Durati
 	if err := api(ctx, http.MethodPost, gateway+"/api/v1/factor-datasets/bench/versions/1:activate", token, "application/json", bytes.NewBufferString(`{"years":[2025]}`), &map[string]any{}); err != nil {
 		return 0, err
 	}
+	activated()
 	for {
 		var answer struct {
 			Recalculations []struct{ State, Message string } `json:"recalculations"`
@@ -394,8 +395,8 @@ func envOr(name, fallback string) string {
 }
 
 // profileService takes an 8-second CPU profile of the service BENCH_PROFILE
-// names (DEBUG=true serves pprof), in the background, into <name>.pprof.
-func profileService(addrs map[string]string, log func(string)) {
+// names (DEBUG=true serves pprof), in the background, into <name><phase>.pprof.
+func profileService(addrs map[string]string, phase string, log func(string)) {
 	profile := os.Getenv("BENCH_PROFILE")
 	if profile == "" {
 		return
@@ -406,9 +407,9 @@ func profileService(addrs map[string]string, log func(string)) {
 			return
 		}
 		defer response.Body.Close()
-		saved, _ := os.Create(profile + ".pprof")
+		saved, _ := os.Create(profile + phase + ".pprof")
 		defer saved.Close()
 		_, _ = io.Copy(saved, response.Body)
-		log("profile written to " + profile + ".pprof")
+		log("profile written to " + profile + phase + ".pprof")
 	}()
 }

@@ -116,21 +116,32 @@ WHERE lab_id = sqlc.arg('lab_id') AND (sqlc.arg('year')::integer = 0 OR year = s
 ORDER BY started_at DESC, id DESC
 LIMIT 500;
 
--- name: SupersedeEmissions :many
--- Moves the emissions of activities to the superseded table, returning
--- them as they were (for the rollup deltas).
+-- name: SupersedeTargetEmissions :many
+-- Moves the emissions of a lab/year/kind's activities to the superseded
+-- table and returns what they added to the rollups, per module, in one
+-- pass: the rows themselves never leave the database.
 WITH moved AS (
-    DELETE FROM calc.emissions WHERE activity_id = ANY(sqlc.arg('activity_ids')::uuid[])
-    RETURNING *
+    DELETE FROM calc.emissions e
+    USING calc.activities a
+    WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3
+    RETURNING e.*
+), kept AS (
+    INSERT INTO calc.superseded_emissions (recalculation_id, activity_id, variant, lab_id, year, module, emission_type,
+                                           scope, quantity, quantity_unit, kg_co2e, factor_id, factor_dataset,
+                                           factor_version, uncertainty_pct, overridden, fallback)
+    SELECT sqlc.arg('recalculation_id')::uuid, activity_id, variant, lab_id, year, module, emission_type, scope,
+           quantity, quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct, overridden,
+           fallback
+    FROM moved
 )
-INSERT INTO calc.superseded_emissions (recalculation_id, activity_id, variant, lab_id, year, module, emission_type,
-                                       scope, quantity, quantity_unit, kg_co2e, factor_id, factor_dataset,
-                                       factor_version, uncertainty_pct, overridden, fallback)
-SELECT sqlc.arg('recalculation_id')::uuid, activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
-       quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct, overridden, fallback
+SELECT module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+       coalesce(factor_id, '00000000-0000-0000-0000-000000000000')::uuid AS factor_id,
+       sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq,
+       sum(kg_co2e * uncertainty_pct / 100)::float8 AS uncertainty_linear, count(*) AS entries,
+       count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
 FROM moved
-RETURNING activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e,
-          factor_id, factor_dataset, factor_version, uncertainty_pct, overridden, fallback;
+GROUP BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id;
 
 -- name: ListSupersededEmissions :many
 SELECT * FROM calc.superseded_emissions WHERE activity_id = $1 ORDER BY superseded_at DESC, variant, emission_type;

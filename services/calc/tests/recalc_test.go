@@ -169,3 +169,74 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 		t.Fatalf("new entry: %+v, %v", activity.Emissions, err)
 	}
 }
+
+func TestARecalculationThatCannotComputeARowChangesNothing(t *testing.T) {
+	ctx := adminCtx
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := newStores(t)
+	cache := factorbus.NewCache(store.factors)
+	if err := cache.LoadDefault(ctx); err != nil {
+		t.Fatal(err)
+	}
+	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
+	lab := uuid.New()
+	labs := countries{lab: "CH"}
+	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
+	for watts := range 5 {
+		if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
+			"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": fmt.Sprint(100 * (watts + 1)),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A row stored before a rule changed, which today's formula refuses.
+	bad := uuid.Must(uuid.NewV7())
+	if _, err := store.pool.Exec(ctx, `INSERT INTO calc.activities (id, lab_id, year, module, kind, source, inputs)
+		VALUES ($1, $2, 2025, 'equipment', 'equipment', 'entry', '{"equipment_name":"Old","category":"it","active_hours_per_week":"many","active_power_w":"10"}')`,
+		bad, lab); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() (rollups []string, emissions, superseded int) {
+		for _, r := range store.rollups(ctx, t, lab, 2025) {
+			rollups = append(rollups, fmt.Sprintf("%s %s %s %v %d", r.Variant, r.FactorDataset, r.FactorVersion, r.KgCO2e, r.Entries))
+		}
+		if err := store.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM calc.emissions WHERE lab_id = $1),
+			(SELECT count(*) FROM calc.superseded_emissions WHERE lab_id = $1)`, lab).Scan(&emissions, &superseded); err != nil {
+			t.Fatal(err)
+		}
+		return rollups, emissions, superseded
+	}
+	rollupsBefore, emissionsBefore, _ := stored()
+
+	tasks := jobqueuetest.New(t, "calc-test")
+	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: 0})
+	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
+	version, err := datasets.Upload(ctx, "grid", "2", "", strings.NewReader(header+"grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := datasets.Sync(ctx, version.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil {
+		t.Fatal(err)
+	}
+	// Two rows a batch: whichever batch holds the bad row, others were
+	// already computed and written in the transaction.
+	recalculator := recalcbus.NewRecalculator(logger, store.recalc, labs, cache, recalcbus.Config{Batch: 2})
+	if err := recalculator.Recalculate(ctx, recalcbus.Target{LabID: lab, Year: 2025, Kind: "equipment"}); err != nil {
+		t.Fatal(err)
+	}
+	recalculations, err := store.recalc.ListRecalculations(ctx, lab, 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recalculations) != 1 || recalculations[0].State != recalcbus.StateFailed || !strings.Contains(recalculations[0].Message, bad.String()) {
+		t.Fatalf("recalculations: %+v", recalculations)
+	}
+	rollupsAfter, emissionsAfter, superseded := stored()
+	if strings.Join(rollupsAfter, "; ") != strings.Join(rollupsBefore, "; ") || emissionsAfter != emissionsBefore || emissionsBefore != 10 || superseded != 0 {
+		t.Fatalf("after a failed recalculation: rollups %v (before %v), %d emissions (before %d), %d superseded",
+			rollupsAfter, rollupsBefore, emissionsAfter, emissionsBefore, superseded)
+	}
+}

@@ -760,71 +760,87 @@ func (q *Queries) ShareEntryTarget(ctx context.Context, arg ShareEntryTargetPara
 	return err
 }
 
-const supersedeEmissions = `-- name: SupersedeEmissions :many
+const supersedeTargetEmissions = `-- name: SupersedeTargetEmissions :many
 WITH moved AS (
-    DELETE FROM calc.emissions WHERE activity_id = ANY($2::uuid[])
-    RETURNING activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e, factor_id, factor_version, uncertainty_pct, factor_dataset, overridden, fallback
+    DELETE FROM calc.emissions e
+    USING calc.activities a
+    WHERE e.activity_id = a.id AND a.lab_id = $1 AND a.year = $2 AND a.kind = $3
+    RETURNING e.activity_id, e.variant, e.lab_id, e.year, e.module, e.emission_type, e.scope, e.quantity, e.quantity_unit, e.kg_co2e, e.factor_id, e.factor_version, e.uncertainty_pct, e.factor_dataset, e.overridden, e.fallback
+), kept AS (
+    INSERT INTO calc.superseded_emissions (recalculation_id, activity_id, variant, lab_id, year, module, emission_type,
+                                           scope, quantity, quantity_unit, kg_co2e, factor_id, factor_dataset,
+                                           factor_version, uncertainty_pct, overridden, fallback)
+    SELECT $4::uuid, activity_id, variant, lab_id, year, module, emission_type, scope,
+           quantity, quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct, overridden,
+           fallback
+    FROM moved
 )
-INSERT INTO calc.superseded_emissions (recalculation_id, activity_id, variant, lab_id, year, module, emission_type,
-                                       scope, quantity, quantity_unit, kg_co2e, factor_id, factor_dataset,
-                                       factor_version, uncertainty_pct, overridden, fallback)
-SELECT $1::uuid, activity_id, variant, lab_id, year, module, emission_type, scope, quantity,
-       quantity_unit, kg_co2e, factor_id, factor_dataset, factor_version, uncertainty_pct, overridden, fallback
+SELECT module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit,
+       coalesce(factor_id, '00000000-0000-0000-0000-000000000000')::uuid AS factor_id,
+       sum(quantity)::float8 AS quantity, sum(kg_co2e)::float8 AS kg_co2e,
+       sum((kg_co2e * uncertainty_pct / 100) ^ 2)::float8 AS uncertainty_sq,
+       sum(kg_co2e * uncertainty_pct / 100)::float8 AS uncertainty_linear, count(*) AS entries,
+       count(*) FILTER (WHERE overridden) AS overridden, count(*) FILTER (WHERE fallback) AS fallback
 FROM moved
-RETURNING activity_id, variant, lab_id, year, module, emission_type, scope, quantity, quantity_unit, kg_co2e,
-          factor_id, factor_dataset, factor_version, uncertainty_pct, overridden, fallback
+GROUP BY module, emission_type, scope, variant, factor_dataset, factor_version, quantity_unit, factor_id
 `
 
-type SupersedeEmissionsParams struct {
+type SupersedeTargetEmissionsParams struct {
+	LabID           uuid.UUID
+	Year            int32
+	Kind            string
 	RecalculationID uuid.UUID
-	ActivityIds     []uuid.UUID
 }
 
-type SupersedeEmissionsRow struct {
-	ActivityID     uuid.UUID
-	Variant        string
-	LabID          uuid.UUID
-	Year           int32
-	Module         string
-	EmissionType   string
-	Scope          int16
-	Quantity       float64
-	QuantityUnit   string
-	KgCo2e         float64
-	FactorID       *uuid.UUID
-	FactorDataset  string
-	FactorVersion  string
-	UncertaintyPct float64
-	Overridden     bool
-	Fallback       bool
+type SupersedeTargetEmissionsRow struct {
+	Module            string
+	EmissionType      string
+	Scope             int16
+	Variant           string
+	FactorDataset     string
+	FactorVersion     string
+	QuantityUnit      string
+	FactorID          uuid.UUID
+	Quantity          float64
+	KgCo2e            float64
+	UncertaintySq     float64
+	UncertaintyLinear float64
+	Entries           int64
+	Overridden        int64
+	Fallback          int64
 }
 
-// Moves the emissions of activities to the superseded table, returning
-// them as they were (for the rollup deltas).
-func (q *Queries) SupersedeEmissions(ctx context.Context, arg SupersedeEmissionsParams) ([]SupersedeEmissionsRow, error) {
-	rows, err := q.db.Query(ctx, supersedeEmissions, arg.RecalculationID, arg.ActivityIds)
+// Moves the emissions of a lab/year/kind's activities to the superseded
+// table and returns what they added to the rollups, per module, in one
+// pass: the rows themselves never leave the database.
+func (q *Queries) SupersedeTargetEmissions(ctx context.Context, arg SupersedeTargetEmissionsParams) ([]SupersedeTargetEmissionsRow, error) {
+	rows, err := q.db.Query(ctx, supersedeTargetEmissions,
+		arg.LabID,
+		arg.Year,
+		arg.Kind,
+		arg.RecalculationID,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []SupersedeEmissionsRow
+	var items []SupersedeTargetEmissionsRow
 	for rows.Next() {
-		var i SupersedeEmissionsRow
+		var i SupersedeTargetEmissionsRow
 		if err := rows.Scan(
-			&i.ActivityID,
-			&i.Variant,
-			&i.LabID,
-			&i.Year,
 			&i.Module,
 			&i.EmissionType,
 			&i.Scope,
-			&i.Quantity,
-			&i.QuantityUnit,
-			&i.KgCo2e,
-			&i.FactorID,
+			&i.Variant,
 			&i.FactorDataset,
 			&i.FactorVersion,
-			&i.UncertaintyPct,
+			&i.QuantityUnit,
+			&i.FactorID,
+			&i.Quantity,
+			&i.KgCo2e,
+			&i.UncertaintySq,
+			&i.UncertaintyLinear,
+			&i.Entries,
 			&i.Overridden,
 			&i.Fallback,
 		); err != nil {

@@ -61,9 +61,10 @@ type Tx interface {
 	// StreamActivities hands the target's activities to fn a batch at a
 	// time (a cursor: never the whole target in memory).
 	StreamActivities(ctx context.Context, target Target, batch int, fn func([]ledger.Activity) error) error
-	// SupersedeEmissions moves the activities' emissions to the superseded
-	// table under recalculationID and returns them as they were.
-	SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error)
+	// SupersedeTarget moves the target's emissions to the superseded table
+	// under recalculationID and returns what they added to the rollups, by
+	// module.
+	SupersedeTarget(ctx context.Context, recalculationID uuid.UUID, target Target) (map[string]ledger.RollupSums, error)
 	// RecordRecalculation records it and marks the ask answered.
 	RecordRecalculation(ctx context.Context, recalculation Recalculation, answered int64) error
 	// Record appends an event to the audit trail in the transaction.
@@ -156,6 +157,9 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 		return fmt.Errorf("lab %s: %w", target.LabID, err)
 	}
 	var computeErr error
+	// Where the time went, for the log: copy counts only the wait for a
+	// COPY once its next batch is computed.
+	var phases struct{ read, compute, supersede, copy time.Duration }
 	err = r.store.InRecalcTx(ctx, func(tx Tx) error {
 		// The year first, as every writer: a close waits for this, and a
 		// closed year is left as it is unless an admin forced the ask.
@@ -197,26 +201,39 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 			return err
 		}
 		recalculation.To = ref
-		removed := map[string]ledger.RollupSums{}
-		added := map[string]ledger.RollupSums{}
+		// The old emissions go first, in one statement: what they added
+		// to the rollups comes back, never the rows.
+		started := time.Now()
+		removed, err := tx.SupersedeTarget(ctx, recalculation.ID, target)
+		if err != nil {
+			return err
+		}
+		phases.supersede = time.Since(started)
 		from := map[string]bool{}
-		var emissions []ledger.Emission
-		var ids []uuid.UUID
+		for _, sums := range removed {
+			for key, sum := range sums {
+				if key.Variant == "" {
+					recalculation.KgBefore += sum.KgCO2e
+				}
+				if key.FactorDataset != "" {
+					from[key.FactorDataset+" "+key.FactorVersion] = true
+				}
+			}
+		}
+		added := map[string]ledger.RollupSums{}
 		values := kinds.Row{}
-		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ledger.Activity) error {
-			emissions, ids = emissions[:0], ids[:0]
+		compute := func(batch []ledger.Activity, emissions []ledger.Emission) ([]ledger.Emission, error) {
 			for i := range batch {
 				activity := &batch[i]
 				if err := ledger.RowOf(activity.Inputs, kind, values); err != nil {
 					computeErr = fmt.Errorf("activity %s: %w", activity.ID, err)
-					return computeErr
+					return emissions, computeErr
 				}
 				computed, err := kind.Compute(values, env)
 				if err != nil {
 					computeErr = fmt.Errorf("activity %s: %w", activity.ID, err)
-					return computeErr
+					return emissions, computeErr
 				}
-				ids = append(ids, activity.ID)
 				sums := added[activity.Module]
 				if sums == nil {
 					sums = ledger.RollupSums{}
@@ -230,39 +247,36 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 					}
 				}
 			}
-			old, err := tx.SupersedeEmissions(ctx, recalculation.ID, ids)
-			if err != nil {
-				return err
-			}
-			for i := range old {
-				e := &old[i]
-				sums := removed[e.Module]
-				if sums == nil {
-					sums = ledger.RollupSums{}
-					removed[e.Module] = sums
-				}
-				sums.Add(e)
-				if e.Variant == "" {
-					recalculation.KgBefore += e.KgCO2e
-				}
-				if e.FactorDataset != "" {
-					from[e.FactorDataset+" "+e.FactorVersion] = true
-				}
-			}
 			recalculation.Activities += int64(len(batch))
-			next := 0
-			_, err = tx.CopyEmissions(ctx, func() (*ledger.Emission, error) {
-				if next == len(emissions) {
-					return nil, nil
-				}
-				next++
-				return &emissions[next-1], nil
-			})
-			return err
+			return emissions, nil
+		}
+		// A batch's emissions are written while the next batch is computed:
+		// the connection is free between two fetches, the CPU during a COPY.
+		var pending, spare []ledger.Emission
+		fetched := time.Now()
+		err = tx.StreamActivities(ctx, target, r.cfg.Batch, func(batch []ledger.Activity) error {
+			phases.read += time.Since(fetched)
+			started := time.Now()
+			previous := pending
+			copied := make(chan error, 1)
+			go func() { copied <- copyEmissions(ctx, tx, previous) }()
+			current, failed := compute(batch, spare[:0])
+			phases.compute += time.Since(started)
+			started = time.Now()
+			copyErr := <-copied
+			phases.copy += time.Since(started)
+			fetched = time.Now()
+			pending, spare = current, previous
+			return errors.Join(failed, copyErr)
 		})
 		if err != nil {
 			return err
 		}
+		started = time.Now()
+		if err := copyEmissions(ctx, tx, pending); err != nil {
+			return err
+		}
+		phases.copy += time.Since(started)
 		var deltas []ledger.RollupDelta
 		for module, sums := range removed {
 			deltas = append(deltas, ledger.RollupDelta{Year: target.Year, Module: module, Sums: sums, Sign: -1})
@@ -300,6 +314,24 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 		return fmt.Errorf("recalculate %v: %w", target, err)
 	}
 	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", recalculation.To.String(),
-		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter)
+		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter, "took", time.Since(recalculation.StartedAt).Round(time.Millisecond),
+		"read", phases.read.Round(time.Millisecond), "compute", phases.compute.Round(time.Millisecond),
+		"supersede", phases.supersede.Round(time.Millisecond), "copy", phases.copy.Round(time.Millisecond))
 	return nil
+}
+
+// copyEmissions writes emissions in one COPY (none: no round trip).
+func copyEmissions(ctx context.Context, tx Tx, emissions []ledger.Emission) error {
+	if len(emissions) == 0 {
+		return nil
+	}
+	next := 0
+	_, err := tx.CopyEmissions(ctx, func() (*ledger.Emission, error) {
+		if next == len(emissions) {
+			return nil, nil
+		}
+		next++
+		return &emissions[next-1], nil
+	})
+	return err
 }

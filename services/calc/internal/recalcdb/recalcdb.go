@@ -132,22 +132,26 @@ func (t *recalcTx) StreamActivities(ctx context.Context, target recalcbus.Target
 	}
 }
 
-func (t *recalcTx) SupersedeEmissions(ctx context.Context, recalculationID uuid.UUID, activityIDs []uuid.UUID) ([]ledger.Emission, error) {
-	rows, err := t.Queries.SupersedeEmissions(ctx, calcdb.SupersedeEmissionsParams{RecalculationID: recalculationID, ActivityIds: activityIDs})
-	all := make([]ledger.Emission, len(rows))
-	for i, e := range rows {
-		var factorID uuid.UUID
-		if e.FactorID != nil {
-			factorID = *e.FactorID
+func (t *recalcTx) SupersedeTarget(ctx context.Context, recalculationID uuid.UUID, target recalcbus.Target) (map[string]ledger.RollupSums, error) {
+	rows, err := t.Queries.SupersedeTargetEmissions(ctx, calcdb.SupersedeTargetEmissionsParams{
+		RecalculationID: recalculationID, LabID: target.LabID, Year: target.Year, Kind: target.Kind})
+	if err != nil {
+		return nil, err
+	}
+	removed := map[string]ledger.RollupSums{}
+	for _, row := range rows {
+		sums := removed[row.Module]
+		if sums == nil {
+			sums = ledger.RollupSums{}
+			removed[row.Module] = sums
 		}
-		all[i] = ledger.Emission{
-			ActivityID: e.ActivityID, Variant: e.Variant, LabID: e.LabID, Year: e.Year, Module: e.Module,
-			EmissionType: e.EmissionType, Scope: e.Scope, Quantity: e.Quantity, QuantityUnit: e.QuantityUnit,
-			KgCO2e: e.KgCo2e, FactorID: factorID, FactorDataset: e.FactorDataset, FactorVersion: e.FactorVersion,
-			UncertaintyPct: e.UncertaintyPct, Overridden: e.Overridden, Fallback: e.Fallback,
+		sums[ledger.RollupKey{EmissionType: row.EmissionType, Scope: row.Scope, Variant: row.Variant,
+			FactorDataset: row.FactorDataset, FactorVersion: row.FactorVersion, QuantityUnit: row.QuantityUnit, FactorID: row.FactorID}] = &ledger.RollupSum{
+			Quantity: row.Quantity, KgCO2e: row.KgCo2e, UncertaintySq: row.UncertaintySq, UncertaintyLinear: row.UncertaintyLinear, Entries: row.Entries,
+			Overridden: row.Overridden, Fallback: row.Fallback,
 		}
 	}
-	return all, err
+	return removed, nil
 }
 
 func (s *Store) PendingRecalculations(ctx context.Context, batch int32) ([]recalcbus.Target, error) {
