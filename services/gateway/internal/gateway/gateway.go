@@ -5,10 +5,12 @@
 package gateway
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -18,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/vanguard"
 	"github.com/redis/go-redis/v9"
@@ -96,7 +99,7 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 			))
 		}
 	}
-	transcoder, err := vanguard.NewTranscoder(services)
+	transcoder, err := vanguard.NewTranscoder(services, vanguard.WithCompression(vanguard.CompressionGzip, fastGzip, func() connect.Decompressor { return &gzip.Reader{} }))
 	if err != nil {
 		return nil, fmt.Errorf("REST transcoder: %w", err)
 	}
@@ -174,6 +177,14 @@ func New(logger *slog.Logger, upstreams []Upstream, options Options) (http.Handl
 		traced.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, routes.name(r))))
 	})
 	return handler, nil
+}
+
+// fastGzip compresses answers for clients that accept gzip at the fastest
+// level: JSON answers shrink nearly as much as at the default level, for a
+// fraction of the gateway's CPU.
+func fastGzip() connect.Compressor {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: never an error
+	return w
 }
 
 // routeKey holds a request's route in its context.
