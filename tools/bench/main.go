@@ -16,9 +16,11 @@
 // report fills a lab with 10k emissions and another with 1M through the
 // import pipeline and prints the latency of their reports side by side.
 //
-// entries posts single entries through the gateway from concurrent clients
-// and prints the latency percentiles; with -rate, it offers them at a
-// constant rate instead (open loop) and measures each from its due time.
+// entries offers single entries through the gateway at a constant rate
+// (open loop, 300/s by default), measures each from its due time and prints
+// the latency percentiles, then offers more than the system answers and
+// prints what it answered; with -rate 0, concurrent clients post them
+// instead (closed loop).
 //
 // gateway asks the same requests of the gateway (REST) and of the service
 // directly (Connect), alternating, and prints the gateway's latency and
@@ -49,9 +51,10 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "entries" {
 		flags := flag.NewFlagSet("entries", flag.ContinueOnError)
-		clients := flags.Int("clients", 32, "concurrent clients (closed loop)")
-		requests := flags.Int("requests", 20000, "entries to post (closed loop)")
-		rate := flags.Float64("rate", 0, "open loop: entries offered per second, at a constant rate (0: closed loop)")
+		clients := flags.Int("clients", 32, "closed loop (-rate 0): concurrent clients")
+		requests := flags.Int("requests", 20000, "closed loop (-rate 0): entries to post")
+		rate := flags.Float64("rate", 300, "open loop: entries offered per second, at a constant rate (0: closed loop instead)")
+		saturation := flags.Float64("saturation", 4000, "open loop: then offer this rate for 10 s and report what is answered (0: not)")
 		duration := flags.Duration("duration", 30*time.Second, "open loop: for how long")
 		labs := flags.Int("labs", 50, "open loop: labs the entries are spread over")
 		inFlight := flags.Int("in-flight", 1000, "open loop: requests waiting at most at once")
@@ -59,7 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		if *rate > 0 {
-			return benchEntriesOpenLoop(ctx, *rate, *duration, *labs, *inFlight, out)
+			return benchEntriesOpenLoop(ctx, *rate, *duration, *labs, *inFlight, *saturation, out)
 		}
 		return benchEntries(ctx, *clients, *requests, out)
 	}

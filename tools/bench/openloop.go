@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -16,8 +17,10 @@ import (
 // time it is due, and its latency runs from then — a slow answer does not
 // hold back the next request, so queueing shows in the figures instead of
 // slowing the offered load (no coordinated omission). At most inFlight
-// requests wait at once; one due beyond that counts as not sent.
-func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Duration, labs, inFlight int, out io.Writer) error {
+// requests wait at once; one due beyond that counts as not sent. With
+// saturation > 0, a second run on the same system offers that rate for 10
+// s and reports what was answered: the throughput at saturation.
+func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Duration, labs, inFlight int, saturation float64, out io.Writer) error {
 	sys, err := startBench(ctx, 0)
 	if err != nil {
 		return err
@@ -42,61 +45,106 @@ func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Durat
 			return err
 		}
 	}
+	fmt.Fprintf(out, "machine          %d cores, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	run, err := offerAtRate(ctx, rate, duration, inFlight, 0, post)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "offered          %.0f entries/s for %s over %d labs (open loop: latency from each request's due time)\n", rate, duration, len(labIDs))
+	run.print(out, inFlight)
+	fmt.Fprintf(out, "target           p99 %.1f ms against < 20 ms: %s\n", ms(run.percentile(0.99)), verdict(run.percentile(0.99) < 20*time.Millisecond))
+	if saturation <= 0 {
+		return nil
+	}
+	const saturationTime = 10 * time.Second
+	run, err = offerAtRate(ctx, saturation, saturationTime, inFlight, int(rate*duration.Seconds()), post)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "offered          %.0f entries/s for %s (beyond what the system answers: its saturation)\n", saturation, saturationTime)
+	run.print(out, inFlight)
+	fmt.Fprintf(out, "target           %.0f entries/s at saturation against >= 3,000: %s\n", run.perSecond(), verdict(run.perSecond() >= 3000))
+	return nil
+}
 
-	total := int(rate * duration.Seconds())
-	latencies := make([]time.Duration, 0, total)
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// openRun is what one open-loop run measured.
+type openRun struct {
+	latencies         []time.Duration // sorted
+	total             int
+	failures, notSent int
+	firstFailure      error
+	elapsed           time.Duration
+}
+
+func (r *openRun) percentile(p float64) time.Duration {
+	return r.latencies[int(float64(len(r.latencies)-1)*p)]
+}
+
+func (r *openRun) perSecond() float64 { return float64(len(r.latencies)) / r.elapsed.Seconds() }
+
+func (r *openRun) print(out io.Writer, inFlight int) {
+	fmt.Fprintf(out, "answered         %d of %d in %.1f s: %.0f entries/s; %d failed, %d not sent (%d already waiting)\n",
+		len(r.latencies), r.total, r.elapsed.Seconds(), r.perSecond(), r.failures, r.notSent, inFlight)
+	fmt.Fprintf(out, "latency          p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n",
+		ms(r.percentile(0.50)), ms(r.percentile(0.90)), ms(r.percentile(0.99)), ms(r.percentile(0.999)), ms(r.latencies[len(r.latencies)-1]))
+	if r.firstFailure != nil {
+		fmt.Fprintf(out, "first failure    %v\n", r.firstFailure)
+	}
+}
+
+// offerAtRate calls post(first+i) at rate per second for duration, each
+// timed from when it was due.
+func offerAtRate(ctx context.Context, rate float64, duration time.Duration, inFlight, first int, post func(context.Context, int) error) (*openRun, error) {
+	run := &openRun{total: int(rate * duration.Seconds())}
+	run.latencies = make([]time.Duration, 0, run.total)
 	var mu sync.Mutex
-	var failures, notSent int
-	var firstFailure error
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
-	for i := range total {
+	for i := range run.total {
 		due := start.Add(time.Duration(i) * interval)
 		if wait := time.Until(due); wait > 0 {
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
 		select {
 		case slots <- struct{}{}:
 		default:
-			notSent++
+			run.notSent++
 			continue
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			err := post(ctx, i)
+			err := post(ctx, first+i)
 			took := time.Since(due) // from when it was due, not when it went
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				failures++
-				if firstFailure == nil {
-					firstFailure = err
+				run.failures++
+				if run.firstFailure == nil {
+					run.firstFailure = err
 				}
 				return
 			}
-			latencies = append(latencies, took)
+			run.latencies = append(run.latencies, took)
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if len(latencies) == 0 {
-		return fmt.Errorf("no entry succeeded: %w", firstFailure)
+	run.elapsed = time.Since(start)
+	if len(run.latencies) == 0 {
+		return nil, fmt.Errorf("no entry succeeded: %w", run.firstFailure)
 	}
-	slices.Sort(latencies)
-	percentile := func(p float64) time.Duration { return latencies[int(float64(len(latencies)-1)*p)] }
-	fmt.Fprintf(out, "offered          %.0f entries/s for %s over %d labs (open loop: latency from each request's due time)\n", rate, duration, len(labIDs))
-	fmt.Fprintf(out, "answered         %d of %d in %.1f s: %.0f entries/s; %d failed, %d not sent (%d already waiting)\n",
-		len(latencies), total, elapsed.Seconds(), float64(len(latencies))/elapsed.Seconds(), failures, notSent, inFlight)
-	fmt.Fprintf(out, "latency          p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n",
-		ms(percentile(0.50)), ms(percentile(0.90)), ms(percentile(0.99)), ms(percentile(0.999)), ms(latencies[len(latencies)-1]))
-	if firstFailure != nil {
-		fmt.Fprintf(out, "first failure    %v\n", firstFailure)
-	}
-	return nil
+	slices.Sort(run.latencies)
+	return run, nil
 }
