@@ -161,8 +161,8 @@ bench-import: ## Import benchmark: make bench-import ROWS=1000000 (upload to FIN
 	$(DEVSTACK_ENV) && go run ./tools/bench import -rows $(or $(ROWS),1000000)
 
 .PHONY: bench-report
-bench-report: ## Report latency: a lab with 10k emissions and one with 1M, p50/p99 side by side
-	$(DEVSTACK_ENV) && go run ./tools/bench report -small $(or $(SMALL),10000) -large $(or $(LARGE),1000000)
+bench-report: ## Report latency: a lab with 10k emissions and one with 1M (LARGER=10000000: and one with 10M), p50/p99 side by side
+	$(DEVSTACK_ENV) && go run ./tools/bench report -small $(or $(SMALL),10000) -large $(or $(LARGE),1000000) -larger $(or $(LARGER),0)
 
 # The images: one per service, built from each module alone (GOWORK=off)
 # by tools/images into OCI archives in .k8s/images; no registry or engine.

@@ -80,14 +80,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		flags := flag.NewFlagSet("report", flag.ContinueOnError)
 		small := flags.Int("small", 10_000, "emissions of the small lab")
 		large := flags.Int("large", 1_000_000, "emissions of the large lab")
+		larger := flags.Int("larger", 0, "emissions of a third, larger lab (0: none; 10000000 for the 10M figure)")
 		requests := flags.Int("requests", 1000, "reports asked per lab")
 		if err := flags.Parse(args[1:]); err != nil {
 			return err
 		}
-		return benchReport(ctx, *small, *large, *requests, out)
+		sizes := []int{*small, *large}
+		if *larger > 0 {
+			sizes = append(sizes, *larger)
+		}
+		return benchReport(ctx, sizes, *requests, out)
 	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-clients N] [-requests N] [-rate R -duration D -labs N] | bench report [-small N] [-large N] [-requests N] | bench gateway [-connections N] [-requests N] [-rounds N]")
+		return fmt.Errorf("usage: bench import [-rows N] [-workers N] [-replace] [-recalc] [-scenario] | bench entries [-rate R -duration D -labs N -saturation R] [-rate 0 -clients N -requests N] | bench report [-small N] [-large N] [-larger N] [-requests N] | bench gateway [-connections N] [-requests N] [-rounds N]")
 	}
 	flags := flag.NewFlagSet("import", flag.ContinueOnError)
 	rows := flags.Int("rows", 1_000_000, "rows in the generated CSV")
