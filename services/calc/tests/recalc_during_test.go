@@ -3,22 +3,14 @@ package tests
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
-
-	"github.com/google/uuid"
-
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
-	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 )
 
 // An activation that comes while a recalculation of the target is about to
@@ -26,16 +18,7 @@ import (
 // with the new version.
 func TestAnActivationDuringARecalculationIsRecomputed(t *testing.T) {
 	ctx := adminCtx
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := newStores(t)
-	cache := factorbus.NewCache(store.factors)
-	if err := cache.LoadDefault(ctx); err != nil {
-		t.Fatal(err)
-	}
-	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
-	lab := uuid.New()
-	labs := countries{lab: "CH"}
-	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
+	logger, store, cache, authorizer, lab, labs, entries := newSwissLab(t)
 	if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
 		"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": "350",
 	}); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factors"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/platform/authn"
@@ -47,16 +45,7 @@ const header = "dataset,version,kind,emission_type,classification,region,year,va
 
 func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 	ctx := adminCtx
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := newStores(t)
-	cache := factorbus.NewCache(store.factors)
-	if err := cache.LoadDefault(ctx); err != nil {
-		t.Fatal(err)
-	}
-	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
-	lab := uuid.New()
-	labs := countries{lab: "CH"}
-	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
+	logger, store, cache, authorizer, lab, labs, entries := newSwissLab(t)
 
 	// Three freezers of different powers, entered one by one, in 2025.
 	var kWh float64
@@ -172,16 +161,7 @@ func TestAVersionChangeRecalculatesAndKeepsTheOldEmissions(t *testing.T) {
 
 func TestARecalculationThatCannotComputeARowChangesNothing(t *testing.T) {
 	ctx := adminCtx
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := newStores(t)
-	cache := factorbus.NewCache(store.factors)
-	if err := cache.LoadDefault(ctx); err != nil {
-		t.Fatal(err)
-	}
-	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
-	lab := uuid.New()
-	labs := countries{lab: "CH"}
-	entries := entrybus.NewEntries(store.entries, authorizer, labs, cache)
+	logger, store, cache, authorizer, lab, labs, entries := newSwissLab(t)
 	for watts := range 5 {
 		if _, err := entries.Create(ctx, lab.String(), 2025, "equipment", map[string]string{
 			"equipment_name": "Freezer", "category": "scientific", "active_hours_per_week": "168", "active_power_w": fmt.Sprint(100 * (watts + 1)),

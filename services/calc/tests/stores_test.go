@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
@@ -9,11 +11,14 @@ import (
 
 	calcmigrations "github.com/co2-calculator/co2-calculator/migrations/calc"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetdb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrybus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/entrydb"
+	"github.com/co2-calculator/co2-calculator/services/calc/internal/factorbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/factordb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcdb"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatabus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/reportdatadb"
+	"github.com/co2-calculator/co2-calculator/services/platform/authz"
 	"github.com/co2-calculator/co2-calculator/services/platform/pgtest"
 )
 
@@ -46,4 +51,20 @@ func (s stores) rollups(ctx context.Context, t *testing.T, lab uuid.UUID, year i
 		t.Fatal(err)
 	}
 	return figures.Rollups
+}
+
+// newSwissLab returns a Swiss lab, the default factors loaded and its
+// entries written as an admin, where the recalculation tests start.
+func newSwissLab(t *testing.T) (*slog.Logger, stores, *factorbus.Cache, *authz.Authorizer, uuid.UUID, countries, *entrybus.Entries) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := newStores(t)
+	cache := factorbus.NewCache(store.factors)
+	if err := cache.LoadDefault(adminCtx); err != nil {
+		t.Fatal(err)
+	}
+	authorizer := authz.NewAuthorizer(noGrants{}, authz.Config{})
+	lab := uuid.New()
+	labs := countries{lab: "CH"}
+	return logger, store, cache, authorizer, lab, labs, entrybus.NewEntries(store.entries, authorizer, labs, cache)
 }
