@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -39,13 +40,19 @@ func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Durat
 		_, err := timed(client, request, fmt.Sprintf("entry %d", i))
 		return err
 	}
-	// Warm up connections and caches, one entry per lab.
+	// Warm up connections and caches: one entry per lab, then the rate
+	// itself for a few seconds (the pools of connections grow to what it
+	// needs), not counted.
 	for i := range labIDs {
 		if err := post(ctx, 1_000_000+i); err != nil {
 			return err
 		}
 	}
+	if _, err := offerAtRate(ctx, rate, 3*time.Second, inFlight, 2_000_000, post); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "machine          %d cores, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	profileService(sys.addrs, "-entries", func(line string) { fmt.Fprintln(os.Stderr, "bench:", line) })
 	run, err := offerAtRate(ctx, rate, duration, inFlight, 0, post)
 	if err != nil {
 		return err
@@ -77,6 +84,7 @@ func verdict(met bool) string {
 // openRun is what one open-loop run measured.
 type openRun struct {
 	latencies         []time.Duration // sorted
+	series            []sample        // in the order answered
 	total             int
 	failures, notSent int
 	firstFailure      error
@@ -104,6 +112,7 @@ func (r *openRun) print(out io.Writer, inFlight int) {
 func offerAtRate(ctx context.Context, rate float64, duration time.Duration, inFlight, first int, post func(context.Context, int) error) (*openRun, error) {
 	run := &openRun{total: int(rate * duration.Seconds())}
 	run.latencies = make([]time.Duration, 0, run.total)
+	fmt.Fprintf(os.Stderr, "bench: offering %.0f entries/s for %s from %s\n", rate, duration, time.Now().Format("15:04:05.000"))
 	var mu sync.Mutex
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
@@ -138,6 +147,7 @@ func offerAtRate(ctx context.Context, rate float64, duration time.Duration, inFl
 				return
 			}
 			run.latencies = append(run.latencies, took)
+			run.series = append(run.series, sample{due.Sub(start), took})
 		})
 	}
 	wg.Wait()
@@ -146,5 +156,26 @@ func offerAtRate(ctx context.Context, rate float64, duration time.Duration, inFl
 		return nil, fmt.Errorf("no entry succeeded: %w", run.firstFailure)
 	}
 	slices.Sort(run.latencies)
+	if path := os.Getenv("BENCH_LATENCIES"); path != "" {
+		if err := run.write(path); err != nil {
+			return nil, err
+		}
+	}
 	return run, nil
+}
+
+// sample is one answered request: when it was due (from the run's start)
+// and how long it took from then.
+type sample struct{ due, took time.Duration }
+
+// write saves the run's samples as CSV (due_ms,latency_ms), in due order,
+// to see when a slow stretch happened (BENCH_LATENCIES=file).
+func (r *openRun) write(path string) error {
+	slices.SortFunc(r.series, func(a, b sample) int { return int(a.due - b.due) })
+	var out bytes.Buffer
+	out.WriteString("due_ms,latency_ms\n")
+	for _, s := range r.series {
+		fmt.Fprintf(&out, "%.1f,%.1f\n", ms(s.due), ms(s.took))
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
 }
