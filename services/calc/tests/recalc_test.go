@@ -188,16 +188,7 @@ func TestARecalculationThatCannotComputeARowChangesNothing(t *testing.T) {
 	}
 	rollupsBefore, emissionsBefore, _ := stored()
 
-	tasks := jobqueuetest.New(t, "calc-test")
-	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: 0})
-	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
-	version, err := datasets.Upload(ctx, "grid", "2", "", strings.NewReader(header+"grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := datasets.Sync(ctx, version.ID); err != nil {
-		t.Fatal(err)
-	}
+	datasets := swissGrid2(t, "calc-test", logger, store, authorizer, cache)
 	if _, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/co2-calculator/co2-calculator/services/calc/internal/calcqueue"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/datasetbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/ledger"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/recalcbus"
 	"github.com/co2-calculator/co2-calculator/services/calc/internal/yeardb"
-	"github.com/co2-calculator/co2-calculator/services/platform/jobqueue/jobqueuetest"
 )
 
 // A year closed after an activation asked its recalculation is left as it
@@ -33,16 +31,7 @@ func TestARecalculationOfAYearClosedMeanwhileIsSkippedUnlessForced(t *testing.T)
 		return kg
 	}
 
-	tasks := jobqueuetest.New(t, "calc-years-test")
-	queue := calcqueue.New(tasks.Queue, calcqueue.Config{RecalcDelay: 0})
-	datasets := datasetbus.NewDatasets(logger, store.datasets, authorizer, queue, recalcbus.NewAsks(logger, store.recalc, queue), cache, datasetbus.Config{MaxUploadBytes: 1 << 20})
-	version, err := datasets.Upload(ctx, "grid", "2", "", strings.NewReader(header+"grid,2,electricity,electricity_grid,location,CH,2025,0.15,kWh,test figure,CC0,AR6,life_cycle,,10\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := datasets.Sync(ctx, version.ID); err != nil {
-		t.Fatal(err)
-	}
+	datasets := swissGrid2(t, "calc-years-test", logger, store, authorizer, cache)
 	if activated, err := datasets.Activate(ctx, "grid", "2", []int32{2025}, false); err != nil || activated.Recalculations != 1 || len(activated.Skipped) != 0 {
 		t.Fatalf("activation of an open year: %+v, %v", activated, err)
 	}
