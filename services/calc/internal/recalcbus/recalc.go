@@ -314,9 +314,10 @@ func (r *Recalculator) once(ctx context.Context, target Target) error {
 		return fmt.Errorf("recalculate %v: %w", target, err)
 	}
 	log.InfoContext(ctx, "recalculated", "activities", recalculation.Activities, "to", recalculation.To.String(),
-		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter, "took", time.Since(recalculation.StartedAt).Round(time.Millisecond),
-		"read", phases.read.Round(time.Millisecond), "compute", phases.compute.Round(time.Millisecond),
-		"supersede", phases.supersede.Round(time.Millisecond), "copy", phases.copy.Round(time.Millisecond))
+		"kg_before", recalculation.KgBefore, "kg_after", recalculation.KgAfter,
+		"took", time.Since(recalculation.StartedAt).Round(time.Millisecond).String(),
+		"supersede", phases.supersede.Round(time.Millisecond).String(), "read", phases.read.Round(time.Millisecond).String(),
+		"compute", phases.compute.Round(time.Millisecond).String(), "copy", phases.copy.Round(time.Millisecond).String())
 	return nil
 }
 
