@@ -57,6 +57,12 @@ func benchEntriesOpenLoop(ctx context.Context, rate float64, duration time.Durat
 	if err != nil {
 		return err
 	}
+	// The measured run's answers, not the warm-up's or the saturation's.
+	if path := os.Getenv("BENCH_LATENCIES"); path != "" {
+		if err := run.write(path); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "offered          %.0f entries/s for %s over %d labs (open loop: latency from each request's due time)\n", rate, duration, len(labIDs))
 	run.print(out, inFlight)
 	fmt.Fprintf(out, "target           p99 %.1f ms against < 20 ms: %s\n", ms(run.percentile(0.99)), verdict(run.percentile(0.99) < 20*time.Millisecond))
@@ -156,11 +162,6 @@ func offerAtRate(ctx context.Context, rate float64, duration time.Duration, inFl
 		return nil, fmt.Errorf("no entry succeeded: %w", run.firstFailure)
 	}
 	slices.Sort(run.latencies)
-	if path := os.Getenv("BENCH_LATENCIES"); path != "" {
-		if err := run.write(path); err != nil {
-			return nil, err
-		}
-	}
 	return run, nil
 }
 
